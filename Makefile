@@ -1,0 +1,94 @@
+# pn — Kafka to PostgreSQL campaign reports as small C programs on pipes.
+#
+#   make            build the programs into build/bin
+#   make check      install what the tests need, build with ASan+UBSan, run every test
+#   make bench      benchmarks against the peers (kcat), not tests
+#   make demo       the pipeline on the embedded dev broker
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BUILD ?= build
+CC ?= cc
+CFLAGS ?= -O2 -g
+SAN ?=
+
+PKGS := rdkafka jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+
+ALL_CFLAGS = -std=gnu11 -Wall -Wextra $(CFLAGS) $(SANFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+PROGRAMS := pn-produce pn-consume pn-broker
+COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libpn.a
+BINS := $(PROGRAMS:%=$(BUILD)/bin/%)
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+MAN1 := $(PROGRAMS:%=man/%.1)
+
+.PHONY: all unit check check-build lint-man bench demo install clean deps-check
+
+all: $(BINS)
+
+unit: $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/cmd/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+$(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+# The tests run against binaries built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, in their own build directory.
+check:
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
+	@$(MAKE) --no-print-directory lint-man
+	@PN_BIN=$(CURDIR)/build/asan/bin PN_UNIT=$(CURDIR)/build/asan/unit \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  bash tests/run.sh $(TESTS)
+
+lint-man:
+	@\
+	  out=$$(mandoc -Tlint -Wwarning $(wildcard man/*.[17]) 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$out" >&2; exit 1; fi
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench.sh
+
+demo:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory all >/dev/null
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	$(if $(wildcard man/*.7),install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7)
+
+clean:
+	rm -rf build
+
+-include $(COMMON_OBJ:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/obj/cmd/%.d)

@@ -1,0 +1,206 @@
+/*
+ * pn-broker — an embedded Kafka for development, demos and tests.
+ *
+ * It starts librdkafka's mock cluster: N Kafka-protocol brokers on
+ * loopback, inside this process, with the topics it is told to create.
+ * It prints the bootstrap list (and writes it to a file for scripts), then
+ * runs until SIGINT or SIGTERM.  SIGUSR1 takes every broker down and
+ * SIGUSR2 brings them back, for fault tests.  Messages live in memory only,
+ * about 5 MB or 100,000 messages per partition (older ones vanish without
+ * an error): never a production broker.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "pn_err.h"
+#include "pn_num.h"
+#include "pn_signal.h"
+#include "pn_version.h"
+
+static const char usage_text[] =
+	"usage: pn-broker [-n BROKERS] [-t TOPIC[:PARTITIONS]]... [-w FILE] [-qv]\n";
+
+struct opts {
+	int brokers;
+	char **topics;		/* "name" or "name:partitions" */
+	int ntopics;
+	const char *bootstrap_file;
+};
+
+static volatile sig_atomic_t want_down, want_up;
+
+static void on_usr(int sig)
+{
+	if (sig == SIGUSR1)
+		want_down = 1;
+	else
+		want_up = 1;
+}
+
+static void usage(void)
+{
+	printf("%s", usage_text);
+	printf("\nRun an in-memory Kafka cluster (librdkafka's mock cluster) for development.\n\n"
+	       "  -n, --brokers N           number of brokers (default 1)\n"
+	       "  -t, --topic NAME[:PARTS]  create a topic (default 1 partition; repeatable)\n"
+	       "  -w, --bootstrap-file FILE write the bootstrap list to FILE\n"
+	       "  -q, --quiet               errors only\n"
+	       "  -v, --verbose             more messages\n"
+	       "  -h, --help                this help\n"
+	       "  -V, --version             versions of pn and its libraries\n"
+	       "\nSIGUSR1 takes all brokers down, SIGUSR2 brings them up; SIGTERM stops.\n");
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	static const char optstring[] = "hn:qt:Vvw:";
+	static const struct option longopts[] = {
+		{ "bootstrap-file", required_argument, NULL, 'w' },
+		{ "brokers", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "topic", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->brokers = 1;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(); exit(PN_EX_OK);
+		case 'n':
+			if (pn_parse_int(optarg, 1, 16, &n))
+				pn_usage_error(usage_text, "bad broker count '%s' (1 to 16)", optarg);
+			o->brokers = (int)n;
+			break;
+		case 'q': pn_verbosity = 0; break;
+		case 't':
+			o->topics = pn_realloc(o->topics, (o->ntopics + 1) * sizeof(*o->topics));
+			o->topics[o->ntopics++] = optarg;
+			break;
+		case 'V': pn_print_version(); exit(PN_EX_OK);
+		case 'v': pn_verbosity++; break;
+		case 'w': o->bootstrap_file = optarg; break;
+		default: pn_usage_error(usage_text, "unknown or incomplete option");
+		}
+	}
+	if (optind < argc)
+		pn_usage_error(usage_text, "unexpected argument '%s'", argv[optind]);
+}
+
+static void create_topic(rd_kafka_mock_cluster_t *mc, const struct opts *o, const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	char *name = colon ? pn_strndup(spec, colon - spec) : pn_strdup(spec);
+	int64_t parts = 1;
+	rd_kafka_resp_err_t err;
+
+	if (!*name || (colon && pn_parse_int(colon + 1, 1, 100000, &parts)))
+		pn_usage_error(usage_text, "bad topic '%s': expected NAME[:PARTITIONS]", spec);
+	err = rd_kafka_mock_topic_create(mc, name, (int)parts, o->brokers < 3 ? o->brokers : 3);
+	if (err)
+		pn_die(PN_EX_CONFIG, "cannot create topic '%s': %s", name, rd_kafka_err2str(err));
+	pn_info("created topic '%s' with %d partitions", name, (int)parts);
+	free(name);
+}
+
+/* Written whole or not at all: scripts poll for the file. */
+static void write_bootstrap_file(const char *path, const char *bootstraps)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", bootstraps) < 0 || fflush(f) || fsync(fileno(f)) ||
+	    fclose(f) || rename(tmp, path)) {
+		unlink(tmp);
+		pn_die(PN_EX_IOERR, "cannot write bootstrap file '%s': %s", path, strerror(errno));
+	}
+}
+
+static void set_all_brokers(rd_kafka_mock_cluster_t *mc, int brokers, int up)
+{
+	for (int id = 1; id <= brokers; id++) {
+		if (up)
+			rd_kafka_mock_broker_set_up(mc, id);
+		else
+			rd_kafka_mock_broker_set_down(mc, id);
+	}
+	pn_info("brokers %s", up ? "up" : "down");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	rd_kafka_conf_t *conf;
+	rd_kafka_t *rk;
+	rd_kafka_mock_cluster_t *mc;
+	char errstr[512];
+	const char *bootstraps;
+	struct sigaction sa;
+
+	pn_set_progname(argv[0]);
+	parse_options(&o, argc, argv);
+	pn_signal_install();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+
+	/* The mock cluster lives inside a client handle; this one only hosts it. */
+	conf = rd_kafka_conf_new();
+	rd_kafka_conf_set(conf, "client.id", "pn-broker", NULL, 0);
+	/* its own client has no brokers to talk to: hide that notice */
+	rd_kafka_conf_set(conf, "log_level", "4", NULL, 0);
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		pn_die(PN_EX_FAILED, "cannot create the Kafka handle: %s", errstr);
+	mc = rd_kafka_mock_cluster_new(rk, o.brokers);
+	if (!mc)
+		pn_die(PN_EX_FAILED, "cannot start the mock cluster");
+	for (int i = 0; i < o.ntopics; i++)
+		create_topic(mc, &o, o.topics[i]);
+
+	bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
+	if (o.bootstrap_file)
+		write_bootstrap_file(o.bootstrap_file, bootstraps);
+	printf("%s\n", bootstraps);
+	if (fflush(stdout))
+		pn_die(PN_EX_IOERR, "cannot write to standard output: %s", strerror(errno));
+	pn_info("%d broker(s) at %s; in memory, for development only", o.brokers, bootstraps);
+
+	while (!pn_stop) {
+		struct timespec tick = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&tick, NULL);
+		if (want_down) {
+			want_down = 0;
+			set_all_brokers(mc, o.brokers, 0);
+		}
+		if (want_up) {
+			want_up = 0;
+			set_all_brokers(mc, o.brokers, 1);
+		}
+	}
+
+	if (o.bootstrap_file)
+		unlink(o.bootstrap_file);
+	rd_kafka_mock_cluster_destroy(mc);
+	rd_kafka_destroy(rk);
+	free(o.topics);
+	return PN_EX_OK;
+}

@@ -1,0 +1,627 @@
+/*
+ * pn-consume — read Kafka topics and write their records as NDJSON.
+ *
+ * With -g it joins a consumer group; without, it assigns itself every
+ * partition of the topics (or those given with -p).  Each message whose
+ * payload is a JSON object becomes one line; any other payload is written
+ * as {"_value": "..."} (or _value_base64) so the stream never breaks.
+ * --meta puts the Kafka coordinates first as _topic, _partition, _offset,
+ * _timestamp, _key and _headers.
+ *
+ * Delivery is at-least-once: librdkafka's auto-commit is off, and offsets
+ * are committed only for records already written to stdout.  When the
+ * reader goes away (EPIPE) it stops without committing again.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pn_err.h"
+#include "pn_io.h"
+#include "pn_json.h"
+#include "pn_kafka.h"
+#include "pn_num.h"
+#include "pn_offsets.h"
+#include "pn_record.h"
+#include "pn_signal.h"
+#include "pn_version.h"
+
+static const char usage_text[] =
+	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
+	"                  [--start-offsets FILE] [-e] [-c COUNT] [--until TIME]\n"
+	"                  [--meta] [-X PROP=VAL] [-F FILE] [--stats] [-qv] -t TOPIC...\n";
+
+enum start_kind { START_DEFAULT, START_BEGINNING, START_END, START_STORED, START_OFFSET,
+		  START_TAIL, START_TIME };
+
+struct opts {
+	struct pn_kafka_opts kafka;
+	char **topics;
+	int ntopics;
+	const char *group;
+	int32_t *partitions;	/* -p, plain assignment only */
+	int npartitions;
+	enum start_kind start;
+	int64_t start_value;	/* offset, count from the end, or time in ms */
+	const char *start_offsets_file;
+	int exit_at_end;
+	int64_t max_records;	/* -c; 0: no limit */
+	int64_t until_ms;	/* --until; -1: none */
+	int meta;
+	int stats;
+	int64_t commit_interval_ms;
+};
+
+struct counts {
+	uint64_t records;	/* lines written */
+	uint64_t non_object;	/* written as _value */
+	uint64_t bytes;		/* payload bytes */
+	uint64_t commits;
+};
+
+/* One run: the handle, the output, the per-partition bookkeeping. */
+struct run {
+	const struct opts *o;
+	rd_kafka_t *rk;
+	struct pn_offsets parts;
+	struct pn_out out;
+	struct pn_json scratch;
+	struct counts counts;
+	int64_t last_flush_ms, last_commit_ms;
+	int dirty;		/* records appended since the last flush */
+	int finished;		/* -c reached, or every partition at its end */
+	int status;
+};
+
+enum { FLUSH_INTERVAL_MS = 100, OUT_THRESHOLD = 256 * 1024 };
+
+static const char *const kafka_defaults[] = {
+	"enable.auto.commit=false",	/* we commit what stdout has taken, ourselves */
+	"enable.auto.offset.store=false",
+	"auto.offset.reset=earliest",
+	"queued.max.messages.kbytes=16384", /* bounded memory; librdkafka's default is 64 MB */
+	"client.id=pn-consume",
+	NULL,
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void usage(void)
+{
+	printf("%s", usage_text);
+	printf("\nWrite the records of Kafka topics to stdout as NDJSON.\n\n"
+	       "  -b, --brokers LIST        bootstrap brokers (host:port,...)\n"
+	       "  -t, --topic TOPIC         topic to read (repeatable; also as arguments)\n"
+	       "  -g, --group GROUP         join this consumer group and commit to it\n"
+	       "  -p, --partition N         read only partition N (repeatable; without -g)\n"
+	       "  -o, --offset START        beginning, end, stored, N, -N (N before the end)\n"
+	       "                            or @TIME (ms since epoch or ISO 8601)\n"
+	       "      --start-offsets FILE  start from these offsets (JSON topic -> partition\n"
+	       "                            -> next offset), others as -o\n"
+	       "  -e, --exit                exit at the end of every partition\n"
+	       "  -c, --count N             exit after N records\n"
+	       "      --until TIME          stop each partition at its first record at or\n"
+	       "                            after TIME\n"
+	       "      --meta                add _topic, _partition, _offset, _timestamp,\n"
+	       "                            _key, _headers to each record\n"
+	       "      --commit-interval D   commit written records every D (default 1s)\n"
+	       "  -X, --property K=V        librdkafka property (repeatable)\n"
+	       "  -F, --config FILE         properties file of K=V lines\n"
+	       "      --stats               print counters as JSON on stderr at the end\n"
+	       "  -q, --quiet               errors only\n"
+	       "  -v, --verbose             more messages (repeatable)\n"
+	       "  -h, --help                this help\n"
+	       "  -V, --version             versions of pn and its libraries\n"
+	       "\nExit status: 0 done, 1 a service broke, 64 usage, 69 Kafka unavailable,\n"
+	       "74 I/O error on output, 78 bad configuration.\n");
+}
+
+static void parse_start(struct opts *o, const char *arg)
+{
+	if (!strcmp(arg, "beginning")) {
+		o->start = START_BEGINNING;
+	} else if (!strcmp(arg, "end")) {
+		o->start = START_END;
+	} else if (!strcmp(arg, "stored")) {
+		o->start = START_STORED;
+	} else if (arg[0] == '@' || !strncmp(arg, "s@", 2)) {
+		o->start = START_TIME;
+		if (pn_parse_time(strchr(arg, '@') + 1, &o->start_value))
+			pn_usage_error(usage_text, "bad start time '%s'", arg);
+	} else if (arg[0] == '-') {
+		o->start = START_TAIL;
+		if (pn_parse_int(arg + 1, 1, INT64_MAX, &o->start_value))
+			pn_usage_error(usage_text, "bad offset '%s'", arg);
+	} else {
+		o->start = START_OFFSET;
+		if (pn_parse_int(arg, 0, INT64_MAX, &o->start_value))
+			pn_usage_error(usage_text, "bad offset '%s'", arg);
+	}
+}
+
+static void add_topic(struct opts *o, const char *topic)
+{
+	o->topics = pn_realloc(o->topics, (o->ntopics + 1) * sizeof(*o->topics));
+	o->topics[o->ntopics++] = (char *)topic;
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	enum { OPT_META = 256, OPT_START_OFFSETS, OPT_STATS, OPT_UNTIL, OPT_COMMIT_INTERVAL };
+	static const char optstring[] = "b:c:eF:g:ho:p:qt:VvX:";
+	static const struct option longopts[] = {
+		{ "brokers", required_argument, NULL, 'b' },
+		{ "commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL },
+		{ "config", required_argument, NULL, 'F' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "exit", no_argument, NULL, 'e' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "meta", no_argument, NULL, OPT_META },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "partition", required_argument, NULL, 'p' },
+		{ "property", required_argument, NULL, 'X' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "start-offsets", required_argument, NULL, OPT_START_OFFSETS },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "topic", required_argument, NULL, 't' },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->until_ms = -1;
+	o->commit_interval_ms = 1000;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': o->kafka.brokers = optarg; break;
+		case 'c':
+			if (pn_parse_int(optarg, 1, INT64_MAX, &o->max_records))
+				pn_usage_error(usage_text, "bad count '%s'", optarg);
+			break;
+		case 'e': o->exit_at_end = 1; break;
+		case 'F': o->kafka.conf_file = optarg; break;
+		case 'g': o->group = optarg; break;
+		case 'h': usage(); exit(PN_EX_OK);
+		case 'o': parse_start(o, optarg); break;
+		case 'p':
+			if (pn_parse_int(optarg, 0, INT32_MAX, &n))
+				pn_usage_error(usage_text, "bad partition '%s'", optarg);
+			o->partitions = pn_realloc(o->partitions,
+						   (o->npartitions + 1) * sizeof(*o->partitions));
+			o->partitions[o->npartitions++] = (int32_t)n;
+			break;
+		case 'q': pn_verbosity = 0; break;
+		case 't': add_topic(o, optarg); break;
+		case 'V': pn_print_version(); exit(PN_EX_OK);
+		case 'v': pn_verbosity++; break;
+		case 'X': pn_kafka_opts_add_prop(&o->kafka, optarg); break;
+		case OPT_COMMIT_INTERVAL:
+			if (pn_parse_duration(optarg, &o->commit_interval_ms))
+				pn_usage_error(usage_text, "bad duration '%s'", optarg);
+			break;
+		case OPT_META: o->meta = 1; break;
+		case OPT_START_OFFSETS: o->start_offsets_file = optarg; break;
+		case OPT_STATS: o->stats = 1; break;
+		case OPT_UNTIL:
+			if (pn_parse_time(optarg, &o->until_ms))
+				pn_usage_error(usage_text, "bad time '%s'", optarg);
+			break;
+		default: pn_usage_error(usage_text, "unknown or incomplete option");
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		add_topic(o, argv[i]);
+	if (!o->ntopics)
+		pn_usage_error(usage_text, "no topic given (-t)");
+	if (o->group && o->npartitions)
+		pn_usage_error(usage_text, "-p assigns partitions itself; it excludes -g");
+	if (!o->group && o->start == START_STORED)
+		pn_usage_error(usage_text, "-o stored needs a consumer group (-g)");
+}
+
+/* ---- offsets: what was written, what may be committed ---- */
+
+static void promote_flushed(struct pn_part *p, void *arg)
+{
+	(void)arg;
+	p->flushed = p->appended;
+}
+
+/* Writes the buffered records; on success they become committable. */
+static void flush_output(struct run *r)
+{
+	r->last_flush_ms = now_ms();
+	if (!r->dirty)
+		return;
+	if (pn_out_flush(&r->out) == 0)
+		pn_offsets_each(&r->parts, promote_flushed, NULL);
+	r->dirty = 0;
+}
+
+static void add_committable(struct pn_part *p, void *arg)
+{
+	rd_kafka_topic_partition_list_t *list = arg;
+
+	if (p->flushed > p->committed)
+		rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->flushed;
+}
+
+static void mark_committed(struct pn_part *p, void *arg)
+{
+	(void)arg;
+	if (p->flushed > p->committed)
+		p->committed = p->flushed;
+}
+
+/* Commits the offsets of the records stdout has taken (group mode only). */
+static void commit_written(struct run *r, int sync)
+{
+	rd_kafka_topic_partition_list_t *list;
+	rd_kafka_resp_err_t err;
+
+	r->last_commit_ms = now_ms();
+	if (!r->o->group || pn_out_gone(&r->out))
+		return;
+	list = rd_kafka_topic_partition_list_new(16);
+	pn_offsets_each(&r->parts, add_committable, list);
+	if (list->cnt) {
+		err = rd_kafka_commit(r->rk, list, !sync);
+		if (err)
+			pn_warn("cannot commit offsets: %s", rd_kafka_err2str(err));
+		else
+			pn_offsets_each(&r->parts, mark_committed, NULL);
+		r->counts.commits++;
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* ---- where each partition starts ---- */
+
+/* The start position for a partition that has no entry in the start file. */
+static int64_t default_start(const struct opts *o)
+{
+	switch (o->start) {
+	case START_BEGINNING: return RD_KAFKA_OFFSET_BEGINNING;
+	case START_END: return RD_KAFKA_OFFSET_END;
+	case START_OFFSET: return o->start_value;
+	case START_TAIL: return RD_KAFKA_OFFSET_TAIL(o->start_value);
+	case START_TIME: return o->start_value; /* resolved by offsets_for_times */
+	case START_STORED: return RD_KAFKA_OFFSET_INVALID;
+	case START_DEFAULT: break;
+	}
+	/* a group resumes from its commits; a plain reader reads everything */
+	return o->group ? RD_KAFKA_OFFSET_INVALID : RD_KAFKA_OFFSET_BEGINNING;
+}
+
+/* Sets the start of every newly assigned partition in list; returns -1 when
+ * a time could not be resolved. */
+static int set_starts(struct run *r, rd_kafka_topic_partition_list_t *list)
+{
+	rd_kafka_topic_partition_list_t *by_time = rd_kafka_topic_partition_list_new(list->cnt);
+	int status = 0;
+
+	for (int i = 0; i < list->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &list->elems[i];
+		struct pn_part *p = pn_offsets_get(&r->parts, tp->topic, tp->partition);
+
+		p->assigned = 1;
+		if (p->started)
+			continue; /* a later rebalance resumes from the commits */
+		p->started = 1;
+		if (p->start >= 0)
+			tp->offset = p->start;
+		else if (r->o->start == START_TIME)
+			rd_kafka_topic_partition_list_add(by_time, tp->topic, tp->partition)->offset =
+				r->o->start_value;
+		else
+			tp->offset = default_start(r->o);
+	}
+	if (by_time->cnt) {
+		rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(r->rk, by_time, 10000);
+
+		if (err) {
+			pn_error("cannot find offsets for the start time: %s", rd_kafka_err2str(err));
+			r->status = pn_kafka_exit_status(err);
+			status = -1;
+		}
+		for (int i = 0; i < by_time->cnt && !err; i++) {
+			rd_kafka_topic_partition_t *t = &by_time->elems[i];
+
+			/* no record at or after the time: offsets_for_times answers the end */
+			rd_kafka_topic_partition_list_find(list, t->topic, t->partition)->offset =
+				t->offset;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(by_time);
+	return status;
+}
+
+static void set_assigned(struct run *r, const rd_kafka_topic_partition_list_t *list, int on)
+{
+	for (int i = 0; i < list->cnt; i++)
+		pn_offsets_get(&r->parts, list->elems[i].topic, list->elems[i].partition)->assigned = on;
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *list, void *opaque)
+{
+	struct run *r = opaque;
+	int cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		pn_info("assigned %d partition(s)", list->cnt);
+		if (set_starts(r, list) < 0)
+			pn_stop = SIGTERM;
+		if (cooperative)
+			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, list));
+		else
+			rd_kafka_assign(rk, list);
+		return;
+	}
+	/* Revoked: what stdout has taken is committed before letting go. */
+	pn_info("revoked %d partition(s)", list->cnt);
+	flush_output(r);
+	commit_written(r, 1);
+	set_assigned(r, list, 0);
+	if (cooperative)
+		rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, list));
+	else
+		rd_kafka_assign(rk, NULL);
+}
+
+/* Without a group: every partition of the topics, or those of -p. */
+static int assign_partitions(struct run *r)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+	int status = 0;
+
+	for (int t = 0; t < r->o->ntopics && status == 0; t++) {
+		const char *topic = r->o->topics[t];
+		rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, topic, NULL);
+		const struct rd_kafka_metadata *md;
+		rd_kafka_resp_err_t err = rd_kafka_metadata(r->rk, 0, rkt, &md, 10000);
+
+		if (!err && md->topic_cnt == 1 && md->topics[0].err)
+			err = md->topics[0].err;
+		if (err) {
+			pn_error("cannot read the partitions of topic '%s': %s", topic,
+				 rd_kafka_err2str(err));
+			r->status = pn_kafka_exit_status(err);
+			status = -1;
+		} else if (r->o->npartitions) {
+			for (int i = 0; i < r->o->npartitions; i++)
+				rd_kafka_topic_partition_list_add(list, topic, r->o->partitions[i]);
+		} else {
+			for (int i = 0; i < md->topics[0].partition_cnt; i++)
+				rd_kafka_topic_partition_list_add(list, topic,
+								  md->topics[0].partitions[i].id);
+		}
+		if (!err)
+			rd_kafka_metadata_destroy(md);
+		rd_kafka_topic_destroy(rkt);
+	}
+	if (status == 0 && set_starts(r, list) == 0)
+		rd_kafka_assign(r->rk, list);
+	else
+		status = -1;
+	rd_kafka_topic_partition_list_destroy(list);
+	return status;
+}
+
+/* ---- the loop ---- */
+
+static void count_open(struct pn_part *p, void *arg)
+{
+	int *open = arg;
+
+	if (p->assigned && !p->done && !(p->at_end))
+		(*open)++;
+}
+
+static void count_assigned(struct pn_part *p, void *arg)
+{
+	int *n = arg;
+
+	*n += p->assigned;
+}
+
+/* With -e or --until: true when no assigned partition has more to give. */
+static int all_partitions_finished(struct run *r)
+{
+	int open = 0, assigned = 0;
+
+	if (!r->o->exit_at_end && r->o->until_ms < 0)
+		return 0;
+	pn_offsets_each(&r->parts, count_assigned, &assigned);
+	pn_offsets_each(&r->parts, count_open, &open);
+	/* without -e, a partition that never reaches --until keeps us waiting */
+	return assigned > 0 && open == 0;
+}
+
+/* A partition past --until: pause it, nothing more is wanted from it. */
+static void stop_partition(struct run *r, struct pn_part *p)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+
+	p->done = 1;
+	rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+	rd_kafka_pause_partitions(r->rk, list);
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void handle_message(struct run *r, rd_kafka_message_t *m)
+{
+	struct pn_part *p = pn_offsets_get_rkt(&r->parts, m->rkt, m->partition);
+
+	if (p->done)
+		return;
+	if (r->o->until_ms >= 0 && rd_kafka_message_timestamp(m, NULL) >= r->o->until_ms) {
+		stop_partition(r, p);
+		return;
+	}
+	p->at_end = 0;
+	if (!pn_record_from_msg(&r->out.buf, m, r->o->meta, &r->scratch))
+		r->counts.non_object++;
+	r->dirty = 1;
+	p->appended = m->offset + 1;
+	r->counts.records++;
+	r->counts.bytes += m->len;
+	if (r->out.buf.len >= r->out.threshold)
+		flush_output(r);
+	if (r->o->max_records && r->counts.records >= (uint64_t)r->o->max_records)
+		r->finished = 1;
+}
+
+static void handle_error(struct run *r, rd_kafka_message_t *m)
+{
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		if (r->o->exit_at_end && m->rkt)
+			pn_offsets_get_rkt(&r->parts, m->rkt, m->partition)->at_end = 1;
+		return;
+	}
+	if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+	    m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+	    m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED || m->err == RD_KAFKA_RESP_ERR__FATAL) {
+		pn_error("cannot consume%s%s: %s", m->rkt ? " from " : "",
+			 m->rkt ? rd_kafka_topic_name(m->rkt) : "", rd_kafka_message_errstr(m));
+		r->status = pn_kafka_exit_status(m->err);
+		r->finished = 1;
+		return;
+	}
+	pn_warn("%s", rd_kafka_message_errstr(m));
+}
+
+static void consume_loop(struct run *r)
+{
+	while (!pn_stop && !r->finished && !pn_out_gone(&r->out) && !pn_kafka_fatal) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, FLUSH_INTERVAL_MS);
+		int64_t now;
+
+		if (m) {
+			if (m->err)
+				handle_error(r, m);
+			else
+				handle_message(r, m);
+			rd_kafka_message_destroy(m);
+		}
+		/* clock_gettime is a vDSO call: cheap enough for every record */
+		now = now_ms();
+		if (!m || now - r->last_flush_ms >= FLUSH_INTERVAL_MS)
+			flush_output(r);
+		if (now - r->last_commit_ms >= r->o->commit_interval_ms)
+			commit_written(r, 0);
+		if (all_partitions_finished(r))
+			r->finished = 1;
+	}
+	if (pn_kafka_fatal && !r->status)
+		r->status = PN_EX_FAILED;
+}
+
+static rd_kafka_t *open_consumer(struct run *r)
+{
+	const struct opts *o = r->o;
+	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, NULL);
+	char errstr[512], private_group[64];
+	rd_kafka_t *rk;
+
+	if (!conf)
+		exit(PN_EX_CONFIG);
+	/* librdkafka's consumer queue wants a group.id even when we only
+	 * assign(); a private one that never joins nor commits serves */
+	snprintf(private_group, sizeof(private_group), "pn-consume-%d", (int)getpid());
+	if (rd_kafka_conf_set(conf, "group.id", o->group ? o->group : private_group, errstr,
+			      sizeof(errstr)))
+		pn_die(PN_EX_CONFIG, "bad group '%s': %s", o->group, errstr);
+	if (o->exit_at_end)
+		rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
+	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_opaque(conf, r);
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		pn_die(PN_EX_CONFIG, "cannot create the Kafka consumer: %s", errstr);
+	rd_kafka_poll_set_consumer(rk);
+	return rk;
+}
+
+static int subscribe(struct run *r)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(r->o->ntopics);
+	rd_kafka_resp_err_t err;
+
+	for (int i = 0; i < r->o->ntopics; i++)
+		rd_kafka_topic_partition_list_add(list, r->o->topics[i], RD_KAFKA_PARTITION_UA);
+	err = rd_kafka_subscribe(r->rk, list);
+	rd_kafka_topic_partition_list_destroy(list);
+	if (err) {
+		pn_error("cannot subscribe: %s", rd_kafka_err2str(err));
+		r->status = pn_kafka_exit_status(err);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_stats(const struct run *r, double seconds)
+{
+	fprintf(stderr,
+		"{\"records\":%llu,\"non_object\":%llu,\"bytes\":%llu,\"commits\":%llu,"
+		"\"seconds\":%.3f}\n",
+		(unsigned long long)r->counts.records, (unsigned long long)r->counts.non_object,
+		(unsigned long long)r->counts.bytes, (unsigned long long)r->counts.commits,
+		seconds);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct run r;
+	int64_t started = now_ms();
+	int out_status;
+
+	pn_set_progname(argv[0]);
+	parse_options(&o, argc, argv);
+	memset(&r, 0, sizeof(r));
+	r.o = &o;
+	pn_offsets_init(&r.parts);
+	pn_json_init(&r.scratch);
+	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
+	if (o.start_offsets_file && pn_offsets_load_start(&r.parts, o.start_offsets_file))
+		exit(PN_EX_CONFIG);
+	pn_signal_install();
+
+	r.rk = open_consumer(&r);
+	r.last_flush_ms = r.last_commit_ms = now_ms();
+	if ((o.group ? subscribe(&r) : assign_partitions(&r)) == 0)
+		consume_loop(&r);
+
+	flush_output(&r);
+	commit_written(&r, 1);
+	rd_kafka_consumer_close(r.rk);
+	out_status = pn_out_close(&r.out);
+	if (out_status && !r.status)
+		r.status = out_status;
+	if (o.stats)
+		print_stats(&r, (now_ms() - started) / 1000.0);
+
+	rd_kafka_destroy(r.rk);
+	pn_offsets_release(&r.parts);
+	pn_json_release(&r.scratch);
+	pn_kafka_opts_release(&o.kafka);
+	free(o.topics);
+	free(o.partitions);
+	return r.status;
+}

@@ -1,0 +1,423 @@
+/*
+ * pn-produce — send NDJSON records to a Kafka topic.
+ *
+ * Each input line is one JSON object.  Its fields, without the underscore
+ * metadata fields, become the message value; _key (or --key FIELD),
+ * _headers, _timestamp and, with --keep-partition, _partition shape the
+ * message, so `pn-consume --meta | pn-produce` reproduces a stream.  The
+ * producer is idempotent with acks=all; the program exits 0 only when
+ * every record it sent was acknowledged.  A bad line stops the input
+ * (exit 65, nothing after it sent) unless --reject sets it aside.
+ */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pn_err.h"
+#include "pn_io.h"
+#include "pn_json.h"
+#include "pn_kafka.h"
+#include "pn_num.h"
+#include "pn_record.h"
+#include "pn_signal.h"
+#include "pn_version.h"
+
+static const char usage_text[] =
+	"usage: pn-produce -b BROKERS -t TOPIC [-X PROP=VAL] [-F FILE] [-k FIELD]\n"
+	"                  [-p PARTITION | --keep-partition] [-H NAME=VALUE]\n"
+	"                  [-z CODEC] [--reject FILE] [--stats] [-qv] [FILE ...]\n";
+
+struct opts {
+	struct pn_kafka_opts kafka;
+	const char *topic;
+	const char *key_field;
+	int32_t partition;		/* RD_KAFKA_PARTITION_UA unless -p */
+	int keep_partition;
+	char **headers;			/* -H NAME=VALUE */
+	int nheaders;
+	const char *compression;
+	const char *reject_path;
+	int stats;
+	char **inputs;
+	int ninputs;
+};
+
+/* Counters, also what --stats prints. */
+struct counts {
+	uint64_t lines;		/* lines read */
+	uint64_t sent;		/* records handed to librdkafka */
+	uint64_t acked;		/* delivery confirmed */
+	uint64_t failed;	/* delivery failed */
+	uint64_t rejected;	/* bad lines set aside with --reject */
+	uint64_t bytes;		/* value bytes sent */
+};
+
+/* What the delivery report callback needs to name a failed record. */
+struct delivery {
+	struct counts *counts;
+	char **inputs;		/* names by input index */
+	unsigned reported;
+};
+
+enum { MAX_FAILURE_MESSAGES = 10 };
+
+/* A message's opaque: its input index and line number, to name it on failure. */
+#define POSITION(input, line) ((void *)(uintptr_t)(((uint64_t)(input) << 48) | (line)))
+#define POSITION_INPUT(p) ((unsigned)((uintptr_t)(p) >> 48))
+#define POSITION_LINE(p) ((unsigned long long)((uintptr_t)(p) & ((1ULL << 48) - 1)))
+
+static const char *const kafka_defaults[] = {
+	"enable.idempotence=true",
+	"acks=all",
+	"linger.ms=5",
+	"client.id=pn-produce",
+	NULL,
+};
+
+static void usage(void)
+{
+	printf("%s", usage_text);
+	printf("\nSend NDJSON records from FILEs (or stdin) to a Kafka topic.\n\n"
+	       "  -b, --brokers LIST       bootstrap brokers (host:port,...)\n"
+	       "  -t, --topic TOPIC        topic to produce to\n"
+	       "  -X, --property K=V       librdkafka property (repeatable)\n"
+	       "  -F, --config FILE        properties file of K=V lines\n"
+	       "  -k, --key FIELD          message key from this field (default: _key)\n"
+	       "  -p, --partition N        send every record to partition N\n"
+	       "      --keep-partition     send each record to its _partition\n"
+	       "  -H, --header NAME=VALUE  add a header to every message (repeatable)\n"
+	       "  -z, --compression CODEC  none, gzip, snappy, lz4 or zstd\n"
+	       "      --reject FILE        append bad lines to FILE and go on\n"
+	       "      --stats              print counters as JSON on stderr at the end\n"
+	       "  -q, --quiet              errors only\n"
+	       "  -v, --verbose            more messages (repeatable)\n"
+	       "  -h, --help               this help\n"
+	       "  -V, --version            versions of pn and its libraries\n"
+	       "\nExit status: 0 all acknowledged, 1 some records failed, 64 usage,\n"
+	       "65 bad input, 69 Kafka unavailable, 74 I/O error, 78 bad configuration.\n");
+}
+
+static void parse_header_opt(struct opts *o, const char *arg)
+{
+	if (!strchr(arg, '=') || *arg == '=')
+		pn_usage_error(usage_text, "bad header '%s': expected NAME=VALUE", arg);
+	o->headers = pn_realloc(o->headers, (o->nheaders + 1) * sizeof(*o->headers));
+	o->headers[o->nheaders++] = (char *)arg;
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	enum { OPT_KEEP_PARTITION = 256, OPT_REJECT, OPT_STATS };
+	static const char optstring[] = "b:F:H:hk:p:qt:VvX:z:";
+	static const struct option longopts[] = {
+		{ "brokers", required_argument, NULL, 'b' },
+		{ "compression", required_argument, NULL, 'z' },
+		{ "config", required_argument, NULL, 'F' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "keep-partition", no_argument, NULL, OPT_KEEP_PARTITION },
+		{ "key", required_argument, NULL, 'k' },
+		{ "partition", required_argument, NULL, 'p' },
+		{ "property", required_argument, NULL, 'X' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "reject", required_argument, NULL, OPT_REJECT },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "topic", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->partition = RD_KAFKA_PARTITION_UA;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': o->kafka.brokers = optarg; break;
+		case 'F': o->kafka.conf_file = optarg; break;
+		case 'H': parse_header_opt(o, optarg); break;
+		case 'h': usage(); exit(PN_EX_OK);
+		case 'k': o->key_field = optarg; break;
+		case 'p':
+			if (pn_parse_int(optarg, 0, INT32_MAX, &n))
+				pn_usage_error(usage_text, "bad partition '%s'", optarg);
+			o->partition = (int32_t)n;
+			break;
+		case 'q': pn_verbosity = 0; break;
+		case 't': o->topic = optarg; break;
+		case 'V': pn_print_version(); exit(PN_EX_OK);
+		case 'v': pn_verbosity++; break;
+		case 'X': pn_kafka_opts_add_prop(&o->kafka, optarg); break;
+		case 'z': o->compression = optarg; break;
+		case OPT_KEEP_PARTITION: o->keep_partition = 1; break;
+		case OPT_REJECT: o->reject_path = optarg; break;
+		case OPT_STATS: o->stats = 1; break;
+		default: pn_usage_error(usage_text, "unknown or incomplete option");
+		}
+	}
+	if (!o->topic)
+		pn_usage_error(usage_text, "no topic given (-t)");
+	if (o->keep_partition && o->partition != RD_KAFKA_PARTITION_UA)
+		pn_usage_error(usage_text, "--partition and --keep-partition exclude each other");
+	o->inputs = argv + optind;
+	o->ninputs = argc - optind;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct delivery *d = opaque;
+
+	(void)rk;
+	if (!m->err) {
+		d->counts->acked++;
+		return;
+	}
+	d->counts->failed++;
+	if (d->reported++ < MAX_FAILURE_MESSAGES)
+		pn_error("delivery failed (at %s:%llu): %s", d->inputs[POSITION_INPUT(m->_private)],
+			 POSITION_LINE(m->_private), rd_kafka_err2str(m->err));
+	else if (d->reported == MAX_FAILURE_MESSAGES + 1)
+		pn_error("more deliveries failed; counting them without messages");
+}
+
+/* The state of one run: the handle and the buffers reused for every record. */
+struct run {
+	const struct opts *o;
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *rkt;
+	struct pn_json json;
+	struct pn_msg msg;
+	FILE *reject;
+	struct counts counts;
+	int status;		/* exit status so far */
+};
+
+static rd_kafka_headers_t *message_headers(const struct pn_msg *m)
+{
+	rd_kafka_headers_t *h;
+
+	if (!m->nhdr)
+		return NULL;
+	h = rd_kafka_headers_new(m->nhdr);
+	for (int i = 0; i < m->nhdr; i++) {
+		const struct pn_header *x = &m->hdr[i];
+
+		rd_kafka_header_add(h, m->hdr_buf.data + x->name_off, x->name_len,
+				    x->value_null ? NULL : m->hdr_buf.data + x->value_off,
+				    x->value_len);
+	}
+	return h;
+}
+
+/* Hands one message to librdkafka, waiting while its queue is full.
+ * Returns 0, or the error it refused the message with. */
+static rd_kafka_resp_err_t send_msg(struct run *r, void *position)
+{
+	const struct pn_msg *m = &r->msg;
+	int32_t partition = r->o->keep_partition && m->partition >= 0 ? m->partition
+								    : r->o->partition;
+	rd_kafka_resp_err_t err;
+
+	for (;;) {
+		rd_kafka_headers_t *h = message_headers(m);
+
+		err = rd_kafka_producev(r->rk, RD_KAFKA_V_RKT(r->rkt),
+					RD_KAFKA_V_PARTITION(partition),
+					RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+					RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
+					RD_KAFKA_V_KEY(m->key, m->key_len),
+					RD_KAFKA_V_TIMESTAMP(m->timestamp),
+					RD_KAFKA_V_HEADERS(h),
+					RD_KAFKA_V_OPAQUE(position), RD_KAFKA_V_END);
+		if (err && h)
+			rd_kafka_headers_destroy(h); /* ownership passes only on success */
+		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || pn_kafka_fatal)
+			return err;
+		rd_kafka_poll(r->rk, 100);
+	}
+}
+
+/* A bad line: set aside with --reject, else the end of the input. */
+static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
+		    const char *why, size_t column)
+{
+	if (column)
+		pn_error_at(in->name, in->lineno, "%s (byte %zu)", why, column);
+	else
+		pn_error_at(in->name, in->lineno, "%s", why);
+	if (!r->reject) {
+		r->status = PN_EX_DATAERR;
+		return -1;
+	}
+	if (fwrite(line, 1, len, r->reject) != len || putc('\n', r->reject) == EOF)
+		pn_die(PN_EX_IOERR, "cannot write to reject file '%s'", r->o->reject_path);
+	r->counts.rejected++;
+	return 0;
+}
+
+/* Turns one line into a message and sends it; -1 ends the input. */
+static int produce_line(struct run *r, const struct pn_reader *in, unsigned input,
+			char *line, size_t len)
+{
+	const char *why = NULL;
+	rd_kafka_resp_err_t err;
+
+	if (pn_json_parse(&r->json, line, len))
+		return bad_line(r, in, line, len, r->json.why, r->json.at + 1);
+	if (!pn_json_is_object(&r->json, 0))
+		return bad_line(r, in, line, len, "not a JSON object", 0);
+	if (pn_record_to_msg(&r->json, r->o->key_field, &r->msg, &why))
+		return bad_line(r, in, line, len, why, 0);
+	for (int i = 0; i < r->o->nheaders; i++) {
+		const char *h = r->o->headers[i], *eq = strchr(h, '=');
+
+		pn_msg_add_header(&r->msg, h, eq - h, eq + 1, strlen(eq + 1));
+	}
+	err = send_msg(r, POSITION(input, in->lineno));
+	if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+		return bad_line(r, in, line, len, "record is larger than message.max.bytes", 0);
+	if (err) {
+		pn_error_at(in->name, in->lineno, "cannot produce: %s", rd_kafka_err2str(err));
+		r->status = pn_kafka_exit_status(err);
+		return -1;
+	}
+	r->counts.sent++;
+	r->counts.bytes += r->msg.value_len;
+	rd_kafka_poll(r->rk, 0); /* serve delivery reports as we go */
+	return 0;
+}
+
+/* Reads one input to its end; -1 when the run must stop. */
+static int produce_input(struct run *r, const char *path, unsigned input)
+{
+	struct pn_reader in;
+	char *line;
+	size_t len;
+	int got = 0, status = 0;
+
+	if (pn_reader_open(&in, path) < 0) {
+		pn_error("cannot open '%s': %m", path);
+		r->status = PN_EX_IOERR;
+		return -1;
+	}
+	while (!pn_stop && !pn_kafka_fatal && (got = pn_reader_next(&in, &line, &len)) > 0) {
+		r->counts.lines++;
+		if (produce_line(r, &in, input, line, len) < 0) {
+			status = -1;
+			break;
+		}
+	}
+	if (!pn_stop && got < 0 && status == 0) {
+		pn_error("cannot read '%s': %m", in.name);
+		r->status = PN_EX_IOERR;
+		status = -1;
+	}
+	pn_reader_close(&in);
+	return status;
+}
+
+/* Waits until every message is delivered or has failed. */
+static void drain(struct run *r)
+{
+	while (rd_kafka_outq_len(r->rk) > 0 && !pn_kafka_fatal)
+		rd_kafka_flush(r->rk, 200);
+}
+
+static void print_stats(const struct counts *c, double seconds)
+{
+	fprintf(stderr,
+		"{\"lines\":%llu,\"sent\":%llu,\"acked\":%llu,\"failed\":%llu,"
+		"\"rejected\":%llu,\"bytes\":%llu,\"seconds\":%.3f}\n",
+		(unsigned long long)c->lines, (unsigned long long)c->sent,
+		(unsigned long long)c->acked, (unsigned long long)c->failed,
+		(unsigned long long)c->rejected, (unsigned long long)c->bytes, seconds);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static rd_kafka_t *open_producer(const struct opts *o, struct delivery *d)
+{
+	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, NULL);
+	char errstr[512];
+	rd_kafka_t *rk;
+
+	if (!conf)
+		exit(PN_EX_CONFIG);
+	if (o->compression &&
+	    rd_kafka_conf_set(conf, "compression.codec", o->compression, errstr,
+			      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		pn_usage_error(usage_text, "bad compression '%s': %s", o->compression, errstr);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_opaque(conf, d);
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!rk)
+		pn_die(PN_EX_CONFIG, "cannot create the Kafka producer: %s", errstr);
+	return rk;
+}
+
+int main(int argc, char **argv)
+{
+	static char stdin_name[] = "<stdin>";
+	char *stdin_inputs[] = { stdin_name };
+	struct opts o;
+	struct run r;
+	struct delivery d;
+	double started = now();
+
+	pn_set_progname(argv[0]);
+	parse_options(&o, argc, argv);
+	memset(&r, 0, sizeof(r));
+	r.o = &o;
+	pn_json_init(&r.json);
+	pn_msg_init(&r.msg);
+	d = (struct delivery){ .counts = &r.counts,
+			       .inputs = o.ninputs ? o.inputs : stdin_inputs };
+	pn_signal_install();
+
+	r.rk = open_producer(&o, &d);
+	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
+	if (o.reject_path && !(r.reject = fopen(o.reject_path, "a")))
+		pn_die(PN_EX_IOERR, "cannot open reject file '%s': %m", o.reject_path);
+
+	if (!o.ninputs)
+		produce_input(&r, "-", 0);
+	for (int i = 0; i < o.ninputs; i++)
+		if (produce_input(&r, o.inputs[i], i) < 0)
+			break;
+	if (pn_stop)
+		pn_info("stopping on signal %d after %llu records; flushing", (int)pn_stop,
+			(unsigned long long)r.counts.sent);
+
+	drain(&r);
+	if (r.counts.failed) {
+		pn_error("%llu of %llu records were not acknowledged",
+			 (unsigned long long)r.counts.failed, (unsigned long long)r.counts.sent);
+		if (!r.status)
+			r.status = PN_EX_FAILED;
+	}
+	if (pn_kafka_fatal && !r.status)
+		r.status = PN_EX_FAILED;
+	if (r.reject && fclose(r.reject) != 0)
+		pn_die(PN_EX_IOERR, "cannot write to reject file '%s': %m", o.reject_path);
+	if (o.stats)
+		print_stats(&r.counts, now() - started);
+
+	rd_kafka_topic_destroy(r.rkt);
+	rd_kafka_destroy(r.rk);
+	pn_json_release(&r.json);
+	pn_msg_release(&r.msg);
+	pn_kafka_opts_release(&o.kafka);
+	free(o.headers);
+	return r.status;
+}

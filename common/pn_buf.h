@@ -1,0 +1,48 @@
+/*
+ * pn_buf — a growable byte buffer, the strbuf of pn.
+ *
+ * Invariants: `data` is NUL-terminated when `cap` > 0 (so it can be passed
+ * to C string functions), `len` bytes are valid, and a buffer that is reset
+ * keeps its memory so hot loops reuse it instead of allocating per record.
+ * PN_BUF_INIT is a valid empty buffer that owns nothing.
+ */
+#ifndef PN_BUF_H
+#define PN_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pn_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define PN_BUF_INIT { NULL, 0, 0 }
+
+void pn_buf_init(struct pn_buf *b);
+void pn_buf_release(struct pn_buf *b);
+/* Makes room for `more` bytes after len (plus the NUL). */
+void pn_buf_grow(struct pn_buf *b, size_t more);
+static inline void pn_buf_reset(struct pn_buf *b)
+{
+	b->len = 0;
+	if (b->cap)
+		b->data[0] = '\0';
+}
+void pn_buf_add(struct pn_buf *b, const void *p, size_t n);
+void pn_buf_addc(struct pn_buf *b, char c);
+void pn_buf_adds(struct pn_buf *b, const char *s);
+void pn_buf_addf(struct pn_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pn_buf_add_i64(struct pn_buf *b, int64_t v);
+void pn_buf_add_u64(struct pn_buf *b, uint64_t v);
+/* Hands the memory over to the caller (to free()); the buffer is left empty. */
+char *pn_buf_detach(struct pn_buf *b, size_t *len);
+
+/* Base64 (RFC 4648, with padding), for bytes that are not UTF-8 text. */
+void pn_buf_add_base64(struct pn_buf *b, const void *p, size_t n);
+/* Decodes into b (appending); -1 if s is not valid base64. */
+int pn_buf_add_unbase64(struct pn_buf *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,168 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pn_err.h"
+#include "pn_io.h"
+#include "pn_signal.h"
+
+enum { READ_CHUNK = 1 << 20 };
+
+int pn_reader_open(struct pn_reader *r, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	if (!path || !strcmp(path, "-")) {
+		r->fd = STDIN_FILENO;
+		r->name = pn_strdup("<stdin>");
+	} else {
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (r->fd < 0)
+			return -1;
+		r->name = pn_strdup(path);
+	}
+	return 0;
+}
+
+void pn_reader_close(struct pn_reader *r)
+{
+	if (r->fd > STDIN_FILENO)
+		close(r->fd);
+	free(r->buf);
+	free(r->name);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+/* Makes room for another READ_CHUNK after end, moving the partial line to
+ * the front first so the buffer only grows for lines longer than it. */
+static void make_room(struct pn_reader *r)
+{
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->cap - r->end < READ_CHUNK + 1) {
+		size_t cap = r->cap ? r->cap : READ_CHUNK + 1;
+
+		while (cap - r->end < READ_CHUNK + 1)
+			cap *= 2;
+		r->buf = pn_realloc(r->buf, cap);
+		r->cap = cap;
+	}
+}
+
+static int fill(struct pn_reader *r)
+{
+	ssize_t n;
+
+	make_room(r);
+	for (;;) {
+		n = read(r->fd, r->buf + r->end, READ_CHUNK);
+		if (n >= 0)
+			break;
+		if (errno != EINTR || pn_stop)
+			return -1;
+	}
+	if (n == 0)
+		r->eof = 1;
+	r->end += n;
+	return 0;
+}
+
+static void take_line(struct pn_reader *r, size_t nl, char **line, size_t *len)
+{
+	*line = r->buf + r->start;
+	*len = nl - r->start;
+	r->buf[nl] = '\0';
+	r->start = nl + 1;
+	r->scanned = 0;
+	r->lineno++;
+}
+
+int pn_reader_next(struct pn_reader *r, char **line, size_t *len)
+{
+	for (;;) {
+		size_t from = r->start + r->scanned;
+		char *nl = r->buf ? memchr(r->buf + from, '\n', r->end - from) : NULL;
+
+		if (nl) {
+			take_line(r, nl - r->buf, line, len);
+			return 1;
+		}
+		r->scanned = r->end - r->start;
+		if (r->eof) {
+			if (r->end == r->start)
+				return 0;
+			/* A last line without '\n': make_room left a spare byte. */
+			take_line(r, r->end, line, len);
+			r->start = r->end;
+			return 1;
+		}
+		if (fill(r) < 0)
+			return -1;
+	}
+}
+
+int pn_write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		s += w;
+		n -= w;
+	}
+	return 0;
+}
+
+void pn_out_init(struct pn_out *o, int fd, const char *name, size_t threshold)
+{
+	memset(o, 0, sizeof(*o));
+	o->fd = fd;
+	o->name = name;
+	o->threshold = threshold;
+	pn_buf_grow(&o->buf, threshold + 4096);
+}
+
+int pn_out_flush(struct pn_out *o)
+{
+	if (o->gone || o->err) {
+		pn_buf_reset(&o->buf);
+		return -1;
+	}
+	if (o->buf.len && pn_write_all(o->fd, o->buf.data, o->buf.len) < 0) {
+		if (errno == EPIPE)
+			o->gone = 1;
+		else
+			o->err = errno;
+		pn_buf_reset(&o->buf);
+		return -1;
+	}
+	pn_buf_reset(&o->buf);
+	return 0;
+}
+
+int pn_out_close(struct pn_out *o)
+{
+	int status = PN_EX_OK;
+
+	pn_out_flush(o);
+	/* close(2) reports the late errors some file systems (NFS) defer */
+	if (close(o->fd) < 0 && !o->gone && !o->err && errno != EINTR)
+		o->err = errno;
+	if (o->err) {
+		pn_error("cannot write to %s: %s", o->name, strerror(o->err));
+		status = PN_EX_IOERR;
+	}
+	pn_buf_release(&o->buf);
+	return status;
+}

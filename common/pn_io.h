@@ -1,0 +1,74 @@
+/*
+ * pn_io — NDJSON in and out.
+ *
+ * pn_reader hands out one line at a time from a file or stdin with large
+ * read(2)s into one reusable buffer: no allocation per line, lines of any
+ * length (the buffer grows to the longest line seen), a last line without
+ * '\n' accepted.  A line is returned without its '\n' and NUL-terminated in
+ * place; it stays valid until the next call, and its bytes may be modified
+ * by the caller (in-place unescaping).
+ *
+ * pn_out is stdout for records: callers append whole records to `buf` and
+ * call pn_out_record(), which writes when the buffer passes its threshold.
+ * EPIPE (the reader went away) is a normal, quiet stop: pn_out_gone() turns
+ * true and later writes are dropped; any other write error is an output
+ * error that pn_out_close() reports and turns into exit status 74.
+ */
+#ifndef PN_IO_H
+#define PN_IO_H
+
+#include <stddef.h>
+
+#include "pn_buf.h"
+
+struct pn_reader {
+	int fd;
+	char *name;		/* for messages: the path, or "<stdin>" */
+	char *buf;
+	size_t cap;
+	size_t start;		/* first byte of the next line */
+	size_t end;		/* end of valid data */
+	size_t scanned;		/* bytes after start known to hold no '\n' */
+	unsigned long long lineno; /* line number of the line last returned */
+	int eof;
+};
+
+/* Opens path ("-" or NULL: stdin); returns 0, or -1 with errno set. */
+int pn_reader_open(struct pn_reader *r, const char *path);
+/* 1: a line in *line and *len; 0: end of input; -1: read error (errno), or
+ * EINTR when a stop signal arrived while waiting for input. */
+int pn_reader_next(struct pn_reader *r, char **line, size_t *len);
+void pn_reader_close(struct pn_reader *r);
+
+struct pn_out {
+	int fd;
+	const char *name;	/* for messages: "standard output" */
+	struct pn_buf buf;	/* records waiting to be written */
+	size_t threshold;	/* write when buf.len reaches this */
+	int gone;		/* EPIPE: the reader went away */
+	int err;		/* errno of the first other write error */
+};
+
+void pn_out_init(struct pn_out *o, int fd, const char *name, size_t threshold);
+/* Call after appending one whole record (ending in '\n') to o->buf. */
+static inline void pn_out_record(struct pn_out *o)
+{
+	int pn_out_flush(struct pn_out *o);
+
+	if (o->buf.len >= o->threshold)
+		pn_out_flush(o);
+}
+/* Writes everything buffered; 0 when it all reached the fd. */
+int pn_out_flush(struct pn_out *o);
+static inline int pn_out_gone(const struct pn_out *o)
+{
+	return o->gone || o->err;
+}
+/* Flushes and closes; returns 0, or PN_EX_IOERR after reporting the error.
+ * A reader that went away (EPIPE) is not an error. */
+int pn_out_close(struct pn_out *o);
+
+/* write(2) all of it, retrying on EINTR; 0 or -1 with errno. */
+int pn_write_all(int fd, const void *p, size_t n);
+
+#endif

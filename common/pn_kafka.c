@@ -1,0 +1,229 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "pn_err.h"
+#include "pn_kafka.h"
+#include "pn_signal.h"
+
+volatile int pn_kafka_fatal;
+
+void pn_kafka_opts_add_prop(struct pn_kafka_opts *o, const char *kv)
+{
+	o->props = pn_realloc(o->props, (o->nprops + 1) * sizeof(*o->props));
+	o->props[o->nprops++] = pn_strdup(kv);
+}
+
+void pn_kafka_opts_release(struct pn_kafka_opts *o)
+{
+	for (int i = 0; i < o->nprops; i++)
+		free(o->props[i]);
+	free(o->props);
+	o->props = NULL;
+	o->nprops = 0;
+}
+
+const char *pn_registry_conf_get(const struct pn_registry_conf *r, const char *key)
+{
+	const char *found = NULL;
+
+	for (int i = 0; r && i < r->n; i++)
+		if (!strcmp(r->keys[i], key))
+			found = r->values[i]; /* the last one set wins */
+	return found;
+}
+
+void pn_registry_conf_release(struct pn_registry_conf *r)
+{
+	for (int i = 0; i < r->n; i++) {
+		free(r->keys[i]);
+		free(r->values[i]);
+	}
+	free(r->keys);
+	free(r->values);
+	memset(r, 0, sizeof(*r));
+}
+
+static void registry_add(struct pn_registry_conf *r, const char *key, const char *value)
+{
+	if (!r)
+		return;
+	r->keys = pn_realloc(r->keys, (r->n + 1) * sizeof(*r->keys));
+	r->values = pn_realloc(r->values, (r->n + 1) * sizeof(*r->values));
+	r->keys[r->n] = pn_strdup(key);
+	r->values[r->n] = pn_strdup(value);
+	r->n++;
+}
+
+/* Applies one key and value; `origin` says where it came from for errors. */
+static int apply(rd_kafka_conf_t *conf, struct pn_registry_conf *reg,
+		 const char *key, const char *value, const char *origin)
+{
+	static const char prefix[] = "schema.registry.";
+	char errstr[512];
+
+	if (!strncmp(key, prefix, sizeof(prefix) - 1)) {
+		registry_add(reg, key + sizeof(prefix) - 1, value);
+		return 0;
+	}
+	if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		pn_error("bad Kafka setting '%s' (%s): %s", key, origin, errstr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Splits "key=value" and applies it. */
+static int apply_kv(rd_kafka_conf_t *conf, struct pn_registry_conf *reg,
+		    const char *kv, const char *origin)
+{
+	const char *eq = strchr(kv, '=');
+	char *key;
+	int r;
+
+	if (!eq || eq == kv) {
+		pn_error("bad Kafka setting '%s' (%s): expected key=value", kv, origin);
+		return -1;
+	}
+	key = pn_strndup(kv, eq - kv);
+	r = apply(conf, reg, key, eq + 1, origin);
+	free(key);
+	return r;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* A properties file: key=value lines, '#' or '!' comments, blank lines. */
+static int apply_file(rd_kafka_conf_t *conf, struct pn_registry_conf *reg, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, origin[1100];
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int status = 0;
+
+	if (!f) {
+		pn_error("cannot open configuration file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	while (status == 0 && getline(&line, &cap, f) >= 0) {
+		char *s = trim(line), *eq;
+
+		lineno++;
+		if (!*s || *s == '#' || *s == '!')
+			continue;
+		snprintf(origin, sizeof(origin), "%s:%u", path, lineno);
+		eq = strchr(s, '=');
+		if (!eq) {
+			pn_error("bad line in configuration file (at %s): expected key=value", origin);
+			status = -1;
+			break;
+		}
+		*eq = '\0';
+		status = apply(conf, reg, trim(s), trim(eq + 1), origin);
+	}
+	free(line);
+	fclose(f);
+	return status;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	/* librdkafka's notices about brokers coming and going are -v material */
+	if (level <= LOG_WARNING && pn_verbosity >= 1)
+		pn_warn("kafka: %s: %s", fac, buf);
+	else if (pn_verbosity >= 2)
+		pn_info("kafka: %s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	char fatal[512];
+
+	(void)opaque;
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+		pn_error("kafka: fatal error: %s", fatal);
+		pn_kafka_fatal = 1;
+		return;
+	}
+	/* Transport errors and "all brokers down" are retried by librdkafka. */
+	if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		pn_info("kafka: %s", reason);
+	else
+		pn_warn("kafka: %s", reason);
+}
+
+rd_kafka_conf_t *pn_kafka_conf_new(const struct pn_kafka_opts *opts,
+				   const char *const *defaults,
+				   struct pn_registry_conf *reg)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	const char *env_brokers = getenv("PN_BROKERS");
+	char errstr[256];
+
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_conf_set_error_cb(conf, error_cb);
+	for (int i = 0; defaults && defaults[i]; i++)
+		if (apply_kv(conf, reg, defaults[i], "built-in default"))
+			goto fail;
+	if (opts->conf_file && apply_file(conf, reg, opts->conf_file))
+		goto fail;
+	if (env_brokers && *env_brokers &&
+	    apply(conf, reg, "bootstrap.servers", env_brokers, "PN_BROKERS"))
+		goto fail;
+	if (opts->brokers && apply(conf, reg, "bootstrap.servers", opts->brokers, "-b"))
+		goto fail;
+	for (int i = 0; i < opts->nprops; i++)
+		if (apply_kv(conf, reg, opts->props[i], "-X"))
+			goto fail;
+	if (rd_kafka_conf_get(conf, "bootstrap.servers", errstr, &(size_t){ sizeof(errstr) }) ==
+		    RD_KAFKA_CONF_OK && !*errstr) {
+		pn_error("no Kafka brokers given: use -b, PN_BROKERS or bootstrap.servers in -F");
+		goto fail;
+	}
+	return conf;
+fail:
+	rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+int pn_kafka_exit_status(rd_kafka_resp_err_t err)
+{
+	switch (err) {
+	case RD_KAFKA_RESP_ERR_NO_ERROR:
+		return PN_EX_OK;
+	case RD_KAFKA_RESP_ERR__TRANSPORT:
+	case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+	case RD_KAFKA_RESP_ERR__RESOLVE:
+		return PN_EX_UNAVAILABLE;
+	case RD_KAFKA_RESP_ERR__TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+		return PN_EX_TEMPFAIL;
+	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+	case RD_KAFKA_RESP_ERR__INVALID_ARG:
+		return PN_EX_CONFIG;
+	default:
+		return PN_EX_FAILED;
+	}
+}

@@ -1,0 +1,56 @@
+/*
+ * pn_kafka — Kafka configuration and the callbacks every program shares.
+ *
+ * Settings reach librdkafka unchanged, as kcat users expect: `-b brokers`,
+ * `-X prop=value` and `-F file` of `prop=value` lines.  They apply in a
+ * fixed order, later ones winning: the program's defaults < the -F file <
+ * the environment (PN_BROKERS) < the -b and -X flags.  Keys starting with
+ * `schema.registry.` are never given to librdkafka; they are kept for the
+ * schema registry client, so one properties file serves every program and
+ * the Confluent clients alike.
+ */
+#ifndef PN_KAFKA_H
+#define PN_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+
+/* What the command line said about Kafka, in order. */
+struct pn_kafka_opts {
+	const char *brokers;	/* -b */
+	const char *conf_file;	/* -F */
+	char **props;		/* -X values, "key=value" */
+	int nprops;
+};
+
+/* The schema.registry.* settings kept aside (key without the prefix). */
+struct pn_registry_conf {
+	char **keys;
+	char **values;
+	int n;
+};
+
+void pn_kafka_opts_add_prop(struct pn_kafka_opts *o, const char *kv);
+void pn_kafka_opts_release(struct pn_kafka_opts *o);
+
+/* The value of a registry setting ("url", "basic.auth.user.info"), or NULL. */
+const char *pn_registry_conf_get(const struct pn_registry_conf *r, const char *key);
+void pn_registry_conf_release(struct pn_registry_conf *r);
+
+/*
+ * Builds a librdkafka configuration from the program's `defaults` (a NULL-
+ * terminated list of "key=value"), then opts as above.  Registry settings
+ * go to reg (may be NULL).  On a bad setting it reports where the setting
+ * came from and librdkafka's reason, and returns NULL (exit 78).
+ * The configuration has pn's log and error callbacks installed.
+ */
+rd_kafka_conf_t *pn_kafka_conf_new(const struct pn_kafka_opts *opts,
+				   const char *const *defaults,
+				   struct pn_registry_conf *reg);
+
+/* Set by the error callback when librdkafka reports a fatal error. */
+extern volatile int pn_kafka_fatal;
+
+/* The exit status for a librdkafka error code (69, 75, 78 or 1). */
+int pn_kafka_exit_status(rd_kafka_resp_err_t err);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * pn_offsets — a table of Kafka topic-partitions and their offsets.
+ *
+ * Programs that track progress per topic-partition (pn-consume's commit
+ * bookkeeping, later the checkpoints of pn-aggregate and pn-sink-pg) keep
+ * one pn_part per topic-partition here.  The file format shared between
+ * programs, what `pn-consume --start-offsets FILE` reads, is JSON mapping
+ * topic → partition → next offset to read:
+ *
+ *     {"pushnotification-ping": {"0": 1234, "1": 998}}
+ *
+ * Offsets are "next to read", as Kafka commits them: one past the last
+ * record applied.
+ */
+#ifndef PN_OFFSETS_H
+#define PN_OFFSETS_H
+
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "pn_buf.h"
+
+struct pn_part {
+	const char *topic;	/* owned by the table */
+	int32_t partition;
+	int64_t start;		/* next offset to read from a start file, or -1 */
+	int64_t appended;	/* one past the last record handed to the output, or -1 */
+	int64_t flushed;	/* one past the last record written out, or -1 */
+	int64_t committed;	/* last offset committed, or -1 */
+	unsigned assigned : 1;	/* currently assigned to us */
+	unsigned started : 1;	/* its start position was applied once */
+	unsigned at_end : 1;	/* reached the end of the partition */
+	unsigned done : 1;	/* reached --until: no more records wanted */
+};
+
+struct pn_topic_parts {
+	char *name;
+	const rd_kafka_topic_t *rkt;	/* cached handle for the fast lookup */
+	struct pn_part **by_partition;
+	int32_t cap;
+};
+
+struct pn_offsets {
+	struct pn_topic_parts *topics;
+	int ntopics;
+};
+
+void pn_offsets_init(struct pn_offsets *t);
+void pn_offsets_release(struct pn_offsets *t);
+
+/* The entry for topic/partition, created (all offsets -1) when new. */
+struct pn_part *pn_offsets_get(struct pn_offsets *t, const char *topic, int32_t partition);
+/* The same by a message's topic handle: no string comparison per record. */
+struct pn_part *pn_offsets_get_rkt(struct pn_offsets *t, const rd_kafka_topic_t *rkt,
+				   int32_t partition);
+/* The entry if it exists, else NULL. */
+struct pn_part *pn_offsets_find(const struct pn_offsets *t, const char *topic,
+				int32_t partition);
+
+/* Calls fn for every entry. */
+void pn_offsets_each(struct pn_offsets *t, void (*fn)(struct pn_part *, void *), void *arg);
+
+/*
+ * Reads a start-offsets file into the entries' `start`.  Returns 0, or -1
+ * after reporting what is wrong with the file.
+ */
+int pn_offsets_load_start(struct pn_offsets *t, const char *path);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * pn_record — the record contract of DESIGN.md between NDJSON and Kafka.
+ *
+ * A record is one JSON object.  Kafka coordinates travel as top-level
+ * fields with a leading underscore: _topic, _partition, _offset,
+ * _timestamp (ms since the epoch), _key, _headers.  A payload that is not
+ * a JSON object travels as _value (a string holding the payload's text) or,
+ * when the payload is not UTF-8, _value_base64; a tombstone (no payload)
+ * is {"_value": null}.
+ *
+ * _headers is a list of [name, value] pairs in message order, value a
+ * string or null: `"_headers":[["trace","ab12"],["retry","1"]]`, so
+ * repeated names and order survive a round trip.  pn-produce also takes
+ * an object {"name":"value",…}.
+ *
+ * Header values and keys are written as JSON strings; bytes that are not
+ * UTF-8 become U+FFFD (pn_json_add_string).  A key that is not UTF-8 is
+ * written as _key_base64 instead, so keys always survive.
+ */
+#ifndef PN_RECORD_H
+#define PN_RECORD_H
+
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "pn_buf.h"
+#include "pn_json.h"
+
+struct pn_header {
+	size_t name_off, name_len;	/* into pn_msg.hdr_buf */
+	size_t value_off, value_len;
+	int value_null;
+};
+
+/* A Kafka message built from a record; parts point into the record's line
+ * or into the message's own buffers, valid until the next record. */
+struct pn_msg {
+	const char *value;	/* NULL: a tombstone */
+	size_t value_len;
+	const char *key;	/* NULL: no key */
+	size_t key_len;
+	int64_t timestamp;	/* 0: none, the producer sets it */
+	int32_t partition;	/* -1: not given */
+	struct pn_header *hdr;
+	int nhdr, hdr_cap;
+	struct pn_buf value_buf, key_buf, hdr_buf;
+};
+
+void pn_msg_init(struct pn_msg *m);
+void pn_msg_release(struct pn_msg *m);
+
+/*
+ * Fills m from the parsed record j (an object): the value is the record
+ * without its underscore fields (or its _value), the key comes from the
+ * field `key_field` when given, else from _key.  A number, boolean or
+ * object key is its JSON text; a string key its decoded bytes; null or
+ * missing means no key.  Returns 0, or -1 with *why saying what is wrong.
+ */
+int pn_record_to_msg(const struct pn_json *j, const char *key_field, struct pn_msg *m,
+		     const char **why);
+
+/* Adds a header "name=value" (from -H) after the record's own. */
+void pn_msg_add_header(struct pn_msg *m, const char *name, size_t name_len,
+		       const char *value, size_t value_len);
+
+/*
+ * Appends the NDJSON record for a consumed message to out, '\n' included.
+ * With meta, the coordinates come first.  `scratch` is reused for the
+ * payload check.  Returns 1 if the payload was a JSON object, 0 if it was
+ * written as _value/_value_base64.
+ */
+int pn_record_from_msg(struct pn_buf *out, const rd_kafka_message_t *msg, int meta,
+		       struct pn_json *scratch);
+
+#endif

@@ -1,0 +1,14 @@
+#include <stdio.h>
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+#include "pn_err.h"
+#include "pn_version.h"
+
+void pn_print_version(void)
+{
+	printf("%s (pn) %s\n", pn_progname(), PN_VERSION);
+	printf("librdkafka %s\n", rd_kafka_version_str());
+	printf("jansson %s\n", jansson_version_str());
+}

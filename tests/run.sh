@@ -1,0 +1,160 @@
+#!/bin/bash
+# tests/run.sh -- run pn's TAP test scripts and summarise them.
+#
+# Usage: tests/run.sh [-j N] [SCRIPT...]
+#   SCRIPT is a path, a name (t1000-produce-basic) or a number prefix (t1000);
+#   without any, every tests/tNNNN-*.sh runs, in sorted order.
+#   -j N runs N scripts at a time; each script's report is still printed as a
+#   block, in sorted order.
+# Environment: PN_TEST_RESULTS (default build/test-results: each script's TAP
+# goes to <name>.out, its stderr to <name>.err), PN_TEST_TIMEOUT (seconds per
+# script, default 300).  The last line is "N passed, N failed"; the exit
+# status is 0 only when nothing failed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd -P)
+src=$(dirname "$here")
+jobs=1
+usage () { echo "usage: tests/run.sh [-j N] [SCRIPT...]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	-j) [ $# -ge 2 ] || usage; jobs=$2; shift 2 ;;
+	-j*) jobs=${1#-j}; shift ;;
+	--) shift; break ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+case $jobs in ''|*[!0-9]*|0) usage ;; esac
+
+scripts=()
+if [ $# = 0 ]; then
+	for f in "$here"/t[0-9][0-9][0-9][0-9]-*.sh; do
+		[ -f "$f" ] && scripts+=("$f")
+	done
+else
+	for a in "$@"; do
+		if [ -f "$a" ]; then
+			scripts+=("$(cd "$(dirname "$a")" && pwd -P)/$(basename "$a")")
+		elif [ -f "$here/$a.sh" ]; then
+			scripts+=("$here/$a.sh")
+		else
+			n=${#scripts[@]}
+			for f in "$here/$a"-*.sh; do
+				[ -f "$f" ] && scripts+=("$f")
+			done
+			[ "${#scripts[@]}" -gt "$n" ] || { echo "run.sh: no test script '$a'" >&2; exit 2; }
+		fi
+	done
+	mapfile -t scripts < <(printf '%s\n' "${scripts[@]}" | sort -u)
+fi
+
+results=${PN_TEST_RESULTS:-$src/build/test-results}
+mkdir -p "$results" || exit 2
+results=$(cd "$results" && pwd -P)
+tmo=${PN_TEST_TIMEOUT:-300}
+
+# Runs in the background; the .rc file appears only once the script is over.
+run_one () {
+	local n
+	n=$(basename "$1" .sh)
+	(cd "$src" && timeout -k 10 "$tmo" bash "$1" </dev/null \
+		>"$results/$n.out" 2>"$results/$n.err")
+	echo $? >"$results/$n.rc.tmp" && mv "$results/$n.rc.tmp" "$results/$n.rc"
+}
+
+total_pass=0 total_fail=0
+
+report () {
+	local n out rc line ok=0 fail=0 skip=0 todo=0 plan='' note='' died=0
+	n=$(basename "$1" .sh)
+	out=$results/$n.out
+	rc=$(cat "$results/$n.rc")
+	while IFS= read -r line; do
+		if [[ $line =~ ^ok\ [0-9]+\ \#\ (skip|SKIP) ]]; then
+			skip=$((skip + 1))
+		elif [[ $line =~ ^ok\ [0-9]+ ]]; then
+			ok=$((ok + 1))
+		elif [[ $line =~ ^not\ ok\ [0-9]+.*\#\ TODO ]]; then
+			todo=$((todo + 1))
+		elif [[ $line =~ ^not\ ok\ [0-9]+ ]]; then
+			fail=$((fail + 1))
+		elif [[ $line =~ ^1\.\.([0-9]+) ]]; then
+			plan=${BASH_REMATCH[1]}
+			[[ $line =~ \#\ SKIP\ ?(.*) ]] && note="skipped: ${BASH_REMATCH[1]}"
+		fi
+	done <"$out"
+	# A script that died says so only through its exit status or a missing
+	# or wrong plan; count it as one failure unless a test already failed.
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		note="timed out after ${tmo}s"
+	elif [ "$rc" != 0 ] && [ "$fail" = 0 ]; then
+		note="exited with status $rc"
+	elif [ -z "$plan" ]; then
+		note="no plan: died before test_done?"
+	elif [ "$plan" != $((ok + fail + skip + todo)) ]; then
+		note="planned $plan tests, ran $((ok + fail + skip + todo))"
+	fi
+	case $note in ''|skipped:*) ;; *) died=1; [ "$fail" != 0 ] || fail=1 ;; esac
+	[ "$todo" = 0 ] || note="${note:+$note; }$todo known breakage(s)"
+	printf '%s ... %d ok, %d failed, %d skipped%s\n' \
+		"$n" "$ok" "$fail" "$skip" "${note:+ ($note)}"
+	total_pass=$((total_pass + ok))
+	total_fail=$((total_fail + fail))
+	[ "$fail" = 0 ] && return
+	# The diagnostics are the "# " lines that follow each real "not ok".
+	awk '/^not ok [0-9]+/ && !/# TODO/ { show = 1; print "    " $0; next }
+	     show && /^#/ { print "    " $0; next }
+	     { show = 0 }' "$out"
+	[ "$died" = 1 ] || return
+	if ! grep -Eq '^not ok [0-9]+' "$out"; then
+		echo "    --- last lines of $out:"
+		tail -n 10 "$out" | sed 's/^/    /'
+	fi
+	if [ -s "$results/$n.err" ]; then
+		echo "    --- last lines of $results/$n.err:"
+		tail -n 20 "$results/$n.err" | sed 's/^/    /'
+	fi
+}
+
+pids=()
+trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; exit 130' INT TERM
+
+launched=0 reported=0 count=${#scripts[@]}
+# Report, in order, every script that is over and whose predecessors are.
+flush () {
+	while [ "$reported" -lt "$launched" ] &&
+	      [ -f "$results/$(basename "${scripts[reported]}" .sh).rc" ]; do
+		report "${scripts[reported]}"
+		reported=$((reported + 1))
+	done
+}
+finished () {
+	local i k=0
+	for ((i = 0; i < launched; i++)); do
+		[ -f "$results/$(basename "${scripts[i]}" .sh).rc" ] && k=$((k + 1))
+	done
+	echo "$k"
+}
+
+for s in "${scripts[@]}"; do
+	n=$(basename "$s" .sh)
+	rm -f "$results/$n.rc" "$results/$n.out" "$results/$n.err"
+done
+while [ "$launched" -lt "$count" ]; do
+	if [ $((launched - $(finished))) -ge "$jobs" ]; then
+		sleep 0.1
+	else
+		run_one "${scripts[launched]}" &
+		pids+=($!)
+		launched=$((launched + 1))
+	fi
+	flush
+done
+while [ "$reported" -lt "$count" ]; do
+	wait
+	flush
+done
+
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
