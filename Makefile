@@ -68,8 +68,7 @@ check:
 	  bash tests/run.sh $(TESTS)
 
 lint-man:
-	@\
-	  out=$$(mandoc -Tlint -Wwarning $(wildcard man/*.[17]) 2>&1); \
+	@out=$$(mandoc -Tlint -Wwarning $(wildcard man/*.[17]) </dev/null 2>&1); \
 	  if [ -n "$$out" ]; then echo "$$out" >&2; exit 1; fi
 
 bench:
@@ -91,4 +90,5 @@ install: all
 clean:
 	rm -rf build
 
--include $(COMMON_OBJ:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/obj/cmd/%.d)
+-include $(COMMON_OBJ:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/obj/cmd/%.d) \
+	$(UNIT_BINS:$(BUILD)/unit/%=$(BUILD)/obj/tests/unit/%.d)

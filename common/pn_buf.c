@@ -30,6 +30,7 @@ void pn_buf_grow(struct pn_buf *b, size_t more)
 	while (cap < need)
 		cap *= 2;
 	b->data = pn_realloc(b->data, cap);
+	b->data[b->len] = '\0';
 	b->cap = cap;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #define JSMN_STRICT
+#define JSMN_PARENT_LINKS
 #include <jsmn.h>	/* the implementation, once, in this file */
 
 #include "pn_err.h"
@@ -95,6 +96,29 @@ int pn_utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* 8 bytes at p, in an integer (any alignment). */
+static inline uint64_t load8(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/*
+ * True if any of the 8 bytes is a control character (< 0x20), a backslash
+ * or not ASCII: the bytes check_string must look at one by one.  The usual
+ * SWAR tests: (x - 0x20…) sets a byte's top bit when it was below 0x20,
+ * and the same on x ^ '\\'… finds a backslash.
+ */
+static inline int needs_look(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t bs = x ^ (ones * '\\');
+
+	return (((x - ones * 0x20) | (bs - ones) | x) & high) != 0;
+}
+
 /* The body of a string: jsmn checked the escapes; we check the rest. */
 static int check_string(struct pn_json *j, size_t from, size_t to)
 {
@@ -102,8 +126,14 @@ static int check_string(struct pn_json *j, size_t from, size_t to)
 	size_t i = from;
 
 	while (i < to) {
-		unsigned c = u[i];
+		unsigned c;
 
+		/* plain ASCII runs, the common case, 8 bytes at a time */
+		while (i + 8 <= to && !needs_look(load8(u + i)))
+			i += 8;
+		if (i >= to)
+			break;
+		c = u[i];
 		if (c >= 0x20 && c < 0x80) {
 			i += c == '\\' ? 2 : 1;
 			continue;
@@ -244,11 +274,58 @@ static int check_value(struct pn_json *j, int i, int depth)
 	}
 }
 
+/*
+ * jsmn slows down quadratically with nesting depth, so a long line is
+ * checked for depth first (short ones cannot nest deep enough to matter).
+ */
+static int too_deep(struct pn_json *j)
+{
+	int depth = 0, in_string = 0;
+
+	for (size_t i = 0; i < j->len; i++) {
+		char c = j->text[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = 0;
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth > PN_JSON_MAX_DEPTH)
+				return fail(j, "nesting too deep", i);
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return 0;
+}
+
+/* A lone number or literal, which jsmn's strict mode cannot end. */
+static int lone_primitive(struct pn_json *j)
+{
+	size_t start = 0, end = j->len;
+
+	while (start < end && is_ws(j->text[start]))
+		start++;
+	while (end > start && is_ws(j->text[end - 1]))
+		end--;
+	if (start == end || strchr("{[\"", j->text[start]))
+		return -1;
+	j->tok[0] = (jsmntok_t){ .type = JSMN_PRIMITIVE, .start = (int)start, .end = (int)end,
+				 .size = 0, .parent = -1 };
+	j->ntok = 1;
+	return check_primitive(j, &j->tok[0]) ? fail(j, "invalid JSON", start) : 0;
+}
+
 static int tokenize(struct pn_json *j)
 {
 	jsmn_parser p;
 	int r;
 
+	if (j->len > 2048 && too_deep(j))
+		return -1;
 	jsmn_init(&p);
 	if (!j->cap) {
 		j->cap = 256;
@@ -259,6 +336,8 @@ static int tokenize(struct pn_json *j)
 		j->cap *= 2;
 		j->tok = pn_realloc(j->tok, j->cap * sizeof(*j->tok));
 	}
+	if (r == JSMN_ERROR_PART && lone_primitive(j) == 0)
+		return 0;
 	if (r == JSMN_ERROR_PART) {
 		if (memchr(j->text, '\0', j->len))
 			return fail(j, "NUL byte in input", (const char *)memchr(j->text, '\0', j->len) - j->text);

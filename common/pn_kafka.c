@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "pn_err.h"
 #include "pn_kafka.h"
@@ -143,11 +142,10 @@ static int apply_file(rd_kafka_conf_t *conf, struct pn_registry_conf *reg, const
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	/* librdkafka's notices about brokers coming and going are -v material */
-	if (level <= LOG_WARNING && pn_verbosity >= 1)
-		pn_warn("kafka: %s: %s", fac, buf);
-	else if (pn_verbosity >= 2)
-		pn_info("kafka: %s: %s", fac, buf);
+	(void)level;
+	/* librdkafka logs every connection attempt and retry; what matters
+	 * reaches error_cb, so its log is -v material */
+	pn_info("kafka: %s: %s", fac, buf);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -161,8 +159,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		pn_kafka_fatal = 1;
 		return;
 	}
-	/* Transport errors and "all brokers down" are retried by librdkafka. */
-	if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+	/* A lost connection is retried by librdkafka; say so only with -v. */
+	if (err == RD_KAFKA_RESP_ERR__TRANSPORT)
 		pn_info("kafka: %s", reason);
 	else
 		pn_warn("kafka: %s", reason);
@@ -191,8 +189,9 @@ rd_kafka_conf_t *pn_kafka_conf_new(const struct pn_kafka_opts *opts,
 	for (int i = 0; i < opts->nprops; i++)
 		if (apply_kv(conf, reg, opts->props[i], "-X"))
 			goto fail;
-	if (rd_kafka_conf_get(conf, "bootstrap.servers", errstr, &(size_t){ sizeof(errstr) }) ==
-		    RD_KAFKA_CONF_OK && !*errstr) {
+	/* bootstrap.servers is an alias; the property itself reads back */
+	if (rd_kafka_conf_get(conf, "metadata.broker.list", errstr, &(size_t){ sizeof(errstr) }) !=
+		    RD_KAFKA_CONF_OK || !*errstr) {
 		pn_error("no Kafka brokers given: use -b, PN_BROKERS or bootstrap.servers in -F");
 		goto fail;
 	}

@@ -25,14 +25,15 @@ int pn_parse_size(const char *s, uint64_t *out)
 	unsigned long long v;
 	uint64_t mult = 1;
 
-	if (!s || !*s || *s == '-')
-		return -1;
+	if (!s || *s < '0' || *s > '9')
+		return -1; /* strtoull would take spaces and signs */
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return -1;
 	switch (*end) {
 	case '\0': break;
+	case 'B': case 'b': break; /* "10B": bytes, checked below */
 	case 'k': case 'K': mult = 1ULL << 10; end++; break;
 	case 'm': case 'M': mult = 1ULL << 20; end++; break;
 	case 'g': case 'G': mult = 1ULL << 30; end++; break;
@@ -53,8 +54,8 @@ int pn_parse_duration(const char *s, int64_t *ms)
 	long long v;
 	int64_t mult;
 
-	if (!s || !*s || *s == '-')
-		return -1;
+	if (!s || *s < '0' || *s > '9')
+		return -1; /* strtoll would take spaces and signs */
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || end == s)
@@ -102,6 +103,14 @@ static int64_t days_from_civil(int y, int m, int d)
 	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
 	return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
 }
 
 static int parse_offset(const char *p, int64_t *offset_ms)
@@ -155,8 +164,8 @@ int pn_parse_time(const char *s, int64_t *ms)
 			}
 		}
 	}
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-	    parse_offset(p, &offset))
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60 || parse_offset(p, &offset))
 		return -1;
 	*ms = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000LL +
 	      frac_ms - offset;

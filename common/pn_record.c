@@ -405,8 +405,7 @@ int pn_record_from_msg(struct pn_buf *out, const rd_kafka_message_t *msg, int me
 	} else {
 		if (meta)
 			pn_buf_addc(out, ',');
-		add_bytes_field(out, "_value", payload ? payload : (msg->len ? NULL : ""),
-				msg->len);
+		add_bytes_field(out, "_value", payload, msg->len);
 	}
 	pn_buf_add(out, "}\n", 2);
 	return is_object;

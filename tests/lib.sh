@@ -196,6 +196,14 @@ test_expect_code () {
 test_cmp () { diff -u "$1" "$2"; }
 
 # test_line_count OP N FILE, OP one of = != -eq -ne -lt -le -gt -ge.
+test_must_be_empty () {
+	if [ -s "$1" ]; then
+		echo "'$1' is not empty, it contains:"
+		cat "$1"
+		return 1
+	fi
+}
+
 test_line_count () {
 	[ $# = 3 ] || _pn_bug "usage: test_line_count OP N FILE"
 	local n

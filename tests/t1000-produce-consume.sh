@@ -1,0 +1,70 @@
+#!/bin/bash
+# t1000-produce-consume: records round trip through Kafka exactly.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-kafka.sh"
+
+test_expect_success 'start the dev broker' '
+	start_broker rt:8 keyed:6 meta:1 copy:1 &&
+	test -n "$BROKERS"
+'
+
+test_expect_success '100k records round trip exactly, in order within each partition' '
+	gen-pings 100000 7 | awk "{ sub(/^\\{/, \"{\\\"seq\\\":\" NR \",\") } 1" >in.ndjson &&
+	pn-produce -b "$BROKERS" -t rt --stats in.ndjson 2>stats &&
+	grep "\"acked\":100000," stats &&
+	pn-consume -b "$BROKERS" -t rt -e --meta >out.ndjson &&
+	test_line_count = 100000 out.ndjson &&
+	sort in.ndjson >expect &&
+	strip_meta_sorted out.ndjson >actual &&
+	test_cmp expect actual &&
+	jq -r "[._partition, ._offset, .seq] | @tsv" out.ndjson | sort -k1,1n -k2,2n >order &&
+	awk "\$1 == p && \$3 <= s { bad++ } { p = \$1; s = \$3 } END { exit bad > 0 }" order &&
+	test $(cut -f1 order | sort -u | wc -l) = 8
+'
+
+test_expect_success 'one key always lands on one partition' '
+	gen-pings 5000 3 >keyed.ndjson &&
+	pn-produce -b "$BROKERS" -t keyed -k merchant keyed.ndjson &&
+	pn-consume -b "$BROKERS" -t keyed -e --meta >keyed.out &&
+	test_line_count = 5000 keyed.out &&
+	jq -r "[.merchant, ._partition, ._key == .merchant] | @tsv" keyed.out | sort -u >pairs &&
+	! grep -v "	true\$" pairs &&
+	test $(cut -f1 pairs | sort | uniq -d | wc -l) = 0 &&
+	test $(cut -f2 pairs | sort -u | wc -l) -gt 1
+'
+
+test_expect_success '--meta writes the coordinates, key, headers and timestamp' '
+	cat >meta.in <<-\EOF &&
+	{"a":1,"_key":"k1","_timestamp":1700000000000}
+	{"b":"x","_headers":[["trace","t1"],["trace","t2"],["empty",null]],"_timestamp":"2023-11-14T22:13:20.001Z"}
+	{"c":[1,{"d":null}],"_key":7,"_headers":{"h":"v"},"_timestamp":1700000000002,"_offset":99,"_topic":"ignored"}
+	EOF
+	pn-produce -b "$BROKERS" -t meta -H "src=test" meta.in &&
+	pn-consume -b "$BROKERS" -t meta -e --meta >meta.out &&
+	cat >expect <<-\EOF &&
+	{"_topic":"meta","_partition":0,"_offset":0,"_timestamp":1700000000000,"_key":"k1","_headers":[["src","test"]],"a":1}
+	{"_topic":"meta","_partition":0,"_offset":1,"_timestamp":1700000000001,"_key":null,"_headers":[["trace","t1"],["trace","t2"],["empty",null],["src","test"]],"b":"x"}
+	{"_topic":"meta","_partition":0,"_offset":2,"_timestamp":1700000000002,"_key":"7","_headers":[["h","v"],["src","test"]],"c":[1,{"d":null}]}
+	EOF
+	test_cmp expect meta.out
+'
+
+test_expect_success 'pn-consume --meta | pn-produce --keep-partition reproduces a stream' '
+	pn-consume -b "$BROKERS" -t meta -e --meta >orig &&
+	pn-produce -b "$BROKERS" -t copy --keep-partition orig &&
+	pn-consume -b "$BROKERS" -t copy -e --meta >copy.out &&
+	sed "s/\"_topic\":\"meta\"/\"_topic\":\"copy\"/" orig >expect &&
+	test_cmp expect copy.out
+'
+
+test_expect_success 'without --meta, object payloads are written as they are' '
+	pn-consume -b "$BROKERS" -t meta -e >plain.out &&
+	cat >expect <<-\EOF &&
+	{"a":1}
+	{"b":"x"}
+	{"c":[1,{"d":null}]}
+	EOF
+	test_cmp expect plain.out
+'
+
+test_done

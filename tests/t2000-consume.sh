@@ -1,0 +1,152 @@
+#!/bin/bash
+# t2000-consume: start positions, groups and commits, stops, payloads, output errors.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-kafka.sh"
+
+test_expect_success 'setup: a broker and 1000 numbered records' '
+	start_broker nums:2 group:3 raw:1 time:1 &&
+	seq 0 999 | awk "{ printf \"{\\\"n\\\":%d,\\\"_key\\\":\\\"k%d\\\",\\\"_partition\\\":%d,\\\"_timestamp\\\":%.0f}\\n\", \$1, \$1, \$1 % 2, 1700000000000 + \$1 }" >nums.in &&
+	pn-produce -b "$BROKERS" -t nums --keep-partition nums.in &&
+	pn-produce -b "$BROKERS" -t group nums.in
+'
+
+test_expect_success 'plain assignment reads every partition from the beginning' '
+	pn-consume -b "$BROKERS" -t nums -e >all &&
+	test_line_count = 1000 all
+'
+
+test_expect_success '-p and -o N read one partition from an offset' '
+	pn-consume -b "$BROKERS" -t nums -p 1 -o 490 -e >out &&
+	jq -c .n out >actual &&
+	printf "981\n983\n985\n987\n989\n991\n993\n995\n997\n999\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success '-o -N reads the last N of each partition' '
+	pn-consume -b "$BROKERS" -t nums -o -2 -e >out &&
+	jq -c .n out | sort -n >actual &&
+	printf "996\n997\n998\n999\n" >expect &&
+	test_cmp expect actual
+'
+
+# librdkafka 2.0.2's mock cluster answers every time lookup (ListOffsets by
+# timestamp) with the end of the partition (kcat -o s@TIME too), so this runs
+# only against a real Kafka: PN_TEST_BROKERS=host:port bash tests/run.sh t2000
+test -n "${PN_TEST_BROKERS:-}" && test_set_prereq REAL_KAFKA
+test_expect_success REAL_KAFKA '-o @TIME starts at the first record at or after TIME' '
+	topic=pn-test-time-$$ &&
+	pn-produce -b "$PN_TEST_BROKERS" -t $topic -p 0 nums.in &&
+	pn-consume -b "$PN_TEST_BROKERS" -t $topic -o @1700000000995 -e >out &&
+	jq -c .n out >actual &&
+	printf "995\n996\n997\n998\n999\n" >expect &&
+	test_cmp expect actual &&
+	pn-consume -b "$PN_TEST_BROKERS" -t $topic -o "@2023-11-14T22:13:20.997Z" -e >out &&
+	jq -c .n out >actual &&
+	printf "997\n998\n999\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success '--until stops each partition before TIME' '
+	pn-consume -b "$BROKERS" -t nums --until 1700000000004 -e >out &&
+	jq -c .n out | sort -n >actual &&
+	printf "0\n1\n2\n3\n" >expect &&
+	test_cmp expect actual &&
+	pn-consume -b "$BROKERS" -t nums --until 1700000000004 >out2 &&
+	jq -c .n out2 | sort -n >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success '--start-offsets resumes where a file says' '
+	echo "{\"nums\":{\"0\":498,\"1\":499}}" >start.json &&
+	pn-consume -b "$BROKERS" -t nums --start-offsets start.json -e >out &&
+	jq -c .n out | sort -n >actual &&
+	printf "996\n998\n999\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a bad start-offsets file is a configuration error' '
+	echo "{\"nums\":{\"zero\":1}}" >bad.json &&
+	test_expect_code 78 pn-consume -b "$BROKERS" -t nums --start-offsets bad.json -e 2>err &&
+	grep "bad start-offsets file .bad.json." err &&
+	echo "{" >bad.json &&
+	test_expect_code 78 pn-consume -b "$BROKERS" -t nums --start-offsets bad.json -e 2>err
+'
+
+test_expect_success '-c N stops after N records' '
+	pn-consume -b "$BROKERS" -t nums -c 7 >out &&
+	test_line_count = 7 out
+'
+
+test_expect_success 'a consumer group resumes from its commits after a restart' '
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t group -g g1 -c 400 >part1 &&
+	test_line_count = 400 part1 &&
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t group -g g1 -e >part2 &&
+	test_line_count = 600 part2 &&
+	cat part1 part2 | sort >actual &&
+	sort all >expect &&
+	test_cmp expect actual &&
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t group -g g1 -e >part3 &&
+	test_line_count = 0 part3
+'
+
+test_expect_success 'a group with -o beginning rereads everything once' '
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t group -g g1 -o beginning -e >again &&
+	test_line_count = 1000 again
+'
+
+test_expect_success 'payloads that are not JSON objects are written as _value' '
+	cat >raw.in <<-\EOF &&
+	{"_value":"plain text"}
+	{"_value":"[1,2]"}
+	{"_value":null}
+	{"_value_base64":"/wA="}
+	{"_value":""}
+	{"_key_base64":"/w==","_value":"binary key"}
+	{"_value":"{\"pretty\":\n  true}"}
+	EOF
+	pn-produce -b "$BROKERS" -t raw raw.in &&
+	pn-consume -b "$BROKERS" -t raw -e --stats >raw.out 2>stats &&
+	cat >expect <<-\EOF &&
+	{"_value":"plain text"}
+	{"_value":"[1,2]"}
+	{"_value":null}
+	{"_value_base64":"/wA="}
+	{"_value":""}
+	{"_value":"binary key"}
+	{"pretty":   true}
+	EOF
+	test_cmp expect raw.out &&
+	grep "\"non_object\":6," stats &&
+	pn-consume -b "$BROKERS" -t raw -e --meta -c 6 >meta.out &&
+	tail -n 1 meta.out | grep "\"_key_base64\":\"/w==\""
+'
+
+test_expect_success 'the output round trips through pn-produce' '
+	pn-consume -b "$BROKERS" -t raw -e --meta >orig &&
+	pn-produce -b "$BROKERS" -t raw2 --keep-partition orig &&
+	pn-consume -b "$BROKERS" -t raw2 -e --meta >copy &&
+	sed "s/\"_topic\":\"raw\"/\"_topic\":\"raw2\"/" orig >expect &&
+	test_cmp expect copy
+'
+
+test_expect_success 'a reader that goes away is a quiet stop' '
+	pn-consume -b "$BROKERS" -t nums -e 2>err | head -n 1 >first &&
+	test_line_count = 1 first &&
+	test_must_be_empty err
+'
+
+test_expect_success 'a full disk is an output error (74)' '
+	test_expect_code 74 pn-consume -b "$BROKERS" -t nums -e >/dev/full 2>err &&
+	grep "cannot write to standard output: No space left on device" err
+'
+
+test_expect_success 'SIGTERM: flushes what it read and exits 0' '
+	pn-consume -b "$BROKERS" -t nums >term.out 2>err &
+	pid=$!
+	sleep 2 &&
+	kill -TERM $pid &&
+	wait $pid &&
+	test_line_count = 1000 term.out
+'
+
+test_done
