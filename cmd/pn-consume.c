@@ -33,7 +33,8 @@
 static const char usage_text[] =
 	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
 	"                  [--start-offsets FILE] [-e] [-c COUNT] [--until TIME]\n"
-	"                  [--meta] [-X PROP=VAL] [-F FILE] [--stats] [-qv] -t TOPIC...\n";
+	"                  [--meta] [--commit-interval D] [-X PROP=VAL] [-F FILE]\n"
+	"                  [--stats] [-qv] -t TOPIC...\n";
 
 enum start_kind { START_DEFAULT, START_BEGINNING, START_END, START_STORED, START_OFFSET,
 		  START_TAIL, START_TIME };

@@ -1,9 +1,10 @@
+#include <ctype.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>	/* the implementation, once, in this file */
 
 #include "pn_err.h"
 #include "pn_json.h"
@@ -29,17 +30,6 @@ static int fail(struct pn_json *j, const char *why, size_t at)
 static inline int is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Text positions around a token, quotes included. */
-static inline size_t outer_start(const jsmntok_t *t)
-{
-	return t->type == JSMN_STRING ? (size_t)t->start - 1 : (size_t)t->start;
-}
-
-static inline size_t outer_end(const jsmntok_t *t)
-{
-	return t->type == JSMN_STRING ? (size_t)t->end + 1 : (size_t)t->end;
 }
 
 /*
@@ -106,45 +96,106 @@ static inline uint64_t load8(const unsigned char *p)
 }
 
 /*
- * True if any of the 8 bytes is a control character (< 0x20), a backslash
- * or not ASCII: the bytes check_string must look at one by one.  The usual
- * SWAR tests: (x - 0x20…) sets a byte's top bit when it was below 0x20,
- * and the same on x ^ '\\'… finds a backslash.
+ * True if any of the 8 bytes is one a string scan must stop at: a control
+ * character (< 0x20), a quote, a backslash, or not ASCII.  The usual SWAR
+ * tests: subtracting 0x01… from a byte sets its top bit when it was zero
+ * (after xor with '"' or '\\': when it was that character), subtracting
+ * 0x20… when it was below 0x20.  False alarms only cost the slow path.
  */
 static inline int needs_look(uint64_t x)
 {
 	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	uint64_t bs = x ^ (ones * '\\');
+	uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
 
-	return (((x - ones * 0x20) | (bs - ones) | x) & high) != 0;
+	return (((x - ones * 0x20) | (quote - ones) | (backslash - ones) | x) & high) != 0;
 }
 
-/* The body of a string: jsmn checked the escapes; we check the rest. */
-static int check_string(struct pn_json *j, size_t from, size_t to)
+static int is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The escape at i (u[i] == '\\'); returns its length, or 0 after failing. */
+static size_t check_escape(struct pn_json *j, size_t i)
 {
 	const unsigned char *u = (const unsigned char *)j->text;
-	size_t i = from;
 
-	while (i < to) {
-		unsigned c;
-
-		/* plain ASCII runs, the common case, 8 bytes at a time */
-		while (i + 8 <= to && !needs_look(load8(u + i)))
-			i += 8;
-		if (i >= to)
-			break;
-		c = u[i];
-		if (c >= 0x20 && c < 0x80) {
-			i += c == '\\' ? 2 : 1;
-			continue;
-		}
-		if (c < 0x20)
-			return fail(j, "control character in a string must be escaped", i);
-		if (!utf8_seq_len(u + i, to - i))
-			return fail(j, "invalid UTF-8 in a string", i);
-		i += utf8_seq_len(u + i, to - i);
+	if (i + 1 >= j->len)
+		return fail(j, "truncated JSON", j->len), 0;
+	if (strchr("\"\\/bfnrt", u[i + 1]) && u[i + 1])
+		return 2;
+	if (u[i + 1] != 'u')
+		return fail(j, "invalid escape in a string", i), 0;
+	for (size_t k = i + 2; k < i + 6; k++) {
+		if (k >= j->len)
+			return fail(j, "truncated JSON", j->len), 0;
+		if (!is_hex(u[k]))
+			return fail(j, "invalid \\u escape in a string", i), 0;
 	}
-	return 0;
+	return 6;
+}
+
+static inline int string_special(unsigned char c)
+{
+	return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
+
+/* Skips the bytes a string scan can pass over: plain ASCII other than the
+ * quote and the backslash.  Returns the position of the first other byte,
+ * or len. */
+static inline size_t skip_plain(const unsigned char *u, size_t i, size_t len)
+{
+#ifdef __SSE2__
+	/* 16 at a time: a signed compare with 0x20 catches both the control
+	 * characters and the bytes >= 0x80 (negative as signed) */
+	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20);
+
+	while (i + 16 <= len) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(u + i));
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+							_mm_cmpeq_epi8(x, backslash)),
+					   _mm_cmplt_epi8(x, space));
+		unsigned bits = (unsigned)_mm_movemask_epi8(hit);
+
+		if (bits)
+			return i + __builtin_ctz(bits);
+		i += 16;
+	}
+#else
+	while (i + 8 <= len && !needs_look(load8(u + i)))
+		i += 8;
+#endif
+	while (i < len && !string_special(u[i]))
+		i++;
+	return i;
+}
+
+/* The string whose opening quote is at pos: returns the position of its
+ * closing quote, or -1. */
+static long scan_string(struct pn_json *j, size_t pos)
+{
+	const unsigned char *u = (const unsigned char *)j->text;
+	size_t i = pos + 1, len = j->len, k;
+
+	for (;;) {
+		i = skip_plain(u, i, len);
+		if (i >= len)
+			return fail(j, "truncated JSON", len);
+		if (u[i] == '"')
+			return (long)i;
+		if (u[i] == '\\') {
+			if (!(k = check_escape(j, i)))
+				return -1;
+		} else if (u[i] < 0x20) {
+			return fail(j, u[i] ? "control character in a string must be escaped"
+					    : "NUL byte in input", i);
+		} else {
+			if (!(k = utf8_seq_len(u + i, len - i)))
+				return fail(j, "invalid UTF-8 in a string", i);
+		}
+		i += k;
+	}
 }
 
 static int digits(const char *s, size_t *i, size_t n)
@@ -156,218 +207,215 @@ static int digits(const char *s, size_t *i, size_t n)
 	return *i > start;
 }
 
-/* RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int is_number(const char *s, size_t n)
+/* RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, from pos;
+ * returns the end of the number, or -1 (the error points at its start). */
+static long scan_number(struct pn_json *j, size_t pos)
 {
-	size_t i = 0;
+	const char *s = j->text;
+	size_t i = pos, n = j->len;
+	int ok = 1;
 
 	if (i < n && s[i] == '-')
 		i++;
 	if (i < n && s[i] == '0')
 		i++;
-	else if (!digits(s, &i, n))
-		return 0;
-	if (i < n && s[i] == '.') {
+	else
+		ok = digits(s, &i, n);
+	if (ok && i < n && s[i] == '.') {
 		i++;
-		if (!digits(s, &i, n))
-			return 0;
+		ok = digits(s, &i, n);
 	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+	if (ok && i < n && (s[i] == 'e' || s[i] == 'E')) {
 		i++;
 		if (i < n && (s[i] == '+' || s[i] == '-'))
 			i++;
-		if (!digits(s, &i, n))
-			return 0;
+		ok = digits(s, &i, n);
 	}
-	return i == n;
+	if (!ok && i >= n)
+		return fail(j, "truncated JSON", n);
+	/* "01", "1.5.5", "0x1": what follows a number must end it */
+	if (!ok || (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '-' ||
+			      s[i] == '+')))
+		return fail(j, "invalid number", pos);
+	return (long)i;
 }
 
-static int check_primitive(struct pn_json *j, const jsmntok_t *t)
+/* true, false or null at pos: returns its end, or -1. */
+static long scan_literal(struct pn_json *j, size_t pos)
 {
-	const char *s = j->text + t->start;
-	size_t n = t->end - t->start;
+	const char *s = j->text + pos;
+	size_t end = pos, n;
 
-	if ((n == 4 && !memcmp(s, "true", 4)) || (n == 5 && !memcmp(s, "false", 5)) ||
-	    (n == 4 && !memcmp(s, "null", 4)) || is_number(s, n))
+	while (end < j->len && isalnum((unsigned char)j->text[end]))
+		end++;
+	n = end - pos;
+	if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) ||
+	    (n == 5 && !memcmp(s, "false", 5)))
+		return (long)end;
+	if (end == j->len && ((n < 4 && (!memcmp(s, "true", n) || !memcmp(s, "null", n))) ||
+			      (n < 5 && !memcmp(s, "false", n))))
+		return fail(j, "truncated JSON", j->len);
+	return fail(j, "invalid literal", pos);
+}
+
+static inline size_t skip_ws(const struct pn_json *j, size_t pos)
+{
+	while (pos < j->len && is_ws(j->text[pos]))
+		pos++;
+	return pos;
+}
+
+static inline int new_tok(struct pn_json *j, enum pn_json_type type, size_t start, int parent)
+{
+	struct pn_tok *t;
+
+	if (j->ntok == j->cap) {
+		j->cap = j->cap ? 2 * j->cap : 64;
+		j->tok = pn_realloc(j->tok, j->cap * sizeof(*j->tok));
+	}
+	t = &j->tok[j->ntok];
+	t->type = type;
+	t->start = (int)start;
+	t->end = -1;
+	t->size = 0;
+	t->parent = parent;
+	return j->ntok++;
+}
+
+/* What went wrong at pos, when a structural character was expected. */
+static int fail_at(struct pn_json *j, size_t pos, const char *expected)
+{
+	if (pos >= j->len)
+		return fail(j, "truncated JSON", j->len);
+	if (!j->text[pos])
+		return fail(j, "NUL byte in input", pos);
+	return fail(j, expected, pos);
+}
+
+/* A scalar value at pos (string, number, literal): its token, pos after it. */
+static int scan_scalar(struct pn_json *j, size_t *pos, int parent)
+{
+	char c = j->text[*pos];
+	long end;
+	int t;
+
+	if (c == '"') {
+		if ((end = scan_string(j, *pos)) < 0)
+			return -1;
+		t = new_tok(j, PN_JSON_STRING, *pos + 1, parent);
+		j->tok[t].end = (int)end;
+		*pos = end + 1;
 		return 0;
-	return fail(j, "invalid literal or number", t->start);
-}
-
-/* text[from, to) must be white space holding exactly one `sep` (if any). */
-static int check_gap(struct pn_json *j, size_t from, size_t to, char sep)
-{
-	int seen = 0;
-
-	for (size_t i = from; i < to; i++) {
-		char c = j->text[i];
-
-		if (is_ws(c))
-			continue;
-		if (sep && c == sep && !seen) {
-			seen = 1;
-			continue;
-		}
-		return fail(j, "unexpected character", i);
 	}
-	if (sep && !seen)
-		return fail(j, sep == ':' ? "expected ':'" : "expected ','", to);
-	return 0;
-}
-
-static int check_value(struct pn_json *j, int i, int depth);
-
-/* Members of an object or elements of an array, with their separators. */
-static int check_container(struct pn_json *j, int i, int depth)
-{
-	const jsmntok_t *t = &j->tok[i];
-	int is_object = t->type == JSMN_OBJECT;
-	size_t pos = t->start + 1;
-	int k = i + 1;
-
-	if (depth >= PN_JSON_MAX_DEPTH)
-		return fail(j, "nesting too deep", t->start);
-	for (int n = 0; n < t->size; n++) {
-		char sep = n ? ',' : 0;
-
-		if (k >= j->ntok)
-			return fail(j, "truncated JSON", j->len);
-		if (is_object) {
-			const jsmntok_t *key = &j->tok[k];
-
-			if (key->type != JSMN_STRING)
-				return fail(j, "object key must be a string", key->start);
-			if (check_gap(j, pos, outer_start(key), sep) ||
-			    check_string(j, key->start, key->end))
-				return -1;
-			pos = outer_end(key);
-			sep = ':';
-			if (++k >= j->ntok)
-				return fail(j, "truncated JSON", j->len);
-		}
-		if (check_gap(j, pos, outer_start(&j->tok[k]), sep))
-			return -1;
-		pos = outer_end(&j->tok[k]);
-		k = check_value(j, k, depth + 1);
-		if (k < 0)
-			return -1;
-	}
-	if (check_gap(j, pos, t->end - 1, 0))
+	if (c == '-' || (c >= '0' && c <= '9'))
+		end = scan_number(j, *pos);
+	else if (c == 't' || c == 'f' || c == 'n')
+		end = scan_literal(j, *pos);
+	else
+		return fail_at(j, *pos, "invalid JSON");
+	if (end < 0)
 		return -1;
-	return k;
-}
-
-/* Returns the index after the subtree at i, or -1. */
-static int check_value(struct pn_json *j, int i, int depth)
-{
-	const jsmntok_t *t = &j->tok[i];
-
-	switch (t->type) {
-	case JSMN_STRING:
-		return check_string(j, t->start, t->end) ? -1 : i + 1;
-	case JSMN_PRIMITIVE:
-		return check_primitive(j, t) ? -1 : i + 1;
-	case JSMN_OBJECT:
-	case JSMN_ARRAY:
-		return check_container(j, i, depth);
-	default:
-		return fail(j, "invalid JSON", t->start);
-	}
+	t = new_tok(j, PN_JSON_PRIMITIVE, *pos, parent);
+	j->tok[t].end = (int)end;
+	*pos = end;
+	return 0;
 }
 
 /*
- * jsmn slows down quadratically with nesting depth, so a long line is
- * checked for depth first (short ones cannot nest deep enough to matter).
+ * One pass over the text with an explicit stack of open containers, so
+ * depth costs no C stack: expect a value, or a key (after '{' or ',' in an
+ * object), or what may follow a value (',' or the closing bracket).
  */
-static int too_deep(struct pn_json *j)
-{
-	int depth = 0, in_string = 0;
-
-	for (size_t i = 0; i < j->len; i++) {
-		char c = j->text[i];
-
-		if (in_string) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_string = 0;
-		} else if (c == '"') {
-			in_string = 1;
-		} else if (c == '{' || c == '[') {
-			if (++depth > PN_JSON_MAX_DEPTH)
-				return fail(j, "nesting too deep", i);
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return 0;
-}
-
-/* A lone number or literal, which jsmn's strict mode cannot end. */
-static int lone_primitive(struct pn_json *j)
-{
-	size_t start = 0, end = j->len;
-
-	while (start < end && is_ws(j->text[start]))
-		start++;
-	while (end > start && is_ws(j->text[end - 1]))
-		end--;
-	if (start == end || strchr("{[\"", j->text[start]))
-		return -1;
-	j->tok[0] = (jsmntok_t){ .type = JSMN_PRIMITIVE, .start = (int)start, .end = (int)end,
-				 .size = 0, .parent = -1 };
-	j->ntok = 1;
-	return check_primitive(j, &j->tok[0]) ? fail(j, "invalid JSON", start) : 0;
-}
-
-static int tokenize(struct pn_json *j)
-{
-	jsmn_parser p;
-	int r;
-
-	if (j->len > 2048 && too_deep(j))
-		return -1;
-	jsmn_init(&p);
-	if (!j->cap) {
-		j->cap = 256;
-		j->tok = pn_malloc(j->cap * sizeof(*j->tok));
-	}
-	/* jsmn resumes where it stopped when handed a larger token array */
-	while ((r = jsmn_parse(&p, j->text, j->len, j->tok, j->cap)) == JSMN_ERROR_NOMEM) {
-		j->cap *= 2;
-		j->tok = pn_realloc(j->tok, j->cap * sizeof(*j->tok));
-	}
-	if (r == JSMN_ERROR_PART && lone_primitive(j) == 0)
-		return 0;
-	if (r == JSMN_ERROR_PART) {
-		if (memchr(j->text, '\0', j->len))
-			return fail(j, "NUL byte in input", (const char *)memchr(j->text, '\0', j->len) - j->text);
-		return fail(j, "truncated JSON", j->len);
-	}
-	if (r < 0)
-		return fail(j, "invalid JSON", p.pos);
-	if (r == 0)
-		return fail(j, "empty line, expected a JSON value", 0);
-	j->ntok = r;
-	return 0;
-}
-
 int pn_json_parse(struct pn_json *j, const char *text, size_t len)
 {
-	size_t end;
+	enum { VALUE, KEY, AFTER } want = VALUE;
+	int stack[PN_JSON_MAX_DEPTH], depth = 0, parent = -1;
+	size_t pos;
 
 	j->text = text;
 	j->len = len;
 	j->ntok = 0;
 	j->why = NULL;
 	j->at = 0;
-	if (tokenize(j) < 0)
-		return -1;
-	if (check_gap(j, 0, outer_start(&j->tok[0]), 0) || check_value(j, 0, 0) < 0)
-		return -1;
-	end = outer_end(&j->tok[0]);
-	if (check_gap(j, end, len, 0) < 0)
-		return fail(j, j->text[j->at] == '\0' ? "NUL byte in input" :
-			    "unexpected data after the JSON value", j->at);
+	pos = skip_ws(j, 0);
+	if (pos == len)
+		return fail(j, "empty line, expected a JSON value", 0);
+	for (;;) {
+		if (want == VALUE) {
+			char c = pos < len ? text[pos] : 0;
+
+			if (c == '{' || c == '[') {
+				int t;
+
+				if (depth == PN_JSON_MAX_DEPTH)
+					return fail(j, "nesting too deep", pos);
+				t = new_tok(j, c == '{' ? PN_JSON_OBJECT : PN_JSON_ARRAY, pos, parent);
+				stack[depth++] = t;
+				pos = skip_ws(j, pos + 1);
+				if (pos < len && text[pos] == (c == '{' ? '}' : ']')) {
+					want = AFTER; /* empty: closed below */
+				} else if (c == '{') {
+					want = KEY;
+				} else {
+					j->tok[t].size++;
+					parent = t;
+				}
+				continue;
+			}
+			if (pos >= len)
+				return fail(j, "truncated JSON", len);
+			if (scan_scalar(j, &pos, parent) < 0)
+				return -1;
+			want = AFTER;
+		} else if (want == KEY) {
+			int obj = stack[depth - 1], k;
+			long end;
+
+			if (pos >= len || text[pos] != '"')
+				return fail_at(j, pos, "expected a string key");
+			if ((end = scan_string(j, pos)) < 0)
+				return -1;
+			k = new_tok(j, PN_JSON_STRING, pos + 1, obj);
+			j->tok[k].end = (int)end;
+			j->tok[k].size = 1;
+			j->tok[obj].size++;
+			pos = skip_ws(j, end + 1);
+			if (pos >= len || text[pos] != ':')
+				return fail_at(j, pos, "expected ':'");
+			pos = skip_ws(j, pos + 1);
+			parent = k;
+			want = VALUE;
+		} else {
+			int top;
+			char close;
+
+			pos = skip_ws(j, pos);
+			if (depth == 0)
+				break;
+			top = stack[depth - 1];
+			close = j->tok[top].type == PN_JSON_OBJECT ? '}' : ']';
+			if (pos < len && text[pos] == ',') {
+				pos = skip_ws(j, pos + 1);
+				if (close == '}') {
+					want = KEY;
+				} else {
+					j->tok[top].size++;
+					parent = top;
+					want = VALUE;
+				}
+			} else if (pos < len && text[pos] == close) {
+				j->tok[top].end = (int)++pos;
+				depth--;
+				parent = depth ? j->tok[top].parent : -1;
+			} else {
+				return fail_at(j, pos, close == '}' ? "expected ',' or '}'"
+								    : "expected ',' or ']'");
+			}
+		}
+	}
+	if (pos != len)
+		return fail(j, text[pos] ? "unexpected data after the JSON value"
+					 : "NUL byte in input", pos);
 	return 0;
 }
 
@@ -382,9 +430,9 @@ int pn_json_skip(const struct pn_json *j, int i)
 
 int pn_json_tok_eq(const struct pn_json *j, int i, const char *s, size_t n)
 {
-	const jsmntok_t *t = &j->tok[i];
+	const struct pn_tok *t = &j->tok[i];
 
-	return t->type == JSMN_STRING && (size_t)(t->end - t->start) == n &&
+	return t->type == PN_JSON_STRING && (size_t)(t->end - t->start) == n &&
 	       !memcmp(j->text + t->start, s, n);
 }
 
@@ -402,11 +450,11 @@ int pn_json_get(const struct pn_json *j, int obj, const char *key, size_t keylen
 
 const char *pn_json_raw(const struct pn_json *j, int i, size_t *len)
 {
-	const jsmntok_t *t = &j->tok[i];
-	size_t start = outer_start(t);
+	const struct pn_tok *t = &j->tok[i];
+	int quoted = t->type == PN_JSON_STRING;
 
-	*len = outer_end(t) - start;
-	return j->text + start;
+	*len = (size_t)(t->end - t->start) + 2 * quoted;
+	return j->text + t->start - quoted;
 }
 
 static int hex4(const char *s, unsigned *v)

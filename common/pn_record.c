@@ -41,7 +41,7 @@ static int tok_type(const struct pn_json *j, int i)
 
 static int tok_is_null(const struct pn_json *j, int i)
 {
-	return tok_type(j, i) == JSMN_PRIMITIVE && j->text[j->tok[i].start] == 'n';
+	return tok_type(j, i) == PN_JSON_PRIMITIVE && j->text[j->tok[i].start] == 'n';
 }
 
 static void add_tok_string(struct pn_buf *b, const struct pn_json *j, int i)
@@ -75,8 +75,8 @@ static int add_record_header(struct pn_msg *m, const struct pn_json *j, int name
 {
 	size_t name_len, name_off;
 
-	if (tok_type(j, name) != JSMN_STRING ||
-	    (tok_type(j, value) != JSMN_STRING && !tok_is_null(j, value))) {
+	if (tok_type(j, name) != PN_JSON_STRING ||
+	    (tok_type(j, value) != PN_JSON_STRING && !tok_is_null(j, value))) {
 		*why = "field '_headers' must hold [name, value] string pairs";
 		return -1;
 	}
@@ -104,18 +104,18 @@ static int parse_headers(struct pn_msg *m, const struct pn_json *j, int v, const
 
 	if (tok_is_null(j, v))
 		return 0;
-	if (tok_type(j, v) == JSMN_OBJECT) {
+	if (tok_type(j, v) == PN_JSON_OBJECT) {
 		for (int n = 0; n < j->tok[v].size; n++, k = pn_json_skip(j, k + 1))
 			if (add_record_header(m, j, k, k + 1, why))
 				return -1;
 		return 0;
 	}
-	if (tok_type(j, v) != JSMN_ARRAY) {
+	if (tok_type(j, v) != PN_JSON_ARRAY) {
 		*why = "field '_headers' must be a list of [name, value] pairs";
 		return -1;
 	}
 	for (int n = 0; n < j->tok[v].size; n++, k = pn_json_skip(j, k)) {
-		if (tok_type(j, k) != JSMN_ARRAY || j->tok[k].size != 2) {
+		if (tok_type(j, k) != PN_JSON_ARRAY || j->tok[k].size != 2) {
 			*why = "field '_headers' must be a list of [name, value] pairs";
 			return -1;
 		}
@@ -134,11 +134,11 @@ static int parse_timestamp(struct pn_msg *m, const struct pn_json *j, int v, str
 
 	if (tok_is_null(j, v))
 		return 0;
-	if (tok_type(j, v) == JSMN_PRIMITIVE && pn_json_int64(raw, len, &ts) == 0 && ts >= 0) {
+	if (tok_type(j, v) == PN_JSON_PRIMITIVE && pn_json_int64(raw, len, &ts) == 0 && ts >= 0) {
 		m->timestamp = ts;
 		return 0;
 	}
-	if (tok_type(j, v) == JSMN_STRING) {
+	if (tok_type(j, v) == PN_JSON_STRING) {
 		pn_buf_reset(tmp);
 		add_tok_string(tmp, j, v);
 		if (pn_parse_time(tmp->data, &ts) == 0 && ts >= 0) {
@@ -158,7 +158,7 @@ static int parse_partition(struct pn_msg *m, const struct pn_json *j, int v, con
 
 	if (tok_is_null(j, v))
 		return 0;
-	if (tok_type(j, v) != JSMN_PRIMITIVE || pn_json_int64(raw, len, &p) || p < 0 ||
+	if (tok_type(j, v) != PN_JSON_PRIMITIVE || pn_json_int64(raw, len, &p) || p < 0 ||
 	    p > INT32_MAX) {
 		*why = "field '_partition' must be a partition number";
 		return -1;
@@ -175,7 +175,7 @@ static void set_key(struct pn_msg *m, const struct pn_json *j, int v)
 
 	if (v < 0 || tok_is_null(j, v))
 		return;
-	if (tok_type(j, v) == JSMN_STRING) {
+	if (tok_type(j, v) == PN_JSON_STRING) {
 		add_tok_string(&m->key_buf, j, v);
 		m->key = m->key_buf.data;
 		m->key_len = m->key_buf.len;
@@ -196,13 +196,13 @@ static int set_explicit_value(struct pn_msg *m, const struct pn_json *j, int v, 
 	if (tok_is_null(j, v))
 		return 0; /* a tombstone */
 	if (base64) {
-		if (tok_type(j, v) != JSMN_STRING ||
+		if (tok_type(j, v) != PN_JSON_STRING ||
 		    pn_buf_add_unbase64(&m->value_buf, j->text + j->tok[v].start,
 					j->tok[v].end - j->tok[v].start)) {
 			*why = "field '_value_base64' is not valid base64";
 			return -1;
 		}
-	} else if (tok_type(j, v) == JSMN_STRING) {
+	} else if (tok_type(j, v) == PN_JSON_STRING) {
 		add_tok_string(&m->value_buf, j, v);
 	} else {
 		pn_buf_add(&m->value_buf, raw, len); /* a number, list…: its JSON text */
@@ -291,7 +291,7 @@ int pn_record_to_msg(const struct pn_json *j, const char *key_field, struct pn_m
 	if (key_field) {
 		set_key(m, j, field_key_tok);
 	} else if (key_b64_tok >= 0 && !tok_is_null(j, key_b64_tok)) {
-		if (tok_type(j, key_b64_tok) != JSMN_STRING ||
+		if (tok_type(j, key_b64_tok) != PN_JSON_STRING ||
 		    pn_buf_add_unbase64(&m->key_buf, j->text + j->tok[key_b64_tok].start,
 					j->tok[key_b64_tok].end - j->tok[key_b64_tok].start)) {
 			*why = "field '_key_base64' is not valid base64";

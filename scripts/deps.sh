@@ -10,8 +10,8 @@ set -u
 # another set.
 set_packages () {
 	case $1 in
-	build) echo gcc make pkg-config librdkafka-dev libjansson-dev libjsmn-dev libzstd-dev ;;
-	check) echo @build mandoc procps time ;;
+	build) echo gcc make pkg-config librdkafka-dev libjansson-dev libzstd-dev ;;
+	check) echo @build mandoc procps time jq ;;
 	demo)  echo @build procps ;;
 	bench) echo @build kcat time procps ;;
 	*) return 1 ;;

@@ -64,7 +64,7 @@ bad_count=0
 check_bad_line 'not JSON' 'hello' 'invalid JSON (byte 1)'
 check_bad_line 'an array' '[1,2]' 'not a JSON object'
 check_bad_line 'a truncated line' '{"n":3,"s":"ab' 'truncated JSON (byte 15)'
-check_bad_line 'trailing garbage' '{"n":3} x' 'invalid JSON (byte 9)'
+check_bad_line 'trailing garbage' '{"n":3} x' 'unexpected data after the JSON value (byte 9)'
 check_bad_line 'a NUL byte' '{"n":3,"s":"a\0b"}' 'NUL byte in input (byte 14)'
 check_bad_line 'invalid UTF-8' '{"n":3,"s":"\xff"}' 'invalid UTF-8 in a string (byte 13)'
 check_bad_line 'a raw control character' '{"n":3,"s":"\001"}' 'control character in a string must be escaped (byte 13)'
