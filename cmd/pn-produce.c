@@ -61,6 +61,7 @@ struct delivery {
 	struct counts *counts;
 	char **inputs;		/* names by input index */
 	unsigned reported;
+	uint64_t unreachable;	/* failures because no broker answered */
 };
 
 enum { MAX_FAILURE_MESSAGES = 10 };
@@ -178,6 +179,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 		return;
 	}
 	d->counts->failed++;
+	if (m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || m->err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+	    m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		d->unreachable++;
 	if (d->reported++ < MAX_FAILURE_MESSAGES)
 		pn_error("delivery failed (at %s:%llu): %s", d->inputs[POSITION_INPUT(m->_private)],
 			 POSITION_LINE(m->_private), rd_kafka_err2str(m->err));
@@ -405,8 +409,10 @@ int main(int argc, char **argv)
 	if (r.counts.failed) {
 		pn_error("%llu of %llu records were not acknowledged",
 			 (unsigned long long)r.counts.failed, (unsigned long long)r.counts.sent);
+		/* nothing got through and no broker answered: unavailable */
 		if (!r.status)
-			r.status = PN_EX_FAILED;
+			r.status = !r.counts.acked && d.unreachable == r.counts.failed
+					   ? PN_EX_UNAVAILABLE : PN_EX_FAILED;
 	}
 	if (pn_kafka_fatal && !r.status)
 		r.status = PN_EX_FAILED;

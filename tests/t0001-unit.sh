@@ -32,8 +32,4 @@ test_expect_success 'pn_io: line reader and record writer' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-io"
 '
 
-test_expect_failure 'pn_json: known breakages (listed by test-json)' '
-	"$PN_UNIT/test-json" --todo
-'
-
 test_done

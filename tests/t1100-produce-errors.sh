@@ -40,8 +40,18 @@ test_expect_success 'schema.registry.* settings are kept out of librdkafka' '
 	pn-produce -F sr.properties -b 127.0.0.1:1 -t x </dev/null
 '
 
+test_expect_success 'no broker answering: every record fails, exit 69' '
+	printf "{\"a\":1}\n{\"a\":2}\n" >in &&
+	test_expect_code 69 pn-produce -b 127.0.0.1:1 -t x -X message.timeout.ms=1500 in 2>err &&
+	grep "delivery failed (at in:1): Local: Message timed out" err &&
+	grep "2 of 2 records were not acknowledged" err
+'
+
+# The mock keeps about 5 MB per partition and silently drops older records
+# past that: the big streams below spread over 8 partitions without sticky
+# partitioning, so every partition stays well under it.
 test_expect_success 'start the dev broker' '
-	start_broker bad:1 reject:1 big:1 term:2 fault:4
+	start_broker bad:1 reject:1 big:1 term:8 fault:8
 '
 
 # Each bad line: the exact message, 65, and nothing from that line on is sent.
@@ -106,7 +116,7 @@ test_expect_success 'SIGTERM mid-stream: stops reading, every acknowledged recor
 	for i in $(seq 1 50); do gen-pings 1000 $i; sleep 0.1; done >feed &
 	feeder=$!
 	test_when_finished "kill $feeder 2>/dev/null; true"
-	pn-produce -b "$BROKERS" -t term --stats <feed 2>term.err &
+	pn-produce -b "$BROKERS" -t term -X sticky.partitioning.linger.ms=0 --stats <feed 2>term.err &
 	producer=$!
 	sleep 2 &&
 	kill -TERM $producer &&
@@ -122,7 +132,7 @@ test_expect_success 'brokers down and back mid-produce: nothing lost, nothing do
 	gen-pings 40000 9 | awk "{ sub(/^\\{/, \"{\\\"seq\\\":\" NR \",\") } 1" >all &&
 	head -n 20000 all >first && tail -n +20001 all >second &&
 	mkfifo feed2 || return 1
-	pn-produce -b "$BROKERS" -t fault --stats <feed2 2>fault.err &
+	pn-produce -b "$BROKERS" -t fault -X sticky.partitioning.linger.ms=0 --stats <feed2 2>fault.err &
 	producer=$!
 
 	exec 9>feed2 &&
