@@ -6,9 +6,13 @@
 #
 # Prints records/s and peak RSS of each and the ratio pn / kcat.  The two
 # producers get the same settings (idempotence, acks=all, linger.ms=5) so
-# they do the same work.  Not a test: nothing here asserts a time.
+# they do the same work.  The broker shares the machine's two cores with
+# the programs, so single runs vary by ±20%: each side runs BENCH_RUNS
+# times (default 3), alternating, and the median time counts.
+# Not a test: nothing here asserts a time.
 set -eu
 records=${1:-1000000}
+runs=${BENCH_RUNS:-3}
 partitions=64	# the mock keeps ~5 MB per partition: 1M pings need 30+
 PN_BIN=${PN_BIN:-$(cd "$(dirname "$0")/.." && pwd)/build/bin}
 PATH=$PN_BIN:$(cd "$(dirname "$0")" && pwd):$PATH
@@ -29,7 +33,11 @@ echo "generating $records pings..." >&2
 gen-pings "$records" 1 >"$work/pings.ndjson"
 bytes=$(stat -c %s "$work/pings.ndjson")
 
-pn-broker -t bench-pn:$partitions -t bench-kcat:$partitions -w "$work/bootstrap" >/dev/null &
+topics=()
+for i in $(seq "$runs"); do
+	topics+=(-t bench-pn-$i:$partitions -t bench-kcat-$i:$partitions)
+done
+pn-broker "${topics[@]}" -w "$work/bootstrap" >/dev/null &
 broker_pid=$!
 for _ in $(seq 100); do [ -s "$work/bootstrap" ] && break; sleep 0.1; done
 brokers=$(cat "$work/bootstrap")
@@ -51,11 +59,24 @@ run () {
 	rm -f "$work/$name.out"
 }
 
-run pn-produce pn-produce -b "$brokers" -t bench-pn "${same[@]}" "$work/pings.ndjson"
-run kcat-P sh -c 'b=$1 f=$2; shift 2; exec kcat -P -b "$b" -t bench-kcat "$@" <"$f"' \
-	sh "$brokers" "$work/pings.ndjson" "${same[@]}"
-run pn-consume pn-consume -b "$brokers" -t bench-pn -e --meta
-run kcat-C kcat -C -b "$brokers" -t bench-pn -e -J -q -o beginning
+for i in $(seq "$runs"); do
+	run pn-produce.$i pn-produce -b "$brokers" -t bench-pn-$i "${same[@]}" "$work/pings.ndjson"
+	run kcat-P.$i sh -c 'b=$1 f=$2 t=$3; shift 3; exec kcat -P -b "$b" -t "$t" "$@" <"$f"' \
+		sh "$brokers" "$work/pings.ndjson" bench-kcat-$i "${same[@]}"
+done
+for i in $(seq "$runs"); do
+	run pn-consume.$i pn-consume -b "$brokers" -t bench-pn-1 -e --meta
+	run kcat-C.$i kcat -C -b "$brokers" -t bench-pn-1 -e -J -q -o beginning
+done
+
+# NAME: the median seconds, the largest peak RSS and the lines of its runs
+summarize () {
+	cat "$work/$1".[0-9]* | sort -n | awk '{ s[NR] = $1; if ($2 > kb) kb = $2; l = $3 }
+		END { print s[int((NR + 1) / 2)], kb, l }' >"$work/$1"
+}
+for name in pn-produce kcat-P pn-consume kcat-C; do
+	summarize $name
+done
 
 report () {	# label pn-name peer-name peer-label
 	read -r pn_s pn_kb pn_lines <"$work/$2"
@@ -71,8 +92,9 @@ report () {	# label pn-name peer-name peer-label
 	}'
 }
 
-printf "\npn bench: %d pings, %.1f MB, %d partitions, dev broker (in-process mock)\n\n" \
+printf "\npn bench: %d pings, %.1f MB, %d partitions, dev broker (in-process mock),\n" \
 	"$records" "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')" "$partitions"
+printf "median of %d runs each\n\n" "$runs"
 report "pn-produce" pn-produce kcat-P "kcat -P"
 echo
 report "pn-consume --meta" pn-consume kcat-C "kcat -C -J"
