@@ -193,14 +193,14 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->until_ms = -1;
 	o->commit_interval_ms = 1000;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (pn_kafka_opts_take(&o->kafka, c, optarg))
+			continue;
 		switch (c) {
-		case 'b': o->kafka.brokers = optarg; break;
 		case 'c':
 			if (pn_parse_int(optarg, 1, INT64_MAX, &o->max_records))
 				pn_usage_error(usage_text, "bad count '%s'", optarg);
 			break;
 		case 'e': o->exit_at_end = 1; break;
-		case 'F': o->kafka.conf_file = optarg; break;
 		case 'g': o->group = optarg; break;
 		case 'h': usage(); exit(PN_EX_OK);
 		case 'o': parse_start(o, optarg); break;
@@ -215,7 +215,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		case 't': add_topic(o, optarg); break;
 		case 'V': pn_print_version(); exit(PN_EX_OK);
 		case 'v': pn_verbosity++; break;
-		case 'X': pn_kafka_opts_add_prop(&o->kafka, optarg); break;
 		case OPT_COMMIT_INTERVAL:
 			if (pn_parse_duration(optarg, &o->commit_interval_ms))
 				pn_usage_error(usage_text, "bad duration '%s'", optarg);

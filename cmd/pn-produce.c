@@ -138,9 +138,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->partition = RD_KAFKA_PARTITION_UA;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (pn_kafka_opts_take(&o->kafka, c, optarg))
+			continue;
 		switch (c) {
-		case 'b': o->kafka.brokers = optarg; break;
-		case 'F': o->kafka.conf_file = optarg; break;
 		case 'H': parse_header_opt(o, optarg); break;
 		case 'h': usage(); exit(PN_EX_OK);
 		case 'k': o->key_field = optarg; break;
@@ -153,7 +153,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		case 't': o->topic = optarg; break;
 		case 'V': pn_print_version(); exit(PN_EX_OK);
 		case 'v': pn_verbosity++; break;
-		case 'X': pn_kafka_opts_add_prop(&o->kafka, optarg); break;
 		case 'z': o->compression = optarg; break;
 		case OPT_KEEP_PARTITION: o->keep_partition = 1; break;
 		case OPT_REJECT: o->reject_path = optarg; break;

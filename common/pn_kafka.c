@@ -16,6 +16,16 @@ void pn_kafka_opts_add_prop(struct pn_kafka_opts *o, const char *kv)
 	o->props[o->nprops++] = pn_strdup(kv);
 }
 
+int pn_kafka_opts_take(struct pn_kafka_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'b': o->brokers = arg; return 1;
+	case 'F': o->conf_file = arg; return 1;
+	case 'X': pn_kafka_opts_add_prop(o, arg); return 1;
+	default: return 0;
+	}
+}
+
 void pn_kafka_opts_release(struct pn_kafka_opts *o)
 {
 	for (int i = 0; i < o->nprops; i++)

@@ -30,6 +30,8 @@ struct pn_registry_conf {
 };
 
 void pn_kafka_opts_add_prop(struct pn_kafka_opts *o, const char *kv);
+/* Takes the shared Kafka options -b, -F and -X from getopt; 1 if c was one. */
+int pn_kafka_opts_take(struct pn_kafka_opts *o, int c, const char *arg);
 void pn_kafka_opts_release(struct pn_kafka_opts *o);
 
 /* The value of a registry setting ("url", "basic.auth.user.info"), or NULL. */

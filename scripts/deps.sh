@@ -10,7 +10,7 @@ set -u
 # another set.
 set_packages () {
 	case $1 in
-	build) echo gcc make pkg-config librdkafka-dev libjansson-dev libzstd-dev ;;
+	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libzstd-dev ;;
 	check) echo @build mandoc procps time jq ;;
 	demo)  echo @build procps ;;
 	bench) echo @build kcat time procps ;;
