@@ -34,7 +34,9 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 MAN1 := $(PROGRAMS:%=man/%.1)
 
-.PHONY: all unit check check-build lint-man bench demo install clean deps-check
+.PHONY: all unit check lint-man bench demo install clean
+# keep the objects: they are intermediate files of the pattern rules
+.SECONDARY:
 
 all: $(BINS)
 

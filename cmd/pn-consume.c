@@ -71,6 +71,7 @@ struct run {
 	struct pn_offsets parts;
 	struct pn_out out;
 	struct pn_json scratch;
+	struct pn_progress progress;
 	struct counts counts;
 	int64_t last_flush_ms, last_commit_ms;
 	int dirty;		/* records appended since the last flush */
@@ -489,6 +490,7 @@ static void handle_message(struct run *r, rd_kafka_message_t *m)
 	p->appended = m->offset + 1;
 	r->counts.records++;
 	r->counts.bytes += m->len;
+	pn_progress_tick(&r->progress, r->counts.records);
 	if (r->out.buf.len >= r->out.threshold)
 		flush_output(r);
 	if (r->o->max_records && r->counts.records >= (uint64_t)r->o->max_records)
@@ -630,6 +632,7 @@ int main(int argc, char **argv)
 	if (o.start_offsets_file && pn_offsets_load_start(&r.parts, o.start_offsets_file))
 		exit(PN_EX_CONFIG);
 	pn_signal_install();
+	pn_progress_init(&r.progress);
 
 	r.rk = open_consumer(&r);
 	r.last_flush_ms = r.last_commit_ms = now_ms();
@@ -638,6 +641,7 @@ int main(int argc, char **argv)
 
 	flush_output(&r);
 	commit_written(&r, 1);
+	pn_progress_done(&r.progress);
 	rd_kafka_consumer_close(r.rk);
 	out_status = pn_out_close(&r.out);
 	if (out_status && !r.status)

@@ -196,6 +196,7 @@ struct run {
 	struct pn_json json;
 	struct pn_msg msg;
 	FILE *reject;
+	struct pn_progress progress;
 	struct counts counts;
 	int status;		/* exit status so far */
 };
@@ -291,6 +292,7 @@ static int produce_line(struct run *r, const struct pn_reader *in, unsigned inpu
 	}
 	r->counts.sent++;
 	r->counts.bytes += r->msg.value_len;
+	pn_progress_tick(&r->progress, r->counts.sent);
 	/* Serve delivery reports as we go; every record would cost a lock each. */
 	if ((r->counts.sent & 255) == 0)
 		rd_kafka_poll(r->rk, 0);
@@ -389,6 +391,7 @@ int main(int argc, char **argv)
 	d = (struct delivery){ .counts = &r.counts,
 			       .inputs = o.ninputs ? o.inputs : stdin_inputs };
 	pn_signal_install();
+	pn_progress_init(&r.progress);
 
 	r.rk = open_producer(&o, &d);
 	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
@@ -405,6 +408,7 @@ int main(int argc, char **argv)
 			(unsigned long long)r.counts.sent);
 
 	drain(&r);
+	pn_progress_done(&r.progress);
 	if (r.counts.failed) {
 		pn_error("%llu of %llu records were not acknowledged",
 			 (unsigned long long)r.counts.failed, (unsigned long long)r.counts.sent);

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pn_err.h"
 
@@ -126,4 +128,35 @@ void pn_usage_error(const char *usage, const char *fmt, ...)
 	fprintf(stderr, "%s", usage);
 	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
 	exit(PN_EX_USAGE);
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void pn_progress_init(struct pn_progress *p)
+{
+	p->on = pn_verbosity >= 1 && isatty(STDERR_FILENO);
+	p->calls = 0;
+	p->last_ms = monotonic_ms();
+}
+
+void pn_progress_show(struct pn_progress *p, unsigned long long records)
+{
+	long long now = monotonic_ms();
+
+	if (now - p->last_ms < 1000)
+		return;
+	p->last_ms = now;
+	fprintf(stderr, "\r%s: %llu records\033[K", progname, records);
+}
+
+void pn_progress_done(struct pn_progress *p)
+{
+	if (p->on)
+		fprintf(stderr, "\r\033[K");
 }
