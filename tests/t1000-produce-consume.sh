@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib-kafka.sh"
 
 test_expect_success 'start the dev broker' '
-	start_broker rt:8 keyed:6 meta:1 copy:1 &&
+	start_broker rt:8 keyed:6 meta:1 copy:1 fixed:4 zstd:2 &&
 	test -n "$BROKERS"
 '
 
@@ -67,6 +67,27 @@ test_expect_success 'without --meta, object payloads are written as they are' '
 	{"c":[1,{"d":null}]}
 	EOF
 	test_cmp expect plain.out
+'
+
+test_expect_success '--partition sends every record to one partition' '
+	gen-pings 100 1 >few &&
+	pn-produce -b "$BROKERS" -t fixed -p 2 few &&
+	pn-consume -b "$BROKERS" -t fixed -e --meta >fixed.out &&
+	test_line_count = 100 fixed.out &&
+	jq -r ._partition fixed.out | sort -u >actual &&
+	echo 2 >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'compressed batches (-z zstd) come back the same' '
+	gen-pings 2000 2 >z.in &&
+	pn-produce -b "$BROKERS" -t zstd -z zstd z.in &&
+	pn-consume -b "$BROKERS" -t zstd -e >z.out &&
+	sort z.in >expect &&
+	sort z.out >actual &&
+	test_cmp expect actual &&
+	test_expect_code 64 pn-produce -b "$BROKERS" -t zstd -z lzma z.in 2>err &&
+	grep "bad compression .lzma." err
 '
 
 test_done
