@@ -14,7 +14,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 SAN ?=
 
-PKGS := rdkafka jansson
+PKGS := rdkafka jansson libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -25,7 +25,7 @@ endif
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra $(CFLAGS) $(SANFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-PROGRAMS := pn-produce pn-consume pn-broker
+PROGRAMS := $(sort $(patsubst cmd/%.c,%,$(wildcard cmd/pn-*.c)))
 COMMON_SRC := $(sort $(wildcard common/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libpn.a

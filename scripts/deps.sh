@@ -10,8 +10,8 @@ set -u
 # another set.
 set_packages () {
 	case $1 in
-	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libzstd-dev ;;
-	check) echo @build mandoc procps time jq ;;
+	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev ;;
+	check) echo @build mandoc procps time jq postgresql ;;
 	demo)  echo @build procps ;;
 	bench) echo @build kcat time procps ;;
 	*) return 1 ;;
