@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@ enum { READ_CHUNK = 1 << 20 };
 int pn_reader_open(struct pn_reader *r, const char *path)
 {
 	memset(r, 0, sizeof(*r));
+	r->timeout_ms = -1;
 	if (!path || !strcmp(path, "-")) {
 		r->fd = STDIN_FILENO;
 		r->name = pn_strdup("<stdin>");
@@ -54,10 +56,27 @@ static void make_room(struct pn_reader *r)
 	}
 }
 
+/* 1 when input is ready, 0 after timeout_ms without, -1 on an error. */
+static int wait_input(struct pn_reader *r)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	int n;
+
+	if (r->timeout_ms < 0)
+		return 1;
+	n = poll(&pfd, 1, r->timeout_ms);
+	if (n < 0 && errno == EINTR && !pn_stop)
+		return 0;
+	return n;
+}
+
 static int fill(struct pn_reader *r)
 {
 	ssize_t n;
+	int ready = wait_input(r);
 
+	if (ready <= 0)
+		return ready == 0 ? PN_READER_TIMEOUT : -1;
 	make_room(r);
 	for (;;) {
 		n = read(r->fd, r->buf + r->end, READ_CHUNK);
@@ -101,8 +120,10 @@ int pn_reader_next(struct pn_reader *r, char **line, size_t *len)
 			r->start = r->end;
 			return 1;
 		}
-		if (fill(r) < 0)
-			return -1;
+		int status = fill(r);
+
+		if (status < 0)
+			return status;
 	}
 }
 

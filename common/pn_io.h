@@ -31,12 +31,17 @@ struct pn_reader {
 	size_t scanned;		/* bytes after start known to hold no '\n' */
 	unsigned long long lineno; /* line number of the line last returned */
 	int eof;
+	int timeout_ms;		/* -1: wait for input as long as it takes */
 };
+
+/* pn_reader_next() returns this when no input came within timeout_ms. */
+#define PN_READER_TIMEOUT (-2)
 
 /* Opens path ("-" or NULL: stdin); returns 0, or -1 with errno set. */
 int pn_reader_open(struct pn_reader *r, const char *path);
 /* 1: a line in *line and *len; 0: end of input; -1: read error (errno), or
- * EINTR when a stop signal arrived while waiting for input. */
+ * EINTR when a stop signal arrived while waiting for input;
+ * PN_READER_TIMEOUT when timeout_ms passed without a whole line. */
 int pn_reader_next(struct pn_reader *r, char **line, size_t *len);
 void pn_reader_close(struct pn_reader *r);
 

@@ -11,7 +11,7 @@ set -u
 set_packages () {
 	case $1 in
 	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev ;;
-	check) echo @build mandoc procps time jq postgresql ;;
+	check) echo @build mandoc procps time jq python3 postgresql ;;
 	demo)  echo @build procps ;;
 	bench) echo @build kcat time procps ;;
 	*) return 1 ;;

@@ -1,0 +1,348 @@
+/*
+ * pn-aggregate — a continuous GROUP BY over NDJSON records, as ksqlDB's
+ * `SELECT … GROUP BY … EMIT CHANGES`.
+ *
+ * Records that pass every --where are grouped by the --group-by fields and
+ * counted, summed, … into one state per group.  Every --emit-interval the
+ * groups that changed are written as changelog rows with absolute values
+ * (replaying them is harmless), and at the end of the input; with
+ * --emit final only at the end.  With --state the state and the last
+ * applied offset of every topic-partition (from the records' _topic,
+ * _partition, _offset) are checkpointed after each emission, so a
+ * restarted pipeline skips what it already applied: redelivery never
+ * double-counts.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pn_agg.h"
+#include "pn_err.h"
+#include "pn_io.h"
+#include "pn_json.h"
+#include "pn_num.h"
+#include "pn_signal.h"
+#include "pn_version.h"
+
+static const char usage_text[] =
+	"usage: pn-aggregate [-w COND]... -g FIELD[:NAME]... [--count FIELD[:NAME]]...\n"
+	"                    [--sum|--min|--max|--count-distinct|--latest FIELD[:NAME]]...\n"
+	"                    [--emit changes|final] [--emit-interval D] [--state FILE]\n"
+	"                    [--reject FILE] [--stats] [-qv] [FILE ...]\n"
+	"       pn-aggregate --state FILE --print-offsets\n";
+
+struct opts {
+	struct pn_query query;
+	int emit_final;
+	int64_t emit_interval_ms;
+	const char *state_path;
+	int print_offsets;
+	const char *reject_path;
+	int stats;
+	char **inputs;
+	int ninputs;
+};
+
+/* One run: the state, the output, the clock of the next emission. */
+struct run {
+	const struct opts *o;
+	struct pn_agg agg;
+	struct pn_json json;
+	struct pn_out out;
+	FILE *reject;
+	uint64_t rejected;
+	int64_t next_emit_ms;
+	int status;
+};
+
+enum { OUT_THRESHOLD = 256 * 1024 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void usage(void)
+{
+	printf("%s", usage_text);
+	printf("\nGroup NDJSON records and keep aggregates per group, writing changelog rows.\n\n"
+	       "  -w, --where COND          keep records where COND holds (repeatable, ANDed):\n"
+	       "                            F=V, F!=V, F IS NULL, F IS NOT NULL, F IN (V,...)\n"
+	       "  -g, --group-by F[:NAME]   group by field F, output as NAME (repeatable)\n"
+	       "      --count F[:NAME]      non-null values of F; --count '*' counts records\n"
+	       "      --sum F[:NAME]        sum of the numbers in F\n"
+	       "      --min F[:NAME]        smallest number in F\n"
+	       "      --max F[:NAME]        largest number in F\n"
+	       "      --count-distinct F[:NAME]  distinct values of F (exact)\n"
+	       "      --latest F[:NAME]     the last non-null value of F\n"
+	       "      --emit changes|final  changed groups every interval (default), or\n"
+	       "                            all groups once at the end\n"
+	       "      --emit-interval D     time between emissions (default 1s)\n"
+	       "      --state FILE          checkpoint file: resume and skip applied offsets\n"
+	       "      --print-offsets       print the checkpoint's offsets for\n"
+	       "                            pn-consume --start-offsets, and exit\n"
+	       "      --reject FILE         append bad lines to FILE and go on\n"
+	       "      --stats               print counters as JSON on stderr at the end\n"
+	       "  -q, --quiet               errors only\n"
+	       "  -v, --verbose             more messages\n"
+	       "  -h, --help                this help\n"
+	       "  -V, --version             versions of pn and its libraries\n"
+	       "\nExit status: 0 done, 64 usage, 65 bad input, 74 I/O error, 78 bad --state.\n");
+}
+
+static void add_agg(struct opts *o, enum pn_agg_kind kind, const char *spec, const char *flag)
+{
+	const char *why;
+
+	if (pn_query_add_agg(&o->query, kind, spec, &why))
+		pn_usage_error(usage_text, "bad %s '%s': %s", flag, spec, why);
+}
+
+static void parse_options(struct opts *o, int argc, char **argv)
+{
+	enum { OPT_COUNT = 256, OPT_SUM, OPT_MIN, OPT_MAX, OPT_COUNT_DISTINCT, OPT_LATEST,
+	       OPT_EMIT, OPT_EMIT_INTERVAL, OPT_STATE, OPT_PRINT_OFFSETS, OPT_REJECT,
+	       OPT_STATS };
+	static const char optstring[] = "g:hqVvw:";
+	static const struct option longopts[] = {
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "count-distinct", required_argument, NULL, OPT_COUNT_DISTINCT },
+		{ "emit", required_argument, NULL, OPT_EMIT },
+		{ "emit-interval", required_argument, NULL, OPT_EMIT_INTERVAL },
+		{ "group-by", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "latest", required_argument, NULL, OPT_LATEST },
+		{ "max", required_argument, NULL, OPT_MAX },
+		{ "min", required_argument, NULL, OPT_MIN },
+		{ "print-offsets", no_argument, NULL, OPT_PRINT_OFFSETS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "reject", required_argument, NULL, OPT_REJECT },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "sum", required_argument, NULL, OPT_SUM },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "where", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *why;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->emit_interval_ms = 1000;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if (pn_query_add_group(&o->query, optarg, &why))
+				pn_usage_error(usage_text, "bad --group-by '%s': %s", optarg, why);
+			break;
+		case 'h': usage(); exit(PN_EX_OK);
+		case 'q': pn_verbosity = 0; break;
+		case 'V': pn_print_version(); exit(PN_EX_OK);
+		case 'v': pn_verbosity++; break;
+		case 'w':
+			if (pn_query_add_where(&o->query, optarg, &why))
+				pn_usage_error(usage_text, "bad --where '%s': %s", optarg, why);
+			break;
+		case OPT_COUNT: add_agg(o, PN_COUNT, optarg, "--count"); break;
+		case OPT_SUM: add_agg(o, PN_SUM, optarg, "--sum"); break;
+		case OPT_MIN: add_agg(o, PN_MIN, optarg, "--min"); break;
+		case OPT_MAX: add_agg(o, PN_MAX, optarg, "--max"); break;
+		case OPT_COUNT_DISTINCT: add_agg(o, PN_COUNT_DISTINCT, optarg, "--count-distinct"); break;
+		case OPT_LATEST: add_agg(o, PN_LATEST, optarg, "--latest"); break;
+		case OPT_EMIT:
+			if (strcmp(optarg, "changes") && strcmp(optarg, "final"))
+				pn_usage_error(usage_text, "bad --emit '%s': changes or final", optarg);
+			o->emit_final = !strcmp(optarg, "final");
+			break;
+		case OPT_EMIT_INTERVAL:
+			if (pn_parse_duration(optarg, &o->emit_interval_ms) || !o->emit_interval_ms)
+				pn_usage_error(usage_text, "bad duration '%s'", optarg);
+			break;
+		case OPT_STATE: o->state_path = optarg; break;
+		case OPT_PRINT_OFFSETS: o->print_offsets = 1; break;
+		case OPT_REJECT: o->reject_path = optarg; break;
+		case OPT_STATS: o->stats = 1; break;
+		default: pn_usage_error(usage_text, "unknown or incomplete option");
+		}
+	}
+	if (o->print_offsets && !o->state_path)
+		pn_usage_error(usage_text, "--print-offsets needs --state");
+	if (!o->print_offsets && !o->query.ngroups)
+		pn_usage_error(usage_text, "no --group-by given");
+	if (!o->print_offsets && !o->query.naggs)
+		pn_usage_error(usage_text, "no aggregate given (--count, --sum, ...)");
+	o->inputs = argv + optind;
+	o->ninputs = argc - optind;
+}
+
+/*
+ * Writes the changed groups (all of them with --emit final), then, only if
+ * every row reached stdout, the checkpoint: a crash in between re-emits the
+ * same absolute values, never loses a change.
+ */
+static void emit_and_checkpoint(struct run *r, int final)
+{
+	if (final && r->o->emit_final)
+		pn_agg_mark_all(&r->agg); /* --emit final: every group, once */
+	if (!r->o->emit_final || final) {
+		while (pn_agg_dirty(&r->agg) && !pn_out_gone(&r->out)) {
+			pn_agg_emit(&r->agg, &r->out.buf, OUT_THRESHOLD);
+			pn_out_flush(&r->out);
+		}
+		pn_out_flush(&r->out);
+	}
+	if (r->o->state_path && !pn_out_gone(&r->out) && pn_agg_save(&r->agg, r->o->state_path))
+		r->status = PN_EX_IOERR;
+	r->next_emit_ms = now_ms() + r->o->emit_interval_ms;
+}
+
+/* A bad line: set aside with --reject, else the end of the input. */
+static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
+		    const char *why, size_t column)
+{
+	if (column)
+		pn_error_at(in->name, in->lineno, "%s (byte %zu)", why, column);
+	else
+		pn_error_at(in->name, in->lineno, "%s", why);
+	if (!r->reject) {
+		r->status = PN_EX_DATAERR;
+		return -1;
+	}
+	if (fwrite(line, 1, len, r->reject) != len || putc('\n', r->reject) == EOF)
+		pn_die(PN_EX_IOERR, "cannot write to reject file '%s'", r->o->reject_path);
+	r->rejected++;
+	return 0;
+}
+
+static int handle_line(struct run *r, const struct pn_reader *in, char *line, size_t len)
+{
+	const char *why;
+
+	if (pn_json_parse(&r->json, line, len))
+		return bad_line(r, in, line, len, r->json.why, r->json.at + 1);
+	if (!pn_json_is_object(&r->json, 0))
+		return bad_line(r, in, line, len, "not a JSON object", 0);
+	if (pn_agg_apply(&r->agg, &r->json, &why)) {
+		if (bad_line(r, in, line, len, why, 0))
+			return -1;
+		pn_agg_pass(&r->agg, &r->json); /* rejected: its offset is done */
+	}
+	return 0;
+}
+
+/* Reads one input to its end; -1 when the run must stop. */
+static int aggregate_input(struct run *r, const char *path)
+{
+	struct pn_reader in;
+	char *line;
+	size_t len;
+	int got;
+
+	if (pn_reader_open(&in, path) < 0) {
+		pn_error("cannot open '%s': %m", path);
+		r->status = PN_EX_IOERR;
+		return -1;
+	}
+	/* a quiet pipe must not hold back the emission */
+	if (!r->o->emit_final)
+		in.timeout_ms = (int)r->o->emit_interval_ms;
+	while (!pn_stop && !pn_out_gone(&r->out)) {
+		got = pn_reader_next(&in, &line, &len);
+		if (got == 1 && handle_line(r, &in, line, len) < 0)
+			break;
+		if (got == 0)
+			break;
+		if (got < 0 && got != PN_READER_TIMEOUT) {
+			if (!pn_stop) {
+				pn_error("cannot read '%s': %m", in.name);
+				r->status = PN_EX_IOERR;
+			}
+			break;
+		}
+		if ((got == PN_READER_TIMEOUT || (r->agg.counts.records & 1023) == 0) &&
+		    now_ms() >= r->next_emit_ms)
+			emit_and_checkpoint(r, 0);
+	}
+	pn_reader_close(&in);
+	return r->status || pn_stop || pn_out_gone(&r->out) ? -1 : 0;
+}
+
+static void print_stats(const struct run *r)
+{
+	const struct pn_agg_counts *c = &r->agg.counts;
+
+	fprintf(stderr,
+		"{\"records\":%llu,\"applied\":%llu,\"filtered\":%llu,\"null_key\":%llu,"
+		"\"skipped\":%llu,\"rejected\":%llu,\"groups\":%zu,\"emitted\":%llu,"
+		"\"checkpoints\":%llu}\n",
+		(unsigned long long)c->records, (unsigned long long)c->applied,
+		(unsigned long long)c->filtered, (unsigned long long)c->null_key,
+		(unsigned long long)c->skipped, (unsigned long long)r->rejected,
+		r->agg.nentries, (unsigned long long)c->emitted,
+		(unsigned long long)c->checkpoints);
+}
+
+static int print_offsets(const char *state_path)
+{
+	struct pn_buf out = PN_BUF_INIT;
+	int status = pn_agg_print_offsets(state_path, &out) ? PN_EX_CONFIG : PN_EX_OK;
+
+	if (!status && (pn_write_all(STDOUT_FILENO, out.data, out.len) < 0))
+		status = PN_EX_IOERR;
+	pn_buf_release(&out);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct run r;
+	int out_status;
+
+	pn_set_progname(argv[0]);
+	parse_options(&o, argc, argv);
+	if (o.print_offsets)
+		return print_offsets(o.state_path);
+	memset(&r, 0, sizeof(r));
+	r.o = &o;
+	pn_agg_init(&r.agg, &o.query);
+	pn_json_init(&r.json);
+	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
+	if (o.state_path && pn_agg_load(&r.agg, o.state_path) < 0)
+		exit(PN_EX_CONFIG);
+	if (o.reject_path && !(r.reject = fopen(o.reject_path, "a")))
+		pn_die(PN_EX_IOERR, "cannot open reject file '%s': %m", o.reject_path);
+	pn_signal_install();
+	r.next_emit_ms = now_ms() + o.emit_interval_ms;
+
+	if (!o.ninputs)
+		aggregate_input(&r, "-");
+	for (int i = 0; i < o.ninputs; i++)
+		if (aggregate_input(&r, o.inputs[i]) < 0)
+			break;
+
+	emit_and_checkpoint(&r, 1);
+	if (r.agg.counts.null_key)
+		pn_warn("%llu records had a missing or null --group-by field and were not "
+			"counted (as ksqlDB drops null keys)",
+			(unsigned long long)r.agg.counts.null_key);
+	out_status = pn_out_close(&r.out);
+	if (out_status && !r.status)
+		r.status = out_status;
+	if (r.reject && fclose(r.reject) != 0 && !r.status)
+		r.status = PN_EX_IOERR;
+	if (o.stats)
+		print_stats(&r);
+
+	pn_agg_release(&r.agg);
+	pn_json_release(&r.json);
+	pn_query_release(&o.query);
+	return r.status;
+}

@@ -1,0 +1,139 @@
+/*
+ * pn_agg — a continuous GROUP BY over records: the query, the state of
+ * every group, the changelog it emits and the checkpoint that keeps it.
+ *
+ * A query is conditions (--where), group fields (--group-by) and
+ * aggregates (--count, --sum, --min, --max, --count-distinct, --latest).
+ * Each group's state lives in one fixed-size entry of a flat array, found
+ * through an open-addressing index: no allocation per record, about 60
+ * bytes per key for a count-only query.  Entries changed since the last
+ * emission are chained, so an emission writes only what changed, with
+ * absolute values (a changelog: replaying it is harmless).
+ *
+ * Values compare as JSON types: 42 and "42" differ, and strings compare
+ * by their decoded characters.  A record whose group field is missing or
+ * null is not counted (as ksqlDB drops null keys) but is counted in the
+ * statistics.
+ *
+ * The checkpoint is a binary file: a fingerprint of the query, the next
+ * offset of every topic-partition applied, and every group's state, with
+ * a checksum.  It is replaced atomically, after the emission that made
+ * its changes visible, so a crash at any point redoes work but never
+ * loses or doubles it.
+ */
+#ifndef PN_AGG_H
+#define PN_AGG_H
+
+#include <stdint.h>
+
+#include "pn_buf.h"
+#include "pn_json.h"
+#include "pn_offsets.h"
+
+enum pn_agg_kind { PN_COUNT, PN_SUM, PN_MIN, PN_MAX, PN_COUNT_DISTINCT, PN_LATEST };
+
+struct pn_agg_def {
+	enum pn_agg_kind kind;
+	char *field;		/* NULL for count(*) */
+	char *name;		/* output column */
+	int slot;		/* first slot in an entry */
+};
+
+enum pn_cond_op { PN_EQ, PN_NE, PN_IS_NULL, PN_NOT_NULL, PN_IN };
+
+/* A constant of a condition, as JSON: its type and canonical text. */
+struct pn_const {
+	enum pn_json_type type;
+	char *text;		/* strings: decoded bytes; others: JSON text */
+	size_t len;
+};
+
+struct pn_cond {
+	char *field;
+	enum pn_cond_op op;
+	struct pn_const *values;
+	int nvalues;
+};
+
+struct pn_group_def {
+	char *field;
+	char *name;
+};
+
+struct pn_query {
+	struct pn_cond *conds;
+	int nconds;
+	struct pn_group_def *groups;
+	int ngroups;
+	struct pn_agg_def *aggs;
+	int naggs;
+	int nslots;		/* 8-byte slots per entry */
+};
+
+/* Parsing of the command-line forms; -1 with *why on a bad one. */
+int pn_query_add_where(struct pn_query *q, const char *expr, const char **why);
+int pn_query_add_group(struct pn_query *q, const char *spec, const char **why);
+int pn_query_add_agg(struct pn_query *q, enum pn_agg_kind kind, const char *spec,
+		     const char **why);
+/* A stable 64-bit fingerprint of the query, stored in checkpoints. */
+uint64_t pn_query_fingerprint(const struct pn_query *q);
+void pn_query_release(struct pn_query *q);
+
+struct pn_agg_counts {
+	uint64_t records;	/* records read */
+	uint64_t applied;	/* counted into a group */
+	uint64_t filtered;	/* failed --where */
+	uint64_t null_key;	/* a group field missing or null */
+	uint64_t skipped;	/* at or below a checkpointed offset */
+	uint64_t emitted;	/* changelog rows written */
+	uint64_t checkpoints;
+};
+
+struct pn_agg {
+	const struct pn_query *q;
+	unsigned char *entries;	/* nentries * stride bytes */
+	size_t nentries, cap_entries, stride;
+	uint32_t *index;	/* entry number + 1, 0 = empty */
+	size_t index_mask;
+	struct pn_buf keys;	/* group keys, back to back */
+	uint32_t dirty_head;	/* entry number + 1 of the first changed one */
+	uint32_t dirty_tail;	/* and of the last */
+	struct pn_offsets offsets; /* per topic-partition: `flushed` = next to apply */
+	struct pn_buf scratch, tmp;
+	struct pn_agg_counts counts;
+};
+
+void pn_agg_init(struct pn_agg *a, const struct pn_query *q);
+void pn_agg_release(struct pn_agg *a);
+
+/*
+ * Applies one parsed record.  Returns 0, or -1 with *why when the record
+ * cannot be aggregated (a --sum over a string…).
+ */
+int pn_agg_apply(struct pn_agg *a, const struct pn_json *rec, const char **why);
+/* Records a record as handled without applying it (one set aside with
+ * --reject), so its offset counts as done. */
+void pn_agg_pass(struct pn_agg *a, const struct pn_json *rec);
+
+/* Appends one changelog row per group changed since the last call to out,
+ * and forgets that they changed; returns the number of rows. */
+size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes);
+/* Marks every group changed, for --emit final. */
+void pn_agg_mark_all(struct pn_agg *a);
+/* Rows waiting to be emitted? */
+static inline int pn_agg_dirty(const struct pn_agg *a)
+{
+	return a->dirty_head != 0;
+}
+
+/* Writes the checkpoint to path atomically; 0, or -1 after reporting. */
+int pn_agg_save(struct pn_agg *a, const char *path);
+/*
+ * Loads a checkpoint: 1 loaded, 0 no such file, -1 refused after reporting
+ * (corrupt, or made by another query: the fingerprints differ).
+ */
+int pn_agg_load(struct pn_agg *a, const char *path);
+/* Writes the offsets of a checkpoint as pn-consume's --start-offsets JSON. */
+int pn_agg_print_offsets(const char *path, struct pn_buf *out);
+
+#endif

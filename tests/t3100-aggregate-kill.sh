@@ -1,0 +1,65 @@
+#!/bin/bash
+# t3100-aggregate-kill: kill -9 the live pipeline at random points and
+# restart it; the table a sink ends with equals an uninterrupted run.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-kafka.sh"
+
+REPORT="--where source=campaign --group-by source_id:id --count delivered_time:impressions --count clicked_time:clicks"
+KILLS=${PN_TEST_KILLS:-8}
+
+test_expect_success 'setup: pings in a topic' '
+	start_broker pings:4 &&
+	gen-pings 40000 21 >pings &&
+	pn-produce -b "$BROKERS" -t pings -k source_id pings &&
+	python3 "$PN_SRC/tests/oracle-aggregate.py" pings $REPORT >expect
+'
+
+# One run of the pipeline, resuming from the checkpoint; killed with -9
+# after $1 seconds, or left to finish when $1 is "end".
+run_pipeline () {
+	local start=()
+	rm -f pipe
+	mkfifo pipe || return 1
+	if test -f state; then
+		pn-aggregate --state state --print-offsets >start.json || return 1
+		start=(--start-offsets start.json)
+	fi
+	# throttled to about 20k records/s, so the kills land mid-stream
+	pn-consume -b "$BROKERS" -t pings -e --meta "${start[@]}" 2>>consume.err |
+		awk '{ print } NR % 500 == 0 { fflush(); system("sleep 0.02") }' >pipe &
+	consumer=$!
+	pn-aggregate $REPORT --state state --emit-interval 50ms <pipe >>changelog.$run 2>>agg.err &
+	aggregator=$!
+	if test "$1" = end; then
+		wait $consumer && wait $aggregator
+		return
+	fi
+	sleep "$1"
+	pkill -9 -P $$ -x pn-consume 2>/dev/null
+	kill -9 $consumer $aggregator 2>/dev/null
+	wait $consumer $aggregator 2>/dev/null
+	return 0
+}
+
+test_expect_success "kill -9 at $KILLS random points, then finish" '
+	run=0 &&
+	for i in $(seq 1 $KILLS); do
+		run=$(printf %02d $i) &&
+		run_pipeline "0.$(( (RANDOM % 4) + 1 ))" || return 1
+	done &&
+	test $(for f in changelog.0*; do test -s $f && echo $f; done | wc -l) -ge 3 &&
+	run=99 &&
+	run_pipeline end &&
+	python3 "$PN_SRC/tests/final-table.py" id changelog.* >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'the checkpoint holds every partition at its end' '
+	pn-aggregate --state state --print-offsets >offsets &&
+	pn-consume -b "$BROKERS" -t pings -e --meta -o -1 >last &&
+	jq -c "{(._partition|tostring): (._offset + 1)}" last | jq -cs "add | {pings: .}" >expect_offsets &&
+	jq -cS . offsets >a && jq -cS . expect_offsets >b &&
+	test_cmp b a
+'
+
+test_done

@@ -1,0 +1,281 @@
+#!/bin/bash
+# t4000-sink-pg: modes, keys, batches, types and bad input against a real server.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-pg.sh"
+
+test_expect_success 'pn-sink-pg -h and --version' '
+	pn-sink-pg -h >help &&
+	grep "^usage: pn-sink-pg" help &&
+	pn-sink-pg --version >version &&
+	grep "^pn-sink-pg (pn) " version &&
+	grep "^libpq " version
+'
+
+test_expect_success 'usage errors are 64' '
+	test_expect_code 64 pn-sink-pg --no-such-flag 2>err &&
+	grep "^usage: pn-sink-pg" err &&
+	test_expect_code 64 pn-sink-pg -k id 2>err &&
+	grep "no table given" err &&
+	test_expect_code 64 pn-sink-pg -t x 2>err &&
+	grep "mode upsert needs the key fields" err &&
+	test_expect_code 64 pn-sink-pg -t x -k id -m merge 2>err &&
+	grep "bad mode .merge." err &&
+	test_expect_code 64 pn-sink-pg -t x -k id --map nocolon 2>err &&
+	grep "bad mapping .nocolon." err &&
+	test_expect_code 64 pn-sink-pg -t x -k id, 2>err &&
+	grep "empty name" err
+'
+
+test_expect_success 'start PostgreSQL' '
+	start_pg &&
+	sql "CREATE TABLE campaign (id bigint PRIMARY KEY, impressions bigint, clicks bigint)"
+'
+
+test_expect_success 'no server answering is 69' '
+	echo "{\"id\":1}" >in &&
+	test_expect_code 69 env PGPORT=1 pn-sink-pg -t campaign -k id in 2>err &&
+	grep "^pn-sink-pg: cannot connect to .host=127.0.0.1 port=1 dbname=postgres.: " err
+'
+
+test_expect_success 'a missing table or column, or no unique key for upsert, is 78' '
+	echo "{\"id\":1,\"x\":2}" >in &&
+	test_expect_code 78 pn-sink-pg -t nosuch -k id in 2>err &&
+	echo "pn-sink-pg: table '\''nosuch'\'' does not exist" >expect &&
+	test_cmp expect err &&
+	test_expect_code 78 pn-sink-pg -t campaign -k id in 2>err &&
+	echo "pn-sink-pg: table '\''campaign'\'' has no column '\''x'\''" >expect &&
+	test_cmp expect err &&
+	test_expect_code 78 pn-sink-pg -t campaign -k clicks -f impressions in 2>err &&
+	grep "upsert needs a primary key or unique index on the --pk columns" err &&
+	test_expect_code 78 pn-sink-pg -t nosuchschema.campaign -k id in 2>err
+'
+
+test_expect_success 'upsert: the last row per key wins within a batch and across batches' '
+	cat >in <<-\EOF &&
+	{"id":1,"impressions":1,"clicks":0}
+	{"id":2,"impressions":1,"clicks":0}
+	{"id":1,"impressions":2,"clicks":1}
+	{"id":3,"impressions":9,"clicks":9}
+	{"id":1,"impressions":3,"clicks":1}
+	EOF
+	pn-sink-pg -t campaign -k id --stats in 2>err &&
+	grep "\"lines\":5,\"rows\":5,\"written\":3,\"duplicates\":2,\"absent\":0,\"failed\":0,\"rejected\":0,\"batches\":1," err &&
+	sql "SELECT * FROM campaign ORDER BY id" >actual &&
+	printf "1|3|1\n2|1|0\n3|9|9\n" >expect &&
+	test_cmp expect actual &&
+	printf "{\"id\":2,\"impressions\":5,\"clicks\":2}\n{\"id\":4,\"impressions\":1,\"clicks\":1}\n" |
+		pn-sink-pg -t campaign -k id --batch-rows 1 --stats 2>err &&
+	grep "\"written\":2,.*\"batches\":2," err &&
+	sql "SELECT * FROM campaign ORDER BY id" >actual &&
+	printf "1|3|1\n2|5|2\n3|9|9\n4|1|1\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'update: rows whose key is absent are counted and reported' '
+	cat >in <<-\EOF &&
+	{"id":1,"impressions":10,"clicks":5}
+	{"id":77,"impressions":1,"clicks":1}
+	{"id":2,"impressions":20,"clicks":6}
+	EOF
+	pn-sink-pg -t campaign -k id -m update --stats in 2>err &&
+	grep "^pn-sink-pg: warning (at in:2): no row in .campaign. has this key$" err &&
+	grep "^pn-sink-pg: warning: 1 records found no row with their key in .campaign. (--mode update)$" err &&
+	grep "\"written\":2,\"duplicates\":0,\"absent\":1," err &&
+	sql "SELECT * FROM campaign ORDER BY id" >actual &&
+	printf "1|10|5\n2|20|6\n3|9|9\n4|1|1\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'update with --fields: other columns keep their values' '
+	echo "{\"id\":3,\"impressions\":0,\"clicks\":42}" >in &&
+	pn-sink-pg -t campaign -k id -m update -f id,clicks in &&
+	sql "SELECT * FROM campaign WHERE id = 3" >actual &&
+	echo "3|9|42" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'insert: a duplicate key is refused alone, the rest of the batch is written' '
+	sql "CREATE TABLE events (id int PRIMARY KEY, what text)" &&
+	printf "{\"id\":1,\"what\":\"a\"}\n{\"id\":2,\"what\":\"b\"}\n" >in &&
+	pn-sink-pg -t events -k id -m insert in &&
+	printf "{\"id\":3,\"what\":\"c\"}\n{\"id\":1,\"what\":\"again\"}\n{\"id\":4,\"what\":\"d\"}\n" >in2 &&
+	test_expect_code 65 pn-sink-pg -t events -k id -m insert in2 2>err &&
+	echo "pn-sink-pg: error (at in2:2): duplicate key value violates unique constraint \"events_pkey\"" >expect &&
+	test_cmp expect err &&
+	sql "SELECT * FROM events ORDER BY id" >actual &&
+	printf "1|a\n2|b\n3|c\n4|d\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'insert without a key writes every row' '
+	sql "CREATE TABLE log (n int, s text)" &&
+	printf "{\"n\":1,\"s\":\"x\"}\n{\"n\":1,\"s\":\"x\"}\n" >in &&
+	pn-sink-pg -t log -m insert in &&
+	sql "SELECT count(*) FROM log" >actual &&
+	echo 2 >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'composite keys, a schema-qualified table and --map' '
+	sql "CREATE SCHEMA rep; CREATE TABLE rep.daily (campaign int, day date, hits int, PRIMARY KEY (campaign, day))" &&
+	cat >in <<-\EOF &&
+	{"source_id":1,"day":"2026-11-01","n":1}
+	{"source_id":1,"day":"2026-11-02","n":2}
+	{"source_id":2,"day":"2026-11-01","n":3}
+	{"source_id":1,"day":"2026-11-01","n":4}
+	EOF
+	pn-sink-pg -t rep.daily -k source_id,day --map source_id:campaign --map n:hits --stats in 2>err &&
+	grep "\"written\":3,\"duplicates\":1," err &&
+	sql "SELECT * FROM rep.daily ORDER BY 1, 2" >actual &&
+	printf "1|2026-11-01|4\n1|2026-11-02|2\n2|2026-11-01|3\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'values are converted per column type' '
+	sql "CREATE TABLE typed (id int PRIMARY KEY, t text, b boolean, num numeric(10,3),
+		f double precision, j json, jb jsonb, ts timestamp, tz timestamptz, d date)" &&
+	cat >in <<-\EOF &&
+	{"id":1,"t":"tab\there\\back\nnew\rcr \u00e9","b":true,"num":1.5,"f":-2e3,"j":{"a":[1,null,"x"]},"jb":{"b":{"c":true}},"ts":"2026-11-01T10:00:00","tz":"2026-11-01T10:00:00.5+02:00","d":"2026-11-01"}
+	{"id":2,"t":{"nested":1},"b":false,"num":-0,"f":0.25,"j":[1,2],"jb":"str","ts":"2026-11-01 10:00:00.123456","tz":"2026-11-01 10:00:00.123456","d":null}
+	{"id":3,"t":null,"b":null,"num":null,"f":null,"j":null,"jb":null,"ts":1767225600000,"tz":1767225600123,"d":"2026-12-31"}
+	{"id":4,"t":12,"b":"yes","num":"7","f":1,"j":"\\N","jb":1,"ts":null,"tz":null,"d":null}
+	EOF
+	pn-sink-pg -t typed -k id in &&
+	sql "SELECT t = E'\''tab\there\\\\back\nnew\rcr \u00e9'\'' FROM typed WHERE id = 1" >actual &&
+	echo t >expect &&
+	test_cmp expect actual &&
+	sql "SELECT id, CASE WHEN id = 1 THEN '\''-'\'' ELSE t END, b, num, f, j, jb, ts, tz, d
+		FROM typed ORDER BY id" >actual &&
+	cat >expect <<-\EOF &&
+	1|-|t|1.500|-2000|{"a":[1,null,"x"]}|{"b": {"c": true}}|2026-11-01 10:00:00|2026-11-01 08:00:00.5+00|2026-11-01
+	2|{"nested":1}|f|0.000|0.25|[1,2]|"str"|2026-11-01 10:00:00.123456|2026-11-01 10:00:00.123456+00|
+	3|||||||2026-01-01 00:00:00|2026-01-01 00:00:00.123+00|2026-12-31
+	4|12|t|7.000|1|"\\N"|1|||
+	EOF
+	test_cmp expect actual
+'
+
+test_expect_success 'a type error is isolated: reported with its line, the rest written, 65' '
+	cat >in <<-\EOF &&
+	{"id":10,"t":"ok","num":1}
+	{"id":11,"t":"bad","num":"abc"}
+	{"id":12,"t":"ok","num":2}
+	{"id":13,"t":"bad","num":{"x":1}}
+	{"id":14,"t":"bad","ts":"yesterday-ish"}
+	EOF
+	test_expect_code 65 pn-sink-pg -t typed -k id -f id,t,num,ts --stats in 2>err &&
+	cat >expect <<-\EOF &&
+	pn-sink-pg: error (at in:4): field '\''num'\'' is an object, column '\''num'\'' is numeric(10,3)
+	pn-sink-pg: error (at in:2): invalid input syntax for type numeric: "abc"
+	{"lines":4,"rows":3,"written":2,"duplicates":0,"absent":0,"failed":1,"rejected":0,"batches":1,
+	EOF
+	sed "s/\"retries\".*//" err >actual &&
+	test_cmp expect actual &&
+	sql "SELECT id FROM typed WHERE id >= 10 ORDER BY id" >actual &&
+	printf "10\n12\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success '--reject sets refused rows and bad lines aside and goes on' '
+	cat >in <<-\EOF &&
+	{"id":20,"t":"ok","num":1}
+	{"id":21,"t":"bad","num":"abc"}
+	not json
+	{"id":22,"t":"ok","num":2}
+	{"id":23,"t":"bad","ts":"yesterday-ish"}
+	{"t":"no key"}
+	{"id":null,"t":"null key"}
+	[1]
+	{"id":24,"t":"ok","extra":1}
+	EOF
+	pn-sink-pg -t typed -k id -f id,t,num,ts --reject rejects --stats in 2>err &&
+	cat >expect <<-\EOF &&
+	not json
+	{"t":"no key"}
+	{"id":null,"t":"null key"}
+	[1]
+	{"id":21,"t":"bad","num":"abc"}
+	{"id":23,"t":"bad","ts":"yesterday-ish"}
+	EOF
+	test_cmp expect rejects &&
+	grep "^pn-sink-pg: error (at in:3): invalid literal (byte 1)$" err &&
+	grep "^pn-sink-pg: error (at in:6): key field .id. is missing$" err &&
+	grep "^pn-sink-pg: error (at in:7): key field .id. is null$" err &&
+	grep "^pn-sink-pg: error (at in:8): not a JSON object$" err &&
+	grep "^pn-sink-pg: error (at in:5): invalid input syntax for type timestamp: \"yesterday-ish\"$" err &&
+	grep "\"rows\":5,\"written\":3,\"duplicates\":0,\"absent\":0,\"failed\":2,\"rejected\":6," err &&
+	sql "SELECT id FROM typed WHERE id >= 20 ORDER BY id" >actual &&
+	printf "20\n22\n24\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a bad line stops the input; the rows before it are written' '
+	printf "{\"id\":30}\n{\"id\":31,\n{\"id\":32}\n" >in &&
+	test_expect_code 65 pn-sink-pg -t typed -k id in 2>err &&
+	echo "pn-sink-pg: error (at in:2): truncated JSON (byte 10)" >expect &&
+	test_cmp expect err &&
+	sql "SELECT id FROM typed WHERE id >= 30 ORDER BY id" >actual &&
+	echo 30 >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'without --fields, the first record sets the columns' '
+	printf "{\"id\":40,\"t\":\"a\",\"_offset\":5}\n{\"id\":41,\"t\":\"b\",\"num\":3}\n" >in &&
+	test_expect_code 65 pn-sink-pg -t typed -k id in 2>err &&
+	echo "pn-sink-pg: error (at in:2): field '\''num'\'' is not among the columns the first record set (see --fields)" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success 'SQL injection in table and column names and in values is inert' '
+	sql "CREATE TABLE \"we\"\"ird; DROP TABLE campaign; --\" (\"i\"\"d\" int PRIMARY KEY, \"v); DROP TABLE campaign; --\" text)" &&
+	cat >in <<-\EOF &&
+	{"k":1,"v":"x'\''); DROP TABLE campaign; --"}
+	{"k":2,"v":"\\\\.\n\\N"}
+	EOF
+	pn-sink-pg -t "we\"ird; DROP TABLE campaign; --" -k k --map "k:i\"d" \
+		--map "v:v); DROP TABLE campaign; --" in &&
+	sql "SELECT * FROM \"we\"\"ird; DROP TABLE campaign; --\" ORDER BY 1" >actual &&
+	printf "1|x'\''); DROP TABLE campaign; --\n2|\\\\\\\\.\n\\\\N\n" >expect &&
+	test_cmp expect actual &&
+	sql "SELECT count(*) FROM campaign" >actual &&
+	echo 4 >expect &&
+	test_cmp expect actual &&
+	test_expect_code 78 pn-sink-pg -t "campaign; DROP TABLE campaign" -k id in 2>err &&
+	test_expect_code 78 pn-sink-pg -t campaign -k "id; DROP TABLE campaign" in 2>err &&
+	sql "SELECT count(*) FROM campaign" >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success '--batch-ms writes a batch while the input is quiet' '
+	sql "CREATE TABLE quiet (id int PRIMARY KEY, n int)" &&
+	mkfifo feed || return 1
+	pn-sink-pg -t quiet -k id --batch-ms 200ms <feed 2>err &
+	sink=$!
+	exec 8>feed &&
+	echo "{\"id\":1,\"n\":1}" >&8 &&
+	for i in $(seq 1 50); do
+		test "$(sql "SELECT count(*) FROM quiet")" = 1 && break
+		sleep 0.1
+	done &&
+	test "$(sql "SELECT count(*) FROM quiet")" = 1 &&
+	exec 8>&- &&
+	wait $sink
+'
+
+test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
+	sql "CREATE TABLE term (id int PRIMARY KEY, n int)" &&
+	mkfifo feed2 || return 1
+	pn-sink-pg -t term -k id --batch-rows 1000000 --batch-ms 1h --stats <feed2 2>term.err &
+	sink=$!
+	exec 8>feed2 &&
+	for i in $(seq 1 500); do echo "{\"id\":$i,\"n\":$i}"; done >&8 &&
+	sleep 1 &&
+	test "$(sql "SELECT count(*) FROM term")" = 0 &&
+	kill -TERM $sink &&
+	wait $sink &&
+	exec 8>&- &&
+	grep "\"rows\":500,\"written\":500," term.err &&
+	test "$(sql "SELECT count(*) FROM term")" = 500
+'
+
+test_done
