@@ -77,6 +77,7 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench.sh
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-aggregate.sh
 
 demo:
 	@scripts/deps.sh demo

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pn_agg.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
@@ -33,7 +34,8 @@
 static const char usage_text[] =
 	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
 	"                  [--start-offsets FILE] [-e] [-c COUNT] [--until TIME]\n"
-	"                  [--meta] [--commit-interval D] [-X PROP=VAL] [-F FILE]\n"
+	"                  [--meta] [--commit-interval D] [--commit-from FILE]\n"
+	"                  [-X PROP=VAL] [-F FILE]\n"
 	"                  [--stats] [-qv] -t TOPIC...\n";
 
 enum start_kind { START_DEFAULT, START_BEGINNING, START_END, START_STORED, START_OFFSET,
@@ -49,6 +51,7 @@ struct opts {
 	enum start_kind start;
 	int64_t start_value;	/* offset, count from the end, or time in ms */
 	const char *start_offsets_file;
+	const char *commit_from;	/* commit what this checkpoint applied */
 	int exit_at_end;
 	int64_t max_records;	/* -c; 0: no limit */
 	int64_t until_ms;	/* --until; -1: none */
@@ -122,6 +125,8 @@ static void usage(void)
 	       "      --meta                add _topic, _partition, _offset, _timestamp,\n"
 	       "                            _key, _headers to each record\n"
 	       "      --commit-interval D   commit written records every D (default 1s)\n"
+	       "      --commit-from FILE    commit what the pn-aggregate checkpoint FILE has\n"
+	       "                            applied, instead of what was written\n"
 	       "  -X, --property K=V        librdkafka property (repeatable)\n"
 	       "  -F, --config FILE         properties file of K=V lines\n"
 	       "      --stats               print counters as JSON on stderr at the end\n"
@@ -164,10 +169,12 @@ static void add_topic(struct opts *o, const char *topic)
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	enum { OPT_META = 256, OPT_START_OFFSETS, OPT_STATS, OPT_UNTIL, OPT_COMMIT_INTERVAL };
+	enum { OPT_META = 256, OPT_START_OFFSETS, OPT_STATS, OPT_UNTIL, OPT_COMMIT_INTERVAL,
+	       OPT_COMMIT_FROM };
 	static const char optstring[] = "b:c:eF:g:ho:p:qt:VvX:";
 	static const struct option longopts[] = {
 		{ "brokers", required_argument, NULL, 'b' },
+		{ "commit-from", required_argument, NULL, OPT_COMMIT_FROM },
 		{ "commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL },
 		{ "config", required_argument, NULL, 'F' },
 		{ "count", required_argument, NULL, 'c' },
@@ -220,6 +227,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			if (pn_parse_duration(optarg, &o->commit_interval_ms))
 				pn_usage_error(usage_text, "bad duration '%s'", optarg);
 			break;
+		case OPT_COMMIT_FROM: o->commit_from = optarg; break;
 		case OPT_META: o->meta = 1; break;
 		case OPT_START_OFFSETS: o->start_offsets_file = optarg; break;
 		case OPT_STATS: o->stats = 1; break;
@@ -236,6 +244,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "no topic given (-t)");
 	if (o->group && o->npartitions)
 		pn_usage_error(usage_text, "-p assigns partitions itself; it excludes -g");
+	if (o->commit_from && !o->group)
+		pn_usage_error(usage_text, "--commit-from commits to a group: it needs -g");
 	if (!o->group && o->start == START_STORED)
 		pn_usage_error(usage_text, "-o stored needs a consumer group (-g)");
 }
@@ -267,14 +277,46 @@ static void add_committable(struct pn_part *p, void *arg)
 		rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->flushed;
 }
 
-static void mark_committed(struct pn_part *p, void *arg)
+static void add_applied(struct pn_part *p, void *arg)
 {
-	(void)arg;
-	if (p->flushed > p->committed)
-		p->committed = p->flushed;
+	void **args = arg;
+	struct run *r = args[0];
+	rd_kafka_topic_partition_list_t *list = args[1];
+	struct pn_part *mine = pn_offsets_find(&r->parts, p->topic, p->partition);
+
+	/* only partitions this member holds: the others are another's to commit */
+	if (mine && mine->assigned && p->flushed > mine->committed)
+		rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->flushed;
 }
 
-/* Commits the offsets of the records stdout has taken (group mode only). */
+/* With --commit-from: the offsets the downstream checkpoint has applied. */
+static void add_checkpointed(struct run *r, rd_kafka_topic_partition_list_t *list)
+{
+	struct pn_offsets applied;
+	void *args[2] = { r, list };
+
+	pn_offsets_init(&applied);
+	if (pn_agg_load_offsets(r->o->commit_from, &applied) > 0)
+		pn_offsets_each(&applied, add_applied, args);
+	pn_offsets_release(&applied);
+}
+
+static void mark_committed_list(struct run *r, const rd_kafka_topic_partition_list_t *list)
+{
+	for (int i = 0; i < list->cnt; i++) {
+		struct pn_part *p = pn_offsets_find(&r->parts, list->elems[i].topic,
+						    list->elems[i].partition);
+
+		if (p && list->elems[i].offset > p->committed)
+			p->committed = list->elems[i].offset;
+	}
+}
+
+/*
+ * Commits, in group mode, the offsets of the records stdout has taken, or
+ * with --commit-from those the downstream checkpoint has durably applied,
+ * so the group's lag shows the pipeline's true progress.
+ */
 static void commit_written(struct run *r, int sync)
 {
 	rd_kafka_topic_partition_list_t *list;
@@ -284,13 +326,16 @@ static void commit_written(struct run *r, int sync)
 	if (!r->o->group || pn_out_gone(&r->out))
 		return;
 	list = rd_kafka_topic_partition_list_new(16);
-	pn_offsets_each(&r->parts, add_committable, list);
+	if (r->o->commit_from)
+		add_checkpointed(r, list);
+	else
+		pn_offsets_each(&r->parts, add_committable, list);
 	if (list->cnt) {
 		err = rd_kafka_commit(r->rk, list, !sync);
 		if (err)
 			pn_warn("cannot commit offsets: %s", rd_kafka_err2str(err));
 		else
-			pn_offsets_each(&r->parts, mark_committed, NULL);
+			mark_committed_list(r, list);
 		r->counts.commits++;
 	}
 	rd_kafka_topic_partition_list_destroy(list);

@@ -334,9 +334,9 @@ static int const_equals(const struct pn_json *j, int v, const struct pn_const *k
 	return 0;
 }
 
-static int cond_holds(const struct pn_cond *c, const struct pn_json *j, struct pn_buf *tmp)
+static int cond_holds(const struct pn_cond *c, const struct pn_json *j, int v,
+		      struct pn_buf *tmp)
 {
-	int v = pn_json_get(j, 0, c->field, strlen(c->field));
 	int is_null = tok_is_null(j, v);
 
 	switch (c->op) {
@@ -385,10 +385,66 @@ struct latest {
 	char text[];
 };
 
+/* The field number of name, added when new; fields 0-2 are the metadata. */
+static int field_id(struct pn_agg *a, const char *name)
+{
+	for (int i = 0; i < a->nfields; i++)
+		if (!strcmp(a->field_name[i], name))
+			return i;
+	if (a->nfields == PN_AGG_MAX_FIELDS)
+		pn_die(PN_EX_USAGE, "a query can read at most %d fields", PN_AGG_MAX_FIELDS - 3);
+	a->field_name[a->nfields] = name;
+	a->field_len[a->nfields] = strlen(name);
+	return a->nfields++;
+}
+
+enum { F_TOPIC, F_PARTITION, F_OFFSET };
+
+static void register_fields(struct pn_agg *a)
+{
+	field_id(a, "_topic");
+	field_id(a, "_partition");
+	field_id(a, "_offset");
+	for (int i = 0; i < a->q->nconds; i++)
+		a->cond_field[i] = field_id(a, a->q->conds[i].field);
+	for (int i = 0; i < a->q->ngroups; i++)
+		a->group_field[i] = field_id(a, a->q->groups[i].field);
+	for (int i = 0; i < a->q->naggs; i++)
+		a->agg_field[i] = a->q->aggs[i].field ? field_id(a, a->q->aggs[i].field) : -1;
+}
+
+/* One pass over the record's members fills a->value for every field. */
+static void find_fields(struct pn_agg *a, const struct pn_json *j)
+{
+	int k = 1;
+
+	for (int f = 0; f < a->nfields; f++)
+		a->value[f] = -1;
+	for (int n = 0; n < j->tok[0].size; n++) {
+		const struct pn_tok *key = &j->tok[k];
+		size_t len = key->end - key->start;
+		const char *name = j->text + key->start;
+
+		/* length, first and last byte reject nearly every pair cheaply */
+		for (int f = 0; f < a->nfields; f++) {
+			const char *want = a->field_name[f];
+
+			if (a->field_len[f] == len && len && want[0] == name[0] &&
+			    want[len - 1] == name[len - 1] && !memcmp(want, name, len)) {
+				if (a->value[f] < 0)
+					a->value[f] = k + 1;
+				break;
+			}
+		}
+		k = pn_json_skip(j, k + 1);
+	}
+}
+
 void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 {
 	memset(a, 0, sizeof(*a));
 	a->q = q;
+	register_fields(a);
 	a->stride = sizeof(struct entry) + q->nslots * sizeof(int64_t);
 	a->index_mask = 1023;
 	a->index = calloc(a->index_mask + 1, sizeof(*a->index));
@@ -563,9 +619,13 @@ static void add_sum(struct entry *e, int i, const struct pn_agg_def *d, int is_i
 {
 	int64_t *s = &e->slot[d->slot];
 
+	int64_t sum;
+
 	e->flags |= HAS(i);
-	if (is_int && !__builtin_add_overflow(s[0], iv, &s[0]))
+	if (is_int && !__builtin_add_overflow(s[0], iv, &sum)) {
+		s[0] = sum;
 		return;
+	}
 	e->flags |= FLOAT(i);
 	s[1] = double_slot(slot_double(s[1]) + (is_int ? (double)iv : dv));
 }
@@ -669,9 +729,7 @@ static void update(struct pn_agg *a, struct entry *e, const struct pn_json *j, c
  * and _offset; NULL otherwise. */
 static struct pn_part *record_part(struct pn_agg *a, const struct pn_json *j, int64_t *offset)
 {
-	int tv = pn_json_get(j, 0, "_topic", 6);
-	int pv = pn_json_get(j, 0, "_partition", 10);
-	int ov = pn_json_get(j, 0, "_offset", 7);
+	int tv = a->value[F_TOPIC], pv = a->value[F_PARTITION], ov = a->value[F_OFFSET];
 	int64_t partition;
 
 	if (tv < 0 || pv < 0 || ov < 0 || j->tok[tv].type != PN_JSON_STRING ||
@@ -688,7 +746,10 @@ static struct pn_part *record_part(struct pn_agg *a, const struct pn_json *j, in
 void pn_agg_pass(struct pn_agg *a, const struct pn_json *j)
 {
 	int64_t offset;
-	struct pn_part *p = record_part(a, j, &offset);
+	struct pn_part *p;
+
+	find_fields(a, j);
+	p = record_part(a, j, &offset);
 
 	if (p && offset + 1 > p->flushed)
 		p->flushed = offset + 1;
@@ -700,8 +761,7 @@ static int group_key(struct pn_agg *a, const struct pn_json *j)
 {
 	pn_buf_reset(&a->scratch);
 	for (int g = 0; g < a->q->ngroups; g++) {
-		const char *f = a->q->groups[g].field;
-		int v = pn_json_get(j, 0, f, strlen(f));
+		int v = a->value[a->group_field[g]];
 
 		if (tok_is_null(j, v))
 			return -1;
@@ -714,16 +774,18 @@ static int group_key(struct pn_agg *a, const struct pn_json *j)
 int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 {
 	int64_t offset = 0;
-	struct pn_part *p = record_part(a, j, &offset);
+	struct pn_part *p;
 	int vals[16];
 
+	find_fields(a, j);
+	p = record_part(a, j, &offset);
 	a->counts.records++;
 	if (p && p->flushed >= 0 && offset < p->flushed) {
 		a->counts.skipped++; /* applied before the checkpoint */
 		return 0;
 	}
 	for (int i = 0; i < a->q->nconds; i++) {
-		if (!cond_holds(&a->q->conds[i], j, &a->tmp)) {
+		if (!cond_holds(&a->q->conds[i], j, a->value[a->cond_field[i]], &a->tmp)) {
 			a->counts.filtered++;
 			goto done;
 		}
@@ -732,11 +794,8 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 		a->counts.null_key++;
 		goto done;
 	}
-	for (int i = 0; i < a->q->naggs; i++) {
-		const char *f = a->q->aggs[i].field;
-
-		vals[i] = f ? pn_json_get(j, 0, f, strlen(f)) : -1;
-	}
+	for (int i = 0; i < a->q->naggs; i++)
+		vals[i] = a->agg_field[i] < 0 ? -1 : a->value[a->agg_field[i]];
 	if (check_numbers(a, j, vals, why))
 		return -1;
 	{
@@ -1175,6 +1234,24 @@ static void add_offset_json(struct pn_part *p, void *arg)
 	pn_buf_addf(o->out, "%s\"%d\":%lld", o->first_part ? "" : ",", (int)p->partition,
 		    (long long)p->flushed);
 	o->first_part = 0;
+}
+
+int pn_agg_load_offsets(const char *path, struct pn_offsets *t)
+{
+	struct pn_buf b = PN_BUF_INIT;
+	struct cursor c;
+	int status = read_checkpoint(path, &b, &c);
+
+	if (status > 0) {
+		get_u64(&c); /* the fingerprint: any query's offsets will do */
+		load_offsets(&c, t);
+		if (c.bad) {
+			pn_error("checkpoint '%s' is corrupt (bad structure)", path);
+			status = -1;
+		}
+	}
+	pn_buf_release(&b);
+	return status;
 }
 
 int pn_agg_print_offsets(const char *path, struct pn_buf *out)

@@ -89,8 +89,17 @@ struct pn_agg_counts {
 	uint64_t checkpoints;
 };
 
+/* The fields a query reads, looked up in one pass over each record. */
+enum { PN_AGG_MAX_FIELDS = 64 };
+
 struct pn_agg {
 	const struct pn_query *q;
+	const char *field_name[PN_AGG_MAX_FIELDS];
+	size_t field_len[PN_AGG_MAX_FIELDS];
+	int nfields;
+	int cond_field[PN_AGG_MAX_FIELDS], group_field[PN_AGG_MAX_FIELDS];
+	int agg_field[16];
+	int value[PN_AGG_MAX_FIELDS];	/* this record's token per field, or -1 */
 	unsigned char *entries;	/* nentries * stride bytes */
 	size_t nentries, cap_entries, stride;
 	uint32_t *index;	/* entry number + 1, 0 = empty */
@@ -133,6 +142,9 @@ int pn_agg_save(struct pn_agg *a, const char *path);
  * (corrupt, or made by another query: the fingerprints differ).
  */
 int pn_agg_load(struct pn_agg *a, const char *path);
+/* Reads the offsets of a checkpoint (any query's) into the entries'
+ * `flushed` of t: 1, 0 no such file, -1 unreadable (reported). */
+int pn_agg_load_offsets(const char *path, struct pn_offsets *t);
 /* Writes the offsets of a checkpoint as pn-consume's --start-offsets JSON. */
 int pn_agg_print_offsets(const char *path, struct pn_buf *out);
 

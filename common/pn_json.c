@@ -423,6 +423,8 @@ int pn_json_skip(const struct pn_json *j, int i)
 {
 	int end = j->tok[i].end;
 
+	if (j->tok[i].type == PN_JSON_STRING || j->tok[i].type == PN_JSON_PRIMITIVE)
+		return i + 1; /* no children: the common case */
 	for (i++; i < j->ntok && j->tok[i].start < end; i++)
 		;
 	return i;

@@ -60,6 +60,13 @@ test_expect_success 'rows are natural JSON, group fields first' '
 	grep "2 records had a missing or null --group-by field" err
 '
 
+test_expect_success '--sum stays exact in 64 bits, turns double past them' '
+	printf "{\"k\":1,\"v\":9007199254740993}\n{\"k\":1,\"v\":1}\n{\"k\":2,\"v\":9223372036854775807}\n{\"k\":2,\"v\":1}\n" >in &&
+	pn-aggregate -g k --sum v --emit final in >out &&
+	printf "{\"k\":1,\"sum_v\":9007199254740994}\n{\"k\":2,\"sum_v\":9.2233720368547758e+18}\n" >expect &&
+	test_cmp expect out
+'
+
 test_expect_success '--where: =, !=, IS NULL, IS NOT NULL, IN; 42 is not "42"' '
 	cat >in <<-\EOF &&
 	{"k":"a","s":42}

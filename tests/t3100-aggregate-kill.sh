@@ -62,4 +62,19 @@ test_expect_success 'the checkpoint holds every partition at its end' '
 	test_cmp b a
 '
 
+test_expect_success '--commit-from: the group commits what the checkpoint applied' '
+	pn-consume -b "$BROKERS" -t pings -c 15000 --meta >head.out &&
+	pn-aggregate $REPORT --state half <head.out >/dev/null &&
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t pings -g report -e --meta \
+		--commit-from half >all.out &&
+	test_line_count = 40000 all.out &&
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t pings -g report -e >rest &&
+	test_line_count = 25000 rest
+'
+
+test_expect_success '--commit-from without -g is a usage error' '
+	test_expect_code 64 pn-consume -b "$BROKERS" -t pings --commit-from x 2>err &&
+	grep "needs -g" err
+'
+
 test_done

@@ -1,0 +1,97 @@
+#!/bin/bash
+# scripts/bench-sink-pg.sh -- pn-sink-pg against the ways it replaces.
+#
+# Usage: PN_BIN=build/bin scripts/bench-sink-pg.sh [ROWS] [KEYS]
+#
+# Starts a private PostgreSQL 15 (as tests/lib-pg.sh does), generates ROWS
+# changelog rows (default 1000000) over KEYS keys (default 50000) in a
+# fixed pseudo-random order, and times:
+#   pn-sink-pg     --mode upsert into a table keyed by id (default batches)
+#   psql UPDATE    one UPDATE per event through psql, as the JDBC sink in
+#                  update mode does row by row (on the first PSQL_ROWS rows,
+#                  default 100000, since it is slow; the rate is what counts)
+#   \copy          plain COPY into a table without a key: the ceiling
+# and prints rows/s and the ratios.  The server runs with fsync off, the
+# same for every contender.
+set -eu
+
+rows=${1:-1000000}
+keys=${2:-50000}
+psql_rows=${PSQL_ROWS:-100000}
+src=$(cd "$(dirname "$0")/.." && pwd -P)
+PN_BIN=${PN_BIN:-$src/build/bin}
+case $PN_BIN in /*) ;; *) PN_BIN=$(pwd -P)/$PN_BIN ;; esac
+export PATH=$PN_BIN:$PATH LC_ALL=C TZ=UTC
+
+# lib-pg.sh expects these from tests/lib.sh
+TRASH_DIRECTORY=$(mktemp -d /tmp/pn-bench-sink-pg.XXXXXX)
+_pn_kill_pids=()
+test_cleanup_kill () { _pn_kill_pids+=("$@"); }
+test_skip_all () { echo "bench-sink-pg: $1" >&2; exit 1; }
+cleanup () {
+	local pid
+	for pid in "${_pn_kill_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	sleep 1
+	rm -rf "$TRASH_DIRECTORY"
+}
+trap cleanup EXIT
+chmod 755 "$TRASH_DIRECTORY"
+# shellcheck source=../tests/lib-pg.sh
+. "$src/tests/lib-pg.sh"
+start_pg
+cd "$TRASH_DIRECTORY"
+
+now () { date +%s.%N; }
+rate () { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+
+echo "generating $rows changelog rows over $keys keys" >&2
+awk -v n="$rows" -v k="$keys" 'BEGIN {
+	srand(1)
+	for (i = 1; i <= n; i++) {
+		id = int(rand() * k)
+		c[id]++
+		printf "{\"id\":%d,\"impressions\":%d,\"clicks\":%d}\n", id, c[id], int(c[id] / 10)
+	}
+}' >rows.ndjson
+jq -r '[.id, .impressions, .clicks] | @tsv' rows.ndjson >rows.tsv
+head -n "$psql_rows" rows.ndjson |
+	jq -r '"UPDATE campaign SET impressions = \(.impressions), clicks = \(.clicks) WHERE id = \(.id);"' >updates.sql
+
+table () {
+	sql "SET client_min_messages = warning; DROP TABLE IF EXISTS campaign"
+	sql "CREATE TABLE campaign (id bigint PRIMARY KEY, impressions bigint, clicks bigint)"
+	sql "INSERT INTO campaign SELECT g, 0, 0 FROM generate_series(0, $keys - 1) g"
+	sql "VACUUM ANALYZE campaign"
+}
+
+table
+t0=$(now)
+pn-sink-pg -t campaign -k id --stats rows.ndjson 2>sink.stats
+t1=$(now)
+sink_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+sql "SELECT md5(string_agg(id || ',' || impressions || ',' || clicks, ';' ORDER BY id)) FROM campaign" >sink.md5
+
+table
+t0=$(now)
+psql -X -q -v ON_ERROR_STOP=1 -f updates.sql >/dev/null
+t1=$(now)
+psql_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+
+sql "CREATE TABLE plain (id bigint, impressions bigint, clicks bigint)"
+t0=$(now)
+psql -X -q -v ON_ERROR_STOP=1 -c "\\copy plain FROM 'rows.tsv'"
+t1=$(now)
+copy_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+
+sink_r=$(rate "$rows" "$sink_s")
+psql_r=$(rate "$psql_rows" "$psql_s")
+copy_r=$(rate "$rows" "$copy_s")
+printf '%-34s %12s %10s\n' "contender" "rows/s" "seconds"
+printf '%-34s %12s %10.2f\n' "pn-sink-pg --mode upsert" "$sink_r" "$sink_s"
+printf '%-34s %12s %10.2f\n' "psql, one UPDATE per event ($psql_rows)" "$psql_r" "$psql_s"
+printf '%-34s %12s %10.2f\n' "psql \\copy, no key (ceiling)" "$copy_r" "$copy_s"
+awk -v a="$sink_r" -v b="$psql_r" -v c="$copy_r" 'BEGIN {
+	printf "pn-sink-pg / UPDATE per event: %.1fx\n", a / b
+	printf "pn-sink-pg / \\copy ceiling:    %.2f\n", a / c
+}'
+echo "pn-sink-pg --stats: $(cat sink.stats)"
