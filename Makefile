@@ -78,6 +78,7 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench.sh
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-aggregate.sh
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-sink-pg.sh
 
 demo:
 	@scripts/deps.sh demo

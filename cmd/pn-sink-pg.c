@@ -36,17 +36,17 @@
 static const char usage_text[] =
 	"usage: pn-sink-pg [-d DSN] -t TABLE [-k FIELDS] [-m insert|upsert|update]\n"
 	"                  [-f FIELDS] [--map FIELD:COLUMN] [--batch-rows N]\n"
-	"                  [--batch-ms DURATION] [--reject FILE] [--stats] [-qv]\n"
-	"                  [FILE ...]\n";
-
-enum mode { MODE_INSERT, MODE_UPSERT, MODE_UPDATE };
+	"                  [--batch-ms DURATION] [--create] [--delete-on-tombstone]\n"
+	"                  [--offsets-table TABLE]\n"
+	"                  [--reject FILE] [--stats] [-qv] [FILE ...]\n"
+	"       pn-sink-pg [-d DSN] -t TABLE --offsets-table TABLE --print-offsets\n";
 
 struct opts {
 	const char *dsn;
 	const char *table;
 	char **pk;			/* --pk fields */
 	int npk;
-	enum mode mode;
+	enum pn_pg_mode mode;
 	char **fields;			/* --fields whitelist, or NULL */
 	int nfields;
 	char **maps;			/* --map FIELD:COLUMN */
@@ -54,52 +54,38 @@ struct opts {
 	int64_t batch_rows;
 	int64_t batch_ms;
 	int64_t retry_ms;		/* give up reconnecting after this long */
+	int delete_tombstone;
+	int create;
+	const char *offsets_table;
+	int print_offsets;
 	const char *reject_path;
 	int stats;
 	char **inputs;
 	int ninputs;
 };
 
-/* One column written: the record field it comes from and its place. */
-struct col {
-	char *field;
-	int table_col;			/* index in the table's columns */
-	int is_key;
-	enum pn_pg_kind kind;
-};
-
-/* One row of the batch in hand. */
-struct row {
-	size_t copy_off, copy_len;	/* its COPY text line (with '\n') */
-	size_t key_off, key_len;	/* its key's COPY text, in keys */
-	size_t line_off, line_len;	/* its input line, in lines */
-	unsigned long long lineno;
-	unsigned input;
-	int dead;			/* a later row has the same key */
-};
-
 struct counts {
-	uint64_t lines, rows, written, duplicates, absent, failed, rejected, batches, retries;
+	uint64_t lines, rows, written, duplicates, absent, failed, rejected, batches, retries,
+		skipped, deleted;
 };
 
 struct run {
 	const struct opts *o;
 	PGconn *conn;
 	struct pn_pg_table table;
-	struct col *cols;
+	struct pn_pg_col *cols;
 	int ncols;
 	int planned;			/* cols set (from --fields or the first record) */
-	char *merge_sql;
-	char *load_sql;			/* the row-by-row fallback's INSERT */
+	int missing;			/* --create: the table is made from the first record */
+	struct pn_pg_sql sql;		/* the statements for these columns */
 	struct pn_json json;
-	struct pn_buf copy, keys, lines, tmp, msg;
-	struct row *rows;
-	size_t nrows, caprows;
-	int32_t *hash;			/* open addressing: row index + 1, 0 empty */
-	size_t hashcap;
+	struct pn_pg_batch batch;	/* the rows in hand */
+	struct pn_buf tmp, msg;
 	long long batch_started_ms;
 	char **names;			/* input names by index */
 	FILE *reject;
+	char *offsets_quoted;		/* --offsets-table, quoted, or NULL */
+	struct pn_offsets offsets;
 	struct pn_progress progress;
 	struct counts counts;
 	unsigned absent_reported;
@@ -118,9 +104,13 @@ static void usage(void)
 	       "  -m, --mode MODE          insert, upsert (default) or update\n"
 	       "  -f, --fields FIELDS      write only these fields, comma-separated\n"
 	       "      --map FIELD:COLUMN   write FIELD into COLUMN (repeatable)\n"
-	       "      --batch-rows N       rows per batch (default 10000)\n"
+	       "      --batch-rows N       rows per batch (default 50000)\n"
 	       "      --batch-ms DURATION  longest wait before a batch is written (default 1s)\n"
 	       "      --retry-for DURATION keep reconnecting this long (default 5m)\n"
+	       "      --create             create the table from the first record if missing\n"
+	       "      --delete-on-tombstone a record with only null non-key fields deletes its row\n"
+	       "      --offsets-table TABLE store the Kafka offsets of the rows written there\n"
+	       "      --print-offsets      print the stored offsets (pn-consume --start-offsets)\n"
 	       "      --reject FILE        append bad lines and refused rows to FILE and go on\n"
 	       "      --stats              print counters as JSON on stderr at the end\n"
 	       "  -q, --quiet              errors only\n"
@@ -165,17 +155,22 @@ static void free_list(char **v, int n)
 static void parse_options(struct opts *o, int argc, char **argv)
 {
 	enum { OPT_MAP = 256, OPT_BATCH_ROWS, OPT_BATCH_MS, OPT_RETRY_FOR, OPT_REJECT,
-	       OPT_STATS };
+	       OPT_STATS, OPT_OFFSETS_TABLE, OPT_PRINT_OFFSETS, OPT_DELETE_TOMBSTONE,
+	       OPT_CREATE };
 	static const char optstring[] = "d:f:hk:m:qt:Vv";
 	static const struct option longopts[] = {
 		{ "batch-ms", required_argument, NULL, OPT_BATCH_MS },
 		{ "batch-rows", required_argument, NULL, OPT_BATCH_ROWS },
+		{ "create", no_argument, NULL, OPT_CREATE },
+		{ "delete-on-tombstone", no_argument, NULL, OPT_DELETE_TOMBSTONE },
 		{ "dsn", required_argument, NULL, 'd' },
 		{ "fields", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "map", required_argument, NULL, OPT_MAP },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "offsets-table", required_argument, NULL, OPT_OFFSETS_TABLE },
 		{ "pk", required_argument, NULL, 'k' },
+		{ "print-offsets", no_argument, NULL, OPT_PRINT_OFFSETS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "reject", required_argument, NULL, OPT_REJECT },
 		{ "retry-for", required_argument, NULL, OPT_RETRY_FOR },
@@ -188,8 +183,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->mode = MODE_UPSERT;
-	o->batch_rows = 10000;
+	o->mode = PN_PG_UPSERT;
+	o->batch_rows = 50000;
 	o->batch_ms = 1000;
 	o->retry_ms = 5 * 60 * 1000;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -206,11 +201,11 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			break;
 		case 'm':
 			if (!strcmp(optarg, "insert"))
-				o->mode = MODE_INSERT;
+				o->mode = PN_PG_INSERT;
 			else if (!strcmp(optarg, "upsert"))
-				o->mode = MODE_UPSERT;
+				o->mode = PN_PG_UPSERT;
 			else if (!strcmp(optarg, "update"))
-				o->mode = MODE_UPDATE;
+				o->mode = PN_PG_UPDATE;
 			else
 				pn_usage_error(usage_text, "bad mode '%s': expected insert, upsert or update",
 					       optarg);
@@ -243,6 +238,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			if (pn_parse_duration(optarg, &o->retry_ms))
 				pn_usage_error(usage_text, "bad duration '%s'", optarg);
 			break;
+		case OPT_CREATE: o->create = 1; break;
+		case OPT_DELETE_TOMBSTONE: o->delete_tombstone = 1; break;
+		case OPT_OFFSETS_TABLE: o->offsets_table = optarg; break;
+		case OPT_PRINT_OFFSETS: o->print_offsets = 1; break;
 		case OPT_REJECT: o->reject_path = optarg; break;
 		case OPT_STATS: o->stats = 1; break;
 		default: pn_usage_error(usage_text, "unknown or incomplete option");
@@ -250,9 +249,13 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	}
 	if (!o->table)
 		pn_usage_error(usage_text, "no table given (-t)");
-	if (o->mode != MODE_INSERT && !o->npk)
+	if (o->delete_tombstone && !o->npk)
+		pn_usage_error(usage_text, "--delete-on-tombstone needs the key fields (--pk)");
+	if (o->print_offsets && !o->offsets_table)
+		pn_usage_error(usage_text, "--print-offsets needs --offsets-table");
+	if (o->mode != PN_PG_INSERT && !o->npk && !o->print_offsets)
 		pn_usage_error(usage_text, "--mode %s needs the key fields (--pk)",
-			       o->mode == MODE_UPSERT ? "upsert" : "update");
+			       o->mode == PN_PG_UPSERT ? "upsert" : "update");
 	o->inputs = argv + optind;
 	o->ninputs = argc - optind;
 }
@@ -281,7 +284,7 @@ static void add_col(struct run *r, const char *field, size_t len)
 	char *name = pn_strndup(field, len);
 	const char *column = column_of(r->o, name);
 	int tc = pn_pg_table_column(&r->table, column);
-	struct col *c;
+	struct pn_pg_col *c;
 
 	for (int i = 0; i < r->ncols; i++)
 		if (!strcmp(r->cols[i].field, name)) {
@@ -301,79 +304,80 @@ static void add_col(struct run *r, const char *field, size_t len)
 			c->is_key = 1;
 }
 
-static void add_quoted_col(struct run *r, struct pn_buf *b, const char *prefix, int i)
-{
-	pn_buf_adds(b, prefix);
-	if (pn_pg_add_ident(r->conn, b, r->table.cols[r->cols[i].table_col].name))
-		pn_die(PN_EX_CONFIG, "bad column name '%s'", r->table.cols[r->cols[i].table_col].name);
-}
-
-#define SEQ_COL "\"pn-sink-pg seq\""
-
 /* Builds the statements once the columns are known. */
 static void build_sql(struct run *r)
 {
-	struct pn_buf b = PN_BUF_INIT, list = PN_BUF_INIT;
-	const char *T = r->table.quoted;
-	int nonkey = 0;
-
-	for (int i = 0; i < r->ncols; i++) {
-		add_quoted_col(r, &list, i ? ", " : "", i);
-		nonkey += !r->cols[i].is_key;
-	}
-	switch (r->o->mode) {
-	case MODE_INSERT:
-		pn_buf_addf(&b, "INSERT INTO %s (%s) SELECT %s FROM pn_sink_batch", T, list.data,
-			    list.data);
-		break;
-	case MODE_UPSERT:
-		pn_buf_addf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM pn_sink_batch ON CONFLICT (",
-			    T, list.data, list.data);
-		for (int i = 0, n = 0; i < r->ncols; i++)
-			if (r->cols[i].is_key)
-				add_quoted_col(r, &b, n++ ? ", " : "", i);
-		if (!nonkey) {
-			pn_buf_adds(&b, ") DO NOTHING");
-			break;
-		}
-		pn_buf_adds(&b, ") DO UPDATE SET ");
-		for (int i = 0, n = 0; i < r->ncols; i++) {
-			if (r->cols[i].is_key)
-				continue;
-			add_quoted_col(r, &b, n++ ? ", " : "", i);
-			add_quoted_col(r, &b, " = EXCLUDED.", i);
-		}
-		break;
-	case MODE_UPDATE:
-		pn_buf_addf(&b, "WITH u AS (UPDATE %s AS t SET ", T);
-		for (int i = 0, n = 0; i < r->ncols; i++) {
-			if (r->cols[i].is_key && nonkey)
-				continue;
-			add_quoted_col(r, &b, n++ ? ", " : "", i);
-			add_quoted_col(r, &b, " = s.", i);
-		}
-		pn_buf_adds(&b, " FROM pn_sink_batch AS s WHERE ");
-		for (int i = 0, n = 0; i < r->ncols; i++) {
-			if (!r->cols[i].is_key)
-				continue;
-			add_quoted_col(r, &b, n++ ? " AND t." : "t.", i);
-			add_quoted_col(r, &b, " = s.", i);
-		}
-		pn_buf_adds(&b, " RETURNING s." SEQ_COL " AS seq) SELECT s." SEQ_COL
-			    " FROM pn_sink_batch AS s WHERE NOT EXISTS"
-			    " (SELECT 1 FROM u WHERE u.seq = s." SEQ_COL ")");
-		break;
-	}
-	r->merge_sql = pn_buf_detach(&b, NULL);
-	pn_buf_adds(&b, "INSERT INTO pn_sink_batch VALUES ($1");
-	for (int i = 0; i < r->ncols; i++)
-		pn_buf_addf(&b, ", $%d", i + 2);
-	pn_buf_addc(&b, ')');
-	r->load_sql = pn_buf_detach(&b, NULL);
-	pn_buf_release(&list);
+	if (pn_pg_sql_build(r->conn, &r->table, r->cols, r->ncols, r->o->mode,
+			    r->o->delete_tombstone, &r->sql))
+		pn_die(PN_EX_CONFIG, "cannot quote the column names of '%s'", r->o->table);
 }
 
 static int create_temp(struct run *r);
+static int sql_exec(struct run *r, const char *sql);
+
+/* --create: the table from the first record, keyed by --pk. */
+static void create_table(struct run *r, const struct pn_json *j)
+{
+	const struct opts *o = r->o;
+	struct pn_buf sql = PN_BUF_INIT, seen = PN_BUF_INIT;
+	int n = 0, rc;
+
+	pn_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS %s (", r->table.quoted);
+	pn_buf_addc(&seen, '\n');
+	for (int pass = 0; pass < 3; pass++) {
+		int count = pass == 0 ? o->npk : pass == 1 ? o->nfields : (o->nfields ? 0 : j->ntok);
+
+		for (int k = pass == 2 ? 1 : 0; k < count;
+		     k = pass == 2 ? pn_json_skip(j, k + 1) : k + 1) {
+			const char *field;
+			char *name;
+			int v;
+
+			if (pass == 2) {
+				const struct pn_tok *t = &j->tok[k];
+
+				if (j->text[t->start] == '_')
+					continue;
+				name = pn_strndup(j->text + t->start, t->end - t->start);
+			} else {
+				name = pn_strdup(pass == 0 ? o->pk[k] : o->fields[k]);
+			}
+			field = column_of(o, name);
+			pn_buf_reset(&r->tmp);
+			pn_buf_addf(&r->tmp, "\n%s\n", field);
+			if (!strstr(seen.data, r->tmp.data)) {
+				pn_buf_adds(&seen, r->tmp.data + 1);
+				v = pn_json_get(j, 0, name, strlen(name));
+				if (n++)
+					pn_buf_adds(&sql, ", ");
+				pn_pg_add_ident(r->conn, &sql, field);
+				pn_buf_addf(&sql, " %s", pn_pg_type_for(j, v));
+			}
+			free(name);
+		}
+	}
+	if (o->npk) {
+		pn_buf_adds(&sql, ", PRIMARY KEY (");
+		for (int k = 0; k < o->npk; k++) {
+			if (k)
+				pn_buf_adds(&sql, ", ");
+			pn_pg_add_ident(r->conn, &sql, column_of(o, o->pk[k]));
+		}
+		pn_buf_addc(&sql, ')');
+	}
+	pn_buf_addc(&sql, ')');
+	if (sql_exec(r, sql.data))
+		pn_die(PN_EX_CONFIG, "cannot create table '%s': %s", o->table, r->msg.data);
+	pn_info("created table %s", r->table.quoted);
+	pn_pg_table_release(&r->table);
+	pn_buf_reset(&r->msg);
+	rc = pn_pg_table_load(r->conn, o->table, &r->table, &r->msg);
+	if (rc)
+		pn_die(PN_EX_CONFIG, "cannot read table '%s' back: %s", o->table, r->msg.data);
+	r->missing = 0;
+	pn_buf_release(&sql);
+	pn_buf_release(&seen);
+}
 
 /* Decides the columns: --fields, else the first record's own fields. */
 static void plan_columns(struct run *r, const struct pn_json *j)
@@ -393,8 +397,9 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 				add_col(r, j->text + t->start, t->end - t->start);
 		}
 	}
-	if (r->ncols > 255)
-		pn_die(PN_EX_CONFIG, "too many columns: %d, at most 255", r->ncols);
+	/* with the seq and delete columns, a COPY row has at most 256 fields */
+	if (r->ncols > 254)
+		pn_die(PN_EX_CONFIG, "too many columns: %d, at most 254", r->ncols);
 	r->planned = 1;
 	build_sql(r);
 	/* on failure the next batch reconnects, which makes the table again */
@@ -427,39 +432,37 @@ static void bad_line(struct run *r, const struct pn_reader *in, const char *line
 	r->stop_input = 1;
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
+/*
+ * The Kafka position of a record, with --offsets-table: 1 and *part set if
+ * it carries _topic, _partition and _offset, 0 if not, -1 if they are bad
+ * (the reason in r->msg).
+ */
+static int record_position(struct run *r, const struct pn_json *j, struct pn_part **part,
+			   int64_t *offset)
 {
-	uint64_t h = 1469598103934665603ULL;
+	int t = pn_json_get(j, 0, "_topic", 6), p = pn_json_get(j, 0, "_partition", 10);
+	int o = pn_json_get(j, 0, "_offset", 7);
+	int64_t partition;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
-/* Marks an earlier row with the same key as dead: the last row wins. */
-static void dedupe(struct run *r, size_t idx)
-{
-	struct row *w = &r->rows[idx];
-	const char *key = r->keys.data + w->key_off;
-	size_t mask = r->hashcap - 1, h = hash_bytes(key, w->key_len) & mask;
-
-	for (;; h = (h + 1) & mask) {
-		int32_t slot = r->hash[h];
-		struct row *x;
-
-		if (!slot) {
-			r->hash[h] = (int32_t)idx + 1;
-			return;
-		}
-		x = &r->rows[slot - 1];
-		if (x->key_len == w->key_len &&
-		    !memcmp(r->keys.data + x->key_off, key, w->key_len)) {
-			x->dead = 1;
-			r->counts.duplicates++;
-			r->hash[h] = (int32_t)idx + 1;
-			return;
-		}
-	}
+	if (t < 0 || p < 0 || o < 0)
+		return 0;
+	pn_buf_reset(&r->msg);
+	if (j->tok[t].type != PN_JSON_STRING)
+		pn_buf_adds(&r->msg, "field '_topic' must be a string");
+	else if (j->tok[p].type != PN_JSON_PRIMITIVE ||
+		 pn_json_int64(j->text + j->tok[p].start, j->tok[p].end - j->tok[p].start, &partition) ||
+		 partition < 0 || partition > INT32_MAX)
+		pn_buf_adds(&r->msg, "field '_partition' must be a partition number");
+	else if (j->tok[o].type != PN_JSON_PRIMITIVE ||
+		 pn_json_int64(j->text + j->tok[o].start, j->tok[o].end - j->tok[o].start, offset) ||
+		 *offset < 0)
+		pn_buf_adds(&r->msg, "field '_offset' must be an offset");
+	if (r->msg.len)
+		return -1;
+	pn_buf_reset(&r->tmp);
+	pn_json_unescape(j->text + j->tok[t].start, j->tok[t].end - j->tok[t].start, &r->tmp);
+	*part = pn_offsets_get(&r->offsets, r->tmp.data, (int32_t)partition);
+	return 1;
 }
 
 /* Adds one record to the batch, or reports it as bad input. */
@@ -467,16 +470,31 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 		     size_t len)
 {
 	struct pn_json *j = &r->json;
-	size_t copy_start = r->copy.len, key_start = r->keys.len;
+	struct pn_pg_batch *b = &r->batch;
 	const char *why = NULL;
-	struct row *w;
+	struct pn_part *part = NULL;
+	int64_t offset = -1;
+	int values = 0;			/* non-key fields that are not null */
 
 	if (pn_json_parse(j, line, len))
 		return bad_line(r, in, line, len, j->why, j->at + 1);
 	if (!pn_json_is_object(j, 0))
 		return bad_line(r, in, line, len, "not a JSON object", 0);
-	if (!r->planned)
+	if (r->offsets_quoted) {
+		int pos = record_position(r, j, &part, &offset);
+
+		if (pos < 0)
+			return bad_line(r, in, line, len, r->msg.data, 0);
+		if (pos > 0 && part->appended >= 0 && offset < part->appended) {
+			r->counts.skipped++;	/* written before, by this run or an earlier one */
+			return;
+		}
+	}
+	if (!r->planned) {
+		if (r->missing)
+			create_table(r, j);
 		plan_columns(r, j);
+	}
 	if (!r->o->nfields) {
 		/* the first record chose the columns: later ones may not add any */
 		for (int k = 1; k < j->ntok; k = pn_json_skip(j, k + 1)) {
@@ -493,14 +511,14 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 			}
 		}
 	}
-	pn_buf_add_u64(&r->copy, r->nrows);
+	pn_pg_batch_begin(b);
 	for (int i = 0; i < r->ncols; i++) {
-		const struct col *c = &r->cols[i];
+		const struct pn_pg_col *c = &r->cols[i];
 		int v = pn_json_get(j, 0, c->field, strlen(c->field));
 
-		pn_buf_addc(&r->copy, '\t');
+		pn_buf_addc(&b->copy, '\t');
 		if (v < 0 && !c->is_key) {
-			pn_buf_add(&r->copy, "\\N", 2);
+			pn_buf_add(&b->copy, "\\N", 2);
 			continue;
 		}
 		if (v < 0 || (c->is_key && j->tok[v].type == PN_JSON_PRIMITIVE &&
@@ -509,65 +527,65 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 			pn_buf_addf(&r->msg, "key field '%s' is %s", c->field, v < 0 ? "missing" : "null");
 			goto bad;
 		}
-		size_t at = r->copy.len;
+		size_t at = b->copy.len;
 
-		if (pn_pg_copy_value(&r->copy, j, v, c->kind, &r->tmp, &why)) {
+		values += !c->is_key && !(j->tok[v].type == PN_JSON_PRIMITIVE &&
+					  j->text[j->tok[v].start] == 'n');
+		if (pn_pg_copy_value(&b->copy, j, v, c->kind, &r->tmp, &why)) {
 			pn_buf_reset(&r->msg);
 			pn_buf_addf(&r->msg, "field '%s' %s, column '%s' is %s", c->field, why,
 				    r->table.cols[c->table_col].name, r->table.cols[c->table_col].type);
 			goto bad;
 		}
-		if (c->is_key) {
-			if (r->keys.len > key_start)
-				pn_buf_addc(&r->keys, '\t');
-			pn_buf_add(&r->keys, r->copy.data + at, r->copy.len - at);
-		}
+		if (c->is_key)
+			pn_pg_batch_key(b, at);
 	}
-	pn_buf_addc(&r->copy, '\n');
-
-	if (r->nrows == r->caprows) {
-		r->caprows = r->caprows ? r->caprows * 2 : 1024;
-		r->rows = pn_realloc(r->rows, r->caprows * sizeof(*r->rows));
-	}
-	w = &r->rows[r->nrows];
-	*w = (struct row){ .copy_off = copy_start, .copy_len = r->copy.len - copy_start,
-			   .key_off = key_start, .key_len = r->keys.len - key_start,
-			   .line_off = r->lines.len, .line_len = len,
-			   .lineno = in->lineno, .input = input };
-	pn_buf_add(&r->lines, line, len);
-	if (r->o->npk)
-		dedupe(r, r->nrows);
-	if (!r->nrows)
+	if (r->o->delete_tombstone)
+		pn_buf_add(&b->copy, values ? "\tf" : "\tt", 2);
+	if (!b->nrows)
 		r->batch_started_ms = now_ms();
-	r->nrows++;
+	pn_pg_batch_end(b, line, len, in->lineno, input, r->o->delete_tombstone && !values,
+			r->o->npk > 0);
 	r->counts.rows++;
+	if (part)
+		part->appended = offset + 1;
 	return;
 bad:
-	r->copy.len = copy_start;
-	r->keys.len = key_start;
+	pn_pg_batch_abandon(b);
 	bad_line(r, in, line, len, r->msg.data, 0);
 }
 
-enum { TRY_OK, TRY_ROW_ERROR, TRY_CONN_LOST };
+/*
+ * What a failure means: a row's data the server refused (try the batch row
+ * by row), the connection or the transaction lost (do it all again), or
+ * anything else, which no retry would mend.
+ */
+enum { TRY_OK, TRY_ROW_ERROR, TRY_CONN_LOST, TRY_FATAL };
 
-/* Whether a failed command lost the connection (or the server went away). */
-static int conn_lost(PGconn *conn, const PGresult *res)
+static int classify(PGconn *conn, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-	if (PQstatus(conn) == CONNECTION_BAD)
-		return 1;
-	/* 08: connection exception; 57P: operator intervention (shutdown) */
-	return state && (!strncmp(state, "08", 2) || !strncmp(state, "57P", 3));
+	if (PQstatus(conn) == CONNECTION_BAD || !state)
+		return TRY_CONN_LOST;
+	/* 08 connection exception, 57P operator intervention (shutdown),
+	 * 40 transaction rollback (serialization failure, deadlock) */
+	if (!strncmp(state, "08", 2) || !strncmp(state, "57P", 3) || !strncmp(state, "40", 2))
+		return TRY_CONN_LOST;
+	/* 21 cardinality (a key twice in one statement), 22 data exception,
+	 * 23 integrity constraint violation */
+	if (!strncmp(state, "21", 2) || !strncmp(state, "22", 2) || !strncmp(state, "23", 2))
+		return TRY_ROW_ERROR;
+	return TRY_FATAL;
 }
 
-/* Runs a command; TRY_OK, or TRY_ROW_ERROR with the message in r->msg. */
+/* Runs a command; TRY_OK, or the kind of failure with its message in r->msg. */
 static int run_cmd(struct run *r, PGresult *res, ExecStatusType want)
 {
 	int rc = TRY_OK;
 
 	if (PQresultStatus(res) != want) {
-		rc = conn_lost(r->conn, res) ? TRY_CONN_LOST : TRY_ROW_ERROR;
+		rc = classify(r->conn, res);
 		pn_buf_reset(&r->msg);
 		if (res)
 			pn_pg_result_error(res, &r->msg);
@@ -587,12 +605,13 @@ static int sql_exec(struct run *r, const char *sql)
  * their key. */
 static int merge(struct run *r)
 {
-	PGresult *res = PQexec(r->conn, r->merge_sql);
-	ExecStatusType want = r->o->mode == MODE_UPDATE ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+	PGresult *res = PQexec(r->conn, r->sql.merge);
+	ExecStatusType want = r->o->mode == PN_PG_UPDATE ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
 
-	if (PQresultStatus(res) == want && r->o->mode == MODE_UPDATE) {
+	if (PQresultStatus(res) == want && r->o->mode == PN_PG_UPDATE) {
 		for (int i = 0; i < PQntuples(res); i++) {
-			const struct row *w = &r->rows[strtoull(PQgetvalue(res, i, 0), NULL, 10)];
+			const struct pn_pg_row *w =
+				&r->batch.rows[strtoull(PQgetvalue(res, i, 0), NULL, 10)];
 
 			r->batch_absent++;
 			if (r->absent_reported++ < 10 && pn_verbosity >= 1)
@@ -601,6 +620,17 @@ static int merge(struct run *r)
 		}
 	}
 	return run_cmd(r, res, want);
+}
+
+/* The batch's offsets, in its transaction. */
+static int store_offsets(struct run *r)
+{
+	PGresult *res;
+
+	if (!r->offsets_quoted)
+		return TRY_OK;
+	res = pn_pg_offsets_store(r->conn, r->offsets_quoted, r->o->table, &r->offsets);
+	return res ? run_cmd(r, res, PGRES_COMMAND_OK) : TRY_OK;
 }
 
 /* The whole batch: COPY, one merge, commit. */
@@ -613,20 +643,8 @@ static int try_batch(struct run *r)
 	rc = run_cmd(r, PQexec(r->conn, "COPY pn_sink_batch FROM STDIN"), PGRES_COPY_IN);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < r->nrows; ) {
-		size_t from = r->rows[i].copy_off, to;
-
-		/* runs of live rows are contiguous in the COPY text */
-		if (r->rows[i].dead) {
-			i++;
-			continue;
-		}
-		while (i < r->nrows && !r->rows[i].dead)
-			i++;
-		to = r->rows[i - 1].copy_off + r->rows[i - 1].copy_len;
-		if (PQputCopyData(r->conn, r->copy.data + from, (int)(to - from)) != 1)
-			break;
-	}
+	if (pn_pg_batch_put(r->conn, &r->batch))
+		return TRY_CONN_LOST;
 	if (PQputCopyEnd(r->conn, NULL) != 1)
 		return TRY_CONN_LOST;
 	if ((rc = run_cmd(r, PQgetResult(r->conn), PGRES_COMMAND_OK))) {
@@ -634,6 +652,8 @@ static int try_batch(struct run *r)
 		return rc;
 	}
 	if ((rc = merge(r)))
+		return rc;
+	if ((rc = store_offsets(r)))
 		return rc;
 	return sql_exec(r, "COMMIT");
 }
@@ -646,16 +666,16 @@ static int try_rows(struct run *r)
 	struct pn_buf split = PN_BUF_INIT;
 	int rc = sql_exec(r, "BEGIN");
 
-	for (size_t i = 0; i < r->nrows && !rc; i++) {
-		struct row *w = &r->rows[i];
+	for (size_t i = 0; i < r->batch.nrows && !rc; i++) {
+		struct pn_pg_row *w = &r->batch.rows[i];
 		int n;
 
 		if (w->dead)
 			continue;
-		n = pn_pg_copy_split(r->copy.data + w->copy_off, w->copy_len - 1, &split, vals, 256);
+		n = pn_pg_copy_split(r->batch.copy.data + w->copy_off, w->copy_len - 1, &split, vals, 256);
 		if ((rc = sql_exec(r, "SAVEPOINT pn_row")))
 			break;
-		rc = run_cmd(r, PQexecParams(r->conn, r->load_sql, n, NULL, vals, NULL, NULL, 0),
+		rc = run_cmd(r, PQexecParams(r->conn, r->sql.load, n, NULL, vals, NULL, NULL, 0),
 			     PGRES_COMMAND_OK);
 		if (!rc)
 			rc = merge(r);
@@ -666,7 +686,7 @@ static int try_rows(struct run *r)
 			r->counts.failed++;
 			w->dead = 1;
 			if (r->reject)
-				write_reject(r, r->lines.data + w->line_off, w->line_len);
+				write_reject(r, r->batch.lines.data + w->line_off, w->line_len);
 			else {
 				r->status = PN_EX_DATAERR;
 				r->stop_input = 1;
@@ -677,6 +697,8 @@ static int try_rows(struct run *r)
 			rc = sql_exec(r, "RELEASE SAVEPOINT pn_row");
 	}
 	if (!rc)
+		rc = store_offsets(r);
+	if (!rc)
 		rc = sql_exec(r, "COMMIT");
 	pn_buf_release(&split);
 	return rc;
@@ -685,17 +707,7 @@ static int try_rows(struct run *r)
 /* The session's batch table: the written columns, typed as the target's. */
 static int create_temp(struct run *r)
 {
-	struct pn_buf sql = PN_BUF_INIT;
-	int rc;
-
-	pn_buf_adds(&sql, "CREATE TEMP TABLE pn_sink_batch ON COMMIT DELETE ROWS AS SELECT 0::int8 AS "
-		    SEQ_COL);
-	for (int i = 0; i < r->ncols; i++)
-		add_quoted_col(r, &sql, ", ", i);
-	pn_buf_addf(&sql, " FROM %s WITH NO DATA", r->table.quoted);
-	rc = sql_exec(r, sql.data);
-	pn_buf_release(&sql);
-	return rc;
+	return sql_exec(r, r->sql.temp);
 }
 
 /* Connects and prepares the session; 0, or -1 with the reason in r->msg. */
@@ -732,7 +744,7 @@ static void flush_batch(struct run *r)
 	size_t live = 0;
 	int rc, row_by_row = 0;
 
-	if (!r->nrows)
+	if (!r->batch.nrows)
 		return;
 	for (;;) {
 		r->batch_absent = 0;
@@ -748,7 +760,7 @@ static void flush_batch(struct run *r)
 			row_by_row = 1;
 			continue;
 		}
-		if (rc == TRY_ROW_ERROR)
+		if (rc == TRY_ROW_ERROR || rc == TRY_FATAL)
 			pn_die(PN_EX_FAILED, "cannot write to '%s': %s", r->o->table, r->msg.data);
 		/* the connection is gone: the transaction with it */
 		disconnect(r);
@@ -760,17 +772,15 @@ static void flush_batch(struct run *r)
 		usleep(wait * 1000);
 		wait = wait * 2 > 5000 ? 5000 : wait * 2;
 	}
-	for (size_t i = 0; i < r->nrows; i++)
-		live += !r->rows[i].dead;
+	for (size_t i = 0; i < r->batch.nrows; i++) {
+		live += !r->batch.rows[i].dead;
+		r->counts.deleted += !r->batch.rows[i].dead && r->batch.rows[i].tomb;
+	}
+	pn_pg_offsets_committed(&r->offsets);
 	r->counts.written += live - r->batch_absent;
 	r->counts.absent += r->batch_absent;
 	r->counts.batches++;
-	r->nrows = 0;
-	pn_buf_reset(&r->copy);
-	pn_buf_reset(&r->keys);
-	pn_buf_reset(&r->lines);
-	if (r->hash)
-		memset(r->hash, 0, r->hashcap * sizeof(*r->hash));
+	pn_pg_batch_reset(&r->batch);
 }
 
 /* Reads one input to its end, writing full batches as they fill. */
@@ -789,14 +799,14 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 	r->names[input] = in.name;
 	while (!pn_stop && !r->stop_input) {
 		in.timeout_ms = -1;
-		if (r->nrows) {
+		if (r->batch.nrows) {
 			long long left = r->batch_started_ms + r->o->batch_ms - now_ms();
 
 			in.timeout_ms = left > 0 ? (int)left : 0;
 		}
 		got = pn_reader_next(&in, &line, &len);
 		if (got == PN_READER_TIMEOUT) {
-			if (r->nrows && now_ms() >= r->batch_started_ms + r->o->batch_ms)
+			if (r->batch.nrows && now_ms() >= r->batch_started_ms + r->o->batch_ms)
 				flush_batch(r);
 			continue;
 		}
@@ -805,7 +815,7 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 		r->counts.lines++;
 		add_line(r, &in, input, line, len);
 		pn_progress_tick(&r->progress, r->counts.rows);
-		if (r->nrows >= (size_t)r->o->batch_rows)
+		if (r->batch.nrows >= (size_t)r->o->batch_rows)
 			flush_batch(r);
 	}
 	if (!pn_stop && got < 0) {
@@ -829,13 +839,14 @@ static void open_table(struct run *r)
 	rc = pn_pg_table_load(r->conn, r->o->table, &r->table, &r->msg);
 	if (rc < 0)
 		pn_die(PN_EX_CONFIG, "%s", r->msg.data);
-	if (rc > 0)
+	if (rc > 0 && !r->o->create)
 		pn_die(PN_EX_CONFIG, "table '%s' does not exist", r->o->table);
-	for (int k = 0; k < r->o->npk; k++)
+	r->missing = rc > 0;
+	for (int k = 0; k < r->o->npk && !r->missing; k++)
 		if (pn_pg_table_column(&r->table, column_of(r->o, r->o->pk[k])) < 0)
 			pn_die(PN_EX_CONFIG, "table '%s' has no column '%s'", r->o->table,
 			       column_of(r->o, r->o->pk[k]));
-	if (r->o->mode == MODE_UPSERT) {
+	if (r->o->mode == PN_PG_UPSERT && !r->o->print_offsets && !r->missing) {
 		int *cols = pn_malloc(r->o->npk * sizeof(*cols));
 
 		for (int k = 0; k < r->o->npk; k++)
@@ -845,8 +856,34 @@ static void open_table(struct run *r)
 			       r->o->table);
 		free(cols);
 	}
-	if (r->o->nfields)
+	if (r->o->offsets_table) {
+		struct pn_buf q = PN_BUF_INIT;
+
+		if (pn_pg_add_name(r->conn, &q, r->o->offsets_table))
+			pn_die(PN_EX_CONFIG, "bad offsets table name '%s'", r->o->offsets_table);
+		r->offsets_quoted = pn_buf_detach(&q, NULL);
+		pn_buf_reset(&r->msg);
+		if (pn_pg_offsets_prepare(r->conn, r->offsets_quoted, &r->msg) ||
+		    pn_pg_offsets_load(r->conn, r->offsets_quoted, r->o->table, &r->offsets, &r->msg))
+			pn_die(PN_EX_CONFIG, "%s", r->msg.data);
+	}
+	if (r->o->nfields && !r->missing)
 		plan_columns(r, NULL);
+}
+
+/* --print-offsets: what a consumer should start from, on stdout. */
+static int print_offsets(struct run *r)
+{
+	struct pn_buf b = PN_BUF_INIT;
+	int rc = PN_EX_OK;
+
+	pn_pg_offsets_json(&r->offsets, &b);
+	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) || ferror(stdout)) {
+		pn_error("cannot write to standard output: %m");
+		rc = PN_EX_IOERR;
+	}
+	pn_buf_release(&b);
+	return rc;
 }
 
 static void print_stats(const struct counts *c, double seconds)
@@ -854,12 +891,13 @@ static void print_stats(const struct counts *c, double seconds)
 	fprintf(stderr,
 		"{\"lines\":%llu,\"rows\":%llu,\"written\":%llu,\"duplicates\":%llu,"
 		"\"absent\":%llu,\"failed\":%llu,\"rejected\":%llu,\"batches\":%llu,"
-		"\"retries\":%llu,\"seconds\":%.3f}\n",
+		"\"retries\":%llu,\"skipped\":%llu,\"deleted\":%llu,\"seconds\":%.3f}\n",
 		(unsigned long long)c->lines, (unsigned long long)c->rows,
 		(unsigned long long)c->written, (unsigned long long)c->duplicates,
 		(unsigned long long)c->absent, (unsigned long long)c->failed,
 		(unsigned long long)c->rejected, (unsigned long long)c->batches,
-		(unsigned long long)c->retries, seconds);
+		(unsigned long long)c->retries, (unsigned long long)c->skipped,
+		(unsigned long long)c->deleted, seconds);
 }
 
 int main(int argc, char **argv)
@@ -874,14 +912,16 @@ int main(int argc, char **argv)
 	r.o = &o;
 	pn_json_init(&r.json);
 	r.names = pn_malloc((o.ninputs ? o.ninputs : 1) * sizeof(*r.names));
-	for (r.hashcap = 16; r.hashcap < (size_t)o.batch_rows * 2; r.hashcap *= 2)
-		;
-	r.hash = pn_malloc(r.hashcap * sizeof(*r.hash));
-	memset(r.hash, 0, r.hashcap * sizeof(*r.hash));
+	pn_pg_batch_init(&r.batch, (size_t)o.batch_rows);
 	pn_signal_install();
 	pn_progress_init(&r.progress);
 
+	pn_offsets_init(&r.offsets);
 	open_table(&r);
+	if (o.print_offsets) {
+		r.status = print_offsets(&r);
+		goto out;
+	}
 	if (o.reject_path && !(r.reject = fopen(o.reject_path, "a")))
 		pn_die(PN_EX_IOERR, "cannot open reject file '%s': %m", o.reject_path);
 
@@ -900,22 +940,20 @@ int main(int argc, char **argv)
 			(unsigned long long)r.counts.absent, o.table);
 	if (r.reject && fclose(r.reject) != 0)
 		pn_die(PN_EX_IOERR, "cannot write to reject file '%s': %m", o.reject_path);
+	r.counts.duplicates = r.batch.replaced;
 	if (o.stats)
 		print_stats(&r.counts, (now_ms() - started) / 1000.0);
-
+out:
 	disconnect(&r);
+	pn_offsets_release(&r.offsets);
+	free(r.offsets_quoted);
 	pn_pg_table_release(&r.table);
 	for (int i = 0; i < r.ncols; i++)
 		free(r.cols[i].field);
 	free(r.cols);
-	free(r.merge_sql);
-	free(r.load_sql);
-	free(r.rows);
-	free(r.hash);
+	pn_pg_sql_release(&r.sql);
 	free(r.names);
-	pn_buf_release(&r.copy);
-	pn_buf_release(&r.keys);
-	pn_buf_release(&r.lines);
+	pn_pg_batch_release(&r.batch);
 	pn_buf_release(&r.tmp);
 	pn_buf_release(&r.msg);
 	pn_json_release(&r.json);

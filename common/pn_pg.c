@@ -5,10 +5,17 @@
 #include "pn_err.h"
 #include "pn_pg.h"
 
+/* Server notices ("relation ... already exists, skipping") only with -v. */
+static void on_notice(void *arg, const char *message)
+{
+	(void)arg;
+	pn_info("server: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 PGconn *pn_pg_connect(const char *dsn, char **why)
 {
 	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding", NULL };
-	const char *vals[] = { dsn && *dsn ? dsn : NULL, "pn-sink-pg", "UTF8", NULL };
+	const char *vals[] = { dsn && *dsn ? dsn : NULL, pn_progname(), "UTF8", NULL };
 	struct pn_buf msg = PN_BUF_INIT;
 	PGconn *conn;
 	PGresult *res;
@@ -29,6 +36,7 @@ PGconn *pn_pg_connect(const char *dsn, char **why)
 		*why = pn_buf_detach(&msg, NULL);
 		return NULL;
 	}
+	PQsetNoticeProcessor(conn, on_notice, NULL);
 	res = PQexec(conn, "SET TimeZone = 'UTC'");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pn_buf_adds(&msg, "cannot set the time zone: ");
@@ -81,6 +89,25 @@ int pn_pg_add_ident(PGconn *conn, struct pn_buf *b, const char *s)
 	return 0;
 }
 
+int pn_pg_add_name(PGconn *conn, struct pn_buf *b, const char *name)
+{
+	const char *dot = strchr(name, '.');
+	char *schema;
+	int rc;
+
+	if (!dot)
+		return *name ? pn_pg_add_ident(conn, b, name) : -1;
+	if (dot == name || !dot[1])
+		return -1;
+	schema = pn_strndup(name, dot - name);
+	rc = pn_pg_add_ident(conn, b, schema);
+	free(schema);
+	if (rc)
+		return -1;
+	pn_buf_addc(b, '.');
+	return pn_pg_add_ident(conn, b, dot + 1);
+}
+
 static enum pn_pg_kind kind_of(const char *base)
 {
 	static const char *const numbers[] = { "smallint", "integer", "bigint", "numeric",
@@ -125,8 +152,7 @@ int pn_pg_table_load(PGconn *conn, const char *name, struct pn_pg_table *t, stru
 		pn_buf_addf(why, "bad table name '%s'", name);
 		return -1;
 	}
-	if ((t->schema && (pn_pg_add_ident(conn, &q, t->schema) || (pn_buf_addc(&q, '.'), 0))) ||
-	    pn_pg_add_ident(conn, &q, t->name)) {
+	if (pn_pg_add_name(conn, &q, name)) {
 		pn_buf_addf(why, "bad table name '%s': ", name);
 		pn_pg_error(conn, why);
 		pn_buf_release(&q);
@@ -227,6 +253,30 @@ int pn_pg_table_has_unique(PGconn *conn, const struct pn_pg_table *t, const int 
 	pn_buf_release(&arr);
 	pn_buf_release(&num);
 	return found;
+}
+
+const char *pn_pg_type_for(const struct pn_json *j, int i)
+{
+	const struct pn_tok *t;
+	int64_t v;
+
+	if (i < 0)
+		return "text";
+	t = &j->tok[i];
+	switch (t->type) {
+	case PN_JSON_OBJECT:
+	case PN_JSON_ARRAY:
+		return "jsonb";
+	case PN_JSON_STRING:
+		return "text";
+	case PN_JSON_PRIMITIVE:
+		switch (j->text[t->start]) {
+		case 'n': return "text";
+		case 't': case 'f': return "boolean";
+		}
+		return pn_json_int64(j->text + t->start, t->end - t->start, &v) ? "numeric" : "bigint";
+	}
+	return "text";
 }
 
 void pn_pg_copy_add(struct pn_buf *b, const char *s, size_t n)
@@ -355,4 +405,366 @@ int pn_pg_copy_split(const char *row, size_t len, struct pn_buf *out, const char
 	for (int k = 0; k < nf; k++)
 		vals[k] = isnull[k] ? NULL : out->data + offs[k];
 	return nf;
+}
+
+/* The context of the statement builders. */
+struct sql_ctx {
+	PGconn *conn;
+	const struct pn_pg_table *table;
+	const struct pn_pg_col *cols;
+	int bad;			/* libpq refused a name */
+};
+
+static void add_quoted_col(struct sql_ctx *r, struct pn_buf *b, const char *prefix, int i)
+{
+	pn_buf_adds(b, prefix);
+	if (pn_pg_add_ident(r->conn, b, r->table->cols[r->cols[i].table_col].name))
+		r->bad = 1;
+}
+
+#define SEQ_COL "\"pn-sink-pg seq\""
+#define DEL_COL "\"pn-sink-pg delete\""
+
+int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_pg_col *cols,
+		    int ncols, enum pn_pg_mode mode, int tombstones, struct pn_pg_sql *out)
+{
+	struct sql_ctx ctx = { conn, t, cols, 0 }, *r = &ctx;
+	struct pn_buf b = PN_BUF_INIT, list = PN_BUF_INIT, keys = PN_BUF_INIT;
+	const char *T = t->quoted, *live = "";
+	int nonkey = 0;
+
+	for (int i = 0, n = 0; i < ncols; i++) {
+		add_quoted_col(r, &list, i ? ", " : "", i);
+		nonkey += !cols[i].is_key;
+		if (cols[i].is_key) {
+			add_quoted_col(r, &keys, n++ ? " AND t." : "t.", i);
+			add_quoted_col(r, &keys, " = s.", i);
+		}
+	}
+	if (tombstones) {
+		/* tombstones first; the rows that remain are merged as usual */
+		pn_buf_addf(&b, "DELETE FROM %s AS t USING pn_sink_batch AS s WHERE s." DEL_COL
+			    " AND %s; ", T, keys.data);
+		live = " WHERE NOT " DEL_COL;
+	}
+	switch (mode) {
+	case PN_PG_INSERT:
+		pn_buf_addf(&b, "INSERT INTO %s (%s) SELECT %s FROM pn_sink_batch%s", T, list.data,
+			    list.data, live);
+		break;
+	case PN_PG_UPSERT:
+		pn_buf_addf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM pn_sink_batch%s ON CONFLICT (",
+			    T, list.data, list.data, live);
+		for (int i = 0, n = 0; i < ncols; i++)
+			if (cols[i].is_key)
+				add_quoted_col(r, &b, n++ ? ", " : "", i);
+		if (!nonkey) {
+			pn_buf_adds(&b, ") DO NOTHING");
+			break;
+		}
+		pn_buf_adds(&b, ") DO UPDATE SET ");
+		for (int i = 0, n = 0; i < ncols; i++) {
+			if (cols[i].is_key)
+				continue;
+			add_quoted_col(r, &b, n++ ? ", " : "", i);
+			add_quoted_col(r, &b, " = EXCLUDED.", i);
+		}
+		break;
+	case PN_PG_UPDATE:
+		pn_buf_addf(&b, "WITH u AS (UPDATE %s AS t SET ", T);
+		for (int i = 0, n = 0; i < ncols; i++) {
+			if (cols[i].is_key && nonkey)
+				continue;
+			add_quoted_col(r, &b, n++ ? ", " : "", i);
+			add_quoted_col(r, &b, " = s.", i);
+		}
+		pn_buf_addf(&b, " FROM pn_sink_batch AS s WHERE %s%s", keys.data,
+			    *live ? " AND NOT s." DEL_COL : "");
+		pn_buf_addf(&b, " RETURNING s." SEQ_COL " AS seq) SELECT s." SEQ_COL
+			    " FROM pn_sink_batch AS s WHERE %sNOT EXISTS"
+			    " (SELECT 1 FROM u WHERE u.seq = s." SEQ_COL ")",
+			    *live ? "NOT s." DEL_COL " AND " : "");
+		break;
+	}
+	out->merge = pn_buf_detach(&b, NULL);
+	pn_buf_adds(&b, "INSERT INTO pn_sink_batch VALUES ($1");
+	for (int i = 0; i < ncols + tombstones; i++)
+		pn_buf_addf(&b, ", $%d", i + 2);
+	pn_buf_addc(&b, ')');
+	out->load = pn_buf_detach(&b, NULL);
+
+	pn_buf_adds(&b, "CREATE TEMP TABLE pn_sink_batch ON COMMIT DELETE ROWS AS SELECT 0::int8 AS "
+		    SEQ_COL);
+	for (int i = 0; i < ncols; i++)
+		add_quoted_col(r, &b, ", ", i);
+	if (tombstones)
+		pn_buf_adds(&b, ", false AS " DEL_COL);
+	pn_buf_addf(&b, " FROM %s WITH NO DATA", T);
+	out->temp = pn_buf_detach(&b, NULL);
+	pn_buf_release(&list);
+	pn_buf_release(&keys);
+	return ctx.bad ? -1 : 0;
+}
+
+void pn_pg_sql_release(struct pn_pg_sql *s)
+{
+	free(s->temp);
+	free(s->merge);
+	free(s->load);
+	memset(s, 0, sizeof(*s));
+}
+
+void pn_pg_batch_init(struct pn_pg_batch *b, size_t max_rows)
+{
+	memset(b, 0, sizeof(*b));
+	for (b->hashcap = 16; b->hashcap < max_rows * 2; b->hashcap *= 2)
+		;
+	b->hash = pn_malloc(b->hashcap * sizeof(*b->hash));
+	memset(b->hash, 0, b->hashcap * sizeof(*b->hash));
+}
+
+void pn_pg_batch_release(struct pn_pg_batch *b)
+{
+	pn_buf_release(&b->copy);
+	pn_buf_release(&b->keys);
+	pn_buf_release(&b->lines);
+	free(b->rows);
+	free(b->hash);
+	memset(b, 0, sizeof(*b));
+}
+
+void pn_pg_batch_reset(struct pn_pg_batch *b)
+{
+	b->nrows = 0;
+	pn_buf_reset(&b->copy);
+	pn_buf_reset(&b->keys);
+	pn_buf_reset(&b->lines);
+	memset(b->hash, 0, b->hashcap * sizeof(*b->hash));
+}
+
+void pn_pg_batch_begin(struct pn_pg_batch *b)
+{
+	b->copy_start = b->copy.len;
+	b->key_start = b->keys.len;
+	pn_buf_add_u64(&b->copy, b->nrows);
+}
+
+void pn_pg_batch_key(struct pn_pg_batch *b, size_t at)
+{
+	if (b->keys.len > b->key_start)
+		pn_buf_addc(&b->keys, '\t');
+	pn_buf_add(&b->keys, b->copy.data + at, b->copy.len - at);
+}
+
+void pn_pg_batch_abandon(struct pn_pg_batch *b)
+{
+	b->copy.len = b->copy_start;
+	b->keys.len = b->key_start;
+	if (b->copy.cap)
+		b->copy.data[b->copy.len] = '\0';
+	if (b->keys.cap)
+		b->keys.data[b->keys.len] = '\0';
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* Marks an earlier row with the same key as dead: the last row wins. */
+static void dedupe(struct pn_pg_batch *b, size_t idx)
+{
+	const struct pn_pg_row *w = &b->rows[idx];
+	const char *key = b->keys.data + w->key_off;
+	size_t mask = b->hashcap - 1, h = hash_bytes(key, w->key_len) & mask;
+
+	for (;; h = (h + 1) & mask) {
+		int32_t slot = b->hash[h];
+		struct pn_pg_row *x;
+
+		if (!slot) {
+			b->hash[h] = (int32_t)idx + 1;
+			return;
+		}
+		x = &b->rows[slot - 1];
+		if (x->key_len == w->key_len && !memcmp(b->keys.data + x->key_off, key, w->key_len)) {
+			x->dead = 1;
+			b->replaced++;
+			b->hash[h] = (int32_t)idx + 1;
+			return;
+		}
+	}
+}
+
+void pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
+		     unsigned long long lineno, unsigned input, int tomb, int keyed)
+{
+	struct pn_pg_row *w;
+
+	pn_buf_addc(&b->copy, '\n');
+	if (b->nrows == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 1024;
+		b->rows = pn_realloc(b->rows, b->cap * sizeof(*b->rows));
+	}
+	w = &b->rows[b->nrows];
+	*w = (struct pn_pg_row){ .copy_off = b->copy_start, .copy_len = b->copy.len - b->copy_start,
+				 .key_off = b->key_start, .key_len = b->keys.len - b->key_start,
+				 .line_off = b->lines.len, .line_len = len,
+				 .lineno = lineno, .input = input, .tomb = !!tomb };
+	pn_buf_add(&b->lines, line, len);
+	if (keyed)
+		dedupe(b, b->nrows);
+	b->nrows++;
+}
+
+int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b)
+{
+	for (size_t i = 0; i < b->nrows; ) {
+		size_t from = b->rows[i].copy_off, to;
+
+		/* runs of live rows are contiguous in the COPY text */
+		if (b->rows[i].dead) {
+			i++;
+			continue;
+		}
+		while (i < b->nrows && !b->rows[i].dead)
+			i++;
+		to = b->rows[i - 1].copy_off + b->rows[i - 1].copy_len;
+		if (PQputCopyData(conn, b->copy.data + from, (int)(to - from)) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+int pn_pg_offsets_prepare(PGconn *conn, const char *quoted, struct pn_buf *why)
+{
+	struct pn_buf sql = PN_BUF_INIT;
+	PGresult *res;
+	int rc = 0;
+
+	pn_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS %s (sink text NOT NULL, topic text NOT NULL,"
+		    " partition int NOT NULL, next_offset bigint NOT NULL,"
+		    " PRIMARY KEY (sink, topic, partition))", quoted);
+	res = PQexec(conn, sql.data);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pn_buf_addf(why, "cannot create the offsets table %s: ", quoted);
+		pn_pg_result_error(res, why);
+		rc = -1;
+	}
+	PQclear(res);
+	pn_buf_release(&sql);
+	return rc;
+}
+
+int pn_pg_offsets_load(PGconn *conn, const char *quoted, const char *sink,
+		       struct pn_offsets *t, struct pn_buf *why)
+{
+	struct pn_buf sql = PN_BUF_INIT;
+	PGresult *res;
+	int rc = 0;
+
+	pn_buf_addf(&sql, "SELECT topic, partition, next_offset FROM %s WHERE sink = $1"
+		    " ORDER BY topic, partition", quoted);
+	res = PQexecParams(conn, sql.data, 1, NULL, &sink, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pn_buf_addf(why, "cannot read the offsets table %s: ", quoted);
+		pn_pg_result_error(res, why);
+		rc = -1;
+	}
+	for (int i = 0; !rc && i < PQntuples(res); i++) {
+		struct pn_part *p = pn_offsets_get(t, PQgetvalue(res, i, 0),
+						   (int32_t)atoi(PQgetvalue(res, i, 1)));
+
+		p->start = p->flushed = p->appended = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+	}
+	PQclear(res);
+	pn_buf_release(&sql);
+	return rc;
+}
+
+PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink,
+			      struct pn_offsets *t)
+{
+	struct pn_buf sql = PN_BUF_INIT, part = PN_BUF_INIT, next = PN_BUF_INIT;
+	PGresult *failed = NULL;
+
+	pn_buf_addf(&sql, "INSERT INTO %s AS o (sink, topic, partition, next_offset)"
+		    " VALUES ($1, $2, $3, $4) ON CONFLICT (sink, topic, partition) DO UPDATE"
+		    " SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset)", quoted);
+	for (int i = 0; i < t->ntopics && !failed; i++) {
+		struct pn_topic_parts *tp = &t->topics[i];
+
+		for (int32_t k = 0; k < tp->cap && !failed; k++) {
+			struct pn_part *p = tp->by_partition[k];
+			const char *params[4];
+			PGresult *res;
+
+			if (!p || p->appended <= p->flushed)
+				continue;
+			pn_buf_reset(&part);
+			pn_buf_add_i64(&part, p->partition);
+			pn_buf_reset(&next);
+			pn_buf_add_i64(&next, p->appended);
+			params[0] = sink;
+			params[1] = tp->name;
+			params[2] = part.data;
+			params[3] = next.data;
+			res = PQexecParams(conn, sql.data, 4, NULL, params, NULL, NULL, 0);
+			if (PQresultStatus(res) != PGRES_COMMAND_OK)
+				failed = res;
+			else
+				PQclear(res);
+		}
+	}
+	pn_buf_release(&sql);
+	pn_buf_release(&part);
+	pn_buf_release(&next);
+	return failed;
+}
+
+void pn_pg_offsets_committed(struct pn_offsets *t)
+{
+	for (int i = 0; i < t->ntopics; i++)
+		for (int32_t k = 0; k < t->topics[i].cap; k++) {
+			struct pn_part *p = t->topics[i].by_partition[k];
+
+			if (p && p->appended > p->flushed)
+				p->flushed = p->appended;
+		}
+}
+
+void pn_pg_offsets_json(struct pn_offsets *t, struct pn_buf *b)
+{
+	int first_topic = 1;
+
+	pn_buf_addc(b, '{');
+	for (int i = 0; i < t->ntopics; i++) {
+		struct pn_topic_parts *tp = &t->topics[i];
+		int first = 1;
+
+		for (int32_t k = 0; k < tp->cap; k++) {
+			struct pn_part *p = tp->by_partition[k];
+
+			if (!p || p->flushed < 0)
+				continue;
+			if (first) {
+				if (!first_topic)
+					pn_buf_addc(b, ',');
+				pn_json_add_string(b, tp->name, strlen(tp->name));
+				pn_buf_addc(b, ':');
+				pn_buf_addc(b, '{');
+				first_topic = 0;
+			}
+			pn_buf_addf(b, "%s\"%d\":%lld", first ? "" : ",", (int)p->partition,
+				    (long long)p->flushed);
+			first = 0;
+		}
+		if (!first)
+			pn_buf_addc(b, '}');
+	}
+	pn_buf_adds(b, "}\n");
 }

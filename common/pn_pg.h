@@ -1,6 +1,8 @@
 /*
  * pn_pg — PostgreSQL for pn: connecting through libpq, reading a table's
- * columns, quoting identifiers, and turning JSON values into COPY text.
+ * columns, quoting identifiers, turning JSON values into COPY text, the
+ * batch of rows a sink holds, the statements that merge it into a table,
+ * and a table of Kafka offsets kept in the same transactions.
  *
  * Identifiers reach SQL text only through PQescapeIdentifier; values never
  * do: they travel as COPY data or as statement parameters.  COPY text
@@ -21,6 +23,7 @@
 
 #include "pn_buf.h"
 #include "pn_json.h"
+#include "pn_offsets.h"
 
 /* How a JSON value is turned into a column's text. */
 enum pn_pg_kind {
@@ -61,6 +64,8 @@ const char *pn_pg_result_error(const PGresult *res, struct pn_buf *tmp);
 
 /* Appends PQescapeIdentifier(s) to b; -1 if libpq refuses (bad encoding). */
 int pn_pg_add_ident(PGconn *conn, struct pn_buf *b, const char *s);
+/* Appends a possibly schema-qualified name, each part quoted; -1 if bad. */
+int pn_pg_add_name(PGconn *conn, struct pn_buf *b, const char *name);
 
 /*
  * Reads the columns of table `name` (possibly schema-qualified).  Returns 0,
@@ -73,6 +78,39 @@ void pn_pg_table_release(struct pn_pg_table *t);
 int pn_pg_table_column(const struct pn_pg_table *t, const char *name);
 /* 1 if the columns (indexes) form a primary key or a unique index. */
 int pn_pg_table_has_unique(PGconn *conn, const struct pn_pg_table *t, const int *cols, int n);
+
+/*
+ * The column type --create gives a JSON value: an integer bigint, another
+ * number numeric, a string text, true/false boolean, an object or a list
+ * jsonb, null (or no value, i < 0) text.
+ */
+const char *pn_pg_type_for(const struct pn_json *j, int i);
+
+/*
+ * The statements of a sink, built once its columns are known: `temp`
+ * creates the session's batch table pn_sink_batch (a seq column, the
+ * columns written, typed as the target's, and with tombstones a delete
+ * flag), `merge` moves the batch into the table in one statement (for
+ * update it returns the seq of the rows that found no row), and `load`
+ * inserts one row into the batch table from parameters, for writing a
+ * batch row by row.  Names are quoted; -1 if libpq refused one.
+ */
+enum pn_pg_mode { PN_PG_INSERT, PN_PG_UPSERT, PN_PG_UPDATE };
+
+struct pn_pg_col {
+	char *field;		/* the record field */
+	int table_col;		/* index in the table's columns */
+	int is_key;
+	enum pn_pg_kind kind;
+};
+
+struct pn_pg_sql {
+	char *temp, *merge, *load;
+};
+
+int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_pg_col *cols,
+		    int ncols, enum pn_pg_mode mode, int tombstones, struct pn_pg_sql *out);
+void pn_pg_sql_release(struct pn_pg_sql *s);
 
 /* COPY text of raw bytes: escapes \\, \t, \n, \r. */
 void pn_pg_copy_add(struct pn_buf *b, const char *s, size_t n);
@@ -94,5 +132,72 @@ int pn_pg_copy_value(struct pn_buf *b, const struct pn_json *j, int i, enum pn_p
  * used.
  */
 int pn_pg_copy_split(const char *row, size_t len, struct pn_buf *out, const char **vals, int max);
+
+/*
+ * A batch of rows on their way to the server: their COPY text one after the
+ * other (a row is "seq\tvalue...\n", seq its index in the batch), each
+ * row's key (the COPY text of its key values) and input line.  When rows
+ * are keyed, a row whose key an earlier row of the batch has marks that
+ * one dead: the last row per key wins.  Nothing is allocated per row once
+ * the buffers have grown to a batch's size.
+ */
+struct pn_pg_row {
+	size_t copy_off, copy_len;	/* its COPY text (with the '\n') */
+	size_t key_off, key_len;	/* its key, in keys */
+	size_t line_off, line_len;	/* its input line, in lines */
+	unsigned long long lineno;
+	unsigned input;			/* the caller's index of its input */
+	unsigned dead : 1;		/* a later row has the same key */
+	unsigned tomb : 1;		/* deletes the row with its key */
+};
+
+struct pn_pg_batch {
+	struct pn_buf copy, keys, lines;
+	struct pn_pg_row *rows;
+	size_t nrows, cap;
+	int32_t *hash;			/* open addressing: row index + 1, 0 empty */
+	size_t hashcap;
+	size_t copy_start, key_start;	/* of the row being built */
+	unsigned long long replaced;	/* rows made dead, ever */
+};
+
+/* max_rows: the most rows a batch will hold (sizes the key table). */
+void pn_pg_batch_init(struct pn_pg_batch *b, size_t max_rows);
+void pn_pg_batch_release(struct pn_pg_batch *b);
+void pn_pg_batch_reset(struct pn_pg_batch *b);
+/* Starts a row: writes its seq; the caller appends "\t" and each value. */
+void pn_pg_batch_begin(struct pn_pg_batch *b);
+/* The COPY text from `at` to the end is (the next part of) the row's key. */
+void pn_pg_batch_key(struct pn_pg_batch *b, size_t at);
+/* Drops the row being built. */
+void pn_pg_batch_abandon(struct pn_pg_batch *b);
+/* Ends the row ("\n"), keeps its line, and with `keyed` lets it replace
+ * an earlier row with its key. */
+void pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
+		     unsigned long long lineno, unsigned input, int tomb, int keyed);
+/* PQputCopyData of the live rows; 0, or -1 if the connection failed. */
+int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b);
+
+/*
+ * The offsets table: for each sink (its --table) and Kafka topic-partition,
+ * the next offset to read, stored in the same transaction as the rows so
+ * that the table and the offsets never disagree.  In the pn_offsets
+ * entries, `start` is what the table held when the program started,
+ * `appended` one past the last record taken into the batch, `flushed`
+ * what is committed.
+ */
+/* Creates the table if missing; 0, or -1 with the reason in why. */
+int pn_pg_offsets_prepare(PGconn *conn, const char *quoted, struct pn_buf *why);
+/* Reads the sink's offsets into the entries' start (and flushed). */
+int pn_pg_offsets_load(PGconn *conn, const char *quoted, const char *sink,
+		       struct pn_offsets *t, struct pn_buf *why);
+/* Stores every entry whose appended passed flushed; NULL, or the failed
+ * result for the caller to examine and PQclear. */
+PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink,
+			      struct pn_offsets *t);
+/* After the commit: flushed = appended. */
+void pn_pg_offsets_committed(struct pn_offsets *t);
+/* {"topic":{"0":next,...},...} of the flushed offsets, and a newline. */
+void pn_pg_offsets_json(struct pn_offsets *t, struct pn_buf *b);
 
 #endif

@@ -13,7 +13,7 @@ set_packages () {
 	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev ;;
 	check) echo @build mandoc procps time jq python3 postgresql ;;
 	demo)  echo @build procps ;;
-	bench) echo @build kcat time procps jq python3 ;;
+	bench) echo @build kcat time procps jq python3 postgresql ;;
 	*) return 1 ;;
 	esac
 }

@@ -31,7 +31,16 @@ _pg_as () {
 	fi
 }
 
-_pg_ctl () { _pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 "$@" >/dev/null; }
+# The server must not inherit the script's descriptors: a fifo's write end
+# held open by the postmaster would keep a reader from ever seeing its end.
+_pg_ctl () {
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done 2>/dev/null
+		_pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 "$@" </dev/null >/dev/null
+	)
+}
 
 # lib.sh stops registered processes before it removes the trash directory;
 # the postmaster gets SIGTERM (a smart shutdown) like any other.

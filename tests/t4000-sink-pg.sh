@@ -246,6 +246,78 @@ test_expect_success 'SQL injection in table and column names and in values is in
 	test_cmp expect actual
 '
 
+test_expect_success '--delete-on-tombstone: a record with only null values deletes its row' '
+	sql "CREATE TABLE tomb (id int, day int, n int, s text, PRIMARY KEY (id, day))" &&
+	cat >in <<-\EOF &&
+	{"id":1,"day":1,"n":1,"s":"a"}
+	{"id":2,"day":1,"n":2,"s":"b"}
+	{"id":3,"day":1,"n":3,"s":"c"}
+	EOF
+	pn-sink-pg -t tomb -k id,day in &&
+	cat >in <<-\EOF &&
+	{"id":1,"day":1,"n":null,"s":null}
+	{"id":2,"day":1,"n":null,"s":null}
+	{"id":2,"day":1,"n":5,"s":null}
+	{"id":3,"day":1}
+	{"id":4,"day":1,"n":null,"s":null}
+	EOF
+	pn-sink-pg -t tomb -k id,day --delete-on-tombstone --stats in 2>err &&
+	grep "\"deleted\":3," err &&
+	sql "SELECT * FROM tomb ORDER BY id" >actual &&
+	printf "2|1|5|\n" >expect &&
+	test_cmp expect actual &&
+	echo "{\"id\":2,\"day\":1,\"n\":null,\"s\":null}" >in &&
+	pn-sink-pg -t tomb -k id,day -m update --delete-on-tombstone --stats in 2>err &&
+	grep "\"absent\":0,.*\"deleted\":1," err &&
+	sql "SELECT count(*) FROM tomb" >actual &&
+	echo 0 >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success '--create makes a missing table from the first record' '
+	cat >in <<-\EOF &&
+	{"source_id":1,"day":"mon","n":1.5,"m":2,"b":true,"o":{"a":1},"z":null,"_offset":3}
+	{"source_id":1,"day":"mon","n":2,"m":3,"b":false,"o":[],"z":"x"}
+	EOF
+	pn-sink-pg -t rep.created -k source_id,day --map source_id:campaign --create in &&
+	sql "SELECT column_name, data_type FROM information_schema.columns
+		WHERE table_schema = '\''rep'\'' AND table_name = '\''created'\'' ORDER BY ordinal_position" >actual &&
+	cat >expect <<-\EOF &&
+	campaign|bigint
+	day|text
+	n|numeric
+	m|bigint
+	b|boolean
+	o|jsonb
+	z|text
+	EOF
+	test_cmp expect actual &&
+	sql "SELECT * FROM rep.created" >actual &&
+	echo "1|mon|2|3|f|[]|x" >expect &&
+	test_cmp expect actual &&
+	pn-sink-pg -t rep.created -k source_id,day --map source_id:campaign --create in &&
+	test_expect_code 78 pn-sink-pg -t nosuchschema.x -k id --create in 2>err &&
+	grep "cannot create table .nosuchschema.x.: schema \"nosuchschema\" does not exist" err
+'
+
+test_expect_success 'a constraint refuses one row; an error not about the data stops with 1' '
+	sql "CREATE TABLE checked (id int PRIMARY KEY, n int CHECK (n >= 0))" &&
+	printf "{\"id\":1,\"n\":1}\n{\"id\":2,\"n\":-1}\n{\"id\":3,\"n\":3}\n" >in &&
+	pn-sink-pg -t checked -k id --reject checked.rej in 2>err &&
+	grep "^pn-sink-pg: error (at in:2): new row for relation \"checked\" violates check constraint \"checked_n_check\"$" err &&
+	echo "{\"id\":2,\"n\":-1}" >expect &&
+	test_cmp expect checked.rej &&
+	sql "SELECT id FROM checked ORDER BY id" >actual &&
+	printf "1\n3\n" >expect &&
+	test_cmp expect actual &&
+	sql "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION '\''boom'\''; END \$\$" &&
+	sql "CREATE TRIGGER boom BEFORE INSERT OR UPDATE ON checked FOR EACH ROW EXECUTE FUNCTION boom()" &&
+	test_expect_code 1 pn-sink-pg -t checked -k id --reject checked2.rej in 2>err &&
+	echo "pn-sink-pg: cannot write to '\''checked'\'': boom" >expect &&
+	test_cmp expect err &&
+	test_must_be_empty checked2.rej
+'
+
 test_expect_success '--batch-ms writes a batch while the input is quiet' '
 	sql "CREATE TABLE quiet (id int PRIMARY KEY, n int)" &&
 	mkfifo feed || return 1

@@ -52,10 +52,13 @@ test_expect_success 'the server down for a while: reconnects with backoff' '
 	sink=$!
 	exec 9>feed2 &&
 	head -n 10000 all >&9 &&
-	stop_pg &&
-	tail -n +10001 all >&9 &&
+	stop_pg || return 1
+	# the sink reads again only once it is back: feed it meanwhile
+	tail -n +10001 all >&9 &
+	feeder=$!
 	sleep 2 &&
 	pg_start_again &&
+	wait $feeder &&
 	exec 9>&- &&
 	wait $sink &&
 	sql "SELECT id, impressions, clicks FROM campaign ORDER BY id" >actual &&
