@@ -52,21 +52,12 @@ struct run {
 	struct pn_agg agg;
 	struct pn_json json;
 	struct pn_out out;
-	FILE *reject;
-	uint64_t rejected;
+	struct pn_reject reject;
 	int64_t next_emit_ms;
 	int status;
 };
 
 enum { OUT_THRESHOLD = 256 * 1024 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void usage(void)
 {
@@ -200,25 +191,17 @@ static void emit_and_checkpoint(struct run *r, int final)
 	}
 	if (r->o->state_path && !pn_out_gone(&r->out) && pn_agg_save(&r->agg, r->o->state_path))
 		r->status = PN_EX_IOERR;
-	r->next_emit_ms = now_ms() + r->o->emit_interval_ms;
+	r->next_emit_ms = pn_now_ms() + r->o->emit_interval_ms;
 }
 
 /* A bad line: set aside with --reject, else the end of the input. */
 static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
 		    const char *why, size_t column)
 {
-	if (column)
-		pn_error_at(in->name, in->lineno, "%s (byte %zu)", why, column);
-	else
-		pn_error_at(in->name, in->lineno, "%s", why);
-	if (!r->reject) {
-		r->status = PN_EX_DATAERR;
-		return -1;
-	}
-	if (fwrite(line, 1, len, r->reject) != len || putc('\n', r->reject) == EOF)
-		pn_die(PN_EX_IOERR, "cannot write to reject file '%s'", r->o->reject_path);
-	r->rejected++;
-	return 0;
+	if (pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0)
+		return 0;
+	r->status = PN_EX_DATAERR;
+	return -1;
 }
 
 static int handle_line(struct run *r, const struct pn_reader *in, char *line, size_t len)
@@ -267,7 +250,7 @@ static int aggregate_input(struct run *r, const char *path)
 			break;
 		}
 		if ((got == PN_READER_TIMEOUT || (r->agg.counts.records & 1023) == 0) &&
-		    now_ms() >= r->next_emit_ms)
+		    pn_now_ms() >= r->next_emit_ms)
 			emit_and_checkpoint(r, 0);
 	}
 	pn_reader_close(&in);
@@ -284,7 +267,7 @@ static void print_stats(const struct run *r)
 		"\"checkpoints\":%llu}\n",
 		(unsigned long long)c->records, (unsigned long long)c->applied,
 		(unsigned long long)c->filtered, (unsigned long long)c->null_key,
-		(unsigned long long)c->skipped, (unsigned long long)r->rejected,
+		(unsigned long long)c->skipped, r->reject.count,
 		r->agg.nentries, (unsigned long long)c->emitted,
 		(unsigned long long)c->checkpoints);
 }
@@ -317,10 +300,9 @@ int main(int argc, char **argv)
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
 	if (o.state_path && pn_agg_load(&r.agg, o.state_path) < 0)
 		exit(PN_EX_CONFIG);
-	if (o.reject_path && !(r.reject = fopen(o.reject_path, "a")))
-		pn_die(PN_EX_IOERR, "cannot open reject file '%s': %m", o.reject_path);
+	pn_reject_open(&r.reject, o.reject_path);
 	pn_signal_install();
-	r.next_emit_ms = now_ms() + o.emit_interval_ms;
+	r.next_emit_ms = pn_now_ms() + o.emit_interval_ms;
 
 	if (!o.ninputs)
 		aggregate_input(&r, "-");
@@ -336,7 +318,7 @@ int main(int argc, char **argv)
 	out_status = pn_out_close(&r.out);
 	if (out_status && !r.status)
 		r.status = out_status;
-	if (r.reject && fclose(r.reject) != 0 && !r.status)
+	if (pn_reject_close(&r.reject) && !r.status)
 		r.status = PN_EX_IOERR;
 	if (o.stats)
 		print_stats(&r);

@@ -98,14 +98,6 @@ static const char *const kafka_defaults[] = {
 	NULL,
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void usage(void)
 {
 	printf("%s", usage_text);
@@ -261,7 +253,7 @@ static void promote_flushed(struct pn_part *p, void *arg)
 /* Writes the buffered records; on success they become committable. */
 static void flush_output(struct run *r)
 {
-	r->last_flush_ms = now_ms();
+	r->last_flush_ms = pn_now_ms();
 	if (!r->dirty)
 		return;
 	if (pn_out_flush(&r->out) == 0)
@@ -322,7 +314,7 @@ static void commit_written(struct run *r, int sync)
 	rd_kafka_topic_partition_list_t *list;
 	rd_kafka_resp_err_t err;
 
-	r->last_commit_ms = now_ms();
+	r->last_commit_ms = pn_now_ms();
 	if (!r->o->group || pn_out_gone(&r->out))
 		return;
 	list = rd_kafka_topic_partition_list_new(16);
@@ -588,7 +580,7 @@ static void consume_loop(struct run *r)
 
 	while (!pn_stop && !r->finished && !pn_out_gone(&r->out) && !pn_kafka_fatal) {
 		ssize_t n = rd_kafka_consume_batch_queue(queue, FLUSH_INTERVAL_MS, msgs, BATCH);
-		int64_t now = now_ms();
+		int64_t now = pn_now_ms();
 
 		if (n > 0)
 			handle_batch(r, msgs, n);
@@ -664,7 +656,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	struct run r;
-	int64_t started = now_ms();
+	int64_t started = pn_now_ms();
 	int out_status;
 
 	pn_set_progname(argv[0]);
@@ -680,7 +672,7 @@ int main(int argc, char **argv)
 	pn_progress_init(&r.progress);
 
 	r.rk = open_consumer(&r);
-	r.last_flush_ms = r.last_commit_ms = now_ms();
+	r.last_flush_ms = r.last_commit_ms = pn_now_ms();
 	if ((o.group ? subscribe(&r) : assign_partitions(&r)) == 0)
 		consume_loop(&r);
 
@@ -692,7 +684,7 @@ int main(int argc, char **argv)
 	if (out_status && !r.status)
 		r.status = out_status;
 	if (o.stats)
-		print_stats(&r, (now_ms() - started) / 1000.0);
+		print_stats(&r, (pn_now_ms() - started) / 1000.0);
 
 	rd_kafka_destroy(r.rk);
 	pn_offsets_release(&r.parts);

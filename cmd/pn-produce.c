@@ -195,7 +195,7 @@ struct run {
 	rd_kafka_topic_t *rkt;
 	struct pn_json json;
 	struct pn_msg msg;
-	FILE *reject;
+	struct pn_reject reject;
 	struct pn_progress progress;
 	struct counts counts;
 	int status;		/* exit status so far */
@@ -250,18 +250,10 @@ static rd_kafka_resp_err_t send_msg(struct run *r, void *position)
 static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
 		    const char *why, size_t column)
 {
-	if (column)
-		pn_error_at(in->name, in->lineno, "%s (byte %zu)", why, column);
-	else
-		pn_error_at(in->name, in->lineno, "%s", why);
-	if (!r->reject) {
-		r->status = PN_EX_DATAERR;
-		return -1;
-	}
-	if (fwrite(line, 1, len, r->reject) != len || putc('\n', r->reject) == EOF)
-		pn_die(PN_EX_IOERR, "cannot write to reject file '%s'", r->o->reject_path);
-	r->counts.rejected++;
-	return 0;
+	if (pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0)
+		return 0;
+	r->status = PN_EX_DATAERR;
+	return -1;
 }
 
 /* Turns one line into a message and sends it; -1 ends the input. */
@@ -395,8 +387,7 @@ int main(int argc, char **argv)
 
 	r.rk = open_producer(&o, &d);
 	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
-	if (o.reject_path && !(r.reject = fopen(o.reject_path, "a")))
-		pn_die(PN_EX_IOERR, "cannot open reject file '%s': %m", o.reject_path);
+	pn_reject_open(&r.reject, o.reject_path);
 
 	if (!o.ninputs)
 		produce_input(&r, "-", 0);
@@ -419,8 +410,9 @@ int main(int argc, char **argv)
 	}
 	if (pn_kafka_fatal && !r.status)
 		r.status = PN_EX_FAILED;
-	if (r.reject && fclose(r.reject) != 0)
-		pn_die(PN_EX_IOERR, "cannot write to reject file '%s': %m", o.reject_path);
+	if (pn_reject_close(&r.reject) && !r.status)
+		r.status = PN_EX_IOERR;
+	r.counts.rejected = r.reject.count;
 	if (o.stats)
 		print_stats(&r.counts, now() - started);
 

@@ -83,7 +83,7 @@ struct run {
 	struct pn_buf tmp, msg;
 	long long batch_started_ms;
 	char **names;			/* input names by index */
-	FILE *reject;
+	struct pn_reject reject;
 	char *offsets_quoted;		/* --offsets-table, quoted, or NULL */
 	struct pn_offsets offsets;
 	struct pn_progress progress;
@@ -260,14 +260,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->ninputs = argc - optind;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* The column a field goes to: its --map, else its own name. */
 static const char *column_of(const struct opts *o, const char *field)
 {
@@ -411,8 +403,7 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 
 static void write_reject(struct run *r, const char *line, size_t len)
 {
-	if (fwrite(line, 1, len, r->reject) != len || putc('\n', r->reject) == EOF)
-		pn_die(PN_EX_IOERR, "cannot write to reject file '%s'", r->o->reject_path);
+	pn_reject_write(&r->reject, line, len);
 	r->counts.rejected++;
 }
 
@@ -420,12 +411,8 @@ static void write_reject(struct run *r, const char *line, size_t len)
 static void bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
 		     const char *why, size_t column)
 {
-	if (column)
-		pn_error_at(in->name, in->lineno, "%s (byte %zu)", why, column);
-	else
-		pn_error_at(in->name, in->lineno, "%s", why);
-	if (r->reject) {
-		write_reject(r, line, len);
+	if (pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0) {
+		r->counts.rejected++;
 		return;
 	}
 	r->status = PN_EX_DATAERR;
@@ -543,7 +530,7 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 	if (r->o->delete_tombstone)
 		pn_buf_add(&b->copy, values ? "\tf" : "\tt", 2);
 	if (!b->nrows)
-		r->batch_started_ms = now_ms();
+		r->batch_started_ms = pn_now_ms();
 	pn_pg_batch_end(b, line, len, in->lineno, input, r->o->delete_tombstone && !values,
 			r->o->npk > 0);
 	r->counts.rows++;
@@ -685,7 +672,7 @@ static int try_rows(struct run *r)
 			pn_error_at(r->names[w->input], w->lineno, "%s", r->msg.data);
 			r->counts.failed++;
 			w->dead = 1;
-			if (r->reject)
+			if (r->reject.f)
 				write_reject(r, r->batch.lines.data + w->line_off, w->line_len);
 			else {
 				r->status = PN_EX_DATAERR;
@@ -740,7 +727,7 @@ static void disconnect(struct run *r)
 /* Writes the batch in hand, reconnecting as long as --retry-for allows. */
 static void flush_batch(struct run *r)
 {
-	long long deadline = now_ms() + r->o->retry_ms, wait = 100;
+	long long deadline = pn_now_ms() + r->o->retry_ms, wait = 100;
 	size_t live = 0;
 	int rc, row_by_row = 0;
 
@@ -764,7 +751,7 @@ static void flush_batch(struct run *r)
 			pn_die(PN_EX_FAILED, "cannot write to '%s': %s", r->o->table, r->msg.data);
 		/* the connection is gone: the transaction with it */
 		disconnect(r);
-		if (now_ms() >= deadline)
+		if (pn_now_ms() >= deadline)
 			pn_die(PN_EX_TEMPFAIL, "giving up on PostgreSQL after %llds: %s",
 			       (long long)(r->o->retry_ms / 1000), r->msg.data);
 		pn_warn("lost the connection (%s); retrying in %lldms", r->msg.data, wait);
@@ -800,13 +787,13 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 	while (!pn_stop && !r->stop_input) {
 		in.timeout_ms = -1;
 		if (r->batch.nrows) {
-			long long left = r->batch_started_ms + r->o->batch_ms - now_ms();
+			long long left = r->batch_started_ms + r->o->batch_ms - pn_now_ms();
 
 			in.timeout_ms = left > 0 ? (int)left : 0;
 		}
 		got = pn_reader_next(&in, &line, &len);
 		if (got == PN_READER_TIMEOUT) {
-			if (r->batch.nrows && now_ms() >= r->batch_started_ms + r->o->batch_ms)
+			if (r->batch.nrows && pn_now_ms() >= r->batch_started_ms + r->o->batch_ms)
 				flush_batch(r);
 			continue;
 		}
@@ -904,7 +891,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	struct run r;
-	long long started = now_ms();
+	long long started = pn_now_ms();
 
 	pn_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
@@ -922,8 +909,7 @@ int main(int argc, char **argv)
 		r.status = print_offsets(&r);
 		goto out;
 	}
-	if (o.reject_path && !(r.reject = fopen(o.reject_path, "a")))
-		pn_die(PN_EX_IOERR, "cannot open reject file '%s': %m", o.reject_path);
+	pn_reject_open(&r.reject, o.reject_path);
 
 	if (!o.ninputs)
 		sink_input(&r, "-", 0);
@@ -938,11 +924,11 @@ int main(int argc, char **argv)
 	if (r.counts.absent)
 		pn_warn("%llu records found no row with their key in '%s' (--mode update)",
 			(unsigned long long)r.counts.absent, o.table);
-	if (r.reject && fclose(r.reject) != 0)
-		pn_die(PN_EX_IOERR, "cannot write to reject file '%s': %m", o.reject_path);
+	if (pn_reject_close(&r.reject) && !r.status)
+		r.status = PN_EX_IOERR;
 	r.counts.duplicates = r.batch.replaced;
 	if (o.stats)
-		print_stats(&r.counts, (now_ms() - started) / 1000.0);
+		print_stats(&r.counts, (pn_now_ms() - started) / 1000.0);
 out:
 	disconnect(&r);
 	pn_offsets_release(&r.offsets);

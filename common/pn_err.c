@@ -130,7 +130,7 @@ void pn_usage_error(const char *usage, const char *fmt, ...)
 	exit(PN_EX_USAGE);
 }
 
-static long long monotonic_ms(void)
+long long pn_now_ms(void)
 {
 	struct timespec ts;
 
@@ -142,12 +142,12 @@ void pn_progress_init(struct pn_progress *p)
 {
 	p->on = pn_verbosity >= 1 && isatty(STDERR_FILENO);
 	p->calls = 0;
-	p->last_ms = monotonic_ms();
+	p->last_ms = pn_now_ms();
 }
 
 void pn_progress_show(struct pn_progress *p, unsigned long long records)
 {
-	long long now = monotonic_ms();
+	long long now = pn_now_ms();
 
 	if (now - p->last_ms < 1000)
 		return;

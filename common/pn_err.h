@@ -58,6 +58,9 @@ char *pn_strndup(const char *s, size_t n);
 void pn_usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
+/* Milliseconds of the monotonic clock, for intervals and timeouts. */
+long long pn_now_ms(void);
+
 /*
  * Progress on stderr, only when stderr is a terminal (and not -q): one
  * line rewritten in place at most once a second, erased at the end, so a

@@ -187,3 +187,44 @@ int pn_out_close(struct pn_out *o)
 	pn_buf_release(&o->buf);
 	return status;
 }
+
+void pn_reject_open(struct pn_reject *r, const char *path)
+{
+	r->f = NULL;
+	r->path = path;
+	r->count = 0;
+	if (path && !(r->f = fopen(path, "a")))
+		pn_die(PN_EX_IOERR, "cannot open reject file '%s': %s", path, strerror(errno));
+}
+
+void pn_reject_write(struct pn_reject *r, const char *line, size_t len)
+{
+	if (fwrite(line, 1, len, r->f) != len || putc('\n', r->f) == EOF)
+		pn_die(PN_EX_IOERR, "cannot write to reject file '%s': %s", r->path,
+		       strerror(errno));
+	r->count++;
+}
+
+int pn_reject_bad_line(struct pn_reject *r, const struct pn_reader *in, const char *line,
+		       size_t len, const char *why, size_t column)
+{
+	if (column)
+		pn_error_at(in->name, in->lineno, "%s (byte %zu)", why, column);
+	else
+		pn_error_at(in->name, in->lineno, "%s", why);
+	if (!r->f)
+		return -1;
+	pn_reject_write(r, line, len);
+	return 0;
+}
+
+int pn_reject_close(struct pn_reject *r)
+{
+	if (r->f && fclose(r->f) != 0) {
+		r->f = NULL;
+		pn_error("cannot write to reject file '%s': %s", r->path, strerror(errno));
+		return PN_EX_IOERR;
+	}
+	r->f = NULL;
+	return PN_EX_OK;
+}

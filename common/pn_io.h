@@ -18,6 +18,7 @@
 #define PN_IO_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "pn_buf.h"
 
@@ -72,6 +73,29 @@ static inline int pn_out_gone(const struct pn_out *o)
 /* Flushes and closes; returns 0, or PN_EX_IOERR after reporting the error.
  * A reader that went away (EPIPE) is not an error. */
 int pn_out_close(struct pn_out *o);
+
+/*
+ * The --reject file of a program: bad lines appended, so a rerun loses
+ * none of an earlier run's.  A program without one stops at the first bad
+ * line (exit 65).
+ */
+struct pn_reject {
+	FILE *f;		/* NULL: no --reject given */
+	const char *path;
+	unsigned long long count;
+};
+
+/* Opens path for appending (NULL: none); dies with 74 when it cannot. */
+void pn_reject_open(struct pn_reject *r, const char *path);
+/* Appends one line; dies with 74 when it cannot. */
+void pn_reject_write(struct pn_reject *r, const char *line, size_t len);
+/* Reports a bad line with its position ("error (at NAME:LINE): why (byte
+ * column)", the column left out when 0) and sets it aside: 0, or -1 when
+ * there is no reject file and the input must stop. */
+int pn_reject_bad_line(struct pn_reject *r, const struct pn_reader *in, const char *line,
+		       size_t len, const char *why, size_t column);
+/* Closes it; 0, or PN_EX_IOERR after reporting. */
+int pn_reject_close(struct pn_reject *r);
 
 /* write(2) all of it, retrying on EINTR; 0 or -1 with errno. */
 int pn_write_all(int fd, const void *p, size_t n);
