@@ -30,6 +30,7 @@
 #include "pn_json.h"
 #include "pn_num.h"
 #include "pn_pg.h"
+#include "pn_record.h"
 #include "pn_signal.h"
 #include "pn_version.h"
 
@@ -419,39 +420,6 @@ static void bad_line(struct run *r, const struct pn_reader *in, const char *line
 	r->stop_input = 1;
 }
 
-/*
- * The Kafka position of a record, with --offsets-table: 1 and *part set if
- * it carries _topic, _partition and _offset, 0 if not, -1 if they are bad
- * (the reason in r->msg).
- */
-static int record_position(struct run *r, const struct pn_json *j, struct pn_part **part,
-			   int64_t *offset)
-{
-	int t = pn_json_get(j, 0, "_topic", 6), p = pn_json_get(j, 0, "_partition", 10);
-	int o = pn_json_get(j, 0, "_offset", 7);
-	int64_t partition;
-
-	if (t < 0 || p < 0 || o < 0)
-		return 0;
-	pn_buf_reset(&r->msg);
-	if (j->tok[t].type != PN_JSON_STRING)
-		pn_buf_adds(&r->msg, "field '_topic' must be a string");
-	else if (j->tok[p].type != PN_JSON_PRIMITIVE ||
-		 pn_json_int64(j->text + j->tok[p].start, j->tok[p].end - j->tok[p].start, &partition) ||
-		 partition < 0 || partition > INT32_MAX)
-		pn_buf_adds(&r->msg, "field '_partition' must be a partition number");
-	else if (j->tok[o].type != PN_JSON_PRIMITIVE ||
-		 pn_json_int64(j->text + j->tok[o].start, j->tok[o].end - j->tok[o].start, offset) ||
-		 *offset < 0)
-		pn_buf_adds(&r->msg, "field '_offset' must be an offset");
-	if (r->msg.len)
-		return -1;
-	pn_buf_reset(&r->tmp);
-	pn_json_unescape(j->text + j->tok[t].start, j->tok[t].end - j->tok[t].start, &r->tmp);
-	*part = pn_offsets_get(&r->offsets, r->tmp.data, (int32_t)partition);
-	return 1;
-}
-
 /* Adds one record to the batch, or reports it as bad input. */
 static void add_line(struct run *r, const struct pn_reader *in, unsigned input, char *line,
 		     size_t len)
@@ -468,10 +436,16 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 	if (!pn_json_is_object(j, 0))
 		return bad_line(r, in, line, len, "not a JSON object", 0);
 	if (r->offsets_quoted) {
-		int pos = record_position(r, j, &part, &offset);
+		int32_t partition;
+		int pos = pn_record_position(j, pn_json_get(j, 0, "_topic", 6),
+					     pn_json_get(j, 0, "_partition", 10),
+					     pn_json_get(j, 0, "_offset", 7), &r->tmp, &partition,
+					     &offset, &why);
 
 		if (pos < 0)
-			return bad_line(r, in, line, len, r->msg.data, 0);
+			return bad_line(r, in, line, len, why, 0);
+		if (pos > 0)
+			part = pn_offsets_get(&r->offsets, r->tmp.data, partition);
 		if (pos > 0 && part->appended >= 0 && offset < part->appended) {
 			r->counts.skipped++;	/* written before, by this run or an earlier one */
 			return;
@@ -864,7 +838,7 @@ static int print_offsets(struct run *r)
 	struct pn_buf b = PN_BUF_INIT;
 	int rc = PN_EX_OK;
 
-	pn_pg_offsets_json(&r->offsets, &b);
+	pn_offsets_write_json(&r->offsets, &b);
 	if (fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout) || ferror(stdout)) {
 		pn_error("cannot write to standard output: %m");
 		rc = PN_EX_IOERR;

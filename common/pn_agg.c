@@ -11,6 +11,7 @@
 #include "pn_agg.h"
 #include "pn_err.h"
 #include "pn_io.h"
+#include "pn_record.h"
 
 /* ---- the query ---- */
 
@@ -726,30 +727,27 @@ static void update(struct pn_agg *a, struct entry *e, const struct pn_json *j, c
 }
 
 /* The record's topic-partition entry when it carries _topic, _partition
- * and _offset; NULL otherwise. */
-static struct pn_part *record_part(struct pn_agg *a, const struct pn_json *j, int64_t *offset)
+ * and _offset; NULL otherwise, or when they are malformed (*why set). */
+static struct pn_part *record_part(struct pn_agg *a, const struct pn_json *j, int64_t *offset,
+				   const char **why)
 {
-	int tv = a->value[F_TOPIC], pv = a->value[F_PARTITION], ov = a->value[F_OFFSET];
-	int64_t partition;
+	int32_t partition;
 
-	if (tv < 0 || pv < 0 || ov < 0 || j->tok[tv].type != PN_JSON_STRING ||
-	    j->tok[pv].type != PN_JSON_PRIMITIVE || j->tok[ov].type != PN_JSON_PRIMITIVE ||
-	    pn_json_int64(j->text + j->tok[pv].start, j->tok[pv].end - j->tok[pv].start,
-			  &partition) || partition < 0 || partition > INT32_MAX ||
-	    pn_json_int64(j->text + j->tok[ov].start, j->tok[ov].end - j->tok[ov].start, offset))
+	*why = NULL;
+	if (pn_record_position(j, a->value[F_TOPIC], a->value[F_PARTITION], a->value[F_OFFSET],
+			       &a->tmp, &partition, offset, why) <= 0)
 		return NULL;
-	pn_buf_reset(&a->tmp);
-	pn_json_unescape(j->text + j->tok[tv].start, j->tok[tv].end - j->tok[tv].start, &a->tmp);
-	return pn_offsets_get(&a->offsets, a->tmp.data, (int32_t)partition);
+	return pn_offsets_get(&a->offsets, a->tmp.data, partition);
 }
 
 void pn_agg_pass(struct pn_agg *a, const struct pn_json *j)
 {
 	int64_t offset;
+	const char *why;
 	struct pn_part *p;
 
 	find_fields(a, j);
-	p = record_part(a, j, &offset);
+	p = record_part(a, j, &offset, &why);
 
 	if (p && offset + 1 > p->flushed)
 		p->flushed = offset + 1;
@@ -778,7 +776,9 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 	int vals[16];
 
 	find_fields(a, j);
-	p = record_part(a, j, &offset);
+	p = record_part(a, j, &offset, why);
+	if (*why)
+		return -1; /* coordinates that pn-consume never writes */
 	a->counts.records++;
 	if (p && p->flushed >= 0 && offset < p->flushed) {
 		a->counts.skipped++; /* applied before the checkpoint */
@@ -1209,33 +1209,6 @@ out:
 	return status;
 }
 
-struct offsets_json {
-	struct pn_buf *out;
-	const char *topic;
-	int first_topic, first_part;
-};
-
-static void add_offset_json(struct pn_part *p, void *arg)
-{
-	struct offsets_json *o = arg;
-
-	if (p->flushed < 0)
-		return;
-	if (!o->topic || strcmp(o->topic, p->topic)) {
-		if (o->topic)
-			pn_buf_addc(o->out, '}');
-		pn_buf_add(o->out, o->first_topic ? "" : ",", o->first_topic ? 0 : 1);
-		pn_json_add_string(o->out, p->topic, strlen(p->topic));
-		pn_buf_add(o->out, ":{", 2);
-		o->topic = p->topic;
-		o->first_topic = 0;
-		o->first_part = 1;
-	}
-	pn_buf_addf(o->out, "%s\"%d\":%lld", o->first_part ? "" : ",", (int)p->partition,
-		    (long long)p->flushed);
-	o->first_part = 0;
-}
-
 int pn_agg_load_offsets(const char *path, struct pn_offsets *t)
 {
 	struct pn_buf b = PN_BUF_INIT;
@@ -1256,23 +1229,15 @@ int pn_agg_load_offsets(const char *path, struct pn_offsets *t)
 
 int pn_agg_print_offsets(const char *path, struct pn_buf *out)
 {
-	struct pn_buf b = PN_BUF_INIT;
 	struct pn_offsets offsets;
-	struct cursor c;
-	int status = read_checkpoint(path, &b, &c);
-	struct offsets_json o = { out, NULL, 1, 1 };
+	int status;
 
 	pn_offsets_init(&offsets);
+	status = pn_agg_load_offsets(path, &offsets);
 	if (status == 0)
 		pn_error("no checkpoint '%s'", path);
-	if (status > 0) {
-		get_u64(&c); /* any query's checkpoint will do */
-		load_offsets(&c, &offsets);
-		pn_buf_addc(out, '{');
-		pn_offsets_each(&offsets, add_offset_json, &o);
-		pn_buf_add(out, o.topic ? "}}\n" : "}\n", o.topic ? 3 : 2);
-	}
+	if (status > 0)
+		pn_offsets_write_json(&offsets, out);
 	pn_offsets_release(&offsets);
-	pn_buf_release(&b);
 	return status > 0 ? 0 : -1;
 }

@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "pn_err.h"
+#include "pn_json.h"
 #include "pn_num.h"
 #include "pn_offsets.h"
 
@@ -159,4 +160,36 @@ int pn_offsets_load_start(struct pn_offsets *t, const char *path)
 	}
 	json_decref(root);
 	return status;
+}
+
+void pn_offsets_write_json(const struct pn_offsets *t, struct pn_buf *b)
+{
+	int first_topic = 1;
+
+	pn_buf_addc(b, '{');
+	for (int i = 0; i < t->ntopics; i++) {
+		const struct pn_topic_parts *tp = &t->topics[i];
+		int first = 1;
+
+		for (int32_t k = 0; k < tp->cap; k++) {
+			struct pn_part *p = tp->by_partition[k];
+
+			if (!p || p->flushed < 0)
+				continue;
+			if (first) {
+				if (!first_topic)
+					pn_buf_addc(b, ',');
+				pn_json_add_string(b, tp->name, strlen(tp->name));
+				pn_buf_addc(b, ':');
+				pn_buf_addc(b, '{');
+				first_topic = 0;
+			}
+			pn_buf_addf(b, "%s\"%d\":%lld", first ? "" : ",", (int)p->partition,
+				    (long long)p->flushed);
+			first = 0;
+		}
+		if (!first)
+			pn_buf_addc(b, '}');
+	}
+	pn_buf_adds(b, "}\n");
 }

@@ -67,4 +67,8 @@ void pn_offsets_each(struct pn_offsets *t, void (*fn)(struct pn_part *, void *),
  */
 int pn_offsets_load_start(struct pn_offsets *t, const char *path);
 
+/* Appends the entries that have a `flushed` offset as a start-offsets
+ * file: {"topic":{"0":1234}} and a newline. */
+void pn_offsets_write_json(const struct pn_offsets *t, struct pn_buf *out);
+
 #endif

@@ -737,34 +737,3 @@ void pn_pg_offsets_committed(struct pn_offsets *t)
 		}
 }
 
-void pn_pg_offsets_json(struct pn_offsets *t, struct pn_buf *b)
-{
-	int first_topic = 1;
-
-	pn_buf_addc(b, '{');
-	for (int i = 0; i < t->ntopics; i++) {
-		struct pn_topic_parts *tp = &t->topics[i];
-		int first = 1;
-
-		for (int32_t k = 0; k < tp->cap; k++) {
-			struct pn_part *p = tp->by_partition[k];
-
-			if (!p || p->flushed < 0)
-				continue;
-			if (first) {
-				if (!first_topic)
-					pn_buf_addc(b, ',');
-				pn_json_add_string(b, tp->name, strlen(tp->name));
-				pn_buf_addc(b, ':');
-				pn_buf_addc(b, '{');
-				first_topic = 0;
-			}
-			pn_buf_addf(b, "%s\"%d\":%lld", first ? "" : ",", (int)p->partition,
-				    (long long)p->flushed);
-			first = 0;
-		}
-		if (!first)
-			pn_buf_addc(b, '}');
-	}
-	pn_buf_adds(b, "}\n");
-}

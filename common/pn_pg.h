@@ -197,7 +197,6 @@ PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink
 			      struct pn_offsets *t);
 /* After the commit: flushed = appended. */
 void pn_pg_offsets_committed(struct pn_offsets *t);
-/* {"topic":{"0":next,...},...} of the flushed offsets, and a newline. */
-void pn_pg_offsets_json(struct pn_offsets *t, struct pn_buf *b);
+
 
 #endif

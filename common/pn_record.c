@@ -305,6 +305,35 @@ int pn_record_to_msg(const struct pn_json *j, const char *key_field, struct pn_m
 	return 0;
 }
 
+static int tok_int64(const struct pn_json *j, int v, int64_t *out)
+{
+	return tok_type(j, v) == PN_JSON_PRIMITIVE &&
+	       pn_json_int64(j->text + j->tok[v].start, j->tok[v].end - j->tok[v].start, out) == 0;
+}
+
+int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok,
+		       int offset_tok, struct pn_buf *topic, int32_t *partition,
+		       int64_t *offset, const char **why)
+{
+	int64_t p;
+
+	if (topic_tok < 0 || partition_tok < 0 || offset_tok < 0)
+		return 0;
+	if (tok_type(j, topic_tok) != PN_JSON_STRING)
+		*why = "field '_topic' must be a string";
+	else if (!tok_int64(j, partition_tok, &p) || p < 0 || p > INT32_MAX)
+		*why = "field '_partition' must be a partition number";
+	else if (!tok_int64(j, offset_tok, offset) || *offset < 0)
+		*why = "field '_offset' must be an offset";
+	else {
+		pn_buf_reset(topic);
+		add_tok_string(topic, j, topic_tok);
+		*partition = (int32_t)p;
+		return 1;
+	}
+	return -1;
+}
+
 /* Bytes as a JSON string, or as field_base64 when they are not UTF-8. */
 static void add_bytes_field(struct pn_buf *out, const char *field, const void *p, size_t n)
 {

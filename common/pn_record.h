@@ -65,6 +65,16 @@ void pn_msg_add_header(struct pn_msg *m, const char *name, size_t name_len,
 		       const char *value, size_t value_len);
 
 /*
+ * The Kafka position a record carries, from the tokens of its _topic,
+ * _partition and _offset fields (-1 where absent): 1 with the topic decoded
+ * into `topic`, 0 when any of the three is absent, -1 with *why when one is
+ * not what pn-consume --meta writes.
+ */
+int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok,
+		       int offset_tok, struct pn_buf *topic, int32_t *partition,
+		       int64_t *offset, const char **why);
+
+/*
  * Appends the NDJSON record for a consumed message to out, '\n' included.
  * With meta, the coordinates come first.  `scratch` is reused for the
  * payload check.  Returns 1 if the payload was a JSON object, 0 if it was
