@@ -27,14 +27,18 @@ static void add_const(struct pn_cond *c, const char *s, size_t n)
 		n--;
 	c->values = pn_realloc(c->values, (c->nvalues + 1) * sizeof(*c->values));
 	k = &c->values[c->nvalues++];
+	memset(k, 0, sizeof(*k));
 	pn_json_init(&j);
 	if (pn_json_parse(&j, s, n) == 0 && j.tok[0].type != PN_JSON_OBJECT &&
 	    j.tok[0].type != PN_JSON_ARRAY) {
 		k->type = j.tok[0].type;
-		if (k->type == PN_JSON_STRING)
+		if (k->type == PN_JSON_STRING) {
 			pn_json_unescape(s + j.tok[0].start, j.tok[0].end - j.tok[0].start, &text);
-		else
+		} else {
 			pn_buf_add(&text, s, n);
+			k->is_int = pn_json_int64(text.data, text.len, &k->ival) == 0;
+			k->dval = strtod(text.data, NULL);
+		}
 	} else {
 		k->type = PN_JSON_STRING; /* a bare word: source=campaign */
 		pn_buf_add(&text, s, n);
@@ -328,9 +332,12 @@ static int const_equals(const struct pn_json *j, int v, const struct pn_const *k
 		int64_t i;
 		double d;
 
-		/* 1.0 and 1 are the same number */
-		tok_number(j, v, &i, &d);
-		return (pn_json_int64(s, n, &i) == 0 ? (double)i : d) == strtod(k->text, NULL);
+		/* 1.0 and 1 are the same number; two integers compare exactly */
+		int is_int = tok_number(j, v, &i, &d);
+
+		if (is_int && k->is_int)
+			return i == k->ival;
+		return (is_int ? (double)i : d) == k->dval;
 	}
 	return 0;
 }
@@ -657,8 +664,6 @@ static void add_minmax(struct entry *e, int i, const struct pn_agg_def *d, int i
 		*s = double_slot(dv);
 }
 
-static char why_buf[512];
-
 /* Checks the numeric aggregates' fields before anything changes, so a bad
  * record leaves the state as it was. */
 static int check_numbers(struct pn_agg *a, const struct pn_json *j, const int *vals,
@@ -671,13 +676,13 @@ static int check_numbers(struct pn_agg *a, const struct pn_json *j, const int *v
 		if ((d->kind != PN_SUM && d->kind != PN_MIN && d->kind != PN_MAX) ||
 		    tok_is_null(j, v) || tok_is_number(j, v))
 			continue;
-		snprintf(why_buf, sizeof(why_buf), "field '%s' is %s, --%s needs a number",
+		snprintf(a->why, sizeof(a->why), "field '%s' is %s, --%s needs a number",
 			 d->field,
 			 j->tok[v].type == PN_JSON_STRING ? "a string" :
 			 j->tok[v].type == PN_JSON_OBJECT ? "an object" :
 			 j->tok[v].type == PN_JSON_ARRAY ? "a list" : "a boolean",
 			 kind_names[d->kind]);
-		*why = why_buf;
+		*why = a->why;
 		return -1;
 	}
 	return 0;

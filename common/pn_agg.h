@@ -46,6 +46,9 @@ struct pn_const {
 	enum pn_json_type type;
 	char *text;		/* strings: decoded bytes; others: JSON text */
 	size_t len;
+	int is_int;		/* a number: exact as ival, else compared as dval */
+	int64_t ival;
+	double dval;
 };
 
 struct pn_cond {
@@ -109,6 +112,7 @@ struct pn_agg {
 	uint32_t dirty_tail;	/* and of the last */
 	struct pn_offsets offsets; /* per topic-partition: `flushed` = next to apply */
 	struct pn_buf scratch, tmp;
+	char why[256];		/* the reason of the last refused record */
 	struct pn_agg_counts counts;
 };
 

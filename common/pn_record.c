@@ -16,6 +16,7 @@ void pn_msg_release(struct pn_msg *m)
 	pn_buf_release(&m->value_buf);
 	pn_buf_release(&m->key_buf);
 	pn_buf_release(&m->hdr_buf);
+	pn_buf_release(&m->tmp);
 	free(m->hdr);
 	pn_msg_init(m);
 }
@@ -49,52 +50,47 @@ static void add_tok_string(struct pn_buf *b, const struct pn_json *j, int i)
 	pn_json_unescape(j->text + j->tok[i].start, j->tok[i].end - j->tok[i].start, b);
 }
 
-void pn_msg_add_header(struct pn_msg *m, const char *name, size_t name_len,
-		       const char *value, size_t value_len)
+/* Records a header whose name and value already sit in hdr_buf. */
+static void push_header(struct pn_msg *m, size_t name_off, size_t name_len, size_t value_off,
+			size_t value_len, int value_null)
 {
-	struct pn_header *h;
-
 	if (m->nhdr == m->hdr_cap) {
 		m->hdr_cap = m->hdr_cap ? 2 * m->hdr_cap : 8;
 		m->hdr = pn_realloc(m->hdr, m->hdr_cap * sizeof(*m->hdr));
 	}
-	h = &m->hdr[m->nhdr++];
-	h->name_off = m->hdr_buf.len;
-	h->name_len = name_len;
+	m->hdr[m->nhdr++] = (struct pn_header){ name_off, name_len, value_off, value_len,
+						 value_null };
+}
+
+void pn_msg_add_header(struct pn_msg *m, const char *name, size_t name_len,
+		       const char *value, size_t value_len)
+{
+	size_t name_off = m->hdr_buf.len, value_off;
+
 	pn_buf_add(&m->hdr_buf, name, name_len);
-	h->value_off = m->hdr_buf.len;
-	h->value_len = value ? value_len : 0;
-	h->value_null = !value;
+	value_off = m->hdr_buf.len;
 	if (value)
 		pn_buf_add(&m->hdr_buf, value, value_len);
+	push_header(m, name_off, name_len, value_off, value ? value_len : 0, !value);
 }
 
 /* One header from a name token and a value token (string or null). */
 static int add_record_header(struct pn_msg *m, const struct pn_json *j, int name, int value,
 			     const char **why)
 {
-	size_t name_len, name_off;
+	size_t name_off = m->hdr_buf.len, value_off;
 
 	if (tok_type(j, name) != PN_JSON_STRING ||
 	    (tok_type(j, value) != PN_JSON_STRING && !tok_is_null(j, value))) {
 		*why = "field '_headers' must hold [name, value] string pairs";
 		return -1;
 	}
-	/* decode both into hdr_buf, then record them as one header */
-	name_off = m->hdr_buf.len;
 	add_tok_string(&m->hdr_buf, j, name);
-	name_len = m->hdr_buf.len - name_off;
-	pn_msg_add_header(m, m->hdr_buf.data + name_off, 0, NULL, 0);
-	m->hdr[m->nhdr - 1].name_off = name_off;
-	m->hdr[m->nhdr - 1].name_len = name_len;
-	if (!tok_is_null(j, value)) {
-		struct pn_header *h = &m->hdr[m->nhdr - 1];
-
-		h->value_off = m->hdr_buf.len;
+	value_off = m->hdr_buf.len;
+	if (!tok_is_null(j, value))
 		add_tok_string(&m->hdr_buf, j, value);
-		h->value_len = m->hdr_buf.len - h->value_off;
-		h->value_null = 0;
-	}
+	push_header(m, name_off, value_off - name_off, value_off, m->hdr_buf.len - value_off,
+		    tok_is_null(j, value));
 	return 0;
 }
 
@@ -125,8 +121,7 @@ static int parse_headers(struct pn_msg *m, const struct pn_json *j, int v, const
 	return 0;
 }
 
-static int parse_timestamp(struct pn_msg *m, const struct pn_json *j, int v, struct pn_buf *tmp,
-			   const char **why)
+static int parse_timestamp(struct pn_msg *m, const struct pn_json *j, int v, const char **why)
 {
 	size_t len;
 	const char *raw = pn_json_raw(j, v, &len);
@@ -139,9 +134,9 @@ static int parse_timestamp(struct pn_msg *m, const struct pn_json *j, int v, str
 		return 0;
 	}
 	if (tok_type(j, v) == PN_JSON_STRING) {
-		pn_buf_reset(tmp);
-		add_tok_string(tmp, j, v);
-		if (pn_parse_time(tmp->data, &ts) == 0 && ts >= 0) {
+		pn_buf_reset(&m->tmp);
+		add_tok_string(&m->tmp, j, v);
+		if (pn_parse_time(m->tmp.data, &ts) == 0 && ts >= 0) {
 			m->timestamp = ts;
 			return 0;
 		}
@@ -262,7 +257,7 @@ int pn_record_to_msg(const struct pn_json *j, const char *key_field, struct pn_m
 		else if (IS("_headers"))
 			status = parse_headers(m, j, v, why);
 		else if (IS("_timestamp"))
-			status = parse_timestamp(m, j, v, &m->key_buf, why);
+			status = parse_timestamp(m, j, v, why);
 		else if (IS("_partition"))
 			status = parse_partition(m, j, v, why);
 		else if (IS("_value"))
@@ -274,7 +269,6 @@ int pn_record_to_msg(const struct pn_json *j, const char *key_field, struct pn_m
 	}
 	if (status)
 		return -1;
-	pn_buf_reset(&m->key_buf); /* parse_timestamp borrowed it */
 	if (value_tok >= 0 || value_b64_tok >= 0) {
 		if (fields) {
 			*why = "a record with '_value' can have no other fields but metadata";

@@ -45,6 +45,7 @@ struct pn_msg {
 	struct pn_header *hdr;
 	int nhdr, hdr_cap;
 	struct pn_buf value_buf, key_buf, hdr_buf;
+	struct pn_buf tmp;	/* a decoded _timestamp string */
 };
 
 void pn_msg_init(struct pn_msg *m);

@@ -111,6 +111,12 @@ test_expect_success '--reject sets bad lines aside and sends the rest' '
 	test_cmp expect out
 '
 
+test_expect_success 'a reject file that cannot be opened is 74' '
+	echo "{\"n\":1}" >in &&
+	test_expect_code 74 pn-produce -b "$BROKERS" -t reject --reject no-such-dir/rej in 2>err &&
+	grep "cannot open reject file .no-such-dir/rej." err
+'
+
 test_expect_success 'SIGTERM mid-stream: stops reading, every acknowledged record is there' '
 	mkfifo feed || return 1
 	for i in $(seq 1 50); do gen-pings 1000 $i; sleep 0.1; done >feed &

@@ -130,8 +130,10 @@ test_expect_success 'the output round trips through pn-produce' '
 '
 
 test_expect_success 'a reader that goes away is a quiet stop' '
-	pn-consume -b "$BROKERS" -t nums -e 2>err | head -n 1 >first &&
+	{ pn-consume -b "$BROKERS" -t nums -e 2>err; echo $? >status; } | head -n 1 >first &&
 	test_line_count = 1 first &&
+	echo 0 >expect &&
+	test_cmp expect status &&
 	test_must_be_empty err
 '
 
@@ -147,6 +149,14 @@ test_expect_success 'SIGTERM: flushes what it read and exits 0' '
 	kill -TERM $pid &&
 	wait $pid &&
 	test_line_count = 1000 term.out
+'
+
+test_expect_success 'usage and configuration errors' '
+	test_expect_code 64 pn-consume -b "$BROKERS" -t nums -o stored 2>err &&
+	grep "o stored needs a consumer group" err &&
+	test_expect_code 64 pn-consume -b "$BROKERS" -t nums -g g -p 0 2>err &&
+	test_expect_code 78 pn-consume -F no-such.properties -b "$BROKERS" -t nums -e 2>err &&
+	grep "cannot open configuration file .no-such.properties." err
 '
 
 test_done

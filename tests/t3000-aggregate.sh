@@ -82,6 +82,27 @@ test_expect_success '--where: =, !=, IS NULL, IS NOT NULL, IN; 42 is not "42"' '
 	pn-aggregate -w "s IN (x, 42)" -g k --count "*" <in >out && printf "{\"k\":\"a\",\"count\":1}\n{\"k\":\"e\",\"count\":1}\n" >expect && test_cmp expect out
 '
 
+test_expect_success '--where numbers: 1 equals 1.0, 64-bit integers compare exactly' '
+	printf "{\"k\":\"a\",\"s\":9007199254740993}\n{\"k\":\"b\",\"s\":9007199254740992}\n{\"k\":\"c\",\"s\":1.0}\n" >in &&
+	pn-aggregate -w s=9007199254740993 -g k --count "*" <in >out &&
+	echo "{\"k\":\"a\",\"count\":1}" >expect && test_cmp expect out &&
+	pn-aggregate -w s=1 -g k --count "*" <in >out &&
+	echo "{\"k\":\"c\",\"count\":1}" >expect && test_cmp expect out
+'
+
+test_expect_success 'malformed Kafka coordinates are bad input' '
+	printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":\"7\",\"k\":\"a\"}\n" >in &&
+	test_expect_code 65 pn-aggregate -g k --count "*" in 2>err &&
+	echo "pn-aggregate: error (at in:1): field '"'"'_offset'"'"' must be an offset" >expect &&
+	test_cmp expect err
+'
+
+test_expect_success '--print-offsets without a checkpoint is 78' '
+	test_expect_code 78 pn-aggregate --state no-such-state --print-offsets >out 2>err &&
+	grep "no checkpoint .no-such-state." err &&
+	test_must_be_empty out
+'
+
 test_expect_success 'EMIT CHANGES: changed groups every interval, absolute values' '
 	mkfifo feed || return 1
 	pn-aggregate -g k --count "*" --emit-interval 200ms <feed >out &
