@@ -470,32 +470,29 @@ static int assign_partitions(struct run *r)
 
 /* ---- the loop ---- */
 
-static void count_open(struct pn_part *p, void *arg)
+struct partition_tally {
+	int assigned;		/* partitions we hold */
+	int open;		/* of those, not at their end nor past --until */
+};
+
+static void tally(struct pn_part *p, void *arg)
 {
-	int *open = arg;
+	struct partition_tally *t = arg;
 
-	if (p->assigned && !p->done && !(p->at_end))
-		(*open)++;
-}
-
-static void count_assigned(struct pn_part *p, void *arg)
-{
-	int *n = arg;
-
-	*n += p->assigned;
+	t->assigned += p->assigned;
+	t->open += p->assigned && !p->done && !p->at_end;
 }
 
 /* With -e or --until: true when no assigned partition has more to give. */
 static int all_partitions_finished(struct run *r)
 {
-	int open = 0, assigned = 0;
+	struct partition_tally t = { 0, 0 };
 
 	if (!r->o->exit_at_end && r->o->until_ms < 0)
 		return 0;
-	pn_offsets_each(&r->parts, count_assigned, &assigned);
-	pn_offsets_each(&r->parts, count_open, &open);
+	pn_offsets_each(&r->parts, tally, &t);
 	/* without -e, a partition that never reaches --until keeps us waiting */
-	return assigned > 0 && open == 0;
+	return t.assigned > 0 && t.open == 0;
 }
 
 /* A partition past --until: pause it, nothing more is wanted from it. */

@@ -201,30 +201,21 @@ int pn_query_add_agg(struct pn_query *q, enum pn_agg_kind kind, const char *spec
 	return 0;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *u = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ u[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
-	return fnv1a(h, s ? s : "\x01", s ? strlen(s) + 1 : 1);
+	return pn_hash64(h, s ? s : "\x01", s ? strlen(s) + 1 : 1);
 }
 
 uint64_t pn_query_fingerprint(const struct pn_query *q)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = PN_HASH64_INIT;
 
 	for (int i = 0; i < q->nconds; i++) {
 		h = fnv_str(h, q->conds[i].field);
-		h = fnv1a(h, &q->conds[i].op, sizeof(q->conds[i].op));
+		h = pn_hash64(h, &q->conds[i].op, sizeof(q->conds[i].op));
 		for (int v = 0; v < q->conds[i].nvalues; v++) {
-			h = fnv1a(h, &q->conds[i].values[v].type, sizeof(int));
-			h = fnv1a(h, q->conds[i].values[v].text, q->conds[i].values[v].len);
+			h = pn_hash64(h, &q->conds[i].values[v].type, sizeof(int));
+			h = pn_hash64(h, q->conds[i].values[v].text, q->conds[i].values[v].len);
 		}
 	}
 	h = fnv_str(h, "groups");
@@ -232,7 +223,7 @@ uint64_t pn_query_fingerprint(const struct pn_query *q)
 		h = fnv_str(fnv_str(h, q->groups[i].field), q->groups[i].name);
 	h = fnv_str(h, "aggs");
 	for (int i = 0; i < q->naggs; i++) {
-		h = fnv1a(h, &q->aggs[i].kind, sizeof(q->aggs[i].kind));
+		h = pn_hash64(h, &q->aggs[i].kind, sizeof(q->aggs[i].kind));
 		h = fnv_str(fnv_str(h, q->aggs[i].field), q->aggs[i].name);
 	}
 	return h;
@@ -515,7 +506,7 @@ static void grow_index(struct pn_agg *a)
 /* The entry of a group key, created empty when new. */
 static struct entry *find_entry(struct pn_agg *a, const char *key, size_t len)
 {
-	uint64_t h = fnv1a(0xcbf29ce484222325ULL, key, len);
+	uint64_t h = pn_hash64(PN_HASH64_INIT, key, len);
 	size_t i = h & a->index_mask;
 	struct entry *e;
 
@@ -559,7 +550,7 @@ static void mark_changed(struct pn_agg *a, struct entry *e)
 static int strset_add(struct strset **setp, const char *s, size_t len)
 {
 	struct strset *set = *setp;
-	uint64_t h = fnv1a(0xcbf29ce484222325ULL, s, len);
+	uint64_t h = pn_hash64(PN_HASH64_INIT, s, len);
 	uint32_t i;
 
 	if (!set) {
@@ -1040,7 +1031,7 @@ int pn_agg_save(struct pn_agg *a, const char *path)
 	put_u64(&b, a->nentries);
 	for (size_t n = 0; n < a->nentries; n++)
 		put_entry(a, &b, entry_at(a, n));
-	put_u64(&b, fnv1a(0xcbf29ce484222325ULL, b.data, b.len));
+	put_u64(&b, pn_hash64(PN_HASH64_INIT, b.data, b.len));
 	status = write_file_atomically(path, b.data, b.len);
 	if (status)
 		pn_error("cannot write checkpoint '%s': %s", path, strerror(errno));
@@ -1115,7 +1106,7 @@ static int read_checkpoint(const char *path, struct pn_buf *b, struct cursor *c)
 		return -1;
 	}
 	memcpy(&sum, b->data + b->len - 8, 8);
-	if (sum != fnv1a(0xcbf29ce484222325ULL, b->data, b->len - 8)) {
+	if (sum != pn_hash64(PN_HASH64_INIT, b->data, b->len - 8)) {
 		pn_error("checkpoint '%s' is corrupt (checksum mismatch); restore it or "
 			 "remove it to start over", path);
 		return -1;

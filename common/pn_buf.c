@@ -165,3 +165,12 @@ int pn_buf_add_unbase64(struct pn_buf *b, const char *s, size_t n)
 			return -1;
 	return 0;
 }
+
+uint64_t pn_hash64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *u = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ u[i]) * 0x100000001b3ULL;
+	return h;
+}

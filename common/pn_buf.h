@@ -40,6 +40,11 @@ void pn_buf_add_u64(struct pn_buf *b, uint64_t v);
 /* Hands the memory over to the caller (to free()); the buffer is left empty. */
 char *pn_buf_detach(struct pn_buf *b, size_t *len);
 
+/* FNV-1a over n bytes, continuing from h (PN_HASH64_INIT to start): the
+ * one hash of hash tables, batch keys and checkpoint checksums. */
+#define PN_HASH64_INIT 0xcbf29ce484222325ULL
+uint64_t pn_hash64(uint64_t h, const void *p, size_t n);
+
 /* Base64 (RFC 4648, with padding), for bytes that are not UTF-8 text. */
 void pn_buf_add_base64(struct pn_buf *b, const void *p, size_t n);
 /* Decodes into b (appending); -1 if s is not valid base64. */

@@ -566,21 +566,12 @@ void pn_pg_batch_abandon(struct pn_pg_batch *b)
 		b->keys.data[b->keys.len] = '\0';
 }
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
 /* Marks an earlier row with the same key as dead: the last row wins. */
 static void dedupe(struct pn_pg_batch *b, size_t idx)
 {
 	const struct pn_pg_row *w = &b->rows[idx];
 	const char *key = b->keys.data + w->key_off;
-	size_t mask = b->hashcap - 1, h = hash_bytes(key, w->key_len) & mask;
+	size_t mask = b->hashcap - 1, h = pn_hash64(PN_HASH64_INIT, key, w->key_len) & mask;
 
 	for (;; h = (h + 1) & mask) {
 		int32_t slot = b->hash[h];
