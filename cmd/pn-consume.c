@@ -250,14 +250,19 @@ static void promote_flushed(struct pn_part *p, void *arg)
 	p->flushed = p->appended;
 }
 
-/* Writes the buffered records; on success they become committable. */
+/* The records appended so far reached stdout: they become committable. */
+static void records_written(struct run *r)
+{
+	pn_offsets_each(&r->parts, promote_flushed, NULL);
+	r->dirty = 0;
+}
+
+/* Writes the buffered records. */
 static void flush_output(struct run *r)
 {
 	r->last_flush_ms = pn_now_ms();
-	if (!r->dirty)
-		return;
-	if (pn_out_flush(&r->out) == 0)
-		pn_offsets_each(&r->parts, promote_flushed, NULL);
+	if (r->dirty && pn_out_flush(&r->out) == 0)
+		records_written(r);
 	r->dirty = 0;
 }
 
@@ -525,8 +530,8 @@ static void handle_message(struct run *r, rd_kafka_message_t *m)
 	r->counts.records++;
 	r->counts.bytes += m->len;
 	pn_progress_tick(&r->progress, r->counts.records);
-	if (r->out.buf.len >= r->out.threshold)
-		flush_output(r);
+	if (pn_out_record(&r->out) > 0)
+		records_written(r);
 	if (r->o->max_records && r->counts.records >= (uint64_t)r->o->max_records)
 		r->finished = 1;
 }

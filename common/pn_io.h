@@ -9,8 +9,9 @@
  * by the caller (in-place unescaping).
  *
  * pn_out is stdout for records: callers append whole records to `buf` and
- * call pn_out_flush() once it passes `threshold` (and when the input is
- * quiet), so output is written in large blocks.
+ * call pn_out_record(), which writes when the buffer passes its threshold,
+ * so output goes out in large blocks; pn_out_flush() writes the rest when
+ * the input is quiet.
  * EPIPE (the reader went away) is a normal, quiet stop: pn_out_gone() turns
  * true and later writes are dropped; any other write error is an output
  * error that pn_out_close() reports and turns into exit status 74.
@@ -59,6 +60,14 @@ struct pn_out {
 void pn_out_init(struct pn_out *o, int fd, const char *name, size_t threshold);
 /* Writes everything buffered; 0 when it all reached the fd. */
 int pn_out_flush(struct pn_out *o);
+/* Call after appending one whole record (ending in '\n') to o->buf:
+ * 1 when the buffer was written, 0 when it waits for more, -1 on an error. */
+static inline int pn_out_record(struct pn_out *o)
+{
+	if (o->buf.len < o->threshold)
+		return 0;
+	return pn_out_flush(o) == 0 ? 1 : -1;
+}
 static inline int pn_out_gone(const struct pn_out *o)
 {
 	return o->gone || o->err;
