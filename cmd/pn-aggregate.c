@@ -30,6 +30,8 @@
 static const char usage_text[] =
 	"usage: pn-aggregate [-w COND]... -g FIELD[:NAME]... [--count FIELD[:NAME]]...\n"
 	"                    [--sum|--min|--max|--count-distinct|--latest FIELD[:NAME]]...\n"
+	"                    [--time-field F] [--window tumbling:SIZE|hopping:SIZE,ADV]\n"
+	"                    [--grace D] [--ttl D]\n"
 	"                    [--emit changes|final] [--emit-interval D] [--state FILE]\n"
 	"                    [--reject FILE] [--stats] [-qv] [FILE ...]\n"
 	"       pn-aggregate --state FILE --print-offsets\n";
@@ -72,8 +74,16 @@ static void usage(void)
 	       "      --max F[:NAME]        largest number in F\n"
 	       "      --count-distinct F[:NAME]  distinct values of F (exact)\n"
 	       "      --latest F[:NAME]     the last non-null value of F\n"
+	       "      --time-field F        event time from F (epoch s or ms, ISO 8601);\n"
+	       "                            default _timestamp\n"
+	       "      --window tumbling:SIZE, --window hopping:SIZE,ADVANCE\n"
+	       "                            group by time window too (window_start/end)\n"
+	       "      --grace D             a window takes late records for D after its\n"
+	       "                            end (default 24h); later ones are not applied\n"
+	       "      --ttl D               forget groups not updated for D of event time\n"
 	       "      --emit changes|final  changed groups every interval (default), or\n"
-	       "                            all groups once at the end\n"
+	       "                            each group once: at the end, or when its\n"
+	       "                            window closes\n"
 	       "      --emit-interval D     time between emissions (default 1s)\n"
 	       "      --state FILE          checkpoint file: resume and skip applied offsets\n"
 	       "      --print-offsets       print the checkpoint's offsets for\n"
@@ -99,13 +109,14 @@ static void parse_options(struct opts *o, int argc, char **argv)
 {
 	enum { OPT_COUNT = 256, OPT_SUM, OPT_MIN, OPT_MAX, OPT_COUNT_DISTINCT, OPT_LATEST,
 	       OPT_EMIT, OPT_EMIT_INTERVAL, OPT_STATE, OPT_PRINT_OFFSETS, OPT_REJECT,
-	       OPT_STATS };
+	       OPT_STATS, OPT_TIME_FIELD, OPT_WINDOW, OPT_GRACE, OPT_TTL };
 	static const char optstring[] = "g:hqVvw:";
 	static const struct option longopts[] = {
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "count-distinct", required_argument, NULL, OPT_COUNT_DISTINCT },
 		{ "emit", required_argument, NULL, OPT_EMIT },
 		{ "emit-interval", required_argument, NULL, OPT_EMIT_INTERVAL },
+		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "group-by", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "latest", required_argument, NULL, OPT_LATEST },
@@ -117,9 +128,12 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "sum", required_argument, NULL, OPT_SUM },
+		{ "time-field", required_argument, NULL, OPT_TIME_FIELD },
+		{ "ttl", required_argument, NULL, OPT_TTL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "where", required_argument, NULL, 'w' },
+		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *why;
@@ -127,6 +141,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->emit_interval_ms = 1000;
+	o->query.grace_ms = -1;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
@@ -156,6 +171,22 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			if (pn_parse_duration(optarg, &o->emit_interval_ms) || !o->emit_interval_ms)
 				pn_usage_error(usage_text, "bad duration '%s'", optarg);
 			break;
+		case OPT_TIME_FIELD:
+			free(o->query.time_field);
+			o->query.time_field = pn_strdup(optarg);
+			break;
+		case OPT_WINDOW:
+			if (pn_window_parse(&o->query.window, optarg, &why))
+				pn_usage_error(usage_text, "bad --window '%s': %s", optarg, why);
+			break;
+		case OPT_GRACE:
+			if (pn_parse_duration(optarg, &o->query.grace_ms))
+				pn_usage_error(usage_text, "bad --grace '%s'", optarg);
+			break;
+		case OPT_TTL:
+			if (pn_parse_duration(optarg, &o->query.ttl_ms) || !o->query.ttl_ms)
+				pn_usage_error(usage_text, "bad --ttl '%s'", optarg);
+			break;
 		case OPT_STATE: o->state_path = optarg; break;
 		case OPT_PRINT_OFFSETS: o->print_offsets = 1; break;
 		case OPT_REJECT: o->reject_path = optarg; break;
@@ -169,6 +200,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "no --group-by given");
 	if (!o->print_offsets && !o->query.naggs)
 		pn_usage_error(usage_text, "no aggregate given (--count, --sum, ...)");
+	if (o->query.grace_ms >= 0 && o->query.window.kind == PN_WINDOW_NONE)
+		pn_usage_error(usage_text, "--grace needs --window");
+	if (o->query.grace_ms < 0)
+		o->query.grace_ms = 24 * 3600 * 1000; /* ksqlDB's default */
 	o->inputs = argv + optind;
 	o->ninputs = argc - optind;
 }
@@ -187,8 +222,11 @@ static void emit_and_checkpoint(struct run *r, int final)
 			pn_agg_emit(&r->agg, &r->out.buf, OUT_THRESHOLD);
 			pn_out_flush(&r->out);
 		}
-		pn_out_flush(&r->out);
 	}
+	/* closed windows and --ttl: those not emitted yet are written now */
+	if (!pn_out_gone(&r->out))
+		pn_agg_expire(&r->agg, &r->out.buf);
+	pn_out_flush(&r->out);
 	if (r->o->state_path && !pn_out_gone(&r->out) && pn_agg_save(&r->agg, r->o->state_path))
 		r->status = PN_EX_IOERR;
 	r->next_emit_ms = pn_now_ms() + r->o->emit_interval_ms;
@@ -263,12 +301,12 @@ static void print_stats(const struct run *r)
 
 	fprintf(stderr,
 		"{\"records\":%llu,\"applied\":%llu,\"filtered\":%llu,\"null_key\":%llu,"
-		"\"skipped\":%llu,\"rejected\":%llu,\"groups\":%zu,\"emitted\":%llu,"
-		"\"checkpoints\":%llu}\n",
+		"\"skipped\":%llu,\"late\":%llu,\"rejected\":%llu,\"groups\":%zu,"
+		"\"expired\":%llu,\"emitted\":%llu,\"checkpoints\":%llu}\n",
 		(unsigned long long)c->records, (unsigned long long)c->applied,
 		(unsigned long long)c->filtered, (unsigned long long)c->null_key,
-		(unsigned long long)c->skipped, r->reject.count,
-		r->agg.nentries, (unsigned long long)c->emitted,
+		(unsigned long long)c->skipped, (unsigned long long)c->late, r->reject.count,
+		r->agg.nentries, (unsigned long long)c->expired, (unsigned long long)c->emitted,
 		(unsigned long long)c->checkpoints);
 }
 
@@ -315,6 +353,10 @@ int main(int argc, char **argv)
 		pn_warn("%llu records had a missing or null --group-by field and were not "
 			"counted (as ksqlDB drops null keys)",
 			(unsigned long long)r.agg.counts.null_key);
+	if (r.agg.counts.late)
+		pn_warn("%llu late records came after their window had closed (its end + "
+			"--grace) and were not applied to it",
+			(unsigned long long)r.agg.counts.late);
 	out_status = pn_out_close(&r.out);
 	if (out_status && !r.status)
 		r.status = out_status;

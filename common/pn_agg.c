@@ -226,6 +226,13 @@ uint64_t pn_query_fingerprint(const struct pn_query *q)
 		h = pn_hash64(h, &q->aggs[i].kind, sizeof(q->aggs[i].kind));
 		h = fnv_str(fnv_str(h, q->aggs[i].field), q->aggs[i].name);
 	}
+	/* the window and its time make the keys; grace and TTL only decide
+	 * what is kept, so they may change between runs */
+	if (q->window.kind != PN_WINDOW_NONE) {
+		h = fnv_str(fnv_str(h, "window"), q->time_field);
+		h = pn_hash64(h, &q->window.size_ms, sizeof(q->window.size_ms));
+		h = pn_hash64(h, &q->window.advance_ms, sizeof(q->window.advance_ms));
+	}
 	return h;
 }
 
@@ -245,6 +252,7 @@ void pn_query_release(struct pn_query *q)
 		free(q->aggs[i].field);
 		free(q->aggs[i].name);
 	}
+	free(q->time_field);
 	free(q->conds);
 	free(q->groups);
 	free(q->aggs);
@@ -356,6 +364,8 @@ static int cond_holds(const struct pn_cond *c, const struct pn_json *j, int v,
 
 struct entry {
 	uint64_t hash;
+	int64_t win_start;	/* the window's start, with --window */
+	int64_t last_time;	/* the latest event time applied, for --ttl */
 	uint32_t key_off;
 	uint32_t key_len;
 	uint32_t dirty_next;	/* entry number + 1 of the next changed one */
@@ -410,6 +420,9 @@ static void register_fields(struct pn_agg *a)
 		a->group_field[i] = field_id(a, a->q->groups[i].field);
 	for (int i = 0; i < a->q->naggs; i++)
 		a->agg_field[i] = a->q->aggs[i].field ? field_id(a, a->q->aggs[i].field) : -1;
+	a->time_field = -1;
+	if (pn_query_uses_time(a->q))
+		a->time_field = field_id(a, a->q->time_field ? a->q->time_field : "_timestamp");
 }
 
 /* One pass over the record's members fills a->value for every field. */
@@ -443,6 +456,7 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 {
 	memset(a, 0, sizeof(*a));
 	a->q = q;
+	a->stream_time = INT64_MIN;
 	register_fields(a);
 	a->stride = sizeof(struct entry) + q->nslots * sizeof(int64_t);
 	a->index_mask = 1023;
@@ -479,18 +493,19 @@ void pn_agg_release(struct pn_agg *a)
 	free(a->index);
 	pn_buf_release(&a->keys);
 	pn_buf_release(&a->scratch);
+	pn_buf_release(&a->key);
 	pn_buf_release(&a->tmp);
 	pn_offsets_release(&a->offsets);
 	memset(a, 0, sizeof(*a));
 }
 
-static void grow_index(struct pn_agg *a)
+/* Makes the index anew, of mask + 1 buckets. */
+static void reindex(struct pn_agg *a, size_t mask)
 {
-	size_t mask = a->index_mask * 2 + 1;
 	uint32_t *index = calloc(mask + 1, sizeof(*index));
 
 	if (!index)
-		pn_die(PN_EX_FAILED, "out of memory growing the group index");
+		pn_die(PN_EX_FAILED, "out of memory for the group index");
 	for (size_t n = 0; n < a->nentries; n++) {
 		size_t i = entry_at(a, n)->hash & mask;
 
@@ -522,12 +537,13 @@ static struct entry *find_entry(struct pn_agg *a, const char *key, size_t len)
 	e = entry_at(a, a->nentries);
 	memset(e, 0, a->stride);
 	e->hash = h;
+	e->last_time = INT64_MIN;
 	e->key_off = (uint32_t)a->keys.len;
 	e->key_len = (uint32_t)len;
 	pn_buf_add(&a->keys, key, len);
 	a->index[i] = (uint32_t)++a->nentries;
 	if (a->nentries * 2 > a->index_mask)
-		grow_index(a);
+		reindex(a, a->index_mask * 2 + 1);
 	return entry_at(a, a->nentries - 1);
 }
 
@@ -749,24 +765,100 @@ void pn_agg_pass(struct pn_agg *a, const struct pn_json *j)
 		p->flushed = offset + 1;
 }
 
-/* The group key of a record in a->scratch: each group value's canonical
+/* The group key of a record in a->key: each group value's canonical
  * text, NUL after each.  0, or -1 when one is missing or null. */
 static int group_key(struct pn_agg *a, const struct pn_json *j)
 {
-	pn_buf_reset(&a->scratch);
+	pn_buf_reset(&a->key);
 	for (int g = 0; g < a->q->ngroups; g++) {
 		int v = a->value[a->group_field[g]];
 
 		if (tok_is_null(j, v))
 			return -1;
-		add_canonical(&a->scratch, j, v, &a->tmp);
-		pn_buf_addc(&a->scratch, '\0');
+		add_canonical(&a->key, j, v, &a->tmp);
+		pn_buf_addc(&a->key, '\0');
 	}
 	return 0;
 }
 
+/* The record's event time; 0, or -1 with *why. */
+static int record_time(struct pn_agg *a, const struct pn_json *j, int64_t *t, const char **why)
+{
+	int v = a->value[a->time_field];
+	const char *field = a->field_name[a->time_field];
+
+	if (tok_is_null(j, v)) {
+		snprintf(a->why, sizeof(a->why), "no event time: field '%s' is %s%s", field,
+			 v < 0 ? "missing" : "null",
+			 a->q->time_field ? "" : " (set --time-field, or run pn-consume --meta)");
+	} else if (pn_event_time(j, v, &a->tmp, t)) {
+		snprintf(a->why, sizeof(a->why), "field '%s' is not a time (epoch seconds or "
+			 "milliseconds, ISO 8601)", field);
+	} else {
+		return 0;
+	}
+	*why = a->why;
+	return -1;
+}
+
+/* Not updated for --ttl of stream time? */
+static int ttl_over(const struct pn_agg *a, const struct entry *e)
+{
+	return a->q->ttl_ms > 0 && e->last_time != INT64_MIN && a->stream_time != INT64_MIN &&
+	       e->last_time <= a->stream_time - a->q->ttl_ms;
+}
+
+/* Applies the record to the group whose key is in a->key. */
+static void apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
+		     int64_t win_start)
+{
+	struct entry *e = find_entry(a, a->key.data, a->key.len);
+
+	/* A group past its TTL starts over, whether or not an emission has
+	 * forgotten it yet: the result must not depend on when those ran. */
+	if (ttl_over(a, e)) {
+		free_slots(a, e);
+		memset(e->slot, 0, a->q->nslots * sizeof(int64_t));
+		e->flags &= 1u;
+		e->last_time = INT64_MIN;
+		a->counts.expired++;
+	}
+	update(a, e, j, vals);
+	e->win_start = win_start;
+	if (t > e->last_time)
+		e->last_time = t;
+	mark_changed(a, e);
+}
+
+/*
+ * Applies the record to each of its windows that is still open; the
+ * window's start goes into the key after the group values.  Returns how
+ * many windows took it.
+ */
+static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t)
+{
+	const struct pn_window *w = &a->q->window;
+	size_t key_len = a->key.len;
+	int64_t start;
+	int n = pn_window_starts(w, t, &start), applied = 0;
+
+	for (int k = 0; k < n; k++, start += w->advance_ms) {
+		if (start + w->size_ms + a->q->grace_ms <= a->stream_time)
+			continue; /* closed: late */
+		a->key.len = key_len;
+		pn_buf_add_i64(&a->key, start);
+		pn_buf_addc(&a->key, '\0');
+		apply_to(a, j, vals, t, start);
+		applied++;
+	}
+	if (applied < n)
+		a->counts.late++;
+	return applied;
+}
+
 int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 {
+	int64_t t = 0;
 	int64_t offset = 0;
 	struct pn_part *p;
 	int vals[16];
@@ -794,12 +886,16 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 		vals[i] = a->agg_field[i] < 0 ? -1 : a->value[a->agg_field[i]];
 	if (check_numbers(a, j, vals, why))
 		return -1;
-	{
-		struct entry *e = find_entry(a, a->scratch.data, a->scratch.len);
-
-		update(a, e, j, vals);
-		mark_changed(a, e);
+	if (a->time_field >= 0) {
+		if (record_time(a, j, &t, why))
+			return -1;
+		if (t > a->stream_time)
+			a->stream_time = t;
 	}
+	if (a->q->window.kind == PN_WINDOW_NONE)
+		apply_to(a, j, vals, t, 0);
+	else if (!apply_windows(a, j, vals, t))
+		goto done;
 	a->counts.applied++;
 done:
 	if (p)
@@ -885,6 +981,12 @@ static void add_row(struct pn_agg *a, struct pn_buf *out, const struct entry *e)
 		pn_buf_add(out, key, len);
 		key += len + 1;
 	}
+	if (a->q->window.kind != PN_WINDOW_NONE) {
+		pn_buf_add(out, ",\"window_start\":", 16);
+		pn_buf_add_i64(out, e->win_start);
+		pn_buf_add(out, ",\"window_end\":", 14);
+		pn_buf_add_i64(out, e->win_start + a->q->window.size_ms);
+	}
 	for (int i = 0; i < a->q->naggs; i++) {
 		if (!first)
 			pn_buf_addc(out, ',');
@@ -894,6 +996,74 @@ static void add_row(struct pn_agg *a, struct pn_buf *out, const struct entry *e)
 		add_agg_value(out, e, i, &a->q->aggs[i]);
 	}
 	pn_buf_add(out, "}\n", 2);
+}
+
+/* Is the group's time over: its window closed, or not updated for --ttl? */
+static int is_over(const struct pn_agg *a, const struct entry *e)
+{
+	const struct pn_query *q = a->q;
+
+	if (q->window.kind != PN_WINDOW_NONE &&
+	    e->win_start + q->window.size_ms + q->grace_ms <= a->stream_time)
+		return 1;
+	return ttl_over(a, e);
+}
+
+/*
+ * Keeps the entries that are not over, moved down to fill the holes, with
+ * their keys, the index and the chain of changed entries made anew.
+ */
+static void compact(struct pn_agg *a)
+{
+	struct pn_buf keys = PN_BUF_INIT;
+	size_t kept = 0;
+
+	a->dirty_head = a->dirty_tail = 0;
+	for (size_t n = 0; n < a->nentries; n++) {
+		struct entry *e = entry_at(a, n);
+
+		if (is_over(a, e)) {
+			free_slots(a, e);
+			a->counts.expired++;
+			continue;
+		}
+		if (kept != n)
+			memcpy(entry_at(a, kept), e, a->stride);
+		e = entry_at(a, kept++);
+		pn_buf_add(&keys, a->keys.data + e->key_off, e->key_len);
+		e->key_off = (uint32_t)(keys.len - e->key_len);
+		if (e->flags & 1) {
+			e->flags &= ~1u;
+			mark_changed(a, e);
+		}
+	}
+	pn_buf_release(&a->keys);
+	a->keys = keys;
+	a->nentries = kept;
+	reindex(a, a->index_mask);
+}
+
+size_t pn_agg_expire(struct pn_agg *a, struct pn_buf *out)
+{
+	size_t over = 0, rows = 0;
+
+	if (a->q->window.kind == PN_WINDOW_NONE && a->q->ttl_ms <= 0)
+		return 0;
+	for (size_t n = 0; n < a->nentries; n++) {
+		struct entry *e = entry_at(a, n);
+
+		if (!is_over(a, e))
+			continue;
+		over++;
+		if (e->flags & 1) {
+			add_row(a, out, e);
+			rows++;
+		}
+	}
+	a->counts.emitted += rows;
+	if (over)
+		compact(a);
+	return over;
 }
 
 void pn_agg_mark_all(struct pn_agg *a)
@@ -922,7 +1092,9 @@ size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
 
 /* ---- the checkpoint ---- */
 
-static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 1 };
+/* The last byte is the format's version: 2 added the stream time and each
+ * group's window start and last event time. */
+static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 2 };
 
 static void put_u32(struct pn_buf *b, uint32_t v)
 {
@@ -956,6 +1128,8 @@ static void put_entry(struct pn_agg *a, struct pn_buf *b, const struct entry *e)
 	put_u32(b, e->key_len);
 	pn_buf_add(b, a->keys.data + e->key_off, e->key_len);
 	put_u32(b, e->flags & ~1u);
+	put_u64(b, (uint64_t)e->win_start);
+	put_u64(b, (uint64_t)e->last_time);
 	for (int i = 0; i < a->q->naggs; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
 		const int64_t *s = &e->slot[d->slot];
@@ -1028,6 +1202,7 @@ int pn_agg_save(struct pn_agg *a, const char *path)
 	pn_offsets_each(&a->offsets, count_offset, &noffsets);
 	put_u32(&b, noffsets);
 	pn_offsets_each(&a->offsets, put_offset, &b);
+	put_u64(&b, (uint64_t)a->stream_time);
 	put_u64(&b, a->nentries);
 	for (size_t n = 0; n < a->nentries; n++)
 		put_entry(a, &b, entry_at(a, n));
@@ -1101,8 +1276,14 @@ static int read_checkpoint(const char *path, struct pn_buf *b, struct cursor *c)
 		return -1;
 	}
 	fclose(f);
-	if (b->len < sizeof(magic) + 16 || memcmp(b->data, magic, sizeof(magic))) {
+	if (b->len < sizeof(magic) + 16 || memcmp(b->data, magic, sizeof(magic) - 1)) {
 		pn_error("checkpoint '%s' is not a pn-aggregate checkpoint", path);
+		return -1;
+	}
+	if (b->data[sizeof(magic) - 1] != magic[sizeof(magic) - 1]) {
+		pn_error("checkpoint '%s' has format %d, this pn-aggregate reads format %d; "
+			 "rebuild it by replaying the input", path, b->data[sizeof(magic) - 1],
+			 magic[sizeof(magic) - 1]);
 		return -1;
 	}
 	memcpy(&sum, b->data + b->len - 8, 8);
@@ -1147,6 +1328,8 @@ static void load_entry(struct pn_agg *a, struct cursor *c)
 		return;
 	e = find_entry(a, key, len);
 	e->flags = flags & ~1u;
+	e->win_start = (int64_t)get_u64(c);
+	e->last_time = (int64_t)get_u64(c);
 	for (int i = 0; i < a->q->naggs && !c->bad; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
 		int64_t *s = &e->slot[d->slot];
@@ -1193,6 +1376,7 @@ int pn_agg_load(struct pn_agg *a, const char *path)
 		goto out;
 	}
 	load_offsets(&c, &a->offsets);
+	a->stream_time = (int64_t)get_u64(&c);
 	n = get_u64(&c);
 	for (uint64_t i = 0; i < n && !c.bad; i++)
 		load_entry(a, &c);

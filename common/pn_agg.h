@@ -15,6 +15,13 @@
  * null is not counted (as ksqlDB drops null keys) but is counted in the
  * statistics.
  *
+ * Event time (--time-field, else the records' _timestamp) drives windows
+ * and --ttl.  With a window the window's start is part of the group key;
+ * the stream time is the largest event time applied, and a window closes
+ * when it passes the window's end plus the grace period: records for it
+ * after that are late, counted and not applied.  Closed windows and groups
+ * not updated for --ttl of stream time are forgotten at the next emission.
+ *
  * The checkpoint is a binary file: a fingerprint of the query, the next
  * offset of every topic-partition applied, and every group's state, with
  * a checksum.  It is replaced atomically, after the emission that made
@@ -29,6 +36,7 @@
 #include "pn_buf.h"
 #include "pn_json.h"
 #include "pn_offsets.h"
+#include "pn_window.h"
 
 enum pn_agg_kind { PN_COUNT, PN_SUM, PN_MIN, PN_MAX, PN_COUNT_DISTINCT, PN_LATEST };
 
@@ -71,7 +79,17 @@ struct pn_query {
 	struct pn_agg_def *aggs;
 	int naggs;
 	int nslots;		/* 8-byte slots per entry */
+	char *time_field;	/* the event time; NULL: _timestamp */
+	struct pn_window window;
+	int64_t grace_ms;	/* a window closes at its end + grace */
+	int64_t ttl_ms;		/* 0: groups are kept for ever */
 };
+
+/* Does the query need each record's event time? */
+static inline int pn_query_uses_time(const struct pn_query *q)
+{
+	return q->window.kind != PN_WINDOW_NONE || q->ttl_ms > 0;
+}
 
 /* Parsing of the command-line forms; -1 with *why on a bad one. */
 int pn_query_add_where(struct pn_query *q, const char *expr, const char **why);
@@ -88,6 +106,8 @@ struct pn_agg_counts {
 	uint64_t filtered;	/* failed --where */
 	uint64_t null_key;	/* a group field missing or null */
 	uint64_t skipped;	/* at or below a checkpointed offset */
+	uint64_t late;		/* not applied to a window that had closed */
+	uint64_t expired;	/* groups forgotten: window closed, or --ttl */
 	uint64_t emitted;	/* changelog rows written */
 	uint64_t checkpoints;
 };
@@ -102,6 +122,8 @@ struct pn_agg {
 	int nfields;
 	int cond_field[PN_AGG_MAX_FIELDS], group_field[PN_AGG_MAX_FIELDS];
 	int agg_field[16];
+	int time_field;		/* field number of the event time, or -1 */
+	int64_t stream_time;	/* the largest event time applied */
 	int value[PN_AGG_MAX_FIELDS];	/* this record's token per field, or -1 */
 	unsigned char *entries;	/* nentries * stride bytes */
 	size_t nentries, cap_entries, stride;
@@ -111,6 +133,7 @@ struct pn_agg {
 	uint32_t dirty_head;	/* entry number + 1 of the first changed one */
 	uint32_t dirty_tail;	/* and of the last */
 	struct pn_offsets offsets; /* per topic-partition: `flushed` = next to apply */
+	struct pn_buf key;	/* the group key of the record at hand */
 	struct pn_buf scratch, tmp;
 	char why[256];		/* the reason of the last refused record */
 	struct pn_agg_counts counts;
@@ -131,6 +154,13 @@ void pn_agg_pass(struct pn_agg *a, const struct pn_json *rec);
 /* Appends one changelog row per group changed since the last call to out,
  * and forgets that they changed; returns the number of rows. */
 size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes);
+/*
+ * Forgets the groups whose time is over: windows closed for good and, with
+ * --ttl, groups not updated for that long.  Those changed since the last
+ * emission are appended to out first (so --emit final writes a window
+ * once, when it closes).  Returns the number forgotten.
+ */
+size_t pn_agg_expire(struct pn_agg *a, struct pn_buf *out);
 /* Marks every group changed, for --emit final. */
 void pn_agg_mark_all(struct pn_agg *a);
 /* Rows waiting to be emitted? */

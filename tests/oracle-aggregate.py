@@ -5,14 +5,49 @@ the final table as one sorted JSON row per group.
 
     oracle-aggregate.py FILE [--where F=V]... --group-by F[:N]... \
         [--count F[:N]] [--sum F[:N]] [--min F[:N]] [--max F[:N]] \
-        [--count-distinct F[:N]] [--latest F[:N]]
+        [--count-distinct F[:N]] [--latest F[:N]] [--time-field F] \
+        [--window tumbling:SIZE|hopping:SIZE,ADVANCE] [--grace D] [--ttl D]
 
 --where takes only F=V with V a JSON value or a bare word (a string).
 Python keeps 42 and "42" apart, ints exact, and decodes escapes: the
-semantics pn-aggregate documents.
+semantics pn-aggregate documents.  Event time, windows, grace and TTL
+follow ksqlDB as pn-aggregate(1) describes them, computed here with
+datetime and brute force.
 """
+import datetime
 import json
+import re
 import sys
+
+UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000, "": 1000}
+
+
+def duration(text):
+    m = re.fullmatch(r"(\d+)(ms|s|m|h|d|)", text)
+    return int(m.group(1)) * UNITS[m.group(2)]
+
+
+def event_time(v):
+    if isinstance(v, bool):
+        raise ValueError("not a time")
+    if isinstance(v, (int, float)):
+        return round(v * 1000) if abs(v) < 1e11 else round(v)
+    if v.isdigit():
+        return int(v)
+    t = datetime.datetime.fromisoformat(v)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=datetime.timezone.utc)
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+    delta = t - epoch
+    return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def window_starts(t, size, advance):
+    # every start on the advance grid whose window [start, start+size) holds t
+    start = (t // advance) * advance
+    while start + size > t:
+        yield start
+        start -= advance
 
 
 def norm(v):
@@ -50,8 +85,19 @@ def canon(v):
 def main(argv):
     path, args = argv[0], argv[1:]
     wheres, groups, aggs = [], [], []
+    time_field, window, grace, ttl = "_timestamp", None, 86400000, None
     for flag, value in zip(args[::2], args[1::2]):
-        if flag == "--where":
+        if flag == "--time-field":
+            time_field = value
+        elif flag == "--window":
+            kind, _, sizes = value.partition(":")
+            size, _, advance = sizes.partition(",")
+            window = (duration(size), duration(advance or size))
+        elif flag == "--grace":
+            grace = duration(value)
+        elif flag == "--ttl":
+            ttl = duration(value)
+        elif flag == "--where":
             field, _, v = value.partition("=")
             wheres.append((field, const(v)))
         elif flag == "--group-by":
@@ -62,7 +108,7 @@ def main(argv):
             field, name = split(value)
             default = kind if field == "*" else kind + "_" + field
             aggs.append((kind, field, name or default))
-    table = {}
+    table, last_time, stream_time = {}, {}, None
     with open(path, encoding="utf-8") as f:
         for line in f:
             rec = json.loads(line)
@@ -72,7 +118,39 @@ def main(argv):
             if any(v is None for v in key_values):
                 continue
             key = tuple(canon(v) for v in key_values)
-            state = table.setdefault(key, [None] * len(aggs))
+            if window is None and ttl is None:
+                apply(table.setdefault(key, [None] * len(aggs)), aggs, rec)
+                continue
+            t = event_time(rec[time_field])
+            stream_time = t if stream_time is None else max(stream_time, t)
+            if window is None:
+                keys = [key]
+            else:
+                keys = [key + (start,) for start in window_starts(t, *window)
+                        if start + window[0] + grace > stream_time]
+            for k in keys:
+                if ttl is not None and k in table and last_time[k] <= stream_time - ttl:
+                    del table[k]
+                apply(table.setdefault(k, [None] * len(aggs)), aggs, rec)
+                last_time[k] = max(last_time.get(k, t), t)
+    rows = []
+    for key, state in table.items():
+        row = {name: json.loads(k) for (_, name), k in zip(groups, key)}
+        if window is not None:
+            row["window_start"] = key[-1]
+            row["window_end"] = key[-1] + window[0]
+        for (kind, _, name), s in zip(aggs, state):
+            if kind == "count_distinct":
+                s = len(s or ())
+            elif kind == "count":
+                s = s or 0
+            row[name] = norm(s)
+        rows.append(canon(row))
+    for r in sorted(rows):
+        print(r)
+
+
+def apply(state, aggs, rec):
             for i, (kind, field, _) in enumerate(aggs):
                 v = None if field == "*" else rec.get(field)
                 if kind == "count":
@@ -89,18 +167,6 @@ def main(argv):
                     state[i] = (state[i] or set()) | {canon(v)}
                 elif kind == "latest":
                     state[i] = v
-    rows = []
-    for key, state in table.items():
-        row = {name: json.loads(k) for (_, name), k in zip(groups, key)}
-        for (kind, _, name), s in zip(aggs, state):
-            if kind == "count_distinct":
-                s = len(s or ())
-            elif kind == "count":
-                s = s or 0
-            row[name] = norm(s)
-        rows.append(canon(row))
-    for r in sorted(rows):
-        print(r)
 
 
 main(sys.argv[1:])

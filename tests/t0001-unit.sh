@@ -28,6 +28,10 @@ test_expect_success 'pn_buf: buffer, integers, base64' '
 	"$PN_UNIT/test-buf"
 '
 
+test_expect_success 'pn_window: window specs and starts, event times' '
+	"$PN_UNIT/test-window"
+'
+
 test_expect_success 'pn_io: line reader and record writer' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-io"
 '
