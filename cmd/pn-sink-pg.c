@@ -77,6 +77,11 @@ struct run {
 	struct pn_pg_col *cols;
 	int ncols;
 	int planned;			/* cols set (from --fields or the first record) */
+	/* the names looked up in each record: the columns' fields, then
+	 * _topic, _partition and _offset; and their value tokens */
+	const char **names_wanted;
+	size_t *lens_wanted;
+	int *val;
 	int missing;			/* --create: the table is made from the first record */
 	struct pn_pg_sql sql;		/* the statements for these columns */
 	struct pn_json json;
@@ -105,7 +110,8 @@ static void usage(void)
 	       "  -m, --mode MODE          insert, upsert (default) or update\n"
 	       "  -f, --fields FIELDS      write only these fields, comma-separated\n"
 	       "      --map FIELD:COLUMN   write FIELD into COLUMN (repeatable)\n"
-	       "      --batch-rows N       rows per batch (default 50000)\n"
+	       "      --batch-rows N       rows to write per batch, after the last row\n"
+	       "                           per key won (default 50000)\n"
 	       "      --batch-ms DURATION  longest wait before a batch is written (default 1s)\n"
 	       "      --retry-for DURATION keep reconnecting this long (default 5m)\n"
 	       "      --create             create the table from the first record if missing\n"
@@ -121,36 +127,6 @@ static void usage(void)
 	       "\nExit status: 0 done, 1 some rows failed, 64 usage, 65 bad input,\n"
 	       "69 PostgreSQL unavailable, 74 I/O error, 75 temporary failure,\n"
 	       "78 bad configuration.\n");
-}
-
-/* Splits a comma-separated list into a new array; empty items are an error. */
-static char **split_list(const char *arg, int *n, const char *what)
-{
-	char *copy = pn_strdup(arg), *p = copy, **v = NULL;
-
-	*n = 0;
-	for (;;) {
-		char *comma = strchr(p, ',');
-
-		if (comma)
-			*comma = '\0';
-		if (!*p)
-			pn_usage_error(usage_text, "bad %s '%s': empty name", what, arg);
-		v = pn_realloc(v, (*n + 1) * sizeof(*v));
-		v[(*n)++] = pn_strdup(p);
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	free(copy);
-	return v;
-}
-
-static void free_list(char **v, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
@@ -192,13 +168,15 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		switch (c) {
 		case 'd': o->dsn = optarg; break;
 		case 'f':
-			free_list(o->fields, o->nfields);
-			o->fields = split_list(optarg, &o->nfields, "field list");
+			pn_free_list(o->fields, o->nfields);
+			if (!(o->fields = pn_split_list(optarg, ',', &o->nfields)))
+				pn_usage_error(usage_text, "bad field list '%s': empty name", optarg);
 			break;
 		case 'h': usage(); exit(PN_EX_OK);
 		case 'k':
-			free_list(o->pk, o->npk);
-			o->pk = split_list(optarg, &o->npk, "key list");
+			pn_free_list(o->pk, o->npk);
+			if (!(o->pk = pn_split_list(optarg, ',', &o->npk)))
+				pn_usage_error(usage_text, "bad key list '%s': empty name", optarg);
 			break;
 		case 'm':
 			if (!strcmp(optarg, "insert"))
@@ -394,6 +372,15 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	if (r->ncols > 254)
 		pn_die(PN_EX_CONFIG, "too many columns: %d, at most 254", r->ncols);
 	r->planned = 1;
+	r->names_wanted = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->names_wanted));
+	r->lens_wanted = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->lens_wanted));
+	r->val = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->val));
+	for (int i = 0; i < r->ncols + 3; i++) {
+		static const char *const meta[] = { "_topic", "_partition", "_offset" };
+
+		r->names_wanted[i] = i < r->ncols ? r->cols[i].field : meta[i - r->ncols];
+		r->lens_wanted[i] = strlen(r->names_wanted[i]);
+	}
 	build_sql(r);
 	/* on failure the next batch reconnects, which makes the table again */
 	if (r->conn && create_temp(r)) {
@@ -430,17 +417,23 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 	struct pn_part *part = NULL;
 	int64_t offset = -1;
 	int values = 0;			/* non-key fields that are not null */
+	int unknown;			/* a member that is no column */
 
 	if (pn_json_parse(j, line, len))
 		return bad_line(r, in, line, len, j->why, j->at + 1);
 	if (!pn_json_is_object(j, 0))
 		return bad_line(r, in, line, len, "not a JSON object", 0);
+	if (!r->planned) {
+		if (r->missing)
+			create_table(r, j);
+		plan_columns(r, j);
+	}
+	unknown = pn_json_members(j, r->names_wanted, r->lens_wanted, r->ncols + 3, r->val);
 	if (r->offsets_quoted) {
 		int32_t partition;
-		int pos = pn_record_position(j, pn_json_get(j, 0, "_topic", 6),
-					     pn_json_get(j, 0, "_partition", 10),
-					     pn_json_get(j, 0, "_offset", 7), &r->tmp, &partition,
-					     &offset, &why);
+		int pos = pn_record_position(j, r->val[r->ncols], r->val[r->ncols + 1],
+					     r->val[r->ncols + 2], &r->tmp, &partition, &offset,
+					     &why);
 
 		if (pos < 0)
 			return bad_line(r, in, line, len, why, 0);
@@ -451,31 +444,19 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 			return;
 		}
 	}
-	if (!r->planned) {
-		if (r->missing)
-			create_table(r, j);
-		plan_columns(r, j);
-	}
-	if (!r->o->nfields) {
+	if (!r->o->nfields && unknown) {
 		/* the first record chose the columns: later ones may not add any */
-		for (int k = 1; k < j->ntok; k = pn_json_skip(j, k + 1)) {
-			const struct pn_tok *t = &j->tok[k];
-			int known = j->text[t->start] == '_';
+		const struct pn_tok *t = &j->tok[unknown];
 
-			for (int i = 0; i < r->ncols && !known; i++)
-				known = pn_json_tok_eq(j, k, r->cols[i].field, strlen(r->cols[i].field));
-			if (!known) {
-				pn_buf_reset(&r->msg);
-				pn_buf_addf(&r->msg, "field '%.*s' is not among the columns the first record set (see --fields)",
-					    t->end - t->start, j->text + t->start);
-				return bad_line(r, in, line, len, r->msg.data, 0);
-			}
-		}
+		pn_buf_reset(&r->msg);
+		pn_buf_addf(&r->msg, "field '%.*s' is not among the columns the first record set (see --fields)",
+			    t->end - t->start, j->text + t->start);
+		return bad_line(r, in, line, len, r->msg.data, 0);
 	}
 	pn_pg_batch_begin(b);
 	for (int i = 0; i < r->ncols; i++) {
 		const struct pn_pg_col *c = &r->cols[i];
-		int v = pn_json_get(j, 0, c->field, strlen(c->field));
+		int v = r->val[i];
 
 		pn_buf_addc(&b->copy, '\t');
 		if (v < 0 && !c->is_key) {
@@ -521,32 +502,13 @@ bad:
  * by row), the connection or the transaction lost (do it all again), or
  * anything else, which no retry would mend.
  */
-enum { TRY_OK, TRY_ROW_ERROR, TRY_CONN_LOST, TRY_FATAL };
-
-static int classify(PGconn *conn, const PGresult *res)
-{
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-
-	if (PQstatus(conn) == CONNECTION_BAD || !state)
-		return TRY_CONN_LOST;
-	/* 08 connection exception, 57P operator intervention (shutdown),
-	 * 40 transaction rollback (serialization failure, deadlock) */
-	if (!strncmp(state, "08", 2) || !strncmp(state, "57P", 3) || !strncmp(state, "40", 2))
-		return TRY_CONN_LOST;
-	/* 21 cardinality (a key twice in one statement), 22 data exception,
-	 * 23 integrity constraint violation */
-	if (!strncmp(state, "21", 2) || !strncmp(state, "22", 2) || !strncmp(state, "23", 2))
-		return TRY_ROW_ERROR;
-	return TRY_FATAL;
-}
-
-/* Runs a command; TRY_OK, or the kind of failure with its message in r->msg. */
+/* Runs a command; PN_PG_OK, or the kind of failure with its message in r->msg. */
 static int run_cmd(struct run *r, PGresult *res, ExecStatusType want)
 {
-	int rc = TRY_OK;
+	int rc = PN_PG_OK;
 
 	if (PQresultStatus(res) != want) {
-		rc = classify(r->conn, res);
+		rc = pn_pg_classify(r->conn, res);
 		pn_buf_reset(&r->msg);
 		if (res)
 			pn_pg_result_error(res, &r->msg);
@@ -589,9 +551,9 @@ static int store_offsets(struct run *r)
 	PGresult *res;
 
 	if (!r->offsets_quoted)
-		return TRY_OK;
+		return PN_PG_OK;
 	res = pn_pg_offsets_store(r->conn, r->offsets_quoted, r->o->table, &r->offsets);
-	return res ? run_cmd(r, res, PGRES_COMMAND_OK) : TRY_OK;
+	return res ? run_cmd(r, res, PGRES_COMMAND_OK) : PN_PG_OK;
 }
 
 /* The whole batch: COPY, one merge, commit. */
@@ -605,9 +567,9 @@ static int try_batch(struct run *r)
 	if (rc)
 		return rc;
 	if (pn_pg_batch_put(r->conn, &r->batch))
-		return TRY_CONN_LOST;
+		return PN_PG_CONN_LOST;
 	if (PQputCopyEnd(r->conn, NULL) != 1)
-		return TRY_CONN_LOST;
+		return PN_PG_CONN_LOST;
 	if ((rc = run_cmd(r, PQgetResult(r->conn), PGRES_COMMAND_OK))) {
 		PQclear(PQgetResult(r->conn));
 		return rc;
@@ -642,7 +604,7 @@ static int try_rows(struct run *r)
 			rc = merge(r);
 		if (!rc)
 			rc = sql_exec(r, "DELETE FROM pn_sink_batch");
-		if (rc == TRY_ROW_ERROR) {
+		if (rc == PN_PG_ROW_ERROR) {
 			pn_error_at(r->names[w->input], w->lineno, "%s", r->msg.data);
 			r->counts.failed++;
 			w->dead = 1;
@@ -710,18 +672,18 @@ static void flush_batch(struct run *r)
 	for (;;) {
 		r->batch_absent = 0;
 		if (!r->conn && connect_db(r))
-			rc = TRY_CONN_LOST;
+			rc = PN_PG_CONN_LOST;
 		else
 			rc = row_by_row ? try_rows(r) : try_batch(r);
-		if (rc == TRY_OK)
+		if (rc == PN_PG_OK)
 			break;
-		if (rc == TRY_ROW_ERROR && !row_by_row) {
+		if (rc == PN_PG_ROW_ERROR && !row_by_row) {
 			pn_info("batch refused (%s); writing it row by row", r->msg.data);
 			sql_exec(r, "ROLLBACK");
 			row_by_row = 1;
 			continue;
 		}
-		if (rc == TRY_ROW_ERROR || rc == TRY_FATAL)
+		if (rc == PN_PG_ROW_ERROR || rc == PN_PG_FATAL)
 			pn_die(PN_EX_FAILED, "cannot write to '%s': %s", r->o->table, r->msg.data);
 		/* the connection is gone: the transaction with it */
 		disconnect(r);
@@ -776,7 +738,7 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 		r->counts.lines++;
 		add_line(r, &in, input, line, len);
 		pn_progress_tick(&r->progress, r->counts.rows);
-		if (r->batch.nrows >= (size_t)r->o->batch_rows)
+		if (r->batch.live >= (size_t)r->o->batch_rows)
 			flush_batch(r);
 	}
 	if (!pn_stop && got < 0) {
@@ -911,14 +873,17 @@ out:
 	for (int i = 0; i < r.ncols; i++)
 		free(r.cols[i].field);
 	free(r.cols);
+	free(r.names_wanted);
+	free(r.lens_wanted);
+	free(r.val);
 	pn_pg_sql_release(&r.sql);
 	free(r.names);
 	pn_pg_batch_release(&r.batch);
 	pn_buf_release(&r.tmp);
 	pn_buf_release(&r.msg);
 	pn_json_release(&r.json);
-	free_list(o.pk, o.npk);
-	free_list(o.fields, o.nfields);
+	pn_free_list(o.pk, o.npk);
+	pn_free_list(o.fields, o.nfields);
 	free(o.maps);
 	return r.status;
 }

@@ -428,28 +428,7 @@ static void register_fields(struct pn_agg *a)
 /* One pass over the record's members fills a->value for every field. */
 static void find_fields(struct pn_agg *a, const struct pn_json *j)
 {
-	int k = 1;
-
-	for (int f = 0; f < a->nfields; f++)
-		a->value[f] = -1;
-	for (int n = 0; n < j->tok[0].size; n++) {
-		const struct pn_tok *key = &j->tok[k];
-		size_t len = key->end - key->start;
-		const char *name = j->text + key->start;
-
-		/* length, first and last byte reject nearly every pair cheaply */
-		for (int f = 0; f < a->nfields; f++) {
-			const char *want = a->field_name[f];
-
-			if (a->field_len[f] == len && len && want[0] == name[0] &&
-			    want[len - 1] == name[len - 1] && !memcmp(want, name, len)) {
-				if (a->value[f] < 0)
-					a->value[f] = k + 1;
-				break;
-			}
-		}
-		k = pn_json_skip(j, k + 1);
-	}
+	pn_json_members(j, a->field_name, a->field_len, a->nfields, a->value);
 }
 
 void pn_agg_init(struct pn_agg *a, const struct pn_query *q)

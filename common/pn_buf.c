@@ -174,3 +174,32 @@ uint64_t pn_hash64(uint64_t h, const void *p, size_t n)
 		h = (h ^ u[i]) * 0x100000001b3ULL;
 	return h;
 }
+
+char **pn_split_list(const char *s, char sep, int *n)
+{
+	char **v = NULL;
+
+	*n = 0;
+	for (;;) {
+		const char *end = strchr(s, sep);
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+
+		if (!len) {
+			pn_free_list(v, *n);
+			*n = 0;
+			return NULL;
+		}
+		v = pn_realloc(v, (*n + 1) * sizeof(*v));
+		v[(*n)++] = pn_strndup(s, len);
+		if (!end)
+			return v;
+		s = end + 1;
+	}
+}
+
+void pn_free_list(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

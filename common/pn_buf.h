@@ -50,4 +50,9 @@ void pn_buf_add_base64(struct pn_buf *b, const void *p, size_t n);
 /* Decodes into b (appending); -1 if s is not valid base64. */
 int pn_buf_add_unbase64(struct pn_buf *b, const char *s, size_t n);
 
+/* Splits "a,b,c" at sep into a new array of *n new strings (free with
+ * pn_free_list); NULL when an item is empty. */
+char **pn_split_list(const char *s, char sep, int *n);
+void pn_free_list(char **v, int n);
+
 #endif

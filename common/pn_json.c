@@ -450,6 +450,37 @@ int pn_json_get(const struct pn_json *j, int obj, const char *key, size_t keylen
 	return -1;
 }
 
+int pn_json_members(const struct pn_json *j, const char *const *names, const size_t *lens,
+		    int n, int *val)
+{
+	int k = 1, unknown = 0;
+
+	for (int f = 0; f < n; f++)
+		val[f] = -1;
+	for (int m = 0; m < j->tok[0].size; m++) {
+		const struct pn_tok *key = &j->tok[k];
+		size_t len = key->end - key->start;
+		const char *name = j->text + key->start;
+		int f;
+
+		/* length, first and last byte reject nearly every pair cheaply */
+		for (f = 0; f < n; f++) {
+			const char *want = names[f];
+
+			if (lens[f] == len && len && want[0] == name[0] &&
+			    want[len - 1] == name[len - 1] && !memcmp(want, name, len)) {
+				if (val[f] < 0)
+					val[f] = k + 1;
+				break;
+			}
+		}
+		if (f == n && !unknown && (!len || name[0] != '_'))
+			unknown = k;
+		k = pn_json_skip(j, k + 1);
+	}
+	return unknown;
+}
+
 const char *pn_json_raw(const struct pn_json *j, int i, size_t *len)
 {
 	const struct pn_tok *t = &j->tok[i];

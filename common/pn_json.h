@@ -78,6 +78,16 @@ int pn_json_skip(const struct pn_json *j, int i);
  * compared as written (escaped); pn's metadata keys never need escapes. */
 int pn_json_get(const struct pn_json *j, int obj, const char *key, size_t keylen);
 
+/*
+ * Looks up n member names (names[i], lens[i] bytes, as written) in one
+ * pass over the members of the object at token 0: val[i] is the value
+ * token of the first member named names[i], or -1.  Returns the key token
+ * of the first member that is none of the names and does not start with
+ * '_' (pn's metadata passes everywhere), or 0 when there is none.
+ */
+int pn_json_members(const struct pn_json *j, const char *const *names, const size_t *lens,
+		    int n, int *val);
+
 /* True if token i (a string) is exactly `s`, as written. */
 int pn_json_tok_eq(const struct pn_json *j, int i, const char *s, size_t n);
 

@@ -536,6 +536,7 @@ void pn_pg_batch_release(struct pn_pg_batch *b)
 void pn_pg_batch_reset(struct pn_pg_batch *b)
 {
 	b->nrows = 0;
+	b->live = 0;
 	pn_buf_reset(&b->copy);
 	pn_buf_reset(&b->keys);
 	pn_buf_reset(&b->lines);
@@ -584,11 +585,49 @@ static void dedupe(struct pn_pg_batch *b, size_t idx)
 		x = &b->rows[slot - 1];
 		if (x->key_len == w->key_len && !memcmp(b->keys.data + x->key_off, key, w->key_len)) {
 			x->dead = 1;
+			b->live--;
 			b->replaced++;
 			b->hash[h] = (int32_t)idx + 1;
 			return;
 		}
 	}
+}
+
+/* Drops the dead rows: the live ones move down, renumbered (their COPY
+ * text starts with their index), and the key table is made anew. */
+static void compact(struct pn_pg_batch *b)
+{
+	struct pn_buf copy = PN_BUF_INIT, keys = PN_BUF_INIT, lines = PN_BUF_INIT;
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->nrows; i++) {
+		struct pn_pg_row w = b->rows[i];
+		const char *text = b->copy.data + w.copy_off;
+		const char *tab = memchr(text, '\t', w.copy_len);
+		size_t off = copy.len;
+
+		if (w.dead)
+			continue;
+		pn_buf_add_u64(&copy, n);
+		pn_buf_add(&copy, tab, w.copy_len - (size_t)(tab - text));
+		w.copy_off = off;
+		w.copy_len = copy.len - off;
+		pn_buf_add(&keys, b->keys.data + w.key_off, w.key_len);
+		w.key_off = keys.len - w.key_len;
+		pn_buf_add(&lines, b->lines.data + w.line_off, w.line_len);
+		w.line_off = lines.len - w.line_len;
+		b->rows[n++] = w;
+	}
+	pn_buf_release(&b->copy);
+	pn_buf_release(&b->keys);
+	pn_buf_release(&b->lines);
+	b->copy = copy;
+	b->keys = keys;
+	b->lines = lines;
+	b->nrows = n;
+	memset(b->hash, 0, b->hashcap * sizeof(*b->hash));
+	for (size_t i = 0; i < n; i++)
+		dedupe(b, i);	/* only keyed batches have dead rows */
 }
 
 void pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
@@ -607,9 +646,12 @@ void pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
 				 .line_off = b->lines.len, .line_len = len,
 				 .lineno = lineno, .input = input, .tomb = !!tomb };
 	pn_buf_add(&b->lines, line, len);
+	b->live++;
 	if (keyed)
 		dedupe(b, b->nrows);
 	b->nrows++;
+	if (b->nrows - b->live > b->live && b->nrows - b->live >= 4096)
+		compact(b);
 }
 
 int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b)
@@ -728,3 +770,20 @@ void pn_pg_offsets_committed(struct pn_offsets *t)
 		}
 }
 
+
+enum pn_pg_failure pn_pg_classify(PGconn *conn, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(conn) == CONNECTION_BAD || !state)
+		return PN_PG_CONN_LOST;
+	/* 08 connection exception, 57P operator intervention (shutdown),
+	 * 40 transaction rollback (serialization failure, deadlock) */
+	if (!strncmp(state, "08", 2) || !strncmp(state, "57P", 3) || !strncmp(state, "40", 2))
+		return PN_PG_CONN_LOST;
+	/* 21 cardinality (a key twice in one statement), 22 data exception,
+	 * 23 integrity constraint violation */
+	if (!strncmp(state, "21", 2) || !strncmp(state, "22", 2) || !strncmp(state, "23", 2))
+		return PN_PG_ROW_ERROR;
+	return PN_PG_FATAL;
+}

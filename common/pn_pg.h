@@ -57,6 +57,16 @@ struct pn_pg_table {
  */
 PGconn *pn_pg_connect(const char *dsn, char **why);
 
+/* What a failed command means for the one that sent it. */
+enum pn_pg_failure {
+	PN_PG_OK,
+	PN_PG_ROW_ERROR,	/* the data: a row the server refuses */
+	PN_PG_CONN_LOST,	/* the connection or the server: retry elsewhen */
+	PN_PG_FATAL,		/* anything else: retrying will not help */
+};
+/* The kind of failure of res (NULL when there is no result at all). */
+enum pn_pg_failure pn_pg_classify(PGconn *conn, const PGresult *res);
+
 /* The first line of the connection's last error, without the "ERROR:" tail. */
 const char *pn_pg_error(PGconn *conn, struct pn_buf *tmp);
 /* The first line of a result's error message. */
@@ -139,7 +149,9 @@ int pn_pg_copy_split(const char *row, size_t len, struct pn_buf *out, const char
  * row's key (the COPY text of its key values) and input line.  When rows
  * are keyed, a row whose key an earlier row of the batch has marks that
  * one dead: the last row per key wins.  Nothing is allocated per row once
- * the buffers have grown to a batch's size.
+ * the buffers have grown to a batch's size.  When dead rows outnumber the
+ * live ones they are dropped and the live rows renumbered, so a batch's
+ * memory follows its live rows (its distinct keys), not its input.
  */
 struct pn_pg_row {
 	size_t copy_off, copy_len;	/* its COPY text (with the '\n') */
@@ -154,7 +166,8 @@ struct pn_pg_row {
 struct pn_pg_batch {
 	struct pn_buf copy, keys, lines;
 	struct pn_pg_row *rows;
-	size_t nrows, cap;
+	size_t nrows, cap;		/* rows, dead ones included */
+	size_t live;			/* rows not dead */
 	int32_t *hash;			/* open addressing: row index + 1, 0 empty */
 	size_t hashcap;
 	size_t copy_start, key_start;	/* of the row being built */

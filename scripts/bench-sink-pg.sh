@@ -66,30 +66,35 @@ table () {
 
 table
 t0=$(now)
-pn-sink-pg -t campaign -k id --stats rows.ndjson 2>sink.stats
+/usr/bin/time -f "%M %U %S" -o sink.time \
+	pn-sink-pg -t campaign -k id --stats ${SINK_ARGS:-} rows.ndjson 2>sink.stats
 t1=$(now)
 sink_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 sql "SELECT md5(string_agg(id || ',' || impressions || ',' || clicks, ';' ORDER BY id)) FROM campaign" >sink.md5
 
 table
 t0=$(now)
-psql -X -q -v ON_ERROR_STOP=1 -f updates.sql >/dev/null
+/usr/bin/time -f "%M %U %S" -o psql.time \
+	psql -X -q -v ON_ERROR_STOP=1 -f updates.sql >/dev/null
 t1=$(now)
 psql_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 
 sql "CREATE TABLE plain (id bigint, impressions bigint, clicks bigint)"
 t0=$(now)
-psql -X -q -v ON_ERROR_STOP=1 -c "\\copy plain FROM 'rows.tsv'"
+/usr/bin/time -f "%M %U %S" -o copy.time \
+	psql -X -q -v ON_ERROR_STOP=1 -c "\\copy plain FROM 'rows.tsv'"
 t1=$(now)
 copy_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 
 sink_r=$(rate "$rows" "$sink_s")
 psql_r=$(rate "$psql_rows" "$psql_s")
 copy_r=$(rate "$rows" "$copy_s")
-printf '%-34s %12s %10s\n' "contender" "rows/s" "seconds"
-printf '%-34s %12s %10.2f\n' "pn-sink-pg --mode upsert" "$sink_r" "$sink_s"
-printf '%-34s %12s %10.2f\n' "psql, one UPDATE per event ($psql_rows)" "$psql_r" "$psql_s"
-printf '%-34s %12s %10.2f\n' "psql \\copy, no key (ceiling)" "$copy_r" "$copy_s"
+# client side only: the server's work is in the seconds, not in these
+mem () { awk '{ printf "%.1f MB, %.2f s CPU", $1 / 1024, $2 + $3 }' "$1"; }
+printf '%-34s %12s %10s   %s\n' "contender" "rows/s" "seconds" "client peak RSS, CPU"
+printf '%-34s %12s %10.2f   %s\n' "pn-sink-pg --mode upsert" "$sink_r" "$sink_s" "$(mem sink.time)"
+printf '%-34s %12s %10.2f   %s\n' "psql, one UPDATE per event ($psql_rows)" "$psql_r" "$psql_s" "$(mem psql.time)"
+printf '%-34s %12s %10.2f   %s\n' "psql \\copy, no key (ceiling)" "$copy_r" "$copy_s" "$(mem copy.time)"
 awk -v a="$sink_r" -v b="$psql_r" -v c="$copy_r" 'BEGIN {
 	printf "pn-sink-pg / UPDATE per event: %.1fx\n", a / b
 	printf "pn-sink-pg / \\copy ceiling:    %.2f\n", a / c

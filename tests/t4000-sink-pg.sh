@@ -94,6 +94,28 @@ test_expect_success 'update with --fields: other columns keep their values' '
 	test_cmp expect actual
 '
 
+test_expect_success 'a long batch over few keys: lines, absent keys and errors stay right' '
+	awk "BEGIN {
+		for (i = 1; i <= 19996; i++)
+			if (i == 12345) print \"{\\\"id\\\":999,\\\"impressions\\\":1,\\\"clicks\\\":1}\"
+			else printf \"{\\\"id\\\":%d,\\\"impressions\\\":%d,\\\"clicks\\\":0}\\n\", i % 4 + 1, i
+	}" >in &&
+	cat >>in <<-\EOF &&
+	{"id":1,"impressions":-1,"clicks":1}
+	{"id":2,"impressions":-2,"clicks":2}
+	{"id":3,"impressions":"abc","clicks":3}
+	{"id":999,"impressions":1,"clicks":1}
+	EOF
+	test_line_count = 20000 in &&
+	test_expect_code 65 pn-sink-pg -t campaign -k id -m update --stats in 2>err &&
+	grep "^pn-sink-pg: error (at in:19999): invalid input syntax for type bigint: \"abc\"$" err &&
+	grep "^pn-sink-pg: warning (at in:20000): no row in .campaign. has this key$" err &&
+	grep "\"lines\":20000,\"rows\":20000,\"written\":3,\"duplicates\":19995,\"absent\":1,\"failed\":1,.*\"batches\":1," err &&
+	sql "SELECT * FROM campaign ORDER BY id" >actual &&
+	printf "1|-1|1\n2|-2|2\n3|9|42\n4|19995|0\n" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'insert: a duplicate key is refused alone, the rest of the batch is written' '
 	sql "CREATE TABLE events (id int PRIMARY KEY, what text)" &&
 	printf "{\"id\":1,\"what\":\"a\"}\n{\"id\":2,\"what\":\"b\"}\n" >in &&

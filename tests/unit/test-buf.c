@@ -314,6 +314,42 @@ static void test_base64_invalid(void)
 	pn_buf_release(&b);
 }
 
+static void test_split_list(void)
+{
+	static const struct {
+		const char *s;
+		int n;		/* -1: refused */
+		const char *joined;
+	} cases[] = {
+		{ "a", 1, "a|" },
+		{ "id,merchant", 2, "id|merchant|" },
+		{ "a,b,c", 3, "a|b|c|" },
+		{ "", -1, NULL },
+		{ "a,", -1, NULL },
+		{ ",a", -1, NULL },
+		{ "a,,b", -1, NULL },
+		{ "with space,x", 2, "with space|x|" },
+	};
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		int n = 42;
+		char **v = pn_split_list(cases[i].s, ',', &n);
+		struct pn_buf joined = PN_BUF_INIT;
+
+		if (cases[i].n < 0) {
+			CHECK(v == NULL && n == 0, "'%s' accepted", cases[i].s);
+			continue;
+		}
+		CHECK(v != NULL && n == cases[i].n, "'%s': %d items", cases[i].s, n);
+		for (int k = 0; v && k < n; k++)
+			pn_buf_addf(&joined, "%s|", v[k]);
+		CHECK(joined.data && !strcmp(joined.data, cases[i].joined), "'%s' split as '%s'",
+		      cases[i].s, joined.data ? joined.data : "");
+		pn_buf_release(&joined);
+		pn_free_list(v, n);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	unit_init(argc, argv);
@@ -324,5 +360,6 @@ int main(int argc, char **argv)
 	test_base64_vectors();
 	test_base64_round_trip();
 	test_base64_invalid();
+	test_split_list();
 	return unit_done();
 }
