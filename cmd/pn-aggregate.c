@@ -336,8 +336,16 @@ int main(int argc, char **argv)
 	pn_agg_init(&r.agg, &o.query);
 	pn_json_init(&r.json);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
-	if (o.state_path && pn_agg_load(&r.agg, o.state_path) < 0)
-		exit(PN_EX_CONFIG);
+	if (o.state_path) {
+		int loaded = pn_agg_load(&r.agg, o.state_path);
+
+		if (loaded < 0)
+			exit(PN_EX_CONFIG);
+		/* rows emitted by the last run may have died in the pipe or in a
+		 * sink's batch: the first emission writes every group again */
+		if (loaded > 0)
+			pn_agg_mark_all(&r.agg);
+	}
 	pn_reject_open(&r.reject, o.reject_path);
 	pn_signal_install();
 	r.next_emit_ms = pn_now_ms() + o.emit_interval_ms;

@@ -161,6 +161,13 @@ test_expect_success '--state: a rerun skips what the checkpoint applied' '
 	pn-aggregate $REPORT --state st --stats pm >out2 2>stats &&
 	grep "\"skipped\":2500," stats &&
 	final_table id out1 out2 >actual &&
+	final_table id out1 >groups1 &&
+	final_table id out2 >groups2 &&
+	comm -23 groups1 groups2 >unsent &&
+	cut -d, -f1 unsent | sort -u >ids1 &&
+	cut -d, -f1 groups2 | sort -u >ids2 &&
+	comm -23 ids1 ids2 >not_again &&
+	test_must_be_empty not_again &&
 	oracle p $REPORT >expect &&
 	test_cmp expect actual &&
 	pn-aggregate --state st --print-offsets >offsets &&
