@@ -613,7 +613,7 @@ static void add_logical_long(struct pn_buf *b, const struct pn_avro_node *n, int
 		/* fall through */
 	case PN_AVRO_TS_MILLIS:
 	case PN_AVRO_LOCAL_TS_MILLIS:
-		if (v < INT64_MIN / 1000 || v > INT64_MAX / 1000)
+		if (v < INT64_MIN / (1000000 / per_sec) || v > INT64_MAX / (1000000 / per_sec))
 			break;
 		us = v * (1000000 / per_sec);
 		pn_buf_addc(b, '"');
