@@ -488,7 +488,8 @@ static inline void put_long(struct pn_buf *b, int64_t v)
 	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 	char *p;
 
-	pn_buf_grow(b, 10);
+	if (b->cap - b->len < 11)
+		pn_buf_grow(b, 10);
 	p = b->data + b->len;
 	while (u > 0x7f) {
 		*p++ = (char)((u & 0x7f) | 0x80);
@@ -982,13 +983,19 @@ static int enc_binary(struct pn_avro_codec *c, const struct pn_avro_node *n,
 	return 0;
 }
 
+static inline int field_is(const struct pn_avro_field *f, const char *name, size_t len)
+{
+	return f->name_len == len && (!len || (f->name[0] == name[0] && !memcmp(f->name, name, len)));
+}
+
+/* The field called name, trying `hint` first: records usually come in
+ * schema order. */
 static int find_field(const struct pn_avro_node *n, const char *name, size_t len, int hint)
 {
-	if (hint < n->nfields && n->fields[hint].name_len == len &&
-	    !memcmp(n->fields[hint].name, name, len))
+	if (hint < n->nfields && field_is(&n->fields[hint], name, len))
 		return hint;
 	for (int i = 0; i < n->nfields; i++)
-		if (n->fields[i].name_len == len && !memcmp(n->fields[i].name, name, len))
+		if (field_is(&n->fields[i], name, len))
 			return i;
 	return -1;
 }
@@ -1168,19 +1175,25 @@ static int enc_union(struct pn_avro_codec *c, const struct pn_avro_node *n,
 		     const struct pn_json *j, int t)
 {
 	size_t at = c->out.len;
-	int tried[64], ntried = 0;
+	int fit[64], tried[64], ntried = 0, nb = n->nbranches < 64 ? n->nbranches : 64;
 
 	/* try the branches the value fits, best fit first */
-	for (int level = 9; level > 0; level--) {
-		for (int i = 0; i < n->nbranches && ntried < 64; i++) {
-			if (branch_fit(n->branches[i], j, t) != level)
-				continue;
-			tried[ntried++] = i;
-			put_long(&c->out, i);
-			if (enc(c, n->branches[i], j, t) == 0)
-				return 0;
-			c->out.len = at;
-		}
+	for (int i = 0; i < nb; i++)
+		fit[i] = branch_fit(n->branches[i], j, t);
+	for (;;) {
+		int best = -1;
+
+		for (int i = 0; i < nb; i++)
+			if (fit[i] > 0 && (best < 0 || fit[i] > fit[best]))
+				best = i;
+		if (best < 0)
+			break;
+		fit[best] = 0;
+		tried[ntried++] = best;
+		put_long(&c->out, best);
+		if (enc(c, n->branches[best], j, t) == 0)
+			return 0;
+		c->out.len = at;
 	}
 	/* the Avro JSON encoding's wrapper: {"long": 5}, {"com.x.Rec": {...}} */
 	if (j->tok[t].type == PN_JSON_OBJECT && j->tok[t].size == 1) {

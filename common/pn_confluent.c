@@ -91,12 +91,32 @@ static int encode_one(struct pn_avro_codec *codec, const struct pn_avro_schema *
 	return 0;
 }
 
+/* The token of the record's _value, or -1; -2 if it has _value_base64. */
+static int value_token(const struct pn_json *j)
+{
+	int k = 1, found = -1;
+
+	/* one pass looking only at the keys that start with '_' */
+	for (int n = 0; n < j->tok[0].size; n++, k = pn_json_skip(j, k + 1)) {
+		const char *key = j->text + j->tok[k].start;
+		size_t len = j->tok[k].end - j->tok[k].start;
+
+		if (len < 6 || key[0] != '_')
+			continue;
+		if (len == 6 && !memcmp(key, "_value", 6))
+			found = k + 1;
+		else if (len == 13 && !memcmp(key, "_value_base64", 13))
+			return -2;
+	}
+	return found;
+}
+
 int pn_confluent_encode(struct pn_confluent *c, const struct pn_json *j, const char *key_field,
 			struct pn_msg *m, const char **why)
 {
-	int value_tok = pn_json_get(j, 0, "_value", 6);
+	int value_tok = value_token(j);
 
-	if (pn_json_get(j, 0, "_value_base64", 13) >= 0) {
+	if (value_tok == -2) {
 		*why = "field '_value_base64' holds raw bytes: give an Avro record's fields, "
 		       "or its value as _value";
 		return -1;
