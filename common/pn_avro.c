@@ -173,6 +173,12 @@ static int compile_record(struct compiler *cc, struct pn_avro_node *n, json_t *j
 			status = fail_schema(cc, "a field of record '%s' has no name", n->name);
 			break;
 		}
+		for (int k = 0; k < i; k++)
+			if (!strcmp(n->fields[k].name, name))
+				status = fail_schema(cc, "record '%s' has two fields '%s'", n->name,
+						     name);
+		if (status)
+			break;
 		fd->name = pn_strdup(name);
 		fd->name_len = strlen(name);
 		fd->type = compile(cc, json_object_get(f, "type"), ns);
@@ -189,17 +195,21 @@ static int compile_enum(struct compiler *cc, struct pn_avro_node *n, json_t *j)
 {
 	json_t *symbols = json_object_get(j, "symbols");
 	const char *def = json_string_value(json_object_get(j, "default"));
+	int count = (int)json_array_size(symbols);
 
 	if (!json_is_array(symbols))
 		return fail_schema(cc, "enum '%s' has no symbols list", n->name);
-	n->nsymbols = (int)json_array_size(symbols);
-	n->symbols = pn_malloc((n->nsymbols ? n->nsymbols : 1) * sizeof(*n->symbols));
-	for (int i = 0; i < n->nsymbols; i++) {
+	n->symbols = pn_malloc((count ? count : 1) * sizeof(*n->symbols));
+	for (int i = 0; i < count; i++) {
 		const char *sym = json_string_value(json_array_get(symbols, i));
 
-		n->symbols[i] = pn_strdup(sym ? sym : "");
+		n->symbols[n->nsymbols++] = pn_strdup(sym ? sym : "");
 		if (def && !strcmp(def, n->symbols[i]))
 			n->enum_default = i;
+		for (int k = 0; k < i; k++)
+			if (!strcmp(n->symbols[k], n->symbols[i]))
+				return fail_schema(cc, "enum '%s' has the symbol '%s' twice", n->name,
+						   n->symbols[i]);
 	}
 	return 0;
 }

@@ -14,7 +14,8 @@ enum { RETRIES = 4, BACKOFF_MS = 100 };
 
 struct cached {
 	uint32_t id;
-	struct pn_avro_schema *schema;
+	struct pn_avro_schema *schema;	/* NULL: the registry does not know the id */
+	char *missing;			/* and what it said */
 };
 
 struct pn_registry {
@@ -87,8 +88,10 @@ void pn_registry_free(struct pn_registry *r)
 {
 	if (!r)
 		return;
-	for (int i = 0; i < r->ncache; i++)
+	for (int i = 0; i < r->ncache; i++) {
 		pn_avro_schema_free(r->cache[i].schema);
+		free(r->cache[i].missing);
+	}
 	free(r->cache);
 	curl_slist_free_all(r->headers);
 	curl_easy_cleanup(r->curl);
@@ -272,20 +275,27 @@ static void cache_add(struct pn_registry *r, uint32_t id, struct pn_avro_schema 
 		r->cap = r->cap ? 2 * r->cap : 8;
 		r->cache = pn_realloc(r->cache, r->cap * sizeof(*r->cache));
 	}
-	r->cache[r->ncache++] = (struct cached){ id, s };
+	r->cache[r->ncache++] = (struct cached){ id, s, NULL };
 	r->last = r->ncache - 1;
+}
+
+static struct cached *cache_entry(struct pn_registry *r, uint32_t id)
+{
+	if (r->ncache && r->cache[r->last].id == id)
+		return &r->cache[r->last];
+	for (int i = 0; i < r->ncache; i++)
+		if (r->cache[i].id == id) {
+			r->last = i;
+			return &r->cache[i];
+		}
+	return NULL;
 }
 
 static const struct pn_avro_schema *cache_find(struct pn_registry *r, uint32_t id)
 {
-	if (r->ncache && r->cache[r->last].id == id)
-		return r->cache[r->last].schema;
-	for (int i = 0; i < r->ncache; i++)
-		if (r->cache[i].id == id) {
-			r->last = i;
-			return r->cache[i].schema;
-		}
-	return NULL;
+	struct cached *e = cache_entry(r, id);
+
+	return e ? e->schema : NULL;
 }
 
 /* Compiles the "schema" of an answer and caches it under id. */
@@ -341,13 +351,29 @@ int pn_registry_schema(struct pn_registry *r, uint32_t id, const struct pn_avro_
 	json_t *ans;
 	int status;
 
-	if ((*s = cache_find(r, id)))
+	struct cached *e = cache_entry(r, id);
+
+	*s = NULL;
+	if (e && e->schema) {
+		*s = e->schema;
 		return 0;
+	}
+	if (e) {
+		/* an id the registry did not know: asked once, not per message */
+		pn_buf_reset(&r->why);
+		pn_buf_adds(&r->why, e->missing);
+		return PN_EX_DATAERR;
+	}
 	snprintf(path, sizeof(path), "/schemas/ids/%u", (unsigned)id);
 	snprintf(what, sizeof(what), "read schema %u", (unsigned)id);
 	status = request(r, path, NULL, &ans, what);
-	if (!status && !ans)
+	if (!status && !ans) {
 		status = client_error(r, what);
+		if (status == PN_EX_DATAERR) {
+			cache_add(r, id, NULL);
+			r->cache[r->ncache - 1].missing = pn_strdup(r->why.data);
+		}
+	}
 	if (!status)
 		status = take_schema(r, ans, id, s, what);
 	json_decref(ans);

@@ -34,10 +34,24 @@ test_expect_success 'a subject with no versions and no --schema: 40401, exit 78'
 '
 
 test_expect_success 'a schema the registry finds invalid: 422, exit 78' '
+	# a symbol must be a name; the registry checks what pn leaves to it
+	echo "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"1a\"]}" >sym.avsc &&
+	test_expect_code 78 pn-produce -b "$BROKERS" -t reg --avro --schema sym.avsc \
+		--schema-registry "$REGISTRY" pings 2>err &&
+	grep "cannot register the schema under subject .reg-value.: the registry finds the schema invalid (422, 42201): .*enum symbol must be a valid schema name" err
+'
+
+test_expect_success 'pn refuses a schema with a field or a symbol twice itself (78)' '
 	echo "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"A\"]}" >dup.avsc &&
 	test_expect_code 78 pn-produce -b "$BROKERS" -t reg --avro --schema dup.avsc \
 		--schema-registry "$REGISTRY" pings 2>err &&
-	grep "cannot register the schema under subject .reg-value.: the registry finds the schema invalid (422, 42201): .*Duplicate symbol" err
+	echo "pn-produce: bad schema '\''dup.avsc'\'': enum '\''E'\'' has the symbol '\''A'\'' twice" >expect &&
+	test_cmp expect err &&
+	echo "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"a\",\"type\":\"long\"}]}" >dupf.avsc &&
+	test_expect_code 78 pn-consume -b "$BROKERS" -t reg -e --schema dupf.avsc \
+		--schema-registry "$REGISTRY" 2>err &&
+	echo "pn-consume: bad schema '\''dupf.avsc'\'': record '\''R'\'' has two fields '\''a'\''" >expect &&
+	test_cmp expect err
 '
 
 test_expect_success 'an incompatible schema: 409, exit 78' '
@@ -59,9 +73,16 @@ test_expect_success 'a message naming a schema id the registry does not know: 40
 	test_line_count = 20 out &&
 	echo "pn-consume: error (at topic '\''unknown'\'', partition 0, offset 20): schema registry '\''$REGISTRY'\'': cannot read schema 999: Schema 999 not found (40403)" >expect &&
 	test_cmp expect err &&
+	printf "{\"_value_base64\":\"%s\"}\n" "$(printf "\000\000\000\003\347\002" | base64)" |
+		pn-produce -b "$BROKERS" -t unknown &&
+	registry_log | grep -c "^GET /schemas/ids/999" >asked.before &&
 	pn-consume -b "$BROKERS" -t unknown -e --schema-registry "$REGISTRY" --reject rej >out 2>err &&
 	test_line_count = 20 out &&
-	test_line_count = 1 rej
+	test_line_count = 2 rej &&
+	test $(grep -c "Schema 999 not found (40403)" err) = 2 &&
+	# an unknown id is asked once per run, not once per message
+	registry_log | grep -c "^GET /schemas/ids/999" >asked.after &&
+	test $(cat asked.after) = $(($(cat asked.before) + 1))
 '
 
 test_expect_success '5xx answers are retried with backoff and then succeed' '
