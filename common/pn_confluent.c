@@ -121,6 +121,10 @@ int pn_confluent_encode(struct pn_confluent *c, const struct pn_json *j, const c
 		       "or its value as _value";
 		return -1;
 	}
+	if (value_tok < 0 && c->value_schema->root->type != PN_AVRO_RECORD) {
+		*why = "the schema is not a record: give the value as _value";
+		return -1;
+	}
 	if (m->value) {
 		if (encode_one(&c->codec, c->value_schema, c->value_id, j,
 			       value_tok >= 0 ? value_tok : 0, value_tok < 0, why))

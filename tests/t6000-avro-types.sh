@@ -175,7 +175,11 @@ test_expect_success 'a schema that is not a record: values travel as _value' '
 	printf "%s\n" "{\"_value\":[1,2,3]}" "{\"_value\":[]}" >arr.in &&
 	pn-produce -b "$BROKERS" -t scalar --avro --schema arr.avsc --schema-registry "$REGISTRY" arr.in &&
 	pn-consume -b "$BROKERS" -t scalar -e --schema-registry "$REGISTRY" >arr.out &&
-	test_cmp arr.in arr.out
+	test_cmp arr.in arr.out &&
+	echo "{\"a\":[1]}" >noval.in &&
+	test_expect_code 65 pn-produce -b "$BROKERS" -t scalar --avro --schema-registry "$REGISTRY" \
+		noval.in 2>err &&
+	grep "error (at noval.in:1): the schema is not a record: give the value as _value" err
 '
 
 test_expect_success 'an undecodable message stops pn-consume with its position (65)' '
