@@ -19,7 +19,9 @@ struct cached {
 };
 
 struct pn_registry {
-	char *url;		/* without a trailing slash */
+	char **urls;		/* without a trailing slash */
+	int nurls;
+	const char *url;	/* the one in use: the next after a connection error */
 	CURL *curl;
 	struct curl_slist *headers;
 	struct pn_buf body, why;
@@ -45,7 +47,6 @@ struct pn_registry *pn_registry_new(const struct pn_registry_conf *conf, const c
 	};
 	const char *auth = pn_registry_conf_get(conf, "basic.auth.user.info");
 	struct pn_registry *r;
-	size_t len;
 
 	if (!url)
 		url = pn_registry_conf_get(conf, "url");
@@ -54,10 +55,24 @@ struct pn_registry *pn_registry_new(const struct pn_registry_conf *conf, const c
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	r = pn_malloc(sizeof(*r));
 	memset(r, 0, sizeof(*r));
-	len = strcspn(url, ",");
-	while (len && url[len - 1] == '/')
-		len--;
-	r->url = pn_strndup(url, len);
+	for (const char *u = url; *u; u += *u == ',') {
+		size_t len = strcspn(u, ","), end = len;
+
+		while (end && (u[end - 1] == '/' || u[end - 1] == ' '))
+			end--;
+		while (end && *u == ' ')
+			u++, end--, len--;
+		if (end) {
+			r->urls = pn_realloc(r->urls, (r->nurls + 1) * sizeof(*r->urls));
+			r->urls[r->nurls++] = pn_strndup(u, end);
+		}
+		u += len;
+	}
+	if (!r->nurls) {
+		free(r);
+		return NULL;
+	}
+	r->url = r->urls[0];
 	r->curl = curl_easy_init();
 	if (!r->curl)
 		pn_die(PN_EX_FAILED, "cannot initialise libcurl");
@@ -97,7 +112,9 @@ void pn_registry_free(struct pn_registry *r)
 	curl_easy_cleanup(r->curl);
 	pn_buf_release(&r->body);
 	pn_buf_release(&r->why);
-	free(r->url);
+	for (int i = 0; i < r->nurls; i++)
+		free(r->urls[i]);
+	free(r->urls);
 	free(r);
 	curl_global_cleanup();
 }
@@ -142,6 +159,16 @@ static void error_body(struct pn_registry *r, long *code, char *msg, size_t size
 	json_decref(j);
 }
 
+/* After a connection error: the next registry of the list. */
+static void next_url(struct pn_registry *r)
+{
+	for (int i = 0; i < r->nurls; i++)
+		if (r->urls[i] == r->url) {
+			r->url = r->urls[(i + 1) % r->nurls];
+			return;
+		}
+}
+
 /*
  * One request, retried on connection errors and 5xx; the body of a 2xx
  * answer parsed into *out.  `what` names the request in messages.  4xx
@@ -157,9 +184,6 @@ static int request(struct pn_registry *r, const char *path, const char *post, js
 	int status = 0;
 
 	*out = NULL;
-	pn_buf_adds(&url, r->url);
-	pn_buf_adds(&url, path);
-	curl_easy_setopt(r->curl, CURLOPT_URL, url.data);
 	curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, errbuf);
 	if (post)
 		curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, post);
@@ -171,10 +195,22 @@ static int request(struct pn_registry *r, const char *path, const char *post, js
 			sleep_ms(backoff);
 			backoff *= 2;
 		}
-		pn_buf_reset(&r->body);
-		errbuf[0] = '\0';
-		r->status = 0;
-		rc = curl_easy_perform(r->curl);
+		/* each registry of the list in turn, as the Confluent clients do */
+		for (int k = 0; k < r->nurls; k++) {
+			pn_buf_reset(&r->body);
+			pn_buf_reset(&url);
+			pn_buf_adds(&url, r->url);
+			pn_buf_adds(&url, path);
+			curl_easy_setopt(r->curl, CURLOPT_URL, url.data);
+			errbuf[0] = '\0';
+			r->status = 0;
+			rc = curl_easy_perform(r->curl);
+			if (rc == CURLE_OK || k + 1 == r->nurls)
+				break;
+			pn_info("schema registry '%s': %s", r->url,
+				*errbuf ? errbuf : curl_easy_strerror(rc));
+			next_url(r);
+		}
 		if (rc == CURLE_OK)
 			curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &r->status);
 		if (rc == CURLE_OK && r->status < 500)

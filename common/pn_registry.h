@@ -5,8 +5,8 @@
  * cached for the life of the client, as an id never changes its schema.
  *
  * Settings are the Confluent clients' `schema.registry.*` keys (without
- * the prefix, as pn_kafka keeps them): url (the first of a comma-separated
- * list is used), basic.auth.user.info (user:password; a URL's own
+ * the prefix, as pn_kafka keeps them): url (a comma-separated list: after
+ * a connection error the next one is tried), basic.auth.user.info (user:password; a URL's own
  * user:password@ works too), ssl.ca.location, ssl.certificate.location,
  * ssl.key.location, ssl.key.password.  Connection errors and 5xx answers
  * are retried with exponential backoff (4 retries, 100 ms doubling).

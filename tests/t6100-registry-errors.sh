@@ -120,6 +120,13 @@ test_expect_success 'no registry listening: 69 after the retries' '
 	grep "schema registry .http://127.0.0.1:1.: cannot register the schema under subject .reg-value.: .*(5 attempts)" err
 '
 
+test_expect_success 'a list of registries: the next one after a connection error' '
+	pn-produce -b "$BROKERS" -t reg --avro --schema $ping -v \
+		--schema-registry "http://127.0.0.1:1,$REGISTRY/" pings 2>err &&
+	grep "schema registry .http://127.0.0.1:1.: .*onnect" err &&
+	! grep "retrying" err
+'
+
 test_expect_success 'basic auth: 401 without credentials (78), user:password from -F works' '
 	kill $REGISTRY_PID && wait $REGISTRY_PID 2>/dev/null;
 	start_registry --user "pn:s3cret" &&
