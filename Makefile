@@ -14,7 +14,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 SAN ?=
 
-PKGS := rdkafka jansson libpq
+PKGS := rdkafka jansson libpq avro-c libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -79,6 +79,7 @@ bench:
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench.sh
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-aggregate.sh
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-sink-pg.sh
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-avro.sh
 
 demo:
 	@scripts/deps.sh demo

@@ -11,6 +11,10 @@
  * Delivery is at-least-once: librdkafka's auto-commit is off, and offsets
  * are committed only for records already written to stdout.  When the
  * reader goes away (EPIPE) it stops without committing again.
+ *
+ * With a schema registry configured, values are Confluent Avro, decoded to
+ * natural JSON; a message that cannot be decoded stops the program (65)
+ * before its offset is committed, or with --reject is set aside.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -21,6 +25,7 @@
 #include <unistd.h>
 
 #include "pn_agg.h"
+#include "pn_confluent.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
@@ -28,6 +33,7 @@
 #include "pn_num.h"
 #include "pn_offsets.h"
 #include "pn_record.h"
+#include "pn_registry.h"
 #include "pn_signal.h"
 #include "pn_version.h"
 
@@ -35,7 +41,8 @@ static const char usage_text[] =
 	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
 	"                  [--start-offsets FILE] [-e] [-c COUNT] [--until TIME]\n"
 	"                  [--meta] [--commit-interval D] [--commit-from FILE]\n"
-	"                  [-X PROP=VAL] [-F FILE]\n"
+	"                  [-X PROP=VAL] [-F FILE] [--avro] [--schema-registry URL]\n"
+	"                  [--schema FILE] [--reject FILE]\n"
 	"                  [--stats] [-qv] -t TOPIC...\n";
 
 enum start_kind { START_DEFAULT, START_BEGINNING, START_END, START_STORED, START_OFFSET,
@@ -58,6 +65,8 @@ struct opts {
 	int meta;
 	int stats;
 	int64_t commit_interval_ms;
+	int avro;		/* --avro: values must be Confluent Avro */
+	const char *registry_url, *reader_schema, *reject_path;
 };
 
 struct counts {
@@ -65,6 +74,7 @@ struct counts {
 	uint64_t non_object;	/* written as _value */
 	uint64_t bytes;		/* payload bytes */
 	uint64_t commits;
+	uint64_t rejected;	/* undecodable, set aside with --reject */
 };
 
 /* One run: the handle, the output, the per-partition bookkeeping. */
@@ -74,6 +84,11 @@ struct run {
 	struct pn_offsets parts;
 	struct pn_out out;
 	struct pn_json scratch;
+	struct pn_registry_conf registry_conf;
+	struct pn_registry *registry;	/* set: values are Confluent Avro */
+	struct pn_confluent avro;
+	struct pn_reject reject;
+	struct pn_buf tmp;
 	struct pn_progress progress;
 	struct counts counts;
 	int64_t last_flush_ms, last_commit_ms;
@@ -119,6 +134,11 @@ static void usage(void)
 	       "      --commit-interval D   commit written records every D (default 1s)\n"
 	       "      --commit-from FILE    commit what the pn-aggregate checkpoint FILE has\n"
 	       "                            applied, instead of what was written\n"
+	       "      --avro                values are Confluent Avro (the default when a\n"
+	       "                            schema registry is configured)\n"
+	       "      --schema-registry URL schema registry (or schema.registry.url in -F)\n"
+	       "      --schema FILE         reader schema (.avsc) to resolve values to\n"
+	       "      --reject FILE         append undecodable messages to FILE and go on\n"
 	       "  -X, --property K=V        librdkafka property (repeatable)\n"
 	       "  -F, --config FILE         properties file of K=V lines\n"
 	       "      --stats               print counters as JSON on stderr at the end\n"
@@ -126,8 +146,9 @@ static void usage(void)
 	       "  -v, --verbose             more messages (repeatable)\n"
 	       "  -h, --help                this help\n"
 	       "  -V, --version             versions of pn and its libraries\n"
-	       "\nExit status: 0 done, 1 a service broke, 64 usage, 69 Kafka unavailable,\n"
-	       "74 I/O error on output, 78 bad configuration.\n");
+	       "\nExit status: 0 done, 1 a service broke, 64 usage, 65 undecodable message,\n"
+	       "69 Kafka or registry unavailable, 74 I/O error on output, 75 registry error\n"
+	       "worth a retry, 78 bad configuration.\n");
 }
 
 static void parse_start(struct opts *o, const char *arg)
@@ -162,9 +183,10 @@ static void add_topic(struct opts *o, const char *topic)
 static void parse_options(struct opts *o, int argc, char **argv)
 {
 	enum { OPT_META = 256, OPT_START_OFFSETS, OPT_STATS, OPT_UNTIL, OPT_COMMIT_INTERVAL,
-	       OPT_COMMIT_FROM };
+	       OPT_COMMIT_FROM, OPT_AVRO, OPT_REGISTRY, OPT_SCHEMA, OPT_REJECT };
 	static const char optstring[] = "b:c:eF:g:ho:p:qt:VvX:";
 	static const struct option longopts[] = {
+		{ "avro", no_argument, NULL, OPT_AVRO },
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "commit-from", required_argument, NULL, OPT_COMMIT_FROM },
 		{ "commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL },
@@ -178,6 +200,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "partition", required_argument, NULL, 'p' },
 		{ "property", required_argument, NULL, 'X' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "reject", required_argument, NULL, OPT_REJECT },
+		{ "schema", required_argument, NULL, OPT_SCHEMA },
+		{ "schema-registry", required_argument, NULL, OPT_REGISTRY },
 		{ "start-offsets", required_argument, NULL, OPT_START_OFFSETS },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "topic", required_argument, NULL, 't' },
@@ -223,6 +248,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		case OPT_META: o->meta = 1; break;
 		case OPT_START_OFFSETS: o->start_offsets_file = optarg; break;
 		case OPT_STATS: o->stats = 1; break;
+		case OPT_AVRO: o->avro = 1; break;
+		case OPT_REGISTRY: o->registry_url = optarg; break;
+		case OPT_SCHEMA: o->reader_schema = optarg; break;
+		case OPT_REJECT: o->reject_path = optarg; break;
 		case OPT_UNTIL:
 			if (pn_parse_time(optarg, &o->until_ms))
 				pn_usage_error(usage_text, "bad time '%s'", optarg);
@@ -512,6 +541,38 @@ static void stop_partition(struct run *r, struct pn_part *p)
 	rd_kafka_topic_partition_list_destroy(list);
 }
 
+/*
+ * Appends the record of a Confluent Avro message.  A message that cannot
+ * be decoded is reported with its position and set aside with --reject
+ * (0), or ends the run before its offset is committed (-1).
+ */
+static int decode_message(struct run *r, rd_kafka_message_t *m)
+{
+	size_t at = r->out.buf.len;
+	int status = pn_confluent_record(&r->avro, m, r->o->meta, &r->out.buf, &r->scratch);
+
+	if (!status)
+		return 0;
+	r->out.buf.len = at;
+	if (status != PN_EX_DATAERR) {
+		pn_error("%s", pn_confluent_why(&r->avro));
+	} else {
+		pn_error("error (at topic '%s', partition %d, offset %lld): %s",
+			 rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset,
+			 pn_confluent_why(&r->avro));
+		if (r->reject.f) {
+			/* the message as pn-consume --meta writes any payload */
+			pn_buf_reset(&r->tmp);
+			pn_record_from_msg(&r->tmp, m, 1, &r->scratch);
+			pn_reject_write(&r->reject, r->tmp.data, r->tmp.len - 1);
+			return 1;
+		}
+	}
+	r->status = status;
+	r->finished = 1;
+	return -1;
+}
+
 static void handle_message(struct run *r, rd_kafka_message_t *m)
 {
 	struct pn_part *p = pn_offsets_get_rkt(&r->parts, m->rkt, m->partition);
@@ -523,8 +584,19 @@ static void handle_message(struct run *r, rd_kafka_message_t *m)
 		return;
 	}
 	p->at_end = 0;
-	if (!pn_record_from_msg(&r->out.buf, m, r->o->meta, &r->scratch))
+	if (r->registry) {
+		int set_aside = decode_message(r, m);
+
+		if (set_aside) {
+			if (set_aside > 0) { /* rejected: done with, so committable */
+				p->appended = m->offset + 1;
+				r->dirty = 1;
+			}
+			return;
+		}
+	} else if (!pn_record_from_msg(&r->out.buf, m, r->o->meta, &r->scratch)) {
 		r->counts.non_object++;
+	}
 	r->dirty = 1;
 	p->appended = m->offset + 1;
 	r->counts.records++;
@@ -604,7 +676,7 @@ static void consume_loop(struct run *r)
 static rd_kafka_t *open_consumer(struct run *r)
 {
 	const struct opts *o = r->o;
-	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, NULL);
+	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, &r->registry_conf);
 	char errstr[512], private_group[64];
 	rd_kafka_t *rk;
 
@@ -647,11 +719,11 @@ static int subscribe(struct run *r)
 static void print_stats(const struct run *r, double seconds)
 {
 	fprintf(stderr,
-		"{\"records\":%llu,\"non_object\":%llu,\"bytes\":%llu,\"commits\":%llu,"
-		"\"seconds\":%.3f}\n",
+		"{\"records\":%llu,\"non_object\":%llu,\"rejected\":%llu,\"bytes\":%llu,"
+		"\"commits\":%llu,\"seconds\":%.3f}\n",
 		(unsigned long long)r->counts.records, (unsigned long long)r->counts.non_object,
-		(unsigned long long)r->counts.bytes, (unsigned long long)r->counts.commits,
-		seconds);
+		(unsigned long long)r->counts.rejected, (unsigned long long)r->counts.bytes,
+		(unsigned long long)r->counts.commits, seconds);
 }
 
 int main(int argc, char **argv)
@@ -674,8 +746,17 @@ int main(int argc, char **argv)
 	pn_progress_init(&r.progress);
 
 	r.rk = open_consumer(&r);
+	r.registry = pn_registry_new(&r.registry_conf, o.registry_url);
+	if (r.registry) {
+		r.status = pn_confluent_consumer_init(&r.avro, r.registry, o.reader_schema);
+	} else if (o.avro || o.reader_schema) {
+		pn_error("--avro and --schema need a schema registry: --schema-registry URL, or "
+			 "schema.registry.url in -F");
+		r.status = PN_EX_CONFIG;
+	}
+	pn_reject_open(&r.reject, o.reject_path);
 	r.last_flush_ms = r.last_commit_ms = pn_now_ms();
-	if ((o.group ? subscribe(&r) : assign_partitions(&r)) == 0)
+	if (!r.status && (o.group ? subscribe(&r) : assign_partitions(&r)) == 0)
 		consume_loop(&r);
 
 	flush_output(&r);
@@ -685,12 +766,19 @@ int main(int argc, char **argv)
 	out_status = pn_out_close(&r.out);
 	if (out_status && !r.status)
 		r.status = out_status;
+	r.counts.rejected = r.reject.count;
+	if (pn_reject_close(&r.reject) && !r.status)
+		r.status = PN_EX_IOERR;
 	if (o.stats)
 		print_stats(&r, (pn_now_ms() - started) / 1000.0);
 
 	rd_kafka_destroy(r.rk);
 	pn_offsets_release(&r.parts);
 	pn_json_release(&r.scratch);
+	pn_confluent_release(&r.avro);
+	pn_registry_free(r.registry);
+	pn_registry_conf_release(&r.registry_conf);
+	pn_buf_release(&r.tmp);
 	pn_kafka_opts_release(&o.kafka);
 	free(o.topics);
 	free(o.partitions);

@@ -8,6 +8,8 @@
  * producer is idempotent with acks=all; the program exits 0 only when
  * every record it sent was acknowledged.  A bad line stops the input
  * (exit 65, nothing after it sent) unless --reject sets it aside.
+ * With --avro each record is sent as Confluent Avro instead, its schema
+ * registered in (or read from) a schema registry.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -17,19 +19,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pn_confluent.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_kafka.h"
 #include "pn_num.h"
 #include "pn_record.h"
+#include "pn_registry.h"
 #include "pn_signal.h"
 #include "pn_version.h"
 
 static const char usage_text[] =
 	"usage: pn-produce -b BROKERS -t TOPIC [-X PROP=VAL] [-F FILE] [-k FIELD]\n"
 	"                  [-p PARTITION | --keep-partition] [-H NAME=VALUE]\n"
-	"                  [-z CODEC] [--reject FILE] [--stats] [-qv] [FILE ...]\n";
+	"                  [-z CODEC] [--avro [--schema FILE] [--key-schema FILE]\n"
+	"                  [--subject NAME] [--schema-registry URL]]\n"
+	"                  [--reject FILE] [--stats] [-qv] [FILE ...]\n";
 
 struct opts {
 	struct pn_kafka_opts kafka;
@@ -42,6 +48,8 @@ struct opts {
 	const char *compression;
 	const char *reject_path;
 	int stats;
+	int avro;			/* --avro: Confluent Avro values */
+	const char *schema_path, *key_schema_path, *subject, *registry_url;
 	char **inputs;
 	int ninputs;
 };
@@ -92,6 +100,12 @@ static void usage(void)
 	       "      --keep-partition     send each record to its _partition\n"
 	       "  -H, --header NAME=VALUE  add a header to every message (repeatable)\n"
 	       "  -z, --compression CODEC  none, gzip, snappy, lz4 or zstd\n"
+	       "      --avro               send Confluent Avro (needs a schema registry)\n"
+	       "      --schema FILE        register this .avsc for the values (default: the\n"
+	       "                           subject's latest schema)\n"
+	       "      --key-schema FILE    register this .avsc for the keys (<topic>-key)\n"
+	       "      --subject NAME       value subject (default <topic>-value)\n"
+	       "      --schema-registry URL  registry (or schema.registry.url in -F)\n"
 	       "      --reject FILE        append bad lines to FILE and go on\n"
 	       "      --stats              print counters as JSON on stderr at the end\n"
 	       "  -q, --quiet              errors only\n"
@@ -99,7 +113,8 @@ static void usage(void)
 	       "  -h, --help               this help\n"
 	       "  -V, --version            versions of pn and its libraries\n"
 	       "\nExit status: 0 all acknowledged, 1 some records failed, 64 usage,\n"
-	       "65 bad input, 69 Kafka unavailable, 74 I/O error, 78 bad configuration.\n");
+	       "65 bad input, 69 Kafka or registry unavailable, 74 I/O error, 75 registry\n"
+	       "error worth a retry, 78 bad configuration.\n");
 }
 
 static void parse_header_opt(struct opts *o, const char *arg)
@@ -112,9 +127,11 @@ static void parse_header_opt(struct opts *o, const char *arg)
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	enum { OPT_KEEP_PARTITION = 256, OPT_REJECT, OPT_STATS };
+	enum { OPT_KEEP_PARTITION = 256, OPT_REJECT, OPT_STATS, OPT_AVRO, OPT_SCHEMA,
+	       OPT_KEY_SCHEMA, OPT_SUBJECT, OPT_REGISTRY };
 	static const char optstring[] = "b:F:H:hk:p:qt:VvX:z:";
 	static const struct option longopts[] = {
+		{ "avro", no_argument, NULL, OPT_AVRO },
 		{ "brokers", required_argument, NULL, 'b' },
 		{ "compression", required_argument, NULL, 'z' },
 		{ "config", required_argument, NULL, 'F' },
@@ -122,11 +139,15 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "keep-partition", no_argument, NULL, OPT_KEEP_PARTITION },
 		{ "key", required_argument, NULL, 'k' },
+		{ "key-schema", required_argument, NULL, OPT_KEY_SCHEMA },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "property", required_argument, NULL, 'X' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "reject", required_argument, NULL, OPT_REJECT },
+		{ "schema", required_argument, NULL, OPT_SCHEMA },
+		{ "schema-registry", required_argument, NULL, OPT_REGISTRY },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "subject", required_argument, NULL, OPT_SUBJECT },
 		{ "topic", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -157,9 +178,16 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		case OPT_KEEP_PARTITION: o->keep_partition = 1; break;
 		case OPT_REJECT: o->reject_path = optarg; break;
 		case OPT_STATS: o->stats = 1; break;
+		case OPT_AVRO: o->avro = 1; break;
+		case OPT_SCHEMA: o->schema_path = optarg; break;
+		case OPT_KEY_SCHEMA: o->key_schema_path = optarg; break;
+		case OPT_SUBJECT: o->subject = optarg; break;
+		case OPT_REGISTRY: o->registry_url = optarg; break;
 		default: pn_usage_error(usage_text, "unknown or incomplete option");
 		}
 	}
+	if (!o->avro && (o->schema_path || o->key_schema_path || o->subject))
+		pn_usage_error(usage_text, "--schema, --key-schema and --subject go with --avro");
 	if (!o->topic)
 		pn_usage_error(usage_text, "no topic given (-t)");
 	if (o->keep_partition && o->partition != RD_KAFKA_PARTITION_UA)
@@ -195,6 +223,9 @@ struct run {
 	rd_kafka_topic_t *rkt;
 	struct pn_json json;
 	struct pn_msg msg;
+	struct pn_registry_conf registry_conf;	/* schema.registry.* of -F/-X */
+	struct pn_registry *registry;
+	struct pn_confluent avro;
 	struct pn_reject reject;
 	struct pn_progress progress;
 	struct counts counts;
@@ -268,6 +299,8 @@ static int produce_line(struct run *r, const struct pn_reader *in, unsigned inpu
 	if (!pn_json_is_object(&r->json, 0))
 		return bad_line(r, in, line, len, "not a JSON object", 0);
 	if (pn_record_to_msg(&r->json, r->o->key_field, &r->msg, &why))
+		return bad_line(r, in, line, len, why, 0);
+	if (r->o->avro && pn_confluent_encode(&r->avro, &r->json, r->o->key_field, &r->msg, &why))
 		return bad_line(r, in, line, len, why, 0);
 	for (int i = 0; i < r->o->nheaders; i++) {
 		const char *h = r->o->headers[i], *eq = strchr(h, '=');
@@ -345,9 +378,10 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static rd_kafka_t *open_producer(const struct opts *o, struct delivery *d)
+static rd_kafka_t *open_producer(const struct opts *o, struct delivery *d,
+				 struct pn_registry_conf *reg)
 {
-	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, NULL);
+	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, reg);
 	char errstr[512];
 	rd_kafka_t *rk;
 
@@ -385,13 +419,25 @@ int main(int argc, char **argv)
 	pn_signal_install();
 	pn_progress_init(&r.progress);
 
-	r.rk = open_producer(&o, &d);
+	r.rk = open_producer(&o, &d, &r.registry_conf);
 	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
 	pn_reject_open(&r.reject, o.reject_path);
+	if (o.avro) {
+		r.registry = pn_registry_new(&r.registry_conf, o.registry_url);
+		if (!r.registry) {
+			pn_error("--avro needs a schema registry: --schema-registry URL, or "
+				 "schema.registry.url in -F");
+			r.status = PN_EX_CONFIG;
+		} else {
+			r.status = pn_confluent_producer_init(&r.avro, r.registry, o.topic,
+							      o.subject, o.schema_path,
+							      o.key_schema_path);
+		}
+	}
 
-	if (!o.ninputs)
+	if (!r.status && !o.ninputs)
 		produce_input(&r, "-", 0);
-	for (int i = 0; i < o.ninputs; i++)
+	for (int i = 0; !r.status && i < o.ninputs; i++)
 		if (produce_input(&r, o.inputs[i], i) < 0)
 			break;
 	if (pn_stop)
@@ -420,6 +466,10 @@ int main(int argc, char **argv)
 	rd_kafka_destroy(r.rk);
 	pn_json_release(&r.json);
 	pn_msg_release(&r.msg);
+	if (o.avro)
+		pn_confluent_release(&r.avro);
+	pn_registry_free(r.registry);
+	pn_registry_conf_release(&r.registry_conf);
 	pn_kafka_opts_release(&o.kafka);
 	free(o.headers);
 	return r.status;

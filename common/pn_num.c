@@ -94,7 +94,7 @@ static int fixed_digits(const char **p, int n, int *out)
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int y, int m, int d)
+int64_t pn_days_from_civil(int y, int m, int d)
 {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -103,6 +103,20 @@ static int64_t days_from_civil(int y, int m, int d)
 	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
 	return era * 146097 + doe - 719468;
+}
+
+void pn_civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 static int days_in_month(int y, int m)
@@ -137,14 +151,12 @@ static int parse_offset(const char *p, int64_t *offset_ms)
 	return 0;
 }
 
-int pn_parse_time(const char *s, int64_t *ms)
+int pn_parse_iso_us(const char *s, int64_t *us)
 {
 	const char *p = s;
-	int y, mo, d, h = 0, mi = 0, sec = 0, frac_ms = 0;
-	int64_t offset;
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	int64_t offset, frac_us = 0;
 
-	if (s && *s && strspn(s, "0123456789") == strlen(s))
-		return pn_parse_int(s, 0, INT64_MAX, ms);
 	if (!s || fixed_digits(&p, 4, &y) || *p++ != '-' || fixed_digits(&p, 2, &mo) ||
 	    *p++ != '-' || fixed_digits(&p, 2, &d))
 		return -1;
@@ -157,17 +169,30 @@ int pn_parse_time(const char *s, int64_t *ms)
 			if (fixed_digits(&p, 2, &sec))
 				return -1;
 			if (*p == '.' || *p == ',') {
-				int scale = 100;
+				int scale = 100000;
 
 				for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
-					frac_ms += (*p - '0') * scale;
+					frac_us += (*p - '0') * scale;
 			}
 		}
 	}
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
 	    sec > 60 || parse_offset(p, &offset))
 		return -1;
-	*ms = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000LL +
-	      frac_ms - offset;
+	*us = (pn_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) * 1000000LL +
+	      frac_us - offset * 1000;
+	return 0;
+}
+
+int pn_parse_time(const char *s, int64_t *ms)
+{
+	int64_t us;
+
+	if (s && *s && strspn(s, "0123456789") == strlen(s))
+		return pn_parse_int(s, 0, INT64_MAX, ms);
+	if (pn_parse_iso_us(s, &us))
+		return -1;
+	/* floor: the whole milliseconds, as the digits say */
+	*ms = us / 1000 - (us % 1000 < 0);
 	return 0;
 }

@@ -24,5 +24,10 @@ int pn_parse_duration(const char *s, int64_t *ms);
  * offset means UTC).
  */
 int pn_parse_time(const char *s, int64_t *ms);
+/* The ISO 8601 forms of pn_parse_time (not a bare number) in microseconds. */
+int pn_parse_iso_us(const char *s, int64_t *us);
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t pn_days_from_civil(int y, int m, int d);
+void pn_civil_from_days(int64_t days, int *y, int *m, int *d);
 
 #endif

@@ -369,7 +369,9 @@ static void add_headers(struct pn_buf *out, const rd_kafka_message_t *msg)
 	pn_buf_addc(out, ']');
 }
 
-static void add_meta(struct pn_buf *out, const rd_kafka_message_t *msg)
+/* The coordinates, the key (as key_json when it was decoded) and headers. */
+static void add_meta(struct pn_buf *out, const rd_kafka_message_t *msg, const char *key_json,
+		     size_t key_len)
 {
 	const char *topic = rd_kafka_topic_name(msg->rkt);
 	int64_t ts = rd_kafka_message_timestamp(msg, NULL);
@@ -386,7 +388,12 @@ static void add_meta(struct pn_buf *out, const rd_kafka_message_t *msg)
 	else
 		pn_buf_add(out, "null", 4);
 	pn_buf_addc(out, ',');
-	add_bytes_field(out, "_key", msg->key, msg->key_len);
+	if (key_json) {
+		pn_buf_add(out, "\"_key\":", 7);
+		pn_buf_add(out, key_json, key_len);
+	} else {
+		add_bytes_field(out, "_key", msg->key, msg->key_len);
+	}
 	add_headers(out, msg);
 }
 
@@ -422,7 +429,7 @@ int pn_record_from_msg(struct pn_buf *out, const rd_kafka_message_t *msg, int me
 
 	pn_buf_addc(out, '{');
 	if (meta)
-		add_meta(out, msg);
+		add_meta(out, msg, NULL, 0);
 	if (is_object) {
 		add_object_body(out, scratch, meta);
 	} else {
@@ -432,4 +439,22 @@ int pn_record_from_msg(struct pn_buf *out, const rd_kafka_message_t *msg, int me
 	}
 	pn_buf_add(out, "}\n", 2);
 	return is_object;
+}
+
+void pn_record_from_json(struct pn_buf *out, const rd_kafka_message_t *msg, int meta,
+			 const char *value, size_t value_len, int is_object,
+			 const char *key_json, size_t key_len)
+{
+	pn_buf_addc(out, '{');
+	if (meta)
+		add_meta(out, msg, key_json, key_len);
+	if (is_object && value_len > 2) {
+		if (meta)
+			pn_buf_addc(out, ',');
+		pn_buf_add(out, value + 1, value_len - 2);
+	} else if (!is_object) {
+		pn_buf_add(out, meta ? ",\"_value\":" : "\"_value\":", meta ? 10 : 9);
+		pn_buf_add(out, value, value_len);
+	}
+	pn_buf_add(out, "}\n", 2);
 }

@@ -84,4 +84,14 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 int pn_record_from_msg(struct pn_buf *out, const rd_kafka_message_t *msg, int meta,
 		       struct pn_json *scratch);
 
+/*
+ * The same for a message whose payload was decoded elsewhere (Avro) into
+ * the JSON text `value`: an object's members become the record's, another
+ * value is written as _value.  With key_json (not NULL), the key was
+ * decoded too and is written as that JSON value.  Single-line JSON only.
+ */
+void pn_record_from_json(struct pn_buf *out, const rd_kafka_message_t *msg, int meta,
+			 const char *value, size_t value_len, int is_object,
+			 const char *key_json, size_t key_len);
+
 #endif

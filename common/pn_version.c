@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
@@ -11,4 +12,5 @@ void pn_print_version(void)
 	printf("%s (pn) %s\n", pn_progname(), PN_VERSION);
 	printf("librdkafka %s\n", rd_kafka_version_str());
 	printf("jansson %s\n", jansson_version_str());
+	printf("libcurl %s\n", curl_version_info(CURLVERSION_NOW)->version);
 }

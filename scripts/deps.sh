@@ -10,10 +10,10 @@ set -u
 # another set.
 set_packages () {
 	case $1 in
-	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev ;;
-	check) echo @build mandoc procps time jq python3 postgresql ;;
+	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev libavro-dev libcurl4-openssl-dev ;;
+	check) echo @build mandoc procps time jq python3 postgresql python3-confluent-kafka python3-avro python3-requests curl openssl ;;
 	demo)  echo @build procps ;;
-	bench) echo @build kcat time procps jq python3 postgresql ;;
+	bench) echo @build kcat time procps jq python3 postgresql python3-avro ;;
 	*) return 1 ;;
 	esac
 }

@@ -36,4 +36,8 @@ test_expect_success 'pn_io: line reader and record writer' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-io"
 '
 
+test_expect_success 'pn_avro: Avro binary as the specification encodes it, and back' '
+	"$PN_UNIT/test-avro"
+'
+
 test_done
