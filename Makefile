@@ -14,7 +14,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 SAN ?=
 
-PKGS := rdkafka jansson libpq
+PKGS := rdkafka jansson libpq libzstd libcurl expat
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -1,0 +1,1542 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zstd.h>
+
+#include "pn_archive.h"
+#include "pn_err.h"
+#include "pn_num.h"
+#include "pn_record.h"
+#include "pn_signal.h"
+
+static const char DATA_SUFFIX[] = ".ndjson.zst";
+static const char MANIFEST_SUFFIX[] = ".manifest.json";
+
+enum {
+	STAGE_BYTES = 128 * 1024,	/* raw bytes handed to zstd at a time */
+	DIR_FLUSH_BYTES = 1 << 20,	/* compressed bytes written at a time */
+	READ_OUT_BYTES = 1 << 20,	/* decompressed at a time */
+};
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !memcmp(s + n - k, suffix, k);
+}
+
+static const char *base_name(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+
+	return slash ? slash + 1 : rel;
+}
+
+/* ---- the store: a directory or S3 ---- */
+
+int pn_store_open(struct pn_store *st, const char *url, const struct pn_store_opts *o)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->url = pn_strdup(url);
+	st->part_size = o->part_size;
+	if (!strncmp(url, "s3://", 5)) {
+		const char *bucket = url + 5, *slash = strchr(bucket, '/');
+		char *name = slash ? pn_strndup(bucket, slash - bucket) : pn_strdup(bucket);
+		struct pn_buf prefix = PN_BUF_INIT;
+
+		st->is_s3 = 1;
+		if (slash) {
+			while (*slash == '/')
+				slash++;
+			pn_buf_adds(&prefix, slash);
+			while (prefix.len && prefix.data[prefix.len - 1] == '/')
+				prefix.data[--prefix.len] = '\0';
+			if (prefix.len)
+				pn_buf_addc(&prefix, '/');
+		}
+		st->prefix = pn_buf_detach(&prefix, NULL);
+		if (!*name) {
+			free(name);
+			pn_error("bad archive '%s': no bucket name", url);
+			return PN_EX_USAGE;
+		}
+		rc = pn_s3_init(&st->s3, name, o->endpoint, o->region, o->retries);
+		free(name);
+		if (rc)
+			pn_error("%s", st->s3.err.data);
+		return rc;
+	}
+	if (!strncmp(url, "file://", 7))
+		url += 7;
+	if (!*url) {
+		pn_error("bad archive '%s': no directory", st->url);
+		return PN_EX_USAGE;
+	}
+	st->dir = pn_strdup(url);
+	return 0;
+}
+
+void pn_store_close(struct pn_store *st)
+{
+	if (st->is_s3)
+		pn_s3_release(&st->s3);
+	free(st->url);
+	free(st->dir);
+	free(st->prefix);
+	pn_buf_release(&st->key);
+	memset(st, 0, sizeof(*st));
+}
+
+static const char *full_path(struct pn_store *st, const char *rel)
+{
+	pn_buf_reset(&st->key);
+	if (st->is_s3)
+		pn_buf_addf(&st->key, "%s%s", st->prefix, rel);
+	else
+		pn_buf_addf(&st->key, "%s/%s", st->dir, rel);
+	return st->key.data;
+}
+
+/* mkdir -p of the directory part of path. */
+static int make_parents(const char *path)
+{
+	char *p = pn_strdup(path), *s;
+	int rc = 0;
+
+	for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+			pn_error("cannot create directory '%s': %m", p);
+			rc = PN_EX_IOERR;
+			break;
+		}
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+static int fsync_parent(const char *path)
+{
+	char *dir = pn_strdup(path), *slash = strrchr(dir, '/');
+	int fd, rc = 0;
+
+	if (slash)
+		*slash = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (fsync(fd) < 0 && errno != EINVAL)
+			rc = -1;
+		close(fd);
+	}
+	free(dir);
+	return rc;
+}
+
+/* A hidden temp file beside path: ".<name>.tmp.<pid>". */
+static void temp_name(const char *path, struct pn_buf *out)
+{
+	const char *b = base_name(path);
+
+	pn_buf_reset(out);
+	pn_buf_add(out, path, b - path);
+	pn_buf_addf(out, ".%s.tmp.%ld", b, (long)getpid());
+}
+
+/* Temp file written, fsync'ed and renamed over path. */
+static int commit_temp(int fd, const char *tmp, const char *path)
+{
+	if (fsync(fd) < 0) {
+		pn_error("cannot write '%s': %m", tmp);
+		close(fd);
+		unlink(tmp);
+		return PN_EX_IOERR;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0 || fsync_parent(path) < 0) {
+		pn_error("cannot write '%s': %m", path);
+		unlink(tmp);
+		return PN_EX_IOERR;
+	}
+	return 0;
+}
+
+int pn_store_put(struct pn_store *st, const char *rel, const void *p, size_t n)
+{
+	struct pn_buf tmp = PN_BUF_INIT;
+	const char *path = full_path(st, rel);
+	int fd, rc;
+
+	if (st->is_s3) {
+		rc = pn_s3_put(&st->s3, path, p, n);
+		if (rc)
+			pn_error("cannot write '%s': %s", rel, st->s3.err.data);
+		return rc;
+	}
+	if ((rc = make_parents(path)))
+		return rc;
+	temp_name(path, &tmp);
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 || pn_write_all(fd, p, n) < 0) {
+		pn_error("cannot write '%s': %m", tmp.data);
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp.data);
+		}
+		pn_buf_release(&tmp);
+		return PN_EX_IOERR;
+	}
+	rc = commit_temp(fd, tmp.data, path);
+	pn_buf_release(&tmp);
+	return rc;
+}
+
+static int read_file(const char *path, struct pn_buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	ssize_t k;
+
+	pn_buf_reset(out);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
+		pn_buf_grow(out, (size_t)sb.st_size);
+	for (;;) {
+		pn_buf_grow(out, 1 << 16);
+		k = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		out->len += (size_t)k;
+	}
+	out->data[out->len] = '\0';
+	close(fd);
+	return k < 0 ? -1 : 0;
+}
+
+int pn_store_get(struct pn_store *st, const char *rel, struct pn_buf *out)
+{
+	const char *path = full_path(st, rel);
+	int rc;
+
+	if (st->is_s3) {
+		rc = pn_s3_get(&st->s3, path, out);
+		if (rc)
+			pn_error("cannot read '%s': %s", rel, st->s3.err.data);
+		return rc;
+	}
+	if (read_file(path, out) < 0) {
+		pn_error("cannot read '%s': %m", path);
+		return errno == ENOENT ? PN_EX_DATAERR : PN_EX_IOERR;
+	}
+	return 0;
+}
+
+struct list_ctx {
+	struct pn_store *st;
+	int (*fn)(void *ctx, const char *rel, uint64_t size);
+	void *ctx;
+};
+
+static int s3_list_one(void *ctx, const char *key, uint64_t size)
+{
+	struct list_ctx *l = ctx;
+	size_t k = strlen(l->st->prefix);
+
+	return strncmp(key, l->st->prefix, k) ? 0 : l->fn(l->ctx, key + k, size);
+}
+
+static int walk_dir(const char *root, struct pn_buf *rel,
+		    int (*fn)(void *ctx, const char *rel, uint64_t size), void *ctx)
+{
+	struct pn_buf path = PN_BUF_INIT;
+	struct dirent *e;
+	size_t keep = rel->len;
+	DIR *d;
+	int rc = 0;
+
+	pn_buf_addf(&path, "%s%s%s", root, rel->len ? "/" : "", rel->len ? rel->data : "");
+	d = opendir(path.data);
+	if (!d) {
+		pn_error("cannot read directory '%s': %m", path.data);
+		pn_buf_release(&path);
+		return errno == ENOENT ? PN_EX_CONFIG : PN_EX_IOERR;
+	}
+	while (!rc && (e = readdir(d))) {
+		struct stat sb;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		rel->len = keep;
+		pn_buf_addf(rel, "%s%s", keep ? "/" : "", e->d_name);
+		pn_buf_reset(&path);
+		pn_buf_addf(&path, "%s/%s", root, rel->data);
+		if (stat(path.data, &sb) < 0)
+			continue;	/* gone meanwhile (a temp file renamed) */
+		if (S_ISDIR(sb.st_mode))
+			rc = walk_dir(root, rel, fn, ctx);
+		else if (S_ISREG(sb.st_mode) && fn(ctx, rel->data, (uint64_t)sb.st_size))
+			rc = -1;
+	}
+	closedir(d);
+	rel->len = keep;
+	rel->data[keep] = '\0';
+	pn_buf_release(&path);
+	return rc < 0 ? 0 : rc;
+}
+
+int pn_store_list(struct pn_store *st, int (*fn)(void *ctx, const char *rel, uint64_t size),
+		  void *ctx)
+{
+	struct list_ctx l = { st, fn, ctx };
+	struct pn_buf rel = PN_BUF_INIT;
+	int rc;
+
+	if (st->is_s3) {
+		rc = pn_s3_list(&st->s3, st->prefix, s3_list_one, &l);
+		if (rc)
+			pn_error("cannot list '%s': %s", st->url, st->s3.err.data);
+		return rc;
+	}
+	pn_buf_addc(&rel, '\0');
+	rel.len = 0;
+	rc = walk_dir(st->dir, &rel, fn, ctx);
+	pn_buf_release(&rel);
+	return rc;
+}
+
+/* ---- manifests ---- */
+
+void pn_manifest_name(const char *object, struct pn_buf *out)
+{
+	const char *b = base_name(object);
+	size_t n = strlen(b);
+
+	if (ends_with(b, DATA_SUFFIX))
+		n -= sizeof(DATA_SUFFIX) - 1;
+	pn_buf_reset(out);
+	pn_buf_add(out, object, b - object);
+	pn_buf_addc(out, '_');
+	pn_buf_add(out, b, n);
+	pn_buf_adds(out, MANIFEST_SUFFIX);
+}
+
+static void add_opt_int(struct pn_buf *b, const char *name, int64_t v)
+{
+	pn_buf_addf(b, ",\"%s\":", name);
+	if (v < 0)
+		pn_buf_adds(b, "null");
+	else
+		pn_buf_add_i64(b, v);
+}
+
+void pn_manifest_to_json(const struct pn_manifest *m, struct pn_buf *out)
+{
+	pn_buf_adds(out, "{\"object\":");
+	pn_json_add_string(out, m->object, strlen(m->object));
+	pn_buf_adds(out, ",\"topic\":");
+	pn_json_add_string(out, m->topic, strlen(m->topic));
+	add_opt_int(out, "partition", m->partition);
+	add_opt_int(out, "first_offset", m->first_offset);
+	add_opt_int(out, "last_offset", m->last_offset);
+	pn_buf_adds(out, ",\"records\":");
+	pn_buf_add_u64(out, m->records);
+	pn_buf_adds(out, ",\"time_field\":");
+	pn_json_add_string(out, m->time_field, strlen(m->time_field));
+	pn_buf_adds(out, ",\"min_time\":");
+	pn_buf_add_i64(out, m->min_time);
+	pn_buf_adds(out, ",\"max_time\":");
+	pn_buf_add_i64(out, m->max_time);
+	pn_buf_adds(out, ",\"raw_bytes\":");
+	pn_buf_add_u64(out, m->raw_bytes);
+	pn_buf_adds(out, ",\"bytes\":");
+	pn_buf_add_u64(out, m->bytes);
+	pn_buf_addf(out, ",\"fnv1a64\":\"%016llx\"}\n", (unsigned long long)m->hash);
+}
+
+void pn_manifest_release(struct pn_manifest *m)
+{
+	free(m->object);
+	free(m->topic);
+	free(m->time_field);
+	memset(m, 0, sizeof(*m));
+}
+
+static int json_int(json_t *o, const char *name, int nullable, int64_t *v)
+{
+	json_t *x = json_object_get(o, name);
+
+	if (nullable && json_is_null(x)) {
+		*v = -1;
+		return 0;
+	}
+	if (!json_is_integer(x) || json_integer_value(x) < (nullable ? 0 : INT64_MIN))
+		return -1;
+	*v = json_integer_value(x);
+	return 0;
+}
+
+/* Parses a manifest; 0, or -1 with *why. */
+static int manifest_parse(const char *text, size_t len, struct pn_manifest *m,
+			  const char **why)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb(text, len, 0, &jerr);
+	json_t *topic, *tf, *hash;
+	int64_t part, records, raw, bytes;
+	int rc = -1;
+
+	memset(m, 0, sizeof(*m));
+	*why = "not a JSON object";
+	if (!json_is_object(o))
+		goto out;
+	topic = json_object_get(o, "topic");
+	tf = json_object_get(o, "time_field");
+	hash = json_object_get(o, "fnv1a64");
+	*why = "a field is missing or of the wrong type";
+	if (!json_is_string(topic) || !json_is_string(tf) || !json_is_string(hash) ||
+	    strlen(json_string_value(hash)) != 16 ||
+	    json_int(o, "partition", 1, &part) || json_int(o, "first_offset", 1, &m->first_offset) ||
+	    json_int(o, "last_offset", 1, &m->last_offset) || json_int(o, "records", 0, &records) ||
+	    json_int(o, "min_time", 0, &m->min_time) || json_int(o, "max_time", 0, &m->max_time) ||
+	    json_int(o, "raw_bytes", 0, &raw) || json_int(o, "bytes", 0, &bytes) ||
+	    records < 0 || raw < 0 || bytes < 0 || part > INT32_MAX)
+		goto out;
+	m->topic = pn_strdup(json_string_value(topic));
+	m->time_field = pn_strdup(json_string_value(tf));
+	m->partition = (int32_t)part;
+	m->records = (uint64_t)records;
+	m->raw_bytes = (uint64_t)raw;
+	m->bytes = (uint64_t)bytes;
+	m->hash = strtoull(json_string_value(hash), NULL, 16);
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* ---- the catalog ---- */
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void names_add(struct names *s, const char *name)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->v = pn_realloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = pn_strdup(name);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int names_has(const struct names *s, const char *name)
+{
+	return bsearch(&name, s->v, s->n, sizeof(*s->v), cmp_str) != NULL;
+}
+
+struct listing {
+	struct names data, manifests;
+};
+
+static int classify(void *ctx, const char *rel, uint64_t size)
+{
+	struct listing *l = ctx;
+	const char *b = base_name(rel);
+
+	(void)size;
+	if (b[0] == '.')
+		return 0;	/* a temp file of a write under way, or dead */
+	if (b[0] == '_' && ends_with(b, MANIFEST_SUFFIX))
+		names_add(&l->manifests, rel);
+	else if (b[0] != '_' && ends_with(b, DATA_SUFFIX))
+		names_add(&l->data, rel);
+	return 0;
+}
+
+/* Does the object's name rule it out?  <topic>+<partition>+... */
+static int name_filtered_out(const char *rel, const struct pn_archive_filter *f)
+{
+	const char *b = base_name(rel);
+	size_t k;
+
+	if (!f->topic)
+		return 0;
+	k = strlen(f->topic);
+	if (strncmp(b, f->topic, k) || b[k] != '+')
+		return 1;
+	if (f->partition >= 0) {
+		char *end;
+		long p = strtol(b + k + 1, &end, 10);
+
+		return end == b + k + 1 || *end != '+' || p != f->partition;
+	}
+	return 0;
+}
+
+static int manifest_selected(const struct pn_manifest *m, const struct pn_archive_filter *f)
+{
+	if (f->topic && strcmp(m->topic, f->topic))
+		return 0;
+	if (f->partition >= 0 && m->partition != f->partition)
+		return 0;
+	return m->max_time >= f->from && m->min_time < f->to;
+}
+
+static int cmp_manifest(const void *a, const void *b)
+{
+	const struct pn_manifest *x = a, *y = b;
+	int c = strcmp(x->topic, y->topic);
+
+	if (c)
+		return c;
+	if (x->partition != y->partition)
+		return x->partition < y->partition ? -1 : 1;
+	if (x->first_offset != y->first_offset)
+		return x->first_offset < y->first_offset ? -1 : 1;
+	if (x->min_time != y->min_time)
+		return x->min_time < y->min_time ? -1 : 1;
+	return strcmp(x->object, y->object);
+}
+
+static void names_release(struct names *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
+		    struct pn_catalog *c)
+{
+	struct listing l = { { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct names none = { NULL, 0, 0 }, orphans = { NULL, 0, 0 };
+	struct pn_buf name = PN_BUF_INIT, text = PN_BUF_INIT;
+	size_t cap = 0;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = pn_store_list(st, classify, &l);
+	if (rc)
+		goto out;
+	qsort(l.data.v, l.data.n, sizeof(char *), cmp_str);
+	qsort(l.manifests.v, l.manifests.n, sizeof(char *), cmp_str);
+	for (size_t i = 0; i < l.manifests.n; i++) {
+		const char *b = base_name(l.manifests.v[i]);
+		struct pn_buf obj = PN_BUF_INIT;
+
+		pn_buf_add(&obj, l.manifests.v[i], b - l.manifests.v[i]);
+		pn_buf_add(&obj, b + 1, strlen(b + 1) - (sizeof(MANIFEST_SUFFIX) - 1));
+		pn_buf_adds(&obj, DATA_SUFFIX);
+		if (!names_has(&l.data, obj.data) && !name_filtered_out(obj.data, f))
+			names_add(&orphans, l.manifests.v[i]);
+		pn_buf_release(&obj);
+	}
+	for (size_t i = 0; i < l.data.n && !pn_stop; i++) {
+		struct pn_manifest m;
+		const char *why;
+
+		if (name_filtered_out(l.data.v[i], f))
+			continue;
+		pn_manifest_name(l.data.v[i], &name);
+		if (!names_has(&l.manifests, name.data)) {
+			names_add(&none, l.data.v[i]);
+			continue;
+		}
+		if ((rc = pn_store_get(st, name.data, &text)))
+			goto out;
+		if (manifest_parse(text.data, text.len, &m, &why)) {
+			pn_error("error (at %s): bad manifest: %s", name.data, why);
+			rc = PN_EX_DATAERR;
+			goto out;
+		}
+		m.object = pn_strdup(l.data.v[i]);
+		if (!manifest_selected(&m, f)) {
+			pn_manifest_release(&m);
+			continue;
+		}
+		if (c->n == cap) {
+			cap = cap ? 2 * cap : 64;
+			c->m = pn_realloc(c->m, cap * sizeof(*c->m));
+		}
+		c->m[c->n++] = m;
+	}
+	qsort(c->m, c->n, sizeof(*c->m), cmp_manifest);
+out:
+	c->no_manifest = none.v;
+	c->n_no_manifest = none.n;
+	c->orphans = orphans.v;
+	c->n_orphans = orphans.n;
+	names_release(&l.data);
+	names_release(&l.manifests);
+	pn_buf_release(&name);
+	pn_buf_release(&text);
+	return rc;
+}
+
+void pn_catalog_release(struct pn_catalog *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		pn_manifest_release(&c->m[i]);
+	free(c->m);
+	for (size_t i = 0; i < c->n_no_manifest; i++)
+		free(c->no_manifest[i]);
+	free(c->no_manifest);
+	for (size_t i = 0; i < c->n_orphans; i++)
+		free(c->orphans[i]);
+	free(c->orphans);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- reading an object ---- */
+
+void pn_objreader_init(struct pn_objreader *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void pn_objreader_release(struct pn_objreader *r)
+{
+	ZSTD_freeDCtx(r->dctx);
+	pn_buf_release(&r->comp);
+	pn_buf_release(&r->out);
+	memset(r, 0, sizeof(*r));
+}
+
+static int corrupt(struct pn_objreader *r, const char *fmt, const char *detail)
+{
+	snprintf(r->why, sizeof(r->why), fmt, detail);
+	pn_error("error (at %s): object is damaged: %s", r->m->object, r->why);
+	return PN_EX_DATAERR;
+}
+
+int pn_objreader_open(struct pn_objreader *r, struct pn_store *st, const struct pn_manifest *m)
+{
+	char detail[128];
+	uint64_t h;
+	int rc;
+
+	r->m = m;
+	r->comp_pos = 0;
+	r->pos = 0;
+	r->frame_done = 0;
+	r->lines = 0;
+	pn_buf_reset(&r->out);
+	if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
+		pn_die(PN_EX_FAILED, "out of memory starting zstd");
+	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
+	r->why[0] = '\0';
+	if ((rc = pn_store_get(st, m->object, &r->comp))) {
+		snprintf(r->why, sizeof(r->why), "cannot be read");
+		return rc;
+	}
+	if (r->comp.len != m->bytes) {
+		snprintf(detail, sizeof(detail), "%zu bytes, the manifest says %llu",
+			 r->comp.len, (unsigned long long)m->bytes);
+		return corrupt(r, "%s", detail);
+	}
+	h = pn_hash64(PN_HASH64_INIT, r->comp.data, r->comp.len);
+	if (h != m->hash) {
+		snprintf(detail, sizeof(detail), "checksum %016llx, the manifest says %016llx",
+			 (unsigned long long)h, (unsigned long long)m->hash);
+		return corrupt(r, "%s", detail);
+	}
+	return 0;
+}
+
+/* Decompresses more into r->out, keeping the unread tail; 1 more data,
+ * 0 the end, else an exit status. */
+static int objreader_fill(struct pn_objreader *r)
+{
+	size_t rest = r->out.len - r->pos;
+	ZSTD_inBuffer in = { r->comp.data, r->comp.len, r->comp_pos };
+	ZSTD_outBuffer outb;
+	size_t ret;
+
+	if (r->pos) {
+		memmove(r->out.data, r->out.data + r->pos, rest);
+		r->out.len = rest;
+		r->pos = 0;
+	}
+	if (in.pos == in.size)
+		return 0;
+	pn_buf_grow(&r->out, READ_OUT_BYTES);
+	outb.dst = r->out.data + r->out.len;
+	outb.size = r->out.cap - r->out.len - 1;
+	outb.pos = 0;
+	if (r->frame_done)
+		return corrupt(r, "%s", "data after the end of the zstd frame");
+	ret = ZSTD_decompressStream(r->dctx, &outb, &in);
+	if (ZSTD_isError(ret))
+		return corrupt(r, "zstd: %s", ZSTD_getErrorName(ret));
+	r->comp_pos = in.pos;
+	r->out.len += outb.pos;
+	r->out.data[r->out.len] = '\0';
+	if (ret == 0)
+		r->frame_done = 1;
+	return 1;
+}
+
+int pn_objreader_next(struct pn_objreader *r, const char **line, size_t *len)
+{
+	for (;;) {
+		char *start = r->out.data + r->pos;
+		char *nl = r->out.len > r->pos ? memchr(start, '\n', r->out.len - r->pos) : NULL;
+		int rc;
+
+		if (nl) {
+			*line = start;
+			*len = (size_t)(nl - start);
+			r->pos += *len + 1;
+			r->lines++;
+			return 1;
+		}
+		rc = objreader_fill(r);
+		if (rc == 1)
+			continue;
+		if (rc)
+			return rc;
+		if (!r->frame_done)
+			return corrupt(r, "%s", "the zstd frame is truncated");
+		if (r->out.len)
+			return corrupt(r, "%s", "the last record has no newline");
+		if (r->lines != r->m->records) {
+			char detail[128];
+
+			snprintf(detail, sizeof(detail), "%llu records, the manifest says %llu",
+				 (unsigned long long)r->lines, (unsigned long long)r->m->records);
+			return corrupt(r, "%s", detail);
+		}
+		return 0;
+	}
+}
+
+int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
+		   int64_t *ms, const char **why)
+{
+	int t = pn_json_get(j, 0, field, strlen(field));
+	const struct pn_tok *k;
+
+	if (t < 0) {
+		*why = "no time field to partition by (see --time-field)";
+		return -1;
+	}
+	k = &j->tok[t];
+	if (k->type == PN_JSON_STRING) {
+		pn_buf_reset(scratch);
+		pn_json_unescape(j->text + k->start, k->end - k->start, scratch);
+		if (pn_parse_time(scratch->data, ms) == 0)
+			return 0;
+	} else if (k->type == PN_JSON_PRIMITIVE &&
+		   pn_json_int64(j->text + k->start, k->end - k->start, ms) == 0 && *ms >= 0) {
+		return 0;
+	}
+	*why = "the time field is not epoch milliseconds or an ISO 8601 time";
+	return -1;
+}
+
+/* ---- writing ---- */
+
+/* One object being written. */
+struct wobj {
+	char *topic;
+	int32_t partition;
+	int64_t bucket;		/* time / granularity */
+	char *rel;		/* its name under the root */
+	ZSTD_CCtx *cctx;
+	struct pn_buf stage;	/* raw lines not yet compressed */
+	struct pn_buf comp;	/* compressed bytes not yet written */
+	int fd;			/* directory: the temp file */
+	char *tmp;
+	struct pn_s3_upload up;	/* S3: a multipart upload once past part_size */
+	struct pn_manifest m;
+	uint64_t last_use;
+	long long opened_ms;
+};
+
+/* The last offset written of each topic-partition, to skip redeliveries. */
+struct tp_last {
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+};
+
+struct pn_writer {
+	struct pn_store *st;
+	struct pn_writer_opts o;
+	int64_t granularity_ms;
+	struct wobj **obj;
+	int nobj;
+	int last;		/* index of the object used last */
+	struct tp_last *tp;
+	size_t ntp, tp_cap, tp_hit;
+	uint64_t use_clock, seq;
+	struct pn_buf topic, scratch, path;
+	struct pn_writer_counts counts;
+};
+
+/* The finest unit of time the pattern's conversions show. */
+static int64_t pattern_granularity(const char *pat)
+{
+	int64_t g = 86400000;
+
+	for (const char *p = strchr(pat, '%'); p && p[1]; p = strchr(p + 2, '%')) {
+		char c = p[1];
+
+		if (c == '%')
+			continue;
+		if (strchr("YmdjFyeDCGgUVWuwaAbBh", c))
+			continue;
+		if (strchr("HkIlp", c)) {
+			if (g > 3600000)
+				g = 3600000;
+		} else if (c == 'M') {
+			if (g > 60000)
+				g = 60000;
+		} else {
+			g = 1000;
+		}
+	}
+	return g;
+}
+
+struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts *o)
+{
+	struct pn_writer *w = pn_malloc(sizeof(*w));
+
+	memset(w, 0, sizeof(*w));
+	w->st = st;
+	w->o = *o;
+	w->granularity_ms = pattern_granularity(o->pattern);
+	w->obj = pn_malloc(sizeof(*w->obj) * (size_t)o->max_open);
+	return w;
+}
+
+/* Expands {topic}, {partition} and strftime conversions at time t. */
+static void expand_pattern(struct pn_writer *w, const char *topic, int32_t partition,
+			   int64_t t_ms, struct pn_buf *out)
+{
+	struct pn_buf fmt = PN_BUF_INIT;
+	time_t t = (time_t)(t_ms >= 0 ? t_ms / 1000 : (t_ms - 999) / 1000);
+	struct tm tm;
+	char res[1024];
+	size_t n;
+
+	for (const char *p = w->o.pattern; *p; p++) {
+		if (!strncmp(p, "{topic}", 7)) {
+			for (const char *s = topic; *s; s++) {
+				if (*s == '%')
+					pn_buf_addc(&fmt, '%');
+				pn_buf_addc(&fmt, *s);
+			}
+			p += 6;
+		} else if (!strncmp(p, "{partition}", 11)) {
+			if (partition >= 0)
+				pn_buf_addf(&fmt, "%d", (int)partition);
+			else
+				pn_buf_adds(&fmt, "none");
+			p += 10;
+		} else {
+			pn_buf_addc(&fmt, *p);
+		}
+	}
+	gmtime_r(&t, &tm);
+	n = fmt.len ? strftime(res, sizeof(res), fmt.data, &tm) : 0;
+	pn_buf_reset(out);
+	pn_buf_add(out, res, n);
+	while (out->len && out->data[out->len - 1] == '/')
+		out->data[--out->len] = '\0';
+	pn_buf_release(&fmt);
+}
+
+/* Writes the compressed bytes so far to the object's temp file or upload. */
+static int wobj_drain(struct pn_writer *w, struct wobj *o, int final)
+{
+	struct pn_store *st = w->st;
+	int rc;
+
+	if (!st->is_s3) {
+		if (o->comp.len && pn_write_all(o->fd, o->comp.data, o->comp.len) < 0) {
+			pn_error("cannot write '%s': %m", o->tmp);
+			return PN_EX_IOERR;
+		}
+		pn_buf_reset(&o->comp);
+		return 0;
+	}
+	/* S3: whole parts only, the last one at the end */
+	if (!final && o->comp.len < st->part_size)
+		return 0;
+	if (!o->up.id) {
+		if (final)
+			return 0;	/* small: one PUT at commit */
+		full_path(st, o->rel);
+		if ((rc = pn_s3_upload_start(&st->s3, &o->up, st->key.data))) {
+			pn_error("cannot write '%s': %s", o->rel, st->s3.err.data);
+			return rc;
+		}
+	}
+	if ((rc = pn_s3_upload_part(&st->s3, &o->up, o->comp.data, o->comp.len))) {
+		pn_error("cannot write '%s': %s", o->rel, st->s3.err.data);
+		return rc;
+	}
+	pn_info("'%s': uploaded part %d (%zu bytes)", o->rel, o->up.parts, o->comp.len);
+	pn_buf_reset(&o->comp);
+	return 0;
+}
+
+/* Compresses the staged lines; with end, the end of the frame. */
+static int wobj_compress(struct pn_writer *w, struct wobj *o, int end)
+{
+	ZSTD_inBuffer in = { o->stage.data, o->stage.len, 0 };
+	size_t ret, before;
+
+	do {
+		ZSTD_outBuffer out;
+
+		pn_buf_grow(&o->comp, ZSTD_CStreamOutSize());
+		before = o->comp.len;
+		out.dst = o->comp.data + o->comp.len;
+		out.size = o->comp.cap - o->comp.len - 1;
+		out.pos = 0;
+		ret = ZSTD_compressStream2(o->cctx, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+		if (ZSTD_isError(ret))
+			pn_die(PN_EX_FAILED, "zstd: %s", ZSTD_getErrorName(ret));
+		o->comp.len += out.pos;
+		o->m.hash = pn_hash64(o->m.hash, o->comp.data + before, out.pos);
+		o->m.bytes += out.pos;
+	} while (end ? ret != 0 : in.pos < in.size);
+	pn_buf_reset(&o->stage);
+	if (o->comp.len >= (w->st->is_s3 ? w->st->part_size : DIR_FLUSH_BYTES))
+		return wobj_drain(w, o, 0);
+	return 0;
+}
+
+static void wobj_free(struct wobj *o)
+{
+	if (o->fd > 0) {
+		close(o->fd);
+		unlink(o->tmp);
+	}
+	ZSTD_freeCCtx(o->cctx);
+	pn_buf_release(&o->stage);
+	pn_buf_release(&o->comp);
+	free(o->tmp);
+	free(o->topic);
+	free(o->rel);
+	pn_manifest_release(&o->m);
+	free(o);
+}
+
+static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t partition,
+			      int64_t bucket, int64_t offset, int64_t t_ms, int *rc)
+{
+	struct wobj *o = pn_malloc(sizeof(*o));
+	struct pn_buf rel = PN_BUF_INIT;
+
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	o->topic = pn_strdup(topic);
+	o->partition = partition;
+	o->bucket = bucket;
+	expand_pattern(w, topic, partition, t_ms, &w->path);
+	pn_buf_add(&rel, w->path.data ? w->path.data : "", w->path.len);
+	if (rel.len)
+		pn_buf_addc(&rel, '/');
+	if (offset >= 0)
+		pn_buf_addf(&rel, "%s+%d+%010lld%s", topic, (int)partition, (long long)offset,
+			    DATA_SUFFIX);
+	else	/* no coordinates: unique, not repeatable */
+		pn_buf_addf(&rel, "%s+%s+%lld-%ld-%llu%s", topic,
+			    partition >= 0 ? "p" : "none", (long long)time(NULL), (long)getpid(),
+			    (unsigned long long)++w->seq, DATA_SUFFIX);
+	o->rel = pn_buf_detach(&rel, NULL);
+	o->cctx = ZSTD_createCCtx();
+	if (!o->cctx)
+		pn_die(PN_EX_FAILED, "out of memory starting zstd");
+	ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_compressionLevel, w->o.level);
+	ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_checksumFlag, 1);
+	ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_nbWorkers, 1);
+	ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_jobSize, 1 << 20);
+	o->m.object = pn_strdup(o->rel);
+	o->m.topic = pn_strdup(topic);
+	o->m.time_field = pn_strdup(w->o.time_field);
+	o->m.partition = partition;
+	o->m.first_offset = offset;
+	o->m.last_offset = offset;
+	o->m.min_time = o->m.max_time = t_ms;
+	o->m.hash = PN_HASH64_INIT;
+	o->opened_ms = pn_now_ms();
+	*rc = 0;
+	if (!w->st->is_s3) {
+		const char *path = full_path(w->st, o->rel);
+		struct pn_buf tmp = PN_BUF_INIT;
+
+		if ((*rc = make_parents(path))) {
+			wobj_free(o);
+			return NULL;
+		}
+		temp_name(path, &tmp);
+		o->tmp = pn_buf_detach(&tmp, NULL);
+		o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (o->fd < 0) {
+			pn_error("cannot create '%s': %m", o->tmp);
+			*rc = PN_EX_IOERR;
+			wobj_free(o);
+			return NULL;
+		}
+	}
+	pn_info("opened '%s'", o->rel);
+	return o;
+}
+
+/* Finishes the object: the data, then its manifest. */
+static int wobj_commit(struct pn_writer *w, struct wobj *o)
+{
+	struct pn_store *st = w->st;
+	struct pn_buf name = PN_BUF_INIT, text = PN_BUF_INIT;
+	int rc;
+
+	if ((rc = wobj_compress(w, o, 1)))
+		goto out;
+	if (!st->is_s3) {
+		if ((rc = wobj_drain(w, o, 1)))
+			goto out;
+		rc = commit_temp(o->fd, o->tmp, full_path(st, o->rel));
+		o->fd = -1;
+	} else if (o->up.id) {
+		if (!(rc = wobj_drain(w, o, 1)) && (rc = pn_s3_upload_complete(&st->s3, &o->up)))
+			pn_error("cannot write '%s': %s", o->rel, st->s3.err.data);
+	} else {
+		rc = pn_store_put(st, o->rel, o->comp.data ? o->comp.data : "", o->comp.len);
+	}
+	if (rc)
+		goto out;
+	pn_manifest_name(o->rel, &name);
+	pn_manifest_to_json(&o->m, &text);
+	if ((rc = pn_store_put(st, name.data, text.data, text.len)))
+		goto out;
+	w->counts.objects++;
+	w->counts.bytes += o->m.bytes;
+	pn_info("wrote '%s': %llu records, %llu bytes", o->rel,
+		(unsigned long long)o->m.records, (unsigned long long)o->m.bytes);
+out:
+	if (rc && o->up.id)
+		pn_s3_upload_abort(&st->s3, &o->up);
+	pn_buf_release(&name);
+	pn_buf_release(&text);
+	return rc;
+}
+
+/* Commits object i and takes it out of the open set. */
+static int close_obj(struct pn_writer *w, int i)
+{
+	struct wobj *o = w->obj[i];
+	int rc = wobj_commit(w, o);
+
+	wobj_free(o);
+	w->obj[i] = w->obj[--w->nobj];
+	w->last = 0;
+	return rc;
+}
+
+static struct tp_last *tp_find(struct pn_writer *w, const char *topic, int32_t partition)
+{
+	struct tp_last *t;
+
+	if (w->ntp && w->tp[w->tp_hit].partition == partition &&
+	    !strcmp(w->tp[w->tp_hit].topic, topic))
+		return &w->tp[w->tp_hit];
+	for (size_t i = 0; i < w->ntp; i++)
+		if (w->tp[i].partition == partition && !strcmp(w->tp[i].topic, topic)) {
+			w->tp_hit = i;
+			return &w->tp[i];
+		}
+	if (w->ntp == w->tp_cap) {
+		w->tp_cap = w->tp_cap ? 2 * w->tp_cap : 16;
+		w->tp = pn_realloc(w->tp, w->tp_cap * sizeof(*w->tp));
+	}
+	t = &w->tp[w->ntp];
+	t->topic = pn_strdup(topic);
+	t->partition = partition;
+	t->offset = -1;
+	w->tp_hit = w->ntp++;
+	return t;
+}
+
+int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line, size_t len,
+		  const char **why)
+{
+	int t_tok = pn_json_get(j, 0, "_topic", 6);
+	int p_tok = pn_json_get(j, 0, "_partition", 10);
+	int o_tok = pn_json_get(j, 0, "_offset", 7);
+	int32_t partition = -1;
+	int64_t offset = -1, t_ms, bucket;
+	struct wobj *o = NULL;
+	int pos, rc = 0, i;
+
+	pos = pn_record_position(j, t_tok, p_tok, o_tok, &w->topic, &partition, &offset, why);
+	if (pos < 0)
+		return -1;
+	if (pos == 0) {
+		partition = -1;
+		offset = -1;
+		pn_buf_reset(&w->topic);
+		if (t_tok >= 0 && j->tok[t_tok].type == PN_JSON_STRING)
+			pn_json_unescape(j->text + j->tok[t_tok].start,
+					 j->tok[t_tok].end - j->tok[t_tok].start, &w->topic);
+		else if (w->o.topic)
+			pn_buf_adds(&w->topic, w->o.topic);
+		if (!w->topic.len) {
+			*why = "no _topic field (give --topic for records without one)";
+			return -1;
+		}
+	}
+	if (strchr(w->topic.data, '/') || w->topic.data[0] == '.' || w->topic.data[0] == '_') {
+		*why = "the topic name cannot be part of an object name";
+		return -1;
+	}
+	if (pn_record_time(j, w->o.time_field, &w->scratch, &t_ms, why))
+		return -1;
+	if (offset >= 0) {
+		struct tp_last *tp = tp_find(w, w->topic.data, partition);
+
+		if (offset <= tp->offset) {
+			w->counts.duplicates++;
+			return 1;
+		}
+		tp->offset = offset;
+	}
+	bucket = t_ms / w->granularity_ms;
+	if (w->nobj && w->obj[w->last]->bucket == bucket &&
+	    w->obj[w->last]->partition == partition && !strcmp(w->obj[w->last]->topic, w->topic.data))
+		o = w->obj[w->last];
+	for (i = 0; !o && i < w->nobj; i++)
+		if (w->obj[i]->bucket == bucket && w->obj[i]->partition == partition &&
+		    !strcmp(w->obj[i]->topic, w->topic.data)) {
+			o = w->obj[i];
+			w->last = i;
+		}
+	if (o && (o->m.records >= w->o.max_records ||
+		  o->m.raw_bytes + len + 1 > w->o.max_bytes)) {
+		if ((rc = close_obj(w, w->last)))
+			return rc;
+		o = NULL;
+	}
+	if (!o) {
+		/* the partition has moved on in time: what is two units of the
+		 * pattern behind is done (late records get an object of their own) */
+		for (i = 0; i < w->nobj;)
+			if (w->obj[i]->bucket < bucket - 1 && w->obj[i]->partition == partition &&
+			    !strcmp(w->obj[i]->topic, w->topic.data)) {
+				if ((rc = close_obj(w, i)))
+					return rc;
+			} else {
+				i++;
+			}
+		if (w->nobj == w->o.max_open) {	/* the least recently used goes */
+			int lru = 0;
+
+			for (i = 1; i < w->nobj; i++)
+				if (w->obj[i]->last_use < w->obj[lru]->last_use)
+					lru = i;
+			if ((rc = close_obj(w, lru)))
+				return rc;
+		}
+		o = wobj_open(w, w->topic.data, partition, bucket, offset, t_ms, &rc);
+		if (!o)
+			return rc;
+		w->last = w->nobj;
+		w->obj[w->nobj++] = o;
+	}
+	o->last_use = ++w->use_clock;
+	pn_buf_add(&o->stage, line, len);
+	pn_buf_addc(&o->stage, '\n');
+	o->m.records++;
+	o->m.raw_bytes += len + 1;
+	if (offset >= 0)
+		o->m.last_offset = offset;
+	if (t_ms < o->m.min_time)
+		o->m.min_time = t_ms;
+	if (t_ms > o->m.max_time)
+		o->m.max_time = t_ms;
+	w->counts.records++;
+	w->counts.raw_bytes += len + 1;
+	if (o->stage.len >= STAGE_BYTES)
+		return wobj_compress(w, o, 0);
+	return 0;
+}
+
+int pn_writer_tick(struct pn_writer *w)
+{
+	long long now = pn_now_ms();
+	int rc;
+
+	if (w->o.max_age_ms <= 0)
+		return 0;
+	for (int i = 0; i < w->nobj;)
+		if (now - w->obj[i]->opened_ms >= w->o.max_age_ms) {
+			if ((rc = close_obj(w, i)))
+				return rc;
+		} else {
+			i++;
+		}
+	return 0;
+}
+
+int pn_writer_finish(struct pn_writer *w)
+{
+	int rc;
+
+	while (w->nobj)
+		if ((rc = close_obj(w, w->nobj - 1)))
+			return rc;
+	return 0;
+}
+
+const struct pn_writer_counts *pn_writer_counts(const struct pn_writer *w)
+{
+	return &w->counts;
+}
+
+void pn_writer_free(struct pn_writer *w)
+{
+	if (!w)
+		return;
+	for (int i = 0; i < w->nobj; i++) {
+		if (w->obj[i]->up.id)
+			pn_s3_upload_abort(&w->st->s3, &w->obj[i]->up);
+		wobj_free(w->obj[i]);
+	}
+	for (size_t i = 0; i < w->ntp; i++)
+		free(w->tp[i].topic);
+	free(w->tp);
+	free(w->obj);
+	pn_buf_release(&w->topic);
+	pn_buf_release(&w->scratch);
+	pn_buf_release(&w->path);
+	free(w);
+}
+
+/* ---- cat ---- */
+
+/* The objects of one topic-partition, read one after the other. */
+struct stream {
+	const struct pn_manifest *objs;
+	size_t n, next;
+	struct pn_objreader r;
+	int parse;		/* the current object's records need a look */
+	int64_t last_offset;	/* the last offset emitted */
+	const char *line;	/* the head record */
+	size_t len;
+	int64_t time;
+	int has_head;
+};
+
+struct cat {
+	struct pn_store *st;
+	const struct pn_archive_filter *f;
+	struct stream *s;
+	size_t ns;
+	struct pn_json json;
+	struct pn_buf scratch;
+	struct pn_cat_counts *counts;
+};
+
+/* The offset of a parsed record, or -1. */
+static int64_t record_offset(const struct pn_json *j)
+{
+	int t = pn_json_get(j, 0, "_offset", 7);
+	int64_t v;
+
+	if (t < 0 || j->tok[t].type != PN_JSON_PRIMITIVE ||
+	    pn_json_int64(j->text + j->tok[t].start, j->tok[t].end - j->tok[t].start, &v))
+		return -1;
+	return v;
+}
+
+/* Moves the stream to its next wanted record; 0 with has_head set or
+ * cleared at the end, else an exit status. */
+static int stream_advance(struct cat *c, struct stream *s)
+{
+	const char *why;
+	int rc;
+
+	s->has_head = 0;
+	for (;;) {
+		const struct pn_manifest *m;
+		int64_t off;
+
+		if (!s->r.m) {
+			if (s->next == s->n)
+				return 0;
+			m = &s->objs[s->next++];
+			if ((rc = pn_objreader_open(&s->r, c->st, m)))
+				return rc;
+			c->counts->objects++;
+			/* a look at each record only where the object straddles the
+			 * time range, overlaps what came before, or must be merged */
+			s->parse = c->ns > 1 || m->min_time < c->f->from || m->max_time >= c->f->to ||
+				   (m->first_offset >= 0 && m->first_offset <= s->last_offset);
+			if (!s->parse && m->last_offset >= 0)
+				s->last_offset = m->last_offset;
+		}
+		rc = pn_objreader_next(&s->r, &s->line, &s->len);
+		if (rc == 0) {
+			s->r.m = NULL;
+			continue;
+		}
+		if (rc != 1)
+			return rc;
+		if (!s->parse)
+			break;
+		if (pn_json_parse(&c->json, s->line, s->len) || !pn_json_is_object(&c->json, 0) ||
+		    pn_record_time(&c->json, s->r.m->time_field, &c->scratch, &s->time, &why)) {
+			snprintf(s->r.why, sizeof(s->r.why), "record %llu is not what was written",
+				 (unsigned long long)s->r.lines);
+			pn_error("error (at %s:%llu): object is damaged: not a record of the archive",
+				 s->r.m->object, (unsigned long long)s->r.lines);
+			return PN_EX_DATAERR;
+		}
+		off = record_offset(&c->json);
+		if (off >= 0 && s->r.m->first_offset >= 0) {
+			if (off <= s->last_offset) {
+				c->counts->duplicates++;
+				continue;
+			}
+			s->last_offset = off;
+		}
+		if (s->time >= c->f->from && s->time < c->f->to)
+			break;
+	}
+	s->has_head = 1;
+	return 0;
+}
+
+int pn_archive_cat(struct pn_store *st, const struct pn_catalog *cat,
+		   const struct pn_archive_filter *f, struct pn_out *out,
+		   struct pn_cat_counts *counts)
+{
+	struct cat c = { st, f, NULL, 0, { 0 }, PN_BUF_INIT, counts };
+	struct pn_progress prog;
+	int rc = 0;
+
+	pn_json_init(&c.json);
+	c.s = pn_malloc((cat->n ? cat->n : 1) * sizeof(*c.s));
+	for (size_t i = 0; i < cat->n;) {
+		size_t k = i + 1;
+		struct stream *s = &c.s[c.ns++];
+
+		while (k < cat->n && cat->m[k].partition == cat->m[i].partition &&
+		       !strcmp(cat->m[k].topic, cat->m[i].topic))
+			k++;
+		memset(s, 0, sizeof(*s));
+		s->objs = &cat->m[i];
+		s->n = k - i;
+		s->last_offset = -1;
+		pn_objreader_init(&s->r);
+		i = k;
+	}
+	for (size_t i = 0; i < c.ns && !rc; i++)
+		rc = stream_advance(&c, &c.s[i]);
+	pn_progress_init(&prog);
+	while (!rc && !pn_stop && !pn_out_gone(out)) {
+		struct stream *best = NULL;
+
+		/* partitions merged by time; ties keep the catalog's order */
+		for (size_t i = 0; i < c.ns; i++)
+			if (c.s[i].has_head && (!best || c.s[i].time < best->time))
+				best = &c.s[i];
+		if (!best)
+			break;
+		pn_buf_add(&out->buf, best->line, best->len);
+		pn_buf_addc(&out->buf, '\n');
+		if (pn_out_record(out) < 0)
+			break;
+		counts->records++;
+		pn_progress_tick(&prog, counts->records);
+		rc = stream_advance(&c, best);
+	}
+	pn_progress_done(&prog);
+	for (size_t i = 0; i < c.ns; i++)
+		pn_objreader_release(&c.s[i].r);
+	free(c.s);
+	pn_json_release(&c.json);
+	pn_buf_release(&c.scratch);
+	return rc;
+}
+
+/* ---- verify ---- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void verdict(struct pn_out *out, const char *object, const char *status, const char *why,
+		    uint64_t records)
+{
+	pn_buf_adds(&out->buf, "{\"object\":");
+	pn_json_add_string(&out->buf, object, strlen(object));
+	pn_buf_adds(&out->buf, ",\"status\":");
+	pn_json_add_string(&out->buf, status, strlen(status));
+	if (why) {
+		pn_buf_adds(&out->buf, ",\"error\":");
+		pn_json_add_string(&out->buf, why, strlen(why));
+	} else {
+		pn_buf_adds(&out->buf, ",\"records\":");
+		pn_buf_add_u64(&out->buf, records);
+	}
+	pn_buf_adds(&out->buf, "}\n");
+	pn_out_record(out);
+}
+
+static void add_range(struct pn_out *out, const struct pn_manifest *m, const char *what,
+		      int64_t from, int64_t to)
+{
+	pn_buf_adds(&out->buf, "{\"topic\":");
+	pn_json_add_string(&out->buf, m->topic, strlen(m->topic));
+	pn_buf_addf(&out->buf, ",\"partition\":%d,\"%s\":{\"from\":%lld,\"to\":%lld}}\n",
+		    (int)m->partition, what, (long long)from, (long long)to);
+	pn_out_record(out);
+}
+
+/* Gaps and overlaps among the sorted offsets of one topic-partition. */
+static int offset_report(struct pn_out *out, const struct pn_manifest *m, int64_t *v, size_t n)
+{
+	int found = 0;
+
+	qsort(v, n, sizeof(*v), cmp_i64);
+	for (size_t i = 1; i < n; i++) {
+		if (v[i] == v[i - 1]) {
+			size_t k = i;
+
+			while (k + 1 < n && v[k + 1] <= v[k] + 1)
+				k++;
+			add_range(out, m, "overlap", v[i], v[k]);
+			pn_error("%s+%d: offsets %lld..%lld are archived more than once", m->topic,
+				 (int)m->partition, (long long)v[i], (long long)v[k]);
+			found = 1;
+			i = k;
+		} else if (v[i] > v[i - 1] + 1) {
+			add_range(out, m, "gap", v[i - 1] + 1, v[i] - 1);
+			pn_error("%s+%d: offsets %lld..%lld are missing", m->topic, (int)m->partition,
+				 (long long)v[i - 1] + 1, (long long)v[i] - 1);
+			found = 1;
+		}
+	}
+	return found;
+}
+
+/* Reads an object through, checking every record against the manifest. */
+static int verify_object(struct pn_objreader *r, struct pn_store *st, const struct pn_manifest *m,
+			 struct pn_json *j, struct pn_buf *scratch, int64_t **offs, size_t *noff,
+			 size_t *cap)
+{
+	const char *line, *why;
+	size_t len;
+	int64_t t, off, prev = -1;
+	int rc;
+
+	if ((rc = pn_objreader_open(r, st, m)))
+		return rc;
+	while ((rc = pn_objreader_next(r, &line, &len)) == 1) {
+		why = NULL;
+		if (pn_json_parse(j, line, len) || !pn_json_is_object(j, 0))
+			why = "not a JSON object";
+		else if (pn_record_time(j, m->time_field, scratch, &t, &why))
+			;
+		else if (t < m->min_time || t > m->max_time)
+			why = "its time is outside the manifest's range";
+		else if (m->first_offset >= 0) {
+			off = record_offset(j);
+			if (off < 0 || (r->lines == 1 && off != m->first_offset) || off <= prev ||
+			    off > m->last_offset || (r->lines == m->records && off != m->last_offset))
+				why = "its offset does not match the manifest";
+			prev = off;
+			if (*noff == *cap) {
+				*cap = *cap ? 2 * *cap : 1024;
+				*offs = pn_realloc(*offs, *cap * sizeof(**offs));
+			}
+			(*offs)[(*noff)++] = off;
+		}
+		if (why) {
+			snprintf(r->why, sizeof(r->why), "record %llu: %s",
+				 (unsigned long long)r->lines, why);
+			pn_error("error (at %s:%llu): object is damaged: %s", m->object,
+				 (unsigned long long)r->lines, why);
+			return PN_EX_DATAERR;
+		}
+	}
+	return rc;
+}
+
+int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn_out *out)
+{
+	struct pn_objreader r;
+	struct pn_json j;
+	struct pn_buf scratch = PN_BUF_INIT;
+	int64_t *offs = NULL;
+	size_t noff = 0, cap = 0;
+	int damaged = 0, gaps = 0, rc;
+
+	pn_objreader_init(&r);
+	pn_json_init(&j);
+	for (size_t i = 0; i < c->n_no_manifest; i++) {
+		pn_error("error (at %s): no manifest (an interrupted write?)", c->no_manifest[i]);
+		verdict(out, c->no_manifest[i], "damaged", "no manifest", 0);
+		damaged = 1;
+	}
+	for (size_t i = 0; i < c->n_orphans; i++) {
+		pn_error("error (at %s): a manifest without its object", c->orphans[i]);
+		verdict(out, c->orphans[i], "damaged", "a manifest without its object", 0);
+		damaged = 1;
+	}
+	for (size_t i = 0; i < c->n && !pn_stop && !pn_out_gone(out); i++) {
+		const struct pn_manifest *m = &c->m[i];
+
+		rc = verify_object(&r, st, m, &j, &scratch, &offs, &noff, &cap);
+		if (rc && rc != PN_EX_DATAERR) {
+			damaged = rc;
+			break;
+		}
+		if (rc) {
+			verdict(out, m->object, "damaged", r.why, 0);
+			if (!damaged)
+				damaged = PN_EX_DATAERR;
+		} else {
+			verdict(out, m->object, "ok", NULL, m->records);
+		}
+		if (i + 1 == c->n || c->m[i + 1].partition != m->partition ||
+		    strcmp(c->m[i + 1].topic, m->topic)) {
+			if (m->partition >= 0)
+				gaps |= offset_report(out, m, offs, noff);
+			noff = 0;
+		}
+	}
+	pn_objreader_release(&r);
+	pn_json_release(&j);
+	pn_buf_release(&scratch);
+	free(offs);
+	if (damaged)
+		return damaged == 1 ? PN_EX_DATAERR : damaged;
+	return gaps ? PN_EX_FAILED : 0;
+}
