@@ -1343,7 +1343,9 @@ int pn_archive_cat(struct pn_store *st, const struct pn_catalog *cat,
 		size_t k = i + 1;
 		struct stream *s = &c.s[c.ns++];
 
-		while (k < cat->n && cat->m[k].partition == cat->m[i].partition &&
+		/* objects without coordinates each have their own order */
+		while (k < cat->n && cat->m[i].partition >= 0 &&
+		       cat->m[k].partition == cat->m[i].partition &&
 		       !strcmp(cat->m[k].topic, cat->m[i].topic))
 			k++;
 		memset(s, 0, sizeof(*s));
@@ -1419,31 +1421,44 @@ static void add_range(struct pn_out *out, const struct pn_manifest *m, const cha
 	pn_out_record(out);
 }
 
-/* Gaps and overlaps among the sorted offsets of one topic-partition. */
+static void overlap_found(struct pn_out *out, const struct pn_manifest *m, int64_t from,
+			  int64_t to)
+{
+	add_range(out, m, "overlap", from, to);
+	pn_error("%s+%d: offsets %lld..%lld are archived more than once", m->topic,
+		 (int)m->partition, (long long)from, (long long)to);
+}
+
+/* Gaps and overlaps among the offsets of one topic-partition: runs of
+ * consecutive offsets archived more than once, runs of missing ones. */
 static int offset_report(struct pn_out *out, const struct pn_manifest *m, int64_t *v, size_t n)
 {
+	int64_t dup_from = -1, dup_to = -1;
 	int found = 0;
 
 	qsort(v, n, sizeof(*v), cmp_i64);
-	for (size_t i = 1; i < n; i++) {
-		if (v[i] == v[i - 1]) {
-			size_t k = i;
-
-			while (k + 1 < n && v[k + 1] <= v[k] + 1)
-				k++;
-			add_range(out, m, "overlap", v[i], v[k]);
-			pn_error("%s+%d: offsets %lld..%lld are archived more than once", m->topic,
-				 (int)m->partition, (long long)v[i], (long long)v[k]);
-			found = 1;
-			i = k;
-		} else if (v[i] > v[i - 1] + 1) {
-			add_range(out, m, "gap", v[i - 1] + 1, v[i] - 1);
+	for (size_t i = 0, k; i < n; i = k) {
+		for (k = i + 1; k < n && v[k] == v[i]; k++)
+			;
+		if (dup_from >= 0 && (k - i == 1 || v[i] != dup_to + 1)) {
+			overlap_found(out, m, dup_from, dup_to);
+			dup_from = -1;
+		}
+		if (k - i > 1) {
+			if (dup_from < 0)
+				dup_from = v[i];
+			dup_to = v[i];
+		}
+		if (k < n && v[k] > v[i] + 1) {
+			add_range(out, m, "gap", v[i] + 1, v[k] - 1);
 			pn_error("%s+%d: offsets %lld..%lld are missing", m->topic, (int)m->partition,
-				 (long long)v[i - 1] + 1, (long long)v[i] - 1);
+				 (long long)v[i] + 1, (long long)v[k] - 1);
 			found = 1;
 		}
 	}
-	return found;
+	if (dup_from >= 0)
+		overlap_found(out, m, dup_from, dup_to);
+	return found || dup_to >= 0;
 }
 
 /* Reads an object through, checking every record against the manifest. */
@@ -1496,7 +1511,7 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 	struct pn_buf scratch = PN_BUF_INIT;
 	int64_t *offs = NULL;
 	size_t noff = 0, cap = 0;
-	int damaged = 0, gaps = 0, rc;
+	int damaged = 0, gaps = 0, tp_damaged = 0, rc;
 
 	pn_objreader_init(&r);
 	pn_json_init(&j);
@@ -1522,14 +1537,16 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 			verdict(out, m->object, "damaged", r.why, 0);
 			if (!damaged)
 				damaged = PN_EX_DATAERR;
+			tp_damaged = 1;	/* its offsets are unknown: no gap report */
 		} else {
 			verdict(out, m->object, "ok", NULL, m->records);
 		}
 		if (i + 1 == c->n || c->m[i + 1].partition != m->partition ||
 		    strcmp(c->m[i + 1].topic, m->topic)) {
-			if (m->partition >= 0)
+			if (m->partition >= 0 && !tp_damaged)
 				gaps |= offset_report(out, m, offs, noff);
 			noff = 0;
+			tp_damaged = 0;
 		}
 	}
 	pn_objreader_release(&r);

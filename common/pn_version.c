@@ -1,7 +1,9 @@
 #include <stdio.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
+#include <zstd.h>
 
 #include "pn_err.h"
 #include "pn_version.h"
@@ -11,4 +13,6 @@ void pn_print_version(void)
 	printf("%s (pn) %s\n", pn_progname(), PN_VERSION);
 	printf("librdkafka %s\n", rd_kafka_version_str());
 	printf("jansson %s\n", jansson_version_str());
+	printf("zstd %s\n", ZSTD_versionString());
+	printf("libcurl %s\n", curl_version_info(CURLVERSION_NOW)->version);
 }
