@@ -449,7 +449,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int names_has(const struct names *s, const char *name)
 {
-	return bsearch(&name, s->v, s->n, sizeof(*s->v), cmp_str) != NULL;
+	return s->n && bsearch(&name, s->v, s->n, sizeof(*s->v), cmp_str) != NULL;
 }
 
 struct listing {
@@ -536,8 +536,10 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 	rc = pn_store_list(st, classify, &l);
 	if (rc)
 		goto out;
-	qsort(l.data.v, l.data.n, sizeof(char *), cmp_str);
-	qsort(l.manifests.v, l.manifests.n, sizeof(char *), cmp_str);
+	if (l.data.n > 1)
+		qsort(l.data.v, l.data.n, sizeof(char *), cmp_str);
+	if (l.manifests.n > 1)
+		qsort(l.manifests.v, l.manifests.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < l.manifests.n; i++) {
 		const char *b = base_name(l.manifests.v[i]);
 		struct pn_buf obj = PN_BUF_INIT;
@@ -578,7 +580,8 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 		}
 		c->m[c->n++] = m;
 	}
-	qsort(c->m, c->n, sizeof(*c->m), cmp_manifest);
+	if (c->n > 1)
+		qsort(c->m, c->n, sizeof(*c->m), cmp_manifest);
 out:
 	c->no_manifest = none.v;
 	c->n_no_manifest = none.n;
@@ -1436,7 +1439,8 @@ static int offset_report(struct pn_out *out, const struct pn_manifest *m, int64_
 	int64_t dup_from = -1, dup_to = -1;
 	int found = 0;
 
-	qsort(v, n, sizeof(*v), cmp_i64);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_i64);
 	for (size_t i = 0, k; i < n; i = k) {
 		for (k = i + 1; k < n && v[k] == v[i]; k++)
 			;
