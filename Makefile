@@ -79,6 +79,7 @@ bench:
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench.sh
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-aggregate.sh
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-sink-pg.sh
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-archive.sh
 
 demo:
 	@scripts/deps.sh demo
