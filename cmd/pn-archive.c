@@ -263,32 +263,27 @@ struct run {
 	int status;
 };
 
-static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
-		    const char *why, size_t column)
-{
-	if (pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0)
-		return 0;
-	r->status = PN_EX_DATAERR;
-	return -1;
-}
-
+/* One line: into the archive, or, when bad, set aside with --reject or the
+ * end of the input (-1). */
 static int handle_line(struct run *r, const struct pn_reader *in, char *line, size_t len)
 {
-	const char *why;
+	const char *why = NULL;
+	size_t column = 0;
 	int rc;
 
-	if (pn_json_parse(&r->json, line, len))
-		return bad_line(r, in, line, len, r->json.why, r->json.at + 1);
-	if (!pn_json_is_object(&r->json, 0))
-		return bad_line(r, in, line, len, "not a JSON object", 0);
-	rc = pn_writer_add(r->w, &r->json, line, len, &why);
-	if (rc == -1)
-		return bad_line(r, in, line, len, why, 0);
-	if (rc > 1) {
+	if (pn_json_parse(&r->json, line, len)) {
+		why = r->json.why;
+		column = r->json.at + 1;
+	} else if (!pn_json_is_object(&r->json, 0)) {
+		why = "not a JSON object";
+	} else if ((rc = pn_writer_add(r->w, &r->json, line, len, &why)) > 1) {
 		r->status = rc;
 		return -1;
 	}
-	return 0;
+	if (!why || pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0)
+		return 0;
+	r->status = PN_EX_DATAERR;
+	return -1;
 }
 
 static int write_input(struct run *r, const char *path)
