@@ -265,7 +265,6 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 
 	build_url(s, key, query);
 	h = curl_slist_append(h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-	h = curl_slist_append(h, "Expect:");
 	if (!strcmp(method, "PUT") || !strcmp(method, "POST"))
 		h = curl_slist_append(h, key && !query ? "Content-Type: application/zstd"
 						       : "Content-Type: application/xml");

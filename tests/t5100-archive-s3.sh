@@ -1,7 +1,8 @@
 #!/bin/bash
 # t5100-archive-s3: pn-archive on S3 (s3rver): round trips, multipart
 # uploads, listings past one page, idempotent re-runs, a crash mid-upload,
-# damaged objects, wrong credentials, a missing bucket, no service.
+# damaged objects, SigV4 signatures, wrong credentials, a missing bucket,
+# no service.
 . "$(dirname "$0")/lib.sh"
 . "$PN_SRC/tests/lib-archive.sh"
 . "$PN_SRC/tests/lib-s3.sh"
@@ -126,6 +127,32 @@ test_expect_success 'wrong credentials, no credentials, a missing bucket: 78' '
 	grep "NoSuchBucket" err &&
 	test_expect_code 78 pn-archive write s3://no-such-bucket/pings in 2>err &&
 	grep "NoSuchBucket" err
+'
+
+# s3rver does not check signatures: tests/sigv4-server.py does, from the
+# AWS specification, for a session token too.
+test_expect_success 'requests carry valid SigV4 signatures, the session token signed' '
+	python3 "$PN_SRC/tests/sigv4-server.py" sigv4.port AKTEST SKTEST TOKTEST 2>sigv4.log &
+	test_cleanup_kill $! &&
+	wait_for_file sigv4.port &&
+	ep=http://127.0.0.1:$(cat sigv4.port) &&
+	export AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST AWS_SESSION_TOKEN=TOKTEST &&
+	test_when_finished "export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER; unset AWS_SESSION_TOKEN" &&
+	pn-archive write --endpoint $ep --part-size 5M --partition-by "{topic}" s3://b/p big &&
+	pn-archive write --endpoint $ep s3://b/p in1200 &&
+	pn-archive ls --endpoint $ep s3://b/p >list &&
+	test_must_be_empty list &&
+	grep "^signed POST /b/p/pings/pings%2B0%2B0000000000.ndjson.zst?uploads=$" sigv4.log &&
+	grep "^signed PUT /b/p/pings/pings%2B0%2B0000000000.ndjson.zst?partNumber=2&uploadId=u1$" sigv4.log &&
+	grep "^signed POST /b/p/pings/pings%2B0%2B0000000000.ndjson.zst?uploadId=u1$" sigv4.log &&
+	grep "^signed PUT /b/p/topic%3Dpings/dt%3D2025-11-25/hour%3D00/_pings%2B0%2B0000000000.manifest.json$" sigv4.log &&
+	grep "^signed GET /b/?list-type=2&prefix=p%2F$" sigv4.log &&
+	! grep "^refused" sigv4.log &&
+	AWS_SECRET_ACCESS_KEY=wrong test_expect_code 78 pn-archive ls --endpoint $ep s3://b/p 2>err &&
+	grep "SignatureDoesNotMatch" err &&
+	env -u AWS_SESSION_TOKEN pn-archive ls --endpoint $ep s3://b/p 2>err;
+	test $? = 78 &&
+	grep "x-amz-security-token not signed" err
 '
 
 test_expect_success 'an unreachable endpoint is 69 after the retries' '
