@@ -1,10 +1,5 @@
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,7 +17,6 @@ static const char MANIFEST_SUFFIX[] = ".manifest.json";
 
 enum {
 	STAGE_BYTES = 128 * 1024,	/* raw bytes handed to zstd at a time */
-	DIR_FLUSH_BYTES = 1 << 20,	/* compressed bytes written at a time */
 	READ_OUT_BYTES = 1 << 20,	/* decompressed at a time */
 };
 
@@ -33,294 +27,11 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= k && !memcmp(s + n - k, suffix, k);
 }
 
-static const char *base_name(const char *rel)
-{
-	const char *slash = strrchr(rel, '/');
-
-	return slash ? slash + 1 : rel;
-}
-
-/* ---- the store: a directory or S3 ---- */
-
-int pn_store_open(struct pn_store *st, const char *url, const struct pn_store_opts *o)
-{
-	int rc;
-
-	memset(st, 0, sizeof(*st));
-	st->url = pn_strdup(url);
-	st->part_size = o->part_size;
-	if (!strncmp(url, "s3://", 5)) {
-		const char *bucket = url + 5, *slash = strchr(bucket, '/');
-		char *name = slash ? pn_strndup(bucket, slash - bucket) : pn_strdup(bucket);
-		struct pn_buf prefix = PN_BUF_INIT;
-
-		st->is_s3 = 1;
-		if (slash) {
-			while (*slash == '/')
-				slash++;
-			pn_buf_adds(&prefix, slash);
-			while (prefix.len && prefix.data[prefix.len - 1] == '/')
-				prefix.data[--prefix.len] = '\0';
-			if (prefix.len)
-				pn_buf_addc(&prefix, '/');
-		}
-		st->prefix = pn_buf_detach(&prefix, NULL);
-		if (!*name) {
-			free(name);
-			pn_error("bad archive '%s': no bucket name", url);
-			return PN_EX_USAGE;
-		}
-		rc = pn_s3_init(&st->s3, name, o->endpoint, o->region, o->retries);
-		free(name);
-		if (rc)
-			pn_error("%s", st->s3.err.data);
-		return rc;
-	}
-	if (!strncmp(url, "file://", 7))
-		url += 7;
-	if (!*url) {
-		pn_error("bad archive '%s': no directory", st->url);
-		return PN_EX_USAGE;
-	}
-	st->dir = pn_strdup(url);
-	return 0;
-}
-
-void pn_store_close(struct pn_store *st)
-{
-	if (st->is_s3)
-		pn_s3_release(&st->s3);
-	free(st->url);
-	free(st->dir);
-	free(st->prefix);
-	pn_buf_release(&st->key);
-	memset(st, 0, sizeof(*st));
-}
-
-static const char *full_path(struct pn_store *st, const char *rel)
-{
-	pn_buf_reset(&st->key);
-	if (st->is_s3)
-		pn_buf_addf(&st->key, "%s%s", st->prefix, rel);
-	else
-		pn_buf_addf(&st->key, "%s/%s", st->dir, rel);
-	return st->key.data;
-}
-
-/* mkdir -p of the directory part of path. */
-static int make_parents(const char *path)
-{
-	char *p = pn_strdup(path), *s;
-	int rc = 0;
-
-	for (s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-			pn_error("cannot create directory '%s': %m", p);
-			rc = PN_EX_IOERR;
-			break;
-		}
-		*s = '/';
-	}
-	free(p);
-	return rc;
-}
-
-static int fsync_parent(const char *path)
-{
-	char *dir = pn_strdup(path), *slash = strrchr(dir, '/');
-	int fd, rc = 0;
-
-	if (slash)
-		*slash = '\0';
-	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (fsync(fd) < 0 && errno != EINVAL)
-			rc = -1;
-		close(fd);
-	}
-	free(dir);
-	return rc;
-}
-
-/* A hidden temp file beside path: ".<name>.tmp.<pid>". */
-static void temp_name(const char *path, struct pn_buf *out)
-{
-	const char *b = base_name(path);
-
-	pn_buf_reset(out);
-	pn_buf_add(out, path, b - path);
-	pn_buf_addf(out, ".%s.tmp.%ld", b, (long)getpid());
-}
-
-/* Temp file written, fsync'ed and renamed over path. */
-static int commit_temp(int fd, const char *tmp, const char *path)
-{
-	if (fsync(fd) < 0) {
-		pn_error("cannot write '%s': %m", tmp);
-		close(fd);
-		unlink(tmp);
-		return PN_EX_IOERR;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0 || fsync_parent(path) < 0) {
-		pn_error("cannot write '%s': %m", path);
-		unlink(tmp);
-		return PN_EX_IOERR;
-	}
-	return 0;
-}
-
-int pn_store_put(struct pn_store *st, const char *rel, const void *p, size_t n)
-{
-	struct pn_buf tmp = PN_BUF_INIT;
-	const char *path = full_path(st, rel);
-	int fd, rc;
-
-	if (st->is_s3) {
-		rc = pn_s3_put(&st->s3, path, p, n);
-		if (rc)
-			pn_error("cannot write '%s': %s", rel, st->s3.err.data);
-		return rc;
-	}
-	if ((rc = make_parents(path)))
-		return rc;
-	temp_name(path, &tmp);
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0 || pn_write_all(fd, p, n) < 0) {
-		pn_error("cannot write '%s': %m", tmp.data);
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp.data);
-		}
-		pn_buf_release(&tmp);
-		return PN_EX_IOERR;
-	}
-	rc = commit_temp(fd, tmp.data, path);
-	pn_buf_release(&tmp);
-	return rc;
-}
-
-static int read_file(const char *path, struct pn_buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	ssize_t k;
-
-	pn_buf_reset(out);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
-		pn_buf_grow(out, (size_t)sb.st_size);
-	for (;;) {
-		pn_buf_grow(out, 1 << 16);
-		k = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		out->len += (size_t)k;
-	}
-	out->data[out->len] = '\0';
-	close(fd);
-	return k < 0 ? -1 : 0;
-}
-
-int pn_store_get(struct pn_store *st, const char *rel, struct pn_buf *out)
-{
-	const char *path = full_path(st, rel);
-	int rc;
-
-	if (st->is_s3) {
-		rc = pn_s3_get(&st->s3, path, out);
-		if (rc)
-			pn_error("cannot read '%s': %s", rel, st->s3.err.data);
-		return rc;
-	}
-	if (read_file(path, out) < 0) {
-		pn_error("cannot read '%s': %m", path);
-		return errno == ENOENT ? PN_EX_DATAERR : PN_EX_IOERR;
-	}
-	return 0;
-}
-
-struct list_ctx {
-	struct pn_store *st;
-	int (*fn)(void *ctx, const char *rel, uint64_t size);
-	void *ctx;
-};
-
-static int s3_list_one(void *ctx, const char *key, uint64_t size)
-{
-	struct list_ctx *l = ctx;
-	size_t k = strlen(l->st->prefix);
-
-	return strncmp(key, l->st->prefix, k) ? 0 : l->fn(l->ctx, key + k, size);
-}
-
-static int walk_dir(const char *root, struct pn_buf *rel,
-		    int (*fn)(void *ctx, const char *rel, uint64_t size), void *ctx)
-{
-	struct pn_buf path = PN_BUF_INIT;
-	struct dirent *e;
-	size_t keep = rel->len;
-	DIR *d;
-	int rc = 0;
-
-	pn_buf_addf(&path, "%s%s%s", root, rel->len ? "/" : "", rel->len ? rel->data : "");
-	d = opendir(path.data);
-	if (!d) {
-		pn_error("cannot read directory '%s': %m", path.data);
-		pn_buf_release(&path);
-		return errno == ENOENT ? PN_EX_CONFIG : PN_EX_IOERR;
-	}
-	while (!rc && (e = readdir(d))) {
-		struct stat sb;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		rel->len = keep;
-		pn_buf_addf(rel, "%s%s", keep ? "/" : "", e->d_name);
-		pn_buf_reset(&path);
-		pn_buf_addf(&path, "%s/%s", root, rel->data);
-		if (stat(path.data, &sb) < 0)
-			continue;	/* gone meanwhile (a temp file renamed) */
-		if (S_ISDIR(sb.st_mode))
-			rc = walk_dir(root, rel, fn, ctx);
-		else if (S_ISREG(sb.st_mode) && fn(ctx, rel->data, (uint64_t)sb.st_size))
-			rc = -1;
-	}
-	closedir(d);
-	rel->len = keep;
-	rel->data[keep] = '\0';
-	pn_buf_release(&path);
-	return rc < 0 ? 0 : rc;
-}
-
-int pn_store_list(struct pn_store *st, int (*fn)(void *ctx, const char *rel, uint64_t size),
-		  void *ctx)
-{
-	struct list_ctx l = { st, fn, ctx };
-	struct pn_buf rel = PN_BUF_INIT;
-	int rc;
-
-	if (st->is_s3) {
-		rc = pn_s3_list(&st->s3, st->prefix, s3_list_one, &l);
-		if (rc)
-			pn_error("cannot list '%s': %s", st->url, st->s3.err.data);
-		return rc;
-	}
-	pn_buf_addc(&rel, '\0');
-	rel.len = 0;
-	rc = walk_dir(st->dir, &rel, fn, ctx);
-	pn_buf_release(&rel);
-	return rc;
-}
-
 /* ---- manifests ---- */
 
 void pn_manifest_name(const char *object, struct pn_buf *out)
 {
-	const char *b = base_name(object);
+	const char *b = pn_base_name(object);
 	size_t n = strlen(b);
 
 	if (ends_with(b, DATA_SUFFIX))
@@ -459,7 +170,7 @@ struct listing {
 static int classify(void *ctx, const char *rel, uint64_t size)
 {
 	struct listing *l = ctx;
-	const char *b = base_name(rel);
+	const char *b = pn_base_name(rel);
 
 	(void)size;
 	if (b[0] == '.')
@@ -474,7 +185,7 @@ static int classify(void *ctx, const char *rel, uint64_t size)
 /* Does the object's name rule it out?  <topic>+<partition>+... */
 static int name_filtered_out(const char *rel, const struct pn_archive_filter *f)
 {
-	const char *b = base_name(rel);
+	const char *b = pn_base_name(rel);
 	size_t k;
 
 	if (!f->topic)
@@ -541,7 +252,7 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 	if (l.manifests.n > 1)
 		qsort(l.manifests.v, l.manifests.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < l.manifests.n; i++) {
-		const char *b = base_name(l.manifests.v[i]);
+		const char *b = pn_base_name(l.manifests.v[i]);
 		struct pn_buf obj = PN_BUF_INIT;
 
 		pn_buf_add(&obj, l.manifests.v[i], b - l.manifests.v[i]);
@@ -762,13 +473,9 @@ struct wobj {
 	char *topic;
 	int32_t partition;
 	int64_t bucket;		/* time / granularity */
-	char *rel;		/* its name under the root */
 	ZSTD_CCtx *cctx;
 	struct pn_buf stage;	/* raw lines not yet compressed */
-	struct pn_buf comp;	/* compressed bytes not yet written */
-	int fd;			/* directory: the temp file */
-	char *tmp;
-	struct pn_s3_upload up;	/* S3: a multipart upload once past part_size */
+	struct pn_store_file file;	/* compressed bytes go to file.buf */
 	struct pn_manifest m;
 	uint64_t last_use;
 	long long opened_ms;
@@ -869,80 +576,39 @@ static void expand_pattern(struct pn_writer *w, const char *topic, int32_t parti
 	pn_buf_release(&fmt);
 }
 
-/* Writes the compressed bytes so far to the object's temp file or upload. */
-static int wobj_drain(struct pn_writer *w, struct wobj *o, int final)
-{
-	struct pn_store *st = w->st;
-	int rc;
-
-	if (!st->is_s3) {
-		if (o->comp.len && pn_write_all(o->fd, o->comp.data, o->comp.len) < 0) {
-			pn_error("cannot write '%s': %m", o->tmp);
-			return PN_EX_IOERR;
-		}
-		pn_buf_reset(&o->comp);
-		return 0;
-	}
-	/* S3: whole parts only, the last one at the end */
-	if (!final && o->comp.len < st->part_size)
-		return 0;
-	if (!o->up.id) {
-		if (final)
-			return 0;	/* small: one PUT at commit */
-		full_path(st, o->rel);
-		if ((rc = pn_s3_upload_start(&st->s3, &o->up, st->key.data))) {
-			pn_error("cannot write '%s': %s", o->rel, st->s3.err.data);
-			return rc;
-		}
-	}
-	if ((rc = pn_s3_upload_part(&st->s3, &o->up, o->comp.data, o->comp.len))) {
-		pn_error("cannot write '%s': %s", o->rel, st->s3.err.data);
-		return rc;
-	}
-	pn_info("'%s': uploaded part %d (%zu bytes)", o->rel, o->up.parts, o->comp.len);
-	pn_buf_reset(&o->comp);
-	return 0;
-}
-
 /* Compresses the staged lines; with end, the end of the frame. */
 static int wobj_compress(struct pn_writer *w, struct wobj *o, int end)
 {
+	struct pn_buf *comp = &o->file.buf;
 	ZSTD_inBuffer in = { o->stage.data, o->stage.len, 0 };
-	size_t ret, before;
+	size_t ret;
 
 	do {
 		ZSTD_outBuffer out;
 
-		pn_buf_grow(&o->comp, ZSTD_CStreamOutSize());
-		before = o->comp.len;
-		out.dst = o->comp.data + o->comp.len;
-		out.size = o->comp.cap - o->comp.len - 1;
+		pn_buf_grow(comp, ZSTD_CStreamOutSize());
+		out.dst = comp->data + comp->len;
+		out.size = comp->cap - comp->len - 1;
 		out.pos = 0;
 		ret = ZSTD_compressStream2(o->cctx, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
 		if (ZSTD_isError(ret))
 			pn_die(PN_EX_FAILED, "zstd: %s", ZSTD_getErrorName(ret));
-		o->comp.len += out.pos;
-		o->m.hash = pn_hash64(o->m.hash, o->comp.data + before, out.pos);
+		o->m.hash = pn_hash64(o->m.hash, comp->data + comp->len, out.pos);
 		o->m.bytes += out.pos;
+		comp->len += out.pos;
 	} while (end ? ret != 0 : in.pos < in.size);
 	pn_buf_reset(&o->stage);
-	if (o->comp.len >= (w->st->is_s3 ? w->st->part_size : DIR_FLUSH_BYTES))
-		return wobj_drain(w, o, 0);
-	return 0;
+	return end ? 0 : pn_store_file_flush(w->st, &o->file);
 }
 
-static void wobj_free(struct wobj *o)
+/* Frees it; a file not committed is abandoned (its temp file removed,
+ * its upload aborted). */
+static void wobj_free(struct pn_writer *w, struct wobj *o)
 {
-	if (o->fd > 0) {
-		close(o->fd);
-		unlink(o->tmp);
-	}
+	pn_store_file_abort(w->st, &o->file);
 	ZSTD_freeCCtx(o->cctx);
 	pn_buf_release(&o->stage);
-	pn_buf_release(&o->comp);
-	free(o->tmp);
 	free(o->topic);
-	free(o->rel);
 	pn_manifest_release(&o->m);
 	free(o);
 }
@@ -954,7 +620,7 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 	struct pn_buf rel = PN_BUF_INIT;
 
 	memset(o, 0, sizeof(*o));
-	o->fd = -1;
+	o->file.fd = -1;
 	o->topic = pn_strdup(topic);
 	o->partition = partition;
 	o->bucket = bucket;
@@ -969,7 +635,7 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 		pn_buf_addf(&rel, "%s+%s+%lld-%ld-%llu%s", topic,
 			    partition >= 0 ? "p" : "none", (long long)time(NULL), (long)getpid(),
 			    (unsigned long long)++w->seq, DATA_SUFFIX);
-	o->rel = pn_buf_detach(&rel, NULL);
+	o->m.object = pn_buf_detach(&rel, NULL);
 	o->cctx = ZSTD_createCCtx();
 	if (!o->cctx)
 		pn_die(PN_EX_FAILED, "out of memory starting zstd");
@@ -977,7 +643,6 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 	ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_checksumFlag, 1);
 	ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_nbWorkers, 1);
 	ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_jobSize, 1 << 20);
-	o->m.object = pn_strdup(o->rel);
 	o->m.topic = pn_strdup(topic);
 	o->m.time_field = pn_strdup(w->o.time_field);
 	o->m.partition = partition;
@@ -986,62 +651,31 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 	o->m.min_time = o->m.max_time = t_ms;
 	o->m.hash = PN_HASH64_INIT;
 	o->opened_ms = pn_now_ms();
-	*rc = 0;
-	if (!w->st->is_s3) {
-		const char *path = full_path(w->st, o->rel);
-		struct pn_buf tmp = PN_BUF_INIT;
-
-		if ((*rc = make_parents(path))) {
-			wobj_free(o);
-			return NULL;
-		}
-		temp_name(path, &tmp);
-		o->tmp = pn_buf_detach(&tmp, NULL);
-		o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-		if (o->fd < 0) {
-			pn_error("cannot create '%s': %m", o->tmp);
-			*rc = PN_EX_IOERR;
-			wobj_free(o);
-			return NULL;
-		}
+	if ((*rc = pn_store_file_open(w->st, &o->file, o->m.object))) {
+		wobj_free(w, o);
+		return NULL;
 	}
-	pn_info("opened '%s'", o->rel);
+	pn_info("opened '%s'", o->m.object);
 	return o;
 }
 
 /* Finishes the object: the data, then its manifest. */
 static int wobj_commit(struct pn_writer *w, struct wobj *o)
 {
-	struct pn_store *st = w->st;
 	struct pn_buf name = PN_BUF_INIT, text = PN_BUF_INIT;
 	int rc;
 
-	if ((rc = wobj_compress(w, o, 1)))
-		goto out;
-	if (!st->is_s3) {
-		if ((rc = wobj_drain(w, o, 1)))
-			goto out;
-		rc = commit_temp(o->fd, o->tmp, full_path(st, o->rel));
-		o->fd = -1;
-	} else if (o->up.id) {
-		if (!(rc = wobj_drain(w, o, 1)) && (rc = pn_s3_upload_complete(&st->s3, &o->up)))
-			pn_error("cannot write '%s': %s", o->rel, st->s3.err.data);
-	} else {
-		rc = pn_store_put(st, o->rel, o->comp.data ? o->comp.data : "", o->comp.len);
+	if (!(rc = wobj_compress(w, o, 1)) && !(rc = pn_store_file_commit(w->st, &o->file))) {
+		pn_manifest_name(o->m.object, &name);
+		pn_manifest_to_json(&o->m, &text);
+		rc = pn_store_put(w->st, name.data, text.data, text.len);
 	}
-	if (rc)
-		goto out;
-	pn_manifest_name(o->rel, &name);
-	pn_manifest_to_json(&o->m, &text);
-	if ((rc = pn_store_put(st, name.data, text.data, text.len)))
-		goto out;
-	w->counts.objects++;
-	w->counts.bytes += o->m.bytes;
-	pn_info("wrote '%s': %llu records, %llu bytes", o->rel,
-		(unsigned long long)o->m.records, (unsigned long long)o->m.bytes);
-out:
-	if (rc && o->up.id)
-		pn_s3_upload_abort(&st->s3, &o->up);
+	if (!rc) {
+		w->counts.objects++;
+		w->counts.bytes += o->m.bytes;
+		pn_info("wrote '%s': %llu records, %llu bytes", o->m.object,
+			(unsigned long long)o->m.records, (unsigned long long)o->m.bytes);
+	}
 	pn_buf_release(&name);
 	pn_buf_release(&text);
 	return rc;
@@ -1053,7 +687,7 @@ static int close_obj(struct pn_writer *w, int i)
 	struct wobj *o = w->obj[i];
 	int rc = wobj_commit(w, o);
 
-	wobj_free(o);
+	wobj_free(w, o);
 	w->obj[i] = w->obj[--w->nobj];
 	w->last = 0;
 	return rc;
@@ -1222,11 +856,8 @@ void pn_writer_free(struct pn_writer *w)
 {
 	if (!w)
 		return;
-	for (int i = 0; i < w->nobj; i++) {
-		if (w->obj[i]->up.id)
-			pn_s3_upload_abort(&w->st->s3, &w->obj[i]->up);
-		wobj_free(w->obj[i]);
-	}
+	for (int i = 0; i < w->nobj; i++)
+		wobj_free(w, w->obj[i]);
 	for (size_t i = 0; i < w->ntp; i++)
 		free(w->tp[i].topic);
 	free(w->tp);

@@ -17,10 +17,8 @@
  * bytes and the FNV-1a 64 hash of the compressed bytes.  Names that start
  * with '_' or '.' are what Athena/Hive skip, so the table sees data only.
  *
- * Writes are atomic: a directory object is written to a hidden temp file
- * in its directory, fsync'ed and renamed; an S3 object is one PUT, or a
- * multipart upload that becomes visible only when completed.  The data
- * object is written before its manifest.
+ * Objects are written through pn_store, whole or not at all; the data
+ * object before its manifest.
  *
  * Every function that fails has already said why on stderr (naming the
  * object) and returns the exit status of pn_err.h.
@@ -34,37 +32,9 @@
 #include "pn_buf.h"
 #include "pn_io.h"
 #include "pn_json.h"
-#include "pn_s3.h"
+#include "pn_store.h"
 
 #define PN_ARCHIVE_DEFAULT_PATTERN "topic={topic}/dt=%Y-%m-%d/hour=%H"
-
-/* Where the archive lives. */
-struct pn_store {
-	char *url;		/* as given, for messages */
-	char *dir;		/* a directory: its path */
-	char *prefix;		/* S3: the key prefix, "" or ending in '/' */
-	int is_s3;
-	uint64_t part_size;	/* S3: multipart upload in parts of this size */
-	struct pn_s3 s3;
-	struct pn_buf key;	/* scratch: a full path or key */
-};
-
-struct pn_store_opts {
-	const char *endpoint;	/* S3 endpoint override, or NULL */
-	const char *region;
-	int retries;
-	uint64_t part_size;	/* S3: multipart above this many bytes */
-};
-
-/* DEST is a directory path, file://PATH or s3://BUCKET[/PREFIX]. */
-int pn_store_open(struct pn_store *st, const char *url, const struct pn_store_opts *o);
-void pn_store_close(struct pn_store *st);
-/* Writes a whole object atomically; rel is relative to the root. */
-int pn_store_put(struct pn_store *st, const char *rel, const void *p, size_t n);
-int pn_store_get(struct pn_store *st, const char *rel, struct pn_buf *out);
-/* Every object under the root, in no particular order. */
-int pn_store_list(struct pn_store *st, int (*fn)(void *ctx, const char *rel, uint64_t size),
-		  void *ctx);
 
 /* What a manifest says about its object. */
 struct pn_manifest {
