@@ -425,6 +425,8 @@ int main(int argc, char **argv)
 	parse_options(&o, argc, argv);
 	pn_signal_install();
 	status = pn_store_open(&st, o.where, &o.store);
+	if (!status && o.cmd == CMD_WRITE)
+		status = pn_store_check(&st);
 	if (!status)
 		status = o.cmd == CMD_WRITE ? cmd_write(&o, &st) : cmd_read(&o, &st);
 	pn_store_close(&st);

@@ -443,6 +443,18 @@ int pn_s3_list(struct pn_s3 *s, const char *prefix,
 	return st;
 }
 
+int pn_s3_probe(struct pn_s3 *s, const char *prefix)
+{
+	struct pn_buf q = PN_BUF_INIT;
+	int st;
+
+	pn_buf_adds(&q, "list-type=2&max-keys=1&prefix=");
+	add_encoded(&q, prefix, 0);
+	st = request(s, "GET", NULL, q.data, NULL, 0);
+	pn_buf_release(&q);
+	return st;
+}
+
 static int upload_id_field(void *ctx, const char *name, const char *text)
 {
 	if (!strcmp(name, "UploadId"))

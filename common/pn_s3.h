@@ -57,6 +57,9 @@ int pn_s3_delete(struct pn_s3 *s, const char *key);
 int pn_s3_list(struct pn_s3 *s, const char *prefix,
 	       int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx);
 
+/* One listing request of at most one key: can we reach the bucket? */
+int pn_s3_probe(struct pn_s3 *s, const char *prefix);
+
 /* Multipart upload: start, parts 1..n in order, complete (or abort). */
 struct pn_s3_upload {
 	char *key;

@@ -74,6 +74,15 @@ void pn_store_close(struct pn_store *st)
 	memset(st, 0, sizeof(*st));
 }
 
+int pn_store_check(struct pn_store *st)
+{
+	int rc = st->is_s3 ? pn_s3_probe(&st->s3, st->prefix) : 0;
+
+	if (rc)
+		pn_error("cannot use '%s': %s", st->url, st->s3.err.data);
+	return rc;
+}
+
 const char *pn_store_path(struct pn_store *st, const char *rel)
 {
 	pn_buf_reset(&st->key);

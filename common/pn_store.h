@@ -40,6 +40,10 @@ struct pn_store_opts {
 /* URL is a directory path, file://PATH or s3://BUCKET[/PREFIX]. */
 int pn_store_open(struct pn_store *st, const char *url, const struct pn_store_opts *o);
 void pn_store_close(struct pn_store *st);
+/* Can the archive be written?  S3: the bucket answers to the credentials
+ * (a listing of one key), so a write fails at once, not at its first
+ * object.  A directory is created as objects need it. */
+int pn_store_check(struct pn_store *st);
 /* The full path or key of rel, valid until the next call. */
 const char *pn_store_path(struct pn_store *st, const char *rel);
 /* Writes a whole object. */

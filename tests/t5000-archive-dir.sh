@@ -140,8 +140,31 @@ test_expect_success '--max-records and --max-bytes rotate objects' '
 	test_cmp in600 out
 '
 
+test_expect_success '--max-age closes objects while the input is quiet' '
+	rm -f fifo && mkfifo fifo &&
+	{ pn-archive write --max-age 500ms --partition-by "{topic}" aged <fifo 2>err & } &&
+	pid=$! &&
+	exec 9>fifo &&
+	head -n 10 in >&9 &&
+	i=0 &&
+	while [ -z "$(visible aged 2>/dev/null)" ] && [ $i -lt 50 ]; do
+		sleep 0.1; i=$((i + 1))
+	done &&
+	visible aged >objs &&
+	test_line_count = 3 objs &&
+	kill -0 $pid &&
+	sed -n 11,20p in >&9 &&
+	exec 9>&- &&
+	wait $pid &&
+	pn-archive cat aged >out &&
+	head -n 20 in >expect &&
+	test_cmp expect out &&
+	visible aged >objs &&
+	test_line_count = 6 objs
+'
+
 test_expect_success 'a killed write leaves no object visible; a re-run completes it' '
-	mkfifo fifo &&
+	rm -f fifo && mkfifo fifo &&
 	{ pn-archive write --partition-by "{topic}/{partition}" crash <fifo 2>err & } &&
 	pid=$! &&
 	exec 9>fifo &&
