@@ -20,13 +20,6 @@ enum {
 	READ_OUT_BYTES = 1 << 20,	/* decompressed at a time */
 };
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !memcmp(s + n - k, suffix, k);
-}
-
 /* ---- manifests ---- */
 
 void pn_manifest_name(const char *object, struct pn_buf *out)
@@ -34,7 +27,7 @@ void pn_manifest_name(const char *object, struct pn_buf *out)
 	const char *b = pn_base_name(object);
 	size_t n = strlen(b);
 
-	if (ends_with(b, DATA_SUFFIX))
+	if (pn_ends_with(b, DATA_SUFFIX))
 		n -= sizeof(DATA_SUFFIX) - 1;
 	pn_buf_reset(out);
 	pn_buf_add(out, object, b - object);
@@ -175,9 +168,9 @@ static int classify(void *ctx, const char *rel, uint64_t size)
 	(void)size;
 	if (b[0] == '.')
 		return 0;	/* a temp file of a write under way, or dead */
-	if (b[0] == '_' && ends_with(b, MANIFEST_SUFFIX))
+	if (b[0] == '_' && pn_ends_with(b, MANIFEST_SUFFIX))
 		names_add(&l->manifests, rel);
-	else if (b[0] != '_' && ends_with(b, DATA_SUFFIX))
+	else if (b[0] != '_' && pn_ends_with(b, DATA_SUFFIX))
 		names_add(&l->data, rel);
 	return 0;
 }

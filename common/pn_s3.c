@@ -251,11 +251,12 @@ static void backoff(int attempt)
 
 /*
  * One request, retried while that may help.  method GET, PUT, POST or
- * DELETE; data/len the body of PUT and POST; the reply body lands in
- * s->body and an ETag in s->hdr.  0, or an exit status with s->err set.
+ * DELETE; data/len the body of PUT and POST, ctype its Content-Type (or
+ * NULL); the reply body lands in s->body and an ETag in s->hdr.  0, or an
+ * exit status with s->err set.
  */
 static int request(struct pn_s3 *s, const char *method, const char *key, const char *query,
-		   const void *data, size_t len)
+		   const void *data, size_t len, const char *ctype)
 {
 	CURL *c = s->curl;
 	struct curl_slist *h = NULL;
@@ -265,9 +266,11 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 
 	build_url(s, key, query);
 	h = curl_slist_append(h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
-	if (!strcmp(method, "PUT") || !strcmp(method, "POST"))
-		h = curl_slist_append(h, key && !query ? "Content-Type: application/zstd"
-						       : "Content-Type: application/xml");
+	if (ctype) {
+		pn_buf_addf(&line, "Content-Type: %s", ctype);
+		h = curl_slist_append(h, line.data);
+		pn_buf_reset(&line);
+	}
 	if (s->token) {
 		pn_buf_addf(&line, "x-amz-security-token: %s", s->token);
 		h = curl_slist_append(h, line.data);
@@ -349,25 +352,21 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 	return status;
 }
 
-int pn_s3_put(struct pn_s3 *s, const char *key, const void *data, size_t len)
+int pn_s3_put(struct pn_s3 *s, const char *key, const void *data, size_t len,
+	      const char *ctype)
 {
-	return request(s, "PUT", key, NULL, data, len);
+	return request(s, "PUT", key, NULL, data, len, ctype);
 }
 
 int pn_s3_get(struct pn_s3 *s, const char *key, struct pn_buf *out)
 {
-	int st = request(s, "GET", key, NULL, NULL, 0);
+	int st = request(s, "GET", key, NULL, NULL, 0, NULL);
 
 	if (!st) {
 		pn_buf_reset(out);
 		pn_buf_add(out, s->body.data, s->body.len);
 	}
 	return st;
-}
-
-int pn_s3_delete(struct pn_s3 *s, const char *key)
-{
-	return request(s, "DELETE", key, NULL, NULL, 0);
 }
 
 struct list_page {
@@ -421,7 +420,7 @@ int pn_s3_list(struct pn_s3 *s, const char *prefix,
 		add_encoded(&q, prefix, 0);
 		p.truncated = 0;
 		pn_buf_reset(&p.token);
-		st = request(s, "GET", NULL, q.data, NULL, 0);
+		st = request(s, "GET", NULL, q.data, NULL, 0, NULL);
 		if (st)
 			break;
 		if (xml_parse(s->body.data ? s->body.data : "", s->body.len, list_fields, &p)) {
@@ -450,7 +449,7 @@ int pn_s3_probe(struct pn_s3 *s, const char *prefix)
 
 	pn_buf_adds(&q, "list-type=2&max-keys=1&prefix=");
 	add_encoded(&q, prefix, 0);
-	st = request(s, "GET", NULL, q.data, NULL, 0);
+	st = request(s, "GET", NULL, q.data, NULL, 0, NULL);
 	pn_buf_release(&q);
 	return st;
 }
@@ -462,13 +461,14 @@ static int upload_id_field(void *ctx, const char *name, const char *text)
 	return 0;
 }
 
-int pn_s3_upload_start(struct pn_s3 *s, struct pn_s3_upload *u, const char *key)
+int pn_s3_upload_start(struct pn_s3 *s, struct pn_s3_upload *u, const char *key,
+		       const char *ctype)
 {
 	struct pn_buf id = PN_BUF_INIT;
 	int st;
 
 	memset(u, 0, sizeof(*u));
-	st = request(s, "POST", key, "uploads=", NULL, 0);
+	st = request(s, "POST", key, "uploads=", NULL, 0, ctype);
 	if (st)
 		return st;
 	if (xml_parse(s->body.data ? s->body.data : "", s->body.len, upload_id_field, &id) ||
@@ -497,7 +497,7 @@ int pn_s3_upload_part(struct pn_s3 *s, struct pn_s3_upload *u, const void *data,
 	int st;
 
 	upload_query(&q, u, u->parts + 1);
-	st = request(s, "PUT", u->key, q.data, data, len);
+	st = request(s, "PUT", u->key, q.data, data, len, NULL);
 	pn_buf_release(&q);
 	if (st)
 		return st;
@@ -526,7 +526,7 @@ int pn_s3_upload_complete(struct pn_s3 *s, struct pn_s3_upload *u)
 			    i, etag);
 	pn_buf_adds(&body, "</CompleteMultipartUpload>");
 	upload_query(&q, u, 0);
-	st = request(s, "POST", u->key, q.data, body.data, body.len);
+	st = request(s, "POST", u->key, q.data, body.data, body.len, "application/xml");
 	/* a 200 reply may still carry an <Error> */
 	if (!st && s->body.len && strstr(s->body.data, "<Error>")) {
 		pn_buf_addf(&s->err, "s3://%s/%s: completing the upload failed", s->bucket,
@@ -550,7 +550,7 @@ void pn_s3_upload_abort(struct pn_s3 *s, struct pn_s3_upload *u)
 		/* the error that made us abort is the one to report */
 		pn_buf_add(&keep, s->err.data ? s->err.data : "", s->err.len);
 		upload_query(&q, u, 0);
-		request(s, "DELETE", u->key, q.data, NULL, 0);
+		request(s, "DELETE", u->key, q.data, NULL, 0, NULL);
 		pn_buf_reset(&s->err);
 		pn_buf_add(&s->err, keep.data ? keep.data : "", keep.len);
 	}

@@ -47,12 +47,11 @@ int pn_s3_init(struct pn_s3 *s, const char *bucket, const char *endpoint,
 	       const char *region, int retries);
 void pn_s3_release(struct pn_s3 *s);
 
-/* One PUT of len bytes. */
-int pn_s3_put(struct pn_s3 *s, const char *key, const void *data, size_t len);
+/* One PUT of len bytes, ctype its Content-Type. */
+int pn_s3_put(struct pn_s3 *s, const char *key, const void *data, size_t len,
+	      const char *ctype);
 /* GET into out (replacing its content). */
 int pn_s3_get(struct pn_s3 *s, const char *key, struct pn_buf *out);
-/* DELETE (absent keys are fine). */
-int pn_s3_delete(struct pn_s3 *s, const char *key);
 /* Every key under prefix, page after page; fn returns non-zero to stop. */
 int pn_s3_list(struct pn_s3 *s, const char *prefix,
 	       int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx);
@@ -67,7 +66,8 @@ struct pn_s3_upload {
 	struct pn_buf etags;	/* NUL-separated ETags of parts 1..n */
 	int parts;
 };
-int pn_s3_upload_start(struct pn_s3 *s, struct pn_s3_upload *u, const char *key);
+int pn_s3_upload_start(struct pn_s3 *s, struct pn_s3_upload *u, const char *key,
+		       const char *ctype);
 int pn_s3_upload_part(struct pn_s3 *s, struct pn_s3_upload *u, const void *data, size_t len);
 int pn_s3_upload_complete(struct pn_s3 *s, struct pn_s3_upload *u);
 /* Best effort; releases u either way. */

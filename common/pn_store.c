@@ -12,6 +12,19 @@
 
 enum { DIR_FLUSH_BYTES = 1 << 20 };	/* what a directory file buffers */
 
+int pn_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !memcmp(s + n - k, suffix, k);
+}
+
+/* What S3 is told an object holds. */
+static const char *content_type(const char *rel)
+{
+	return pn_ends_with(rel, ".json") ? "application/json" : "application/zstd";
+}
+
 const char *pn_base_name(const char *rel)
 {
 	const char *slash = strrchr(rel, '/');
@@ -163,7 +176,7 @@ int pn_store_put(struct pn_store *st, const char *rel, const void *p, size_t n)
 	int fd, rc;
 
 	if (st->is_s3) {
-		rc = pn_s3_put(&st->s3, path, p, n);
+		rc = pn_s3_put(&st->s3, path, p, n, content_type(rel));
 		if (rc)
 			pn_error("cannot write '%s': %s", rel, st->s3.err.data);
 		return rc;
@@ -340,7 +353,8 @@ static int file_drain(struct pn_store *st, struct pn_store_file *f)
 		pn_buf_reset(&f->buf);
 		return 0;
 	}
-	if (!f->up.id && (rc = pn_s3_upload_start(&st->s3, &f->up, pn_store_path(st, f->rel)))) {
+	if (!f->up.id && (rc = pn_s3_upload_start(&st->s3, &f->up, pn_store_path(st, f->rel),
+						   content_type(f->rel)))) {
 		pn_error("cannot write '%s': %s", f->rel, st->s3.err.data);
 		return rc;
 	}

@@ -76,5 +76,7 @@ void pn_store_file_abort(struct pn_store *st, struct pn_store_file *f);
 
 /* The last part of a path. */
 const char *pn_base_name(const char *rel);
+/* 1 if s ends with suffix. */
+int pn_ends_with(const char *s, const char *suffix);
 
 #endif
