@@ -11,7 +11,7 @@ set -u
 set_packages () {
 	case $1 in
 	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev libcurl4-openssl-dev libexpat1-dev ;;
-	check) echo @build mandoc procps time jq python3 postgresql zstd npm:s3rver@3.7.1 ;;
+	check) echo @build mandoc procps time jq python3 postgresql zstd curl npm:s3rver@3.7.1 ;;
 	demo)  echo @build procps ;;
 	bench) echo @build kcat time procps jq python3 postgresql zstd ;;
 	*) return 1 ;;
