@@ -404,8 +404,8 @@ static int objreader_fill(struct pn_objreader *r)
 int pn_objreader_next(struct pn_objreader *r, const char **line, size_t *len)
 {
 	for (;;) {
-		char *start = r->out.data + r->pos;
-		char *nl = r->out.len > r->pos ? memchr(start, '\n', r->out.len - r->pos) : NULL;
+		char *start = r->out.len > r->pos ? r->out.data + r->pos : NULL;
+		char *nl = start ? memchr(start, '\n', r->out.len - r->pos) : NULL;
 		int rc;
 
 		if (nl) {
@@ -898,6 +898,142 @@ static int64_t record_offset(const struct pn_json *j)
 	return v;
 }
 
+/*
+ * The merge needs the time (and offset) of every record.  The records were
+ * checked whole when they were written and the object's hash was checked
+ * when it was read, so a look at the top-level members finds them without
+ * tokenizing the whole record; whatever that look does not understand
+ * goes to the tokenizer.
+ */
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return i;
+}
+
+/* The index after the string that opens at p[i], or 0. */
+static size_t skip_string(const char *p, size_t i, size_t n)
+{
+	for (i++; i < n;) {
+		const char *q = memchr(p + i, '"', n - i);
+		size_t k, bs = 0;
+
+		if (!q)
+			return 0;
+		i = (size_t)(q - p);
+		for (k = i; k > 0 && p[k - 1] == '\\'; k--)
+			bs++;
+		if (!(bs & 1))	/* not escaped */
+			return i + 1;
+		i++;
+	}
+	return 0;
+}
+
+/* The index after the value that starts at p[i] (for a number or literal,
+ * the ',' or '}' that ends it), or 0. */
+static size_t skip_value(const char *p, size_t i, size_t n)
+{
+	int depth = 0;
+
+	if (i < n && p[i] != '"' && p[i] != '{' && p[i] != '[') {
+		while (i < n && p[i] != ',' && p[i] != '}')
+			i++;
+		return i < n ? i : 0;
+	}
+	while (i < n) {
+		char ch = p[i];
+
+		if (ch == '"') {
+			if (!(i = skip_string(p, i, n)) || !depth)
+				return i;
+			continue;
+		}
+		if (ch == '{' || ch == '[') {
+			depth++;
+		} else if ((ch == '}' || ch == ']') && !--depth) {
+			return i + 1;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* The values of the top-level members key[0] and key[1] (NULL: none), as
+ * written, in one pass: 0, or -1 when the text is not understood.  A member
+ * not there gets a NULL value. */
+static int top_members(const char *p, size_t n, const char *const key[2], const char *v[2],
+		       size_t vlen[2])
+{
+	size_t klen[2], i = skip_ws(p, 0, n), k, e;
+	int want = 0;
+
+	for (int j = 0; j < 2; j++) {
+		v[j] = NULL;
+		klen[j] = key[j] ? strlen(key[j]) : 0;
+		want += key[j] != NULL;
+	}
+	if (i >= n || p[i] != '{')
+		return -1;
+	for (i = skip_ws(p, i + 1, n); want && i < n && p[i] == '"';) {
+		int match = -1;
+
+		if (!(k = skip_string(p, i, n)))
+			return -1;
+		for (int j = 0; j < 2; j++)
+			if (key[j] && !v[j] && k - i - 2 == klen[j] && !memcmp(p + i + 1, key[j], klen[j]))
+				match = j;
+		i = skip_ws(p, k, n);
+		if (i >= n || p[i] != ':')
+			return -1;
+		i = skip_ws(p, i + 1, n);
+		if (!(e = skip_value(p, i, n)))
+			return -1;
+		if (match >= 0) {
+			size_t t = e;
+
+			while (t > i && (p[t - 1] == ' ' || p[t - 1] == '\t'))
+				t--;
+			v[match] = p + i;
+			vlen[match] = t - i;
+			want--;
+		}
+		i = skip_ws(p, e, n);
+		if (i >= n || p[i] != ',')
+			break;
+		i = skip_ws(p, i + 1, n);
+	}
+	return 0;
+}
+
+/* The head record's time and offset (-1: none) the quick way; -1 when the
+ * tokenizer must look. */
+static int head_quick(struct cat *c, struct stream *s, int64_t *off)
+{
+	const struct pn_manifest *m = s->r.m;
+	const char *key[2] = { m->time_field, m->first_offset >= 0 ? "_offset" : NULL };
+	const char *v[2];
+	size_t n[2];
+
+	if (top_members(s->line, s->len, key, v, n) || !v[0] || !n[0] || (key[1] && !v[1]))
+		return -1;
+	if (*v[0] == '"') {
+		if (n[0] < 2 || memchr(v[0], '\\', n[0]))
+			return -1;
+		pn_buf_reset(&c->scratch);
+		pn_buf_add(&c->scratch, v[0] + 1, n[0] - 2);
+		if (pn_parse_time(c->scratch.data, &s->time))
+			return -1;
+	} else if (pn_json_int64(v[0], n[0], &s->time) || s->time < 0) {
+		return -1;
+	}
+	*off = -1;
+	if (key[1] && pn_json_int64(v[1], n[1], off))
+		return -1;
+	return 0;
+}
+
 /* Moves the stream to its next wanted record; 0 with has_head set or
  * cleared at the end, else an exit status. */
 static int stream_advance(struct cat *c, struct stream *s)
@@ -933,15 +1069,19 @@ static int stream_advance(struct cat *c, struct stream *s)
 			return rc;
 		if (!s->parse)
 			break;
-		if (pn_json_parse(&c->json, s->line, s->len) || !pn_json_is_object(&c->json, 0) ||
-		    pn_record_time(&c->json, s->r.m->time_field, &c->scratch, &s->time, &why)) {
+		if (head_quick(c, s, &off) == 0) {
+			;
+		} else if (pn_json_parse(&c->json, s->line, s->len) ||
+			   !pn_json_is_object(&c->json, 0) ||
+			   pn_record_time(&c->json, s->r.m->time_field, &c->scratch, &s->time, &why)) {
 			snprintf(s->r.why, sizeof(s->r.why), "record %llu is not what was written",
 				 (unsigned long long)s->r.lines);
 			pn_error("error (at %s:%llu): object is damaged: not a record of the archive",
 				 s->r.m->object, (unsigned long long)s->r.lines);
 			return PN_EX_DATAERR;
+		} else {
+			off = record_offset(&c->json);
 		}
-		off = record_offset(&c->json);
 		if (off >= 0 && s->r.m->first_offset >= 0) {
 			if (off <= s->last_offset) {
 				c->counts->duplicates++;

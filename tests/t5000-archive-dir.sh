@@ -72,6 +72,19 @@ test_expect_success 'cat gives the records back in time order' '
 	test_cmp in out
 '
 
+test_expect_success 'partitions merge by time whatever the records hold' '
+	cat >nested <<-\EOF &&
+	{"_topic":"n","_partition":0,"_offset":0,"x":{"a":[1,{"b":"}\"]"}],"c":"\\"},"s":"a\"b\\","_timestamp":3000}
+	{"_topic":"n","_partition":1,"_offset":0,"x":[],"_timestamp": 1000 ,"z":null}
+	{ "_topic" : "n" , "_partition" : 1 , "_offset" : 1 , "x" : "\"," , "_timestamp" : 4000 }
+	{"_timestamp":5000,"_topic":"n","_partition":0,"_offset":1,"y":[[],{}]}
+	EOF
+	pn-archive write nested-arch nested &&
+	pn-archive cat nested-arch >out &&
+	{ sed -n 2p nested && sed -n 1p nested && sed -n 3,4p nested; } >expect &&
+	test_cmp expect out
+'
+
 test_expect_success 'ls: one manifest line per object, counts add up' '
 	pn-archive ls arch >list &&
 	test_line_count = 72 list &&
