@@ -382,7 +382,7 @@ static int cmd_read(const struct opts *o, struct pn_store *st)
 {
 	struct pn_catalog cat;
 	struct pn_out out;
-	struct pn_cat_counts counts = { 0, 0, 0 };
+	struct pn_read_counts counts = { 0, 0, 0, 0, 0, 0 };
 	int status, out_status;
 
 	pn_out_init(&out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
@@ -399,12 +399,18 @@ static int cmd_read(const struct opts *o, struct pn_store *st)
 	} else if (!status && o->cmd == CMD_CAT) {
 		status = pn_archive_cat(st, &cat, &o->f, &out, &counts);
 	} else if (!status) {
-		status = pn_archive_verify(st, &cat, &out);
+		status = pn_archive_verify(st, &cat, &out, &counts);
 	}
 	out_status = pn_out_close(&out);
 	if (out_status && !status)
 		status = out_status;
-	if (o->stats && o->cmd != CMD_VERIFY)
+	if (o->stats && o->cmd == CMD_VERIFY)
+		fprintf(stderr, "{\"records\":%llu,\"objects\":%llu,\"damaged\":%llu,"
+			"\"gaps\":%llu,\"overlaps\":%llu}\n",
+			(unsigned long long)counts.records, (unsigned long long)counts.objects,
+			(unsigned long long)counts.damaged, (unsigned long long)counts.gaps,
+			(unsigned long long)counts.overlaps);
+	else if (o->stats)
 		fprintf(stderr, "{\"records\":%llu,\"objects\":%llu,\"duplicates\":%llu}\n",
 			(unsigned long long)counts.records, (unsigned long long)counts.objects,
 			(unsigned long long)counts.duplicates);

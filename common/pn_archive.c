@@ -886,7 +886,7 @@ struct cat {
 	size_t ns;
 	struct pn_json json;
 	struct pn_buf scratch;
-	struct pn_cat_counts *counts;
+	struct pn_read_counts *counts;
 };
 
 /* The offset of a parsed record, or -1. */
@@ -1101,7 +1101,7 @@ static int stream_advance(struct cat *c, struct stream *s)
 
 int pn_archive_cat(struct pn_store *st, const struct pn_catalog *cat,
 		   const struct pn_archive_filter *f, struct pn_out *out,
-		   struct pn_cat_counts *counts)
+		   struct pn_read_counts *counts)
 {
 	struct cat c = { st, f, NULL, 0, { 0 }, PN_BUF_INIT, counts };
 	struct pn_progress prog;
@@ -1191,30 +1191,28 @@ static void add_range(struct pn_out *out, const struct pn_manifest *m, const cha
 	pn_out_record(out);
 }
 
-static void overlap_found(struct pn_out *out, const struct pn_manifest *m, int64_t from,
-			  int64_t to)
-{
-	add_range(out, m, "overlap", from, to);
-	pn_error("%s+%d: offsets %lld..%lld are archived more than once", m->topic,
-		 (int)m->partition, (long long)from, (long long)to);
-}
-
 /* Gaps and overlaps among the offsets of one topic-partition: runs of
  * consecutive offsets archived more than once, runs of missing ones. */
-static int offset_report(struct pn_out *out, const struct pn_manifest *m, int64_t *v, size_t n)
+static void offset_report(struct pn_out *out, const struct pn_manifest *m, int64_t *v, size_t n,
+			  struct pn_read_counts *counts)
 {
 	int64_t dup_from = -1, dup_to = -1;
-	int found = 0;
 
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_i64);
-	for (size_t i = 0, k; i < n; i = k) {
+	for (size_t i = 0, k; i <= n; i = k) {
 		for (k = i + 1; k < n && v[k] == v[i]; k++)
 			;
-		if (dup_from >= 0 && (k - i == 1 || v[i] != dup_to + 1)) {
-			overlap_found(out, m, dup_from, dup_to);
+		/* the end of a run of repeated offsets */
+		if (dup_from >= 0 && (i == n || k - i == 1 || v[i] != dup_to + 1)) {
+			add_range(out, m, "overlap", dup_from, dup_to);
+			pn_error("%s+%d: offsets %lld..%lld are archived more than once", m->topic,
+				 (int)m->partition, (long long)dup_from, (long long)dup_to);
+			counts->overlaps++;
 			dup_from = -1;
 		}
+		if (i == n)
+			break;
 		if (k - i > 1) {
 			if (dup_from < 0)
 				dup_from = v[i];
@@ -1224,12 +1222,9 @@ static int offset_report(struct pn_out *out, const struct pn_manifest *m, int64_
 			add_range(out, m, "gap", v[i] + 1, v[k] - 1);
 			pn_error("%s+%d: offsets %lld..%lld are missing", m->topic, (int)m->partition,
 				 (long long)v[i] + 1, (long long)v[k] - 1);
-			found = 1;
+			counts->gaps++;
 		}
 	}
-	if (dup_from >= 0)
-		overlap_found(out, m, dup_from, dup_to);
-	return found || dup_to >= 0;
 }
 
 /* Reads an object through, checking every record against the manifest. */
@@ -1275,47 +1270,53 @@ static int verify_object(struct pn_objreader *r, struct pn_store *st, const stru
 	return rc;
 }
 
-int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn_out *out)
+static void damaged(struct pn_out *out, const char *object, const char *why,
+		    struct pn_read_counts *counts)
+{
+	verdict(out, object, "damaged", why, 0);
+	counts->damaged++;
+}
+
+int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn_out *out,
+		      struct pn_read_counts *counts)
 {
 	struct pn_objreader r;
 	struct pn_json j;
 	struct pn_buf scratch = PN_BUF_INIT;
 	int64_t *offs = NULL;
 	size_t noff = 0, cap = 0;
-	int damaged = 0, gaps = 0, tp_damaged = 0, rc;
+	int status = 0, tp_damaged = 0, rc;
 
 	pn_objreader_init(&r);
 	pn_json_init(&j);
 	for (size_t i = 0; i < c->n_no_manifest; i++) {
 		pn_error("error (at %s): no manifest (an interrupted write?)", c->no_manifest[i]);
-		verdict(out, c->no_manifest[i], "damaged", "no manifest", 0);
-		damaged = 1;
+		damaged(out, c->no_manifest[i], "no manifest", counts);
 	}
 	for (size_t i = 0; i < c->n_orphans; i++) {
 		pn_error("error (at %s): a manifest without its object", c->orphans[i]);
-		verdict(out, c->orphans[i], "damaged", "a manifest without its object", 0);
-		damaged = 1;
+		damaged(out, c->orphans[i], "a manifest without its object", counts);
 	}
 	for (size_t i = 0; i < c->n && !pn_stop && !pn_out_gone(out); i++) {
 		const struct pn_manifest *m = &c->m[i];
 
 		rc = verify_object(&r, st, m, &j, &scratch, &offs, &noff, &cap);
+		counts->objects++;
 		if (rc && rc != PN_EX_DATAERR) {
-			damaged = rc;
+			status = rc;	/* the store failed: no verdict possible */
 			break;
 		}
 		if (rc) {
-			verdict(out, m->object, "damaged", r.why, 0);
-			if (!damaged)
-				damaged = PN_EX_DATAERR;
+			damaged(out, m->object, r.why, counts);
 			tp_damaged = 1;	/* its offsets are unknown: no gap report */
 		} else {
 			verdict(out, m->object, "ok", NULL, m->records);
+			counts->records += m->records;
 		}
 		if (i + 1 == c->n || c->m[i + 1].partition != m->partition ||
 		    strcmp(c->m[i + 1].topic, m->topic)) {
 			if (m->partition >= 0 && !tp_damaged)
-				gaps |= offset_report(out, m, offs, noff);
+				offset_report(out, m, offs, noff, counts);
 			noff = 0;
 			tp_damaged = 0;
 		}
@@ -1324,7 +1325,9 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 	pn_json_release(&j);
 	pn_buf_release(&scratch);
 	free(offs);
-	if (damaged)
-		return damaged == 1 ? PN_EX_DATAERR : damaged;
-	return gaps ? PN_EX_FAILED : 0;
+	if (status)
+		return status;
+	if (counts->damaged)
+		return PN_EX_DATAERR;
+	return counts->gaps || counts->overlaps ? PN_EX_FAILED : 0;
 }

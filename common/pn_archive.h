@@ -133,16 +133,20 @@ const struct pn_writer_counts *pn_writer_counts(const struct pn_writer *w);
 /* Frees it, removing the temp files of objects still open. */
 void pn_writer_free(struct pn_writer *w);
 
-/* cat: the records of the catalog's objects, partitions merged by time. */
-struct pn_cat_counts {
-	uint64_t records, objects, duplicates;
+/* What cat, ls and verify went through. */
+struct pn_read_counts {
+	uint64_t records, objects, duplicates;	/* duplicates: skipped by cat */
+	uint64_t damaged, gaps, overlaps;	/* found by verify */
 };
+
+/* cat: the records of the catalog's objects, partitions merged by time. */
 int pn_archive_cat(struct pn_store *st, const struct pn_catalog *c,
 		   const struct pn_archive_filter *f, struct pn_out *out,
-		   struct pn_cat_counts *counts);
+		   struct pn_read_counts *counts);
 
 /* verify: one NDJSON verdict per object and per gap or overlap on out.
  * 0 all good, 1 gaps or overlaps, 65 a damaged or missing object. */
-int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn_out *out);
+int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn_out *out,
+		      struct pn_read_counts *counts);
 
 #endif

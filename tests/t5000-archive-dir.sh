@@ -259,8 +259,9 @@ test_expect_success 'a truncated object, a lost manifest, a lost object' '
 test_expect_success 'verify reports gaps and overlaps in the offsets' '
 	sed -e "/\"_offset\":1[0-4],/d" in1 >holes &&
 	pn-archive write --partition-by "{topic}" gap holes &&
-	test_expect_code 1 pn-archive verify gap >verdicts 2>err &&
+	test_expect_code 1 pn-archive verify --stats gap >verdicts 2>err &&
 	grep "pings+0: offsets 10..14 are missing" err &&
+	grep "^{\"records\":295,\"objects\":1,\"damaged\":0,\"gaps\":1,\"overlaps\":0}$" err &&
 	grep "^{\"topic\":\"pings\",\"partition\":0,\"gap\":{\"from\":10,\"to\":14}}$" verdicts &&
 	pn-archive write --max-records 100 --partition-by "{topic}" ovl in1 &&
 	pn-archive write --max-records 70 --partition-by "{topic}" ovl in1 &&
