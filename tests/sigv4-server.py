@@ -3,6 +3,9 @@
 
     sigv4-server.py PORTFILE ACCESS_KEY SECRET [TOKEN]
 
+With FAIL=N in the environment, one request in N (the 1st, N+1th, ...)
+gets HTTP 500 InternalError before any check, for the retry tests.
+
 s3rver accepts any signature; real S3 does not.  This server recomputes
 each request's signature from the AWS specification (canonical request,
 string to sign, derived key) and answers 403 SignatureDoesNotMatch when it
@@ -15,11 +18,14 @@ import datetime
 import hashlib
 import hmac
 import http.server
+import os
 import sys
 import urllib.parse
 
 PORTFILE, KEY, SECRET = sys.argv[1:4]
 TOKEN = sys.argv[4] if len(sys.argv) > 4 else None
+FAIL = int(os.environ.get("FAIL", "0"))
+requests = 0
 
 
 def uri_encode(s, keep_slash):
@@ -34,9 +40,9 @@ def hmac256(key, msg):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def refuse(self, code, why):
+    def refuse(self, code, why, status=403):
         body = ("<Error><Code>%s</Code><Message>%s</Message></Error>" % (code, why)).encode()
-        self.send_response(403)
+        self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -86,9 +92,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return None
 
     def handle_any(self):
+        global requests
         length = int(self.headers.get("Content-Length", "0") or 0)
         if length:
             self.rfile.read(length)
+        requests += 1
+        if FAIL and (requests - 1) % FAIL == 0:
+            self.refuse("InternalError", "injected failure", 500)
+            return
         why = self.check()
         if why:
             self.refuse("SignatureDoesNotMatch", why)
@@ -114,6 +125,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
 server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write("%d\n" % server.server_address[1])
-import os
 os.rename(PORTFILE + ".tmp", PORTFILE)
 server.serve_forever()

@@ -156,6 +156,32 @@ test_expect_success 'requests carry valid SigV4 signatures, the session token si
 	grep "x-amz-security-token not signed" err
 '
 
+# One request in two fails with HTTP 500 (the first of each pair): each is
+# retried once.
+test_expect_success 'failed requests are retried with backoff' '
+	FAIL=2 python3 "$PN_SRC/tests/sigv4-server.py" flaky.port AKTEST SKTEST 2>flaky.log &
+	test_cleanup_kill $! &&
+	wait_for_file flaky.port &&
+	AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST pn-archive write -v \
+		--endpoint http://127.0.0.1:$(cat flaky.port) --partition-by "{topic}" \
+		s3://b/p in1200 2>err &&
+	grep -c "InternalError: injected failure (HTTP 500); retrying" err >n &&
+	echo 7 >expect && test_cmp expect n &&
+	grep -c "^signed PUT" flaky.log >n &&
+	echo 6 >expect && test_cmp expect n
+'
+
+test_expect_success 'a service that keeps failing is 69 after the retries' '
+	FAIL=1 python3 "$PN_SRC/tests/sigv4-server.py" down.port AKTEST SKTEST 2>down.log &
+	test_cleanup_kill $! &&
+	wait_for_file down.port &&
+	AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST test_expect_code 69 pn-archive ls \
+		--retries 2 --endpoint http://127.0.0.1:$(cat down.port) s3://b/p 2>err &&
+	grep "InternalError: injected failure (HTTP 500)" err &&
+	grep -c "^refused" down.log >n &&
+	echo 3 >expect && test_cmp expect n
+'
+
 test_expect_success 'an unreachable endpoint is 69 after the retries' '
 	test_expect_code 69 pn-archive ls --retries 2 --endpoint http://127.0.0.1:1 s3://audit/pings 2>err &&
 	grep "cannot reach S3 at .http://127.0.0.1:1." err &&
