@@ -3,9 +3,10 @@
 # zstdcat on the same NDJSON file (pings as pn-consume --meta writes them,
 # one partition, a day of _timestamps), in one run, on a directory archive;
 # the records that come back are checked byte for byte.  Rates are MB/s of
-# uncompressed NDJSON; sizes are what each leaves on disk.  Both writers
-# compress on one worker thread beside the thread that reads (zstd's
-# default -T1; pn-archive parses and groups the records there).
+# uncompressed NDJSON; sizes are what each leaves on disk.  zstd -3
+# compresses on one worker thread beside the one that reads (its default
+# -T1), pn-archive on two beside the one that reads, parses and groups the
+# records; user seconds show the CPU each spent in all.
 #
 #   scripts/bench-archive.sh [RECORDS]     (default 1000000)
 set -eu
@@ -38,9 +39,9 @@ measure () {
 	fi
 }
 
-# three rounds, each tool in turn; the best run of each counts (the machine
+# five rounds, each tool in turn; the best run of each counts (the machine
 # is shared: the best run is the one least disturbed)
-for i in 1 2 3; do
+for i in 1 2 3 4 5; do
 	rm -rf "$work/arch" "$work/pings.zst"
 	measure write pn-archive write "$work/arch" "$work/pings"
 	measure zstd zstd -3 -q -o "$work/pings.zst" "$work/pings"
