@@ -14,7 +14,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 SAN ?=
 
-PKGS := rdkafka jansson libpq avro-c libcurl
+PKGS := rdkafka jansson libpq avro-c libcurl libzstd expat
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -80,6 +80,7 @@ bench:
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-aggregate.sh
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-sink-pg.sh
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-avro.sh
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-archive.sh
 
 demo:
 	@scripts/deps.sh demo

@@ -10,12 +10,37 @@ set -u
 # another set.
 set_packages () {
 	case $1 in
-	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev libavro-dev libcurl4-openssl-dev ;;
-	check) echo @build mandoc procps time jq python3 postgresql python3-confluent-kafka python3-avro python3-requests curl openssl ;;
+	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev libavro-dev libcurl4-openssl-dev libexpat1-dev ;;
+	check) echo @build mandoc procps time jq python3 postgresql python3-confluent-kafka python3-avro python3-requests curl openssl zstd npm:s3rver@3.7.1 ;;
 	demo)  echo @build procps ;;
-	bench) echo @build kcat time procps jq python3 postgresql python3-avro ;;
+	bench) echo @build kcat time procps jq python3 postgresql python3-avro zstd ;;
 	*) return 1 ;;
 	esac
+}
+
+# "npm:NAME@VERSION" in a set: an npm package, installed into build/node at
+# that version (the S3 test server of pn-archive); node and npm themselves
+# come from Debian when the machine has none.
+npm_packages () {
+	local dir p
+	dir=$(cd "$(dirname "$0")/.." && pwd)/build/node
+	for p in "$@"; do
+		[ -f "$dir/node_modules/${p%@*}/package.json" ] &&
+			grep -q "\"version\": \"${p##*@}\"" "$dir/node_modules/${p%@*}/package.json" &&
+			continue
+		if ! command -v npm >/dev/null 2>&1; then
+			if [ "$(id -u)" != 0 ]; then
+				echo "pn: npm missing; install it with: sudo apt-get install -y nodejs npm" >&2
+				return 1
+			fi
+			apt-get update -qq &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm ||
+				return 1
+		fi
+		echo "pn: installing $p into $dir (npm)" >&2
+		mkdir -p "$dir" && npm install --prefix "$dir" --no-audit --no-fund --silent "$p" >&2 ||
+			return 1
+	done
 }
 
 usage () {
@@ -38,6 +63,9 @@ for set in "$@"; do
 	set_packages "$set" >/dev/null || usage
 done
 wanted=$(for set in "$@"; do expand "$set"; done | awk '!seen[$0]++')
+npm_wanted=$(echo "$wanted" | sed -n 's/^npm://p')
+wanted=$(echo "$wanted" | grep -v '^npm:')
+[ -z "$npm_wanted" ] || npm_packages $npm_wanted || exit 1
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	echo "pn: not a Debian system; make sure the equivalents of these are installed:" $wanted >&2

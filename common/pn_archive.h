@@ -1,0 +1,152 @@
+/*
+ * pn_archive — the archive of pn-archive: zstd-compressed NDJSON objects on
+ * a directory or S3, partitioned for Athena, each with a manifest.
+ *
+ * Layout, under the root (a directory, or s3://bucket/prefix):
+ *     topic=pings/dt=2026-11-01/hour=13/pings+0+0000001000.ndjson.zst
+ *     topic=pings/dt=2026-11-01/hour=13/_pings+0+0000001000.manifest.json
+ * The directories come from the --partition-by pattern ({topic},
+ * {partition} and strftime(3) conversions over the record's time, UTC).
+ * A data object is one zstd frame with the content checksum holding whole
+ * NDJSON lines, the records as they came, byte for byte.  Its name is
+ * <topic>+<partition>+<first offset> when the records carry _topic,
+ * _partition and _offset (as the Confluent S3 sink names them), so a re-run
+ * over the same records writes the same objects again instead of new ones.
+ * The manifest (one JSON object) says what the object holds: records,
+ * first and last offset, earliest and latest time, raw and compressed
+ * bytes and the FNV-1a 64 hash of the compressed bytes.  Names that start
+ * with '_' or '.' are what Athena/Hive skip, so the table sees data only.
+ *
+ * Objects are written through pn_store, whole or not at all; the data
+ * object before its manifest.
+ *
+ * Every function that fails has already said why on stderr (naming the
+ * object) and returns the exit status of pn_err.h.
+ */
+#ifndef PN_ARCHIVE_H
+#define PN_ARCHIVE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pn_buf.h"
+#include "pn_io.h"
+#include "pn_json.h"
+#include "pn_store.h"
+
+#define PN_ARCHIVE_DEFAULT_PATTERN "topic={topic}/dt=%Y-%m-%d/hour=%H"
+
+/* What a manifest says about its object. */
+struct pn_manifest {
+	char *object;		/* relative to the root */
+	char *topic;
+	char *time_field;
+	int32_t partition;	/* -1: the records had no coordinates */
+	int64_t first_offset, last_offset;	/* -1: none */
+	int64_t min_time, max_time;	/* ms since the epoch */
+	uint64_t records, raw_bytes, bytes, hash;
+};
+
+void pn_manifest_to_json(const struct pn_manifest *m, struct pn_buf *out);
+void pn_manifest_release(struct pn_manifest *m);
+/* The manifest's name for a data object's. */
+void pn_manifest_name(const char *object, struct pn_buf *out);
+
+/* The records to read back. */
+struct pn_archive_filter {
+	const char *topic;	/* NULL: all */
+	int32_t partition;	/* -1: all */
+	int64_t from, to;	/* time range [from, to) */
+};
+
+/* The objects of an archive and their manifests, sorted by topic,
+ * partition, first offset (or time). */
+struct pn_catalog {
+	struct pn_manifest *m;	/* objects with a manifest, filtered */
+	size_t n;
+	char **no_manifest;	/* data objects without one */
+	size_t n_no_manifest;
+	char **orphans;		/* manifests without their object */
+	size_t n_orphans;
+};
+
+int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
+		    struct pn_catalog *c);
+void pn_catalog_release(struct pn_catalog *c);
+
+/* Reading one object back, line by line, checked against its manifest. */
+struct pn_objreader {
+	const struct pn_manifest *m;
+	struct pn_buf comp;	/* the compressed object */
+	size_t comp_pos;
+	void *dctx;		/* ZSTD_DCtx * */
+	struct pn_buf out;	/* decompressed, lines from `pos` */
+	size_t pos;
+	int frame_done;
+	uint64_t lines;
+	char why[512];		/* what was wrong with it, after an error */
+};
+
+void pn_objreader_init(struct pn_objreader *r);
+void pn_objreader_release(struct pn_objreader *r);
+/* Fetches the object and checks its size and hash. */
+int pn_objreader_open(struct pn_objreader *r, struct pn_store *st, const struct pn_manifest *m);
+/* 1: a line (without '\n') in *line and *len, valid until the next call;
+ * 0: the end, with the record count checked; else an exit status. */
+int pn_objreader_next(struct pn_objreader *r, const char **line, size_t *len);
+
+/* The time of a record: field's value as epoch ms (a number) or an ISO 8601
+ * string.  0, or -1 with *why. */
+int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
+		   int64_t *ms, const char **why);
+
+/* Writing. */
+struct pn_writer_opts {
+	const char *pattern;
+	const char *time_field;
+	const char *topic;	/* for records without _topic */
+	uint64_t max_bytes, max_records;
+	int64_t max_age_ms;
+	int max_open;
+	int level;
+};
+
+struct pn_writer_counts {
+	uint64_t records, duplicates, objects, raw_bytes, bytes;
+};
+
+struct pn_writer;
+
+struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts *o);
+/*
+ * Adds one record (the parsed line j, without its '\n').  0 done, 1 a
+ * duplicate of an offset already written (skipped), -1 bad record (*why),
+ * else an exit status from the store.
+ */
+int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line, size_t len,
+		  const char **why);
+/* Closes objects older than max_age; 0 or an exit status. */
+int pn_writer_tick(struct pn_writer *w);
+/* Closes every open object; 0 or an exit status. */
+int pn_writer_finish(struct pn_writer *w);
+const struct pn_writer_counts *pn_writer_counts(const struct pn_writer *w);
+/* Frees it, removing the temp files of objects still open. */
+void pn_writer_free(struct pn_writer *w);
+
+/* What cat, ls and verify went through. */
+struct pn_read_counts {
+	uint64_t records, objects, duplicates;	/* duplicates: skipped by cat */
+	uint64_t damaged, gaps, overlaps;	/* found by verify */
+};
+
+/* cat: the records of the catalog's objects, partitions merged by time. */
+int pn_archive_cat(struct pn_store *st, const struct pn_catalog *c,
+		   const struct pn_archive_filter *f, struct pn_out *out,
+		   struct pn_read_counts *counts);
+
+/* verify: one NDJSON verdict per object and per gap or overlap on out.
+ * 0 all good, 1 gaps or overlaps, 65 a damaged or missing object. */
+int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn_out *out,
+		      struct pn_read_counts *counts);
+
+#endif

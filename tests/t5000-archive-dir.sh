@@ -1,0 +1,345 @@
+#!/bin/bash
+# t5000-archive-dir: pn-archive on a directory: layout, round trips (1M
+# records byte for byte), idempotent re-runs, crashes mid-write, damaged
+# objects, gaps and overlaps, filters, bad input.
+. "$(dirname "$0")/lib.sh"
+. "$PN_SRC/tests/lib-archive.sh"
+
+# The visible files of an archive (what Athena would read), sorted.
+visible () { (cd "$1" && find . -type f ! -name '.*' ! -name '_*' | sed 's|^\./||' | sort); }
+
+# wait_for_temp DIR: until a write has a temp file under DIR (10 s at most).
+wait_for_temp () {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -n "$(find "$1" -name ".*.tmp.*" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	echo "wait_for_temp: no temp file under $1" >&2
+	return 1
+}
+
+test_expect_success 'usage errors are 64; -h and --version' '
+	test_expect_code 64 pn-archive 2>err &&
+	grep "no command given" err &&
+	test_expect_code 64 pn-archive frobnicate x 2>err &&
+	grep "unknown command .frobnicate." err &&
+	test_expect_code 64 pn-archive write 2>err &&
+	grep "no DEST given" err &&
+	test_expect_code 64 pn-archive write --from 2026-01-01 d 2>err &&
+	grep "from is not an option of write" err &&
+	test_expect_code 64 pn-archive cat --max-records 5 d 2>err &&
+	test_expect_code 64 pn-archive cat d e 2>err &&
+	test_expect_code 64 pn-archive cat --from 2026-02-01 --to 2026-01-01 d 2>err &&
+	test_expect_code 64 pn-archive write --max-bytes 10x d 2>err &&
+	test_expect_code 64 pn-archive write --part-size 1M d 2>err &&
+	pn-archive -h >help && grep "^usage: pn-archive write" help &&
+	pn-archive cat --help >help && grep "^usage: pn-archive" help &&
+	pn-archive --version >version && grep "^pn-archive (pn)" version &&
+	grep "^zstd " version && grep "^libcurl " version
+'
+
+test_expect_success 'write: Hive partitions, Confluent names, a manifest each' '
+	gen_meta 3000 3 >in &&
+	pn-archive write arch in 2>err &&
+	test_must_be_empty err &&
+	visible arch >actual &&
+	jq -r "\"\(._partition) \(._offset) \(._timestamp)\"" in |
+	awk "{ h = int((\$3 - 1764028800000) / 3600000); k = h \" \" \$1
+	       if (!(k in seen)) printf \"topic=pings/dt=2025-11-25/hour=%02d/pings+%d+%010d.ndjson.zst\n\", h, \$1, \$2
+	       seen[k] = 1 }" | sort >expect &&
+	test_line_count = 72 expect &&
+	test_cmp expect actual &&
+	test -f "arch/topic=pings/dt=2025-11-25/hour=05/_pings+1+0000000208.manifest.json" &&
+	jq -c "[.topic, .partition, .first_offset, .last_offset, .records, .min_time, .time_field]" \
+		"arch/topic=pings/dt=2025-11-25/hour=05/_pings+1+0000000208.manifest.json" >actual &&
+	echo "[\"pings\",1,208,249,42,1764046800000,\"_timestamp\"]" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'objects are zstd frames with checksums that zstd reads' '
+	(cd arch && find . -name "*.ndjson.zst" | sort | xargs zstd -t -q) &&
+	zstd -lv "arch/topic=pings/dt=2025-11-25/hour=05/pings+1+0000000208.ndjson.zst" >info &&
+	grep "Check: XXH64" info &&
+	(cd arch && find . -name "*.ndjson.zst" | xargs zstdcat) | sort >actual &&
+	sort in >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'cat gives the records back in time order' '
+	pn-archive cat arch >out 2>err &&
+	test_must_be_empty err &&
+	test_cmp in out
+'
+
+test_expect_success 'partitions merge by time whatever the records hold' '
+	cat >nested <<-\EOF &&
+	{"_topic":"n","_partition":0,"_offset":0,"x":{"a":[1,{"b":"}\"]"}],"c":"\\"},"s":"a\"b\\","_timestamp":3000}
+	{"_topic":"n","_partition":1,"_offset":0,"x":[],"_timestamp": 1000 ,"z":null}
+	{ "_topic" : "n" , "_partition" : 1 , "_offset" : 1 , "x" : "\"," , "_timestamp" : 4000 }
+	{"_timestamp":5000,"_topic":"n","_partition":0,"_offset":1,"y":[[],{}]}
+	EOF
+	pn-archive write nested-arch nested &&
+	pn-archive cat nested-arch >out &&
+	{ sed -n 2p nested && sed -n 1p nested && sed -n 3,4p nested; } >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'ls: one manifest line per object, counts add up' '
+	pn-archive ls arch >list &&
+	test_line_count = 72 list &&
+	jq -s "map(.records) | add" list >sum &&
+	echo 3000 >expect &&
+	test_cmp expect sum &&
+	jq -r .object list | sort >objs &&
+	visible arch >expect &&
+	test_cmp expect objs
+'
+
+test_expect_success 'verify: every object ok' '
+	pn-archive verify arch >verdicts 2>err &&
+	test_must_be_empty err &&
+	test_line_count = 72 verdicts &&
+	jq -r .status verdicts | sort -u >actual &&
+	echo ok >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a re-run rewrites the same objects, byte for byte' '
+	(cd arch && find . -type f | sort | xargs md5sum) >before &&
+	pn-archive write arch in &&
+	(cd arch && find . -type f | sort | xargs md5sum) >after &&
+	test_cmp before after
+'
+
+test_expect_success '1M records round trip byte for byte' '
+	gen_meta 1000000 1 >big &&
+	pn-archive write --stats big-arch big 2>stats &&
+	jq -e ".records == 1000000 and .objects == 24 and .duplicates == 0" stats &&
+	pn-archive cat big-arch >big-out &&
+	cmp big big-out &&
+	rm -f big-out
+'
+
+test_expect_success 'cat --from/--to, --topic, --partition select records' '
+	pn-archive cat --from 2025-11-25T06:30 --to "2025-11-25 12:00:00Z" arch >out &&
+	awk -F"\"_timestamp\":" "{ t = \$2 + 0; if (t >= 1764052200000 && t < 1764072000000) print }" in >expect &&
+	test_cmp expect out &&
+	pn-archive cat -t pings -p 2 arch >out &&
+	grep "\"_partition\":2," in >expect &&
+	test_cmp expect out &&
+	pn-archive cat -t other arch >out &&
+	test_must_be_empty out &&
+	pn-archive ls -p 1 --from 2025-11-25T23:00 arch >list &&
+	test_line_count = 1 list
+'
+
+test_expect_success '--max-records and --max-bytes rotate objects' '
+	head -n 600 in >in600 &&
+	pn-archive write --max-records 50 --partition-by "{topic}/{partition}" rot in600 &&
+	visible rot >actual &&
+	for p in 0 1 2; do
+		for o in 0 50 100 150; do
+			printf "pings/%d/pings+%d+%010d.ndjson.zst\n" $p $p $o
+		done
+	done | sort >expect &&
+	test_cmp expect actual &&
+	pn-archive write --max-bytes 4k --partition-by "{topic}" rotb in600 &&
+	pn-archive ls rotb >list &&
+	jq -c "select(.raw_bytes > 4096)" list >big-ones &&
+	test_must_be_empty big-ones &&
+	test_line_count -gt 30 list &&
+	pn-archive cat rotb >out &&
+	test_cmp in600 out
+'
+
+test_expect_success '--max-age closes objects while the input is quiet' '
+	rm -f fifo && mkfifo fifo &&
+	{ pn-archive write --max-age 500ms --partition-by "{topic}" aged <fifo 2>err & } &&
+	pid=$! &&
+	exec 9>fifo &&
+	head -n 10 in >&9 &&
+	i=0 &&
+	while [ -z "$(visible aged 2>/dev/null)" ] && [ $i -lt 50 ]; do
+		sleep 0.1; i=$((i + 1))
+	done &&
+	visible aged >objs &&
+	test_line_count = 3 objs &&
+	kill -0 $pid &&
+	sed -n 11,20p in >&9 &&
+	exec 9>&- &&
+	wait $pid &&
+	pn-archive cat aged >out &&
+	head -n 20 in >expect &&
+	test_cmp expect out &&
+	visible aged >objs &&
+	test_line_count = 6 objs
+'
+
+test_expect_success 'a killed write leaves no object visible; a re-run completes it' '
+	rm -f fifo && mkfifo fifo &&
+	{ pn-archive write --partition-by "{topic}/{partition}" crash <fifo 2>err & } &&
+	pid=$! &&
+	exec 9>fifo &&
+	head -n 1000 in >&9 &&
+	wait_for_temp crash &&
+	kill -KILL $pid &&
+	{ wait $pid; test $? = 137; } &&
+	exec 9>&- &&
+	visible crash >actual &&
+	test_must_be_empty actual &&
+	pn-archive ls crash >list &&
+	test_must_be_empty list &&
+	pn-archive write --partition-by "{topic}/{partition}" crash in &&
+	pn-archive verify crash >verdicts &&
+	pn-archive cat crash >out &&
+	test_cmp in out
+'
+
+test_expect_success 'SIGTERM: what was read is committed, whole' '
+	rm -f fifo && mkfifo fifo &&
+	{ pn-archive write term <fifo 2>err & } &&
+	pid=$! &&
+	exec 9>fifo &&
+	head -n 1000 in >&9 &&
+	wait_for_temp term &&
+	sleep 0.3 &&
+	kill -TERM $pid &&
+	{ wait $pid; st=$?; } &&
+	exec 9>&- &&
+	test $st = 0 &&
+	pn-archive verify term >verdicts &&
+	pn-archive cat term >out &&
+	test -s out &&
+	n=$(wc -l <out) &&
+	head -n $n in >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'a damaged object: verify and cat name it, cat stops there' '
+	gen_meta 300 1 >in1 &&
+	pn-archive write --max-records 100 --partition-by "{topic}" dmg in1 &&
+	obj=dmg/pings/pings+0+0000000100.ndjson.zst &&
+	cp "$obj" saved &&
+	printf "\\377" | dd of="$obj" bs=1 seek=200 conv=notrunc 2>/dev/null &&
+	! cmp -s saved "$obj" &&
+	test_expect_code 65 pn-archive verify dmg >verdicts 2>err &&
+	grep "error (at pings/pings+0+0000000100.ndjson.zst): object is damaged: checksum" err &&
+	jq -c "[.object, .status]" verdicts >actual &&
+	cat >expect <<-\EOF &&
+	["pings/pings+0+0000000000.ndjson.zst","ok"]
+	["pings/pings+0+0000000100.ndjson.zst","damaged"]
+	["pings/pings+0+0000000200.ndjson.zst","ok"]
+	EOF
+	test_cmp expect actual &&
+	test_expect_code 65 pn-archive cat dmg >out 2>err &&
+	grep "error (at pings/pings+0+0000000100.ndjson.zst): object is damaged" err &&
+	head -n 100 in1 >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'a truncated object, a lost manifest, a lost object' '
+	head -c 100 saved >"$obj" &&
+	test_expect_code 65 pn-archive cat dmg >out 2>err &&
+	grep "object is damaged: 100 bytes, the manifest says" err &&
+	cp saved "$obj" &&
+	pn-archive verify dmg >verdicts &&
+	mv dmg/pings/_pings+0+0000000200.manifest.json lost &&
+	test_expect_code 65 pn-archive cat dmg >out 2>err &&
+	grep "error (at pings/pings+0+0000000200.ndjson.zst): no manifest" err &&
+	test_must_be_empty out &&
+	test_expect_code 65 pn-archive verify dmg >verdicts 2>err &&
+	grep "\"status\":\"damaged\",\"error\":\"no manifest\"" verdicts &&
+	mv lost dmg/pings/_pings+0+0000000200.manifest.json &&
+	rm dmg/pings/pings+0+0000000200.ndjson.zst &&
+	test_expect_code 65 pn-archive verify dmg >verdicts 2>err &&
+	grep "a manifest without its object" err
+'
+
+test_expect_success 'verify reports gaps and overlaps in the offsets' '
+	sed -e "/\"_offset\":1[0-4],/d" in1 >holes &&
+	pn-archive write --partition-by "{topic}" gap holes &&
+	test_expect_code 1 pn-archive verify --stats gap >verdicts 2>err &&
+	grep "pings+0: offsets 10..14 are missing" err &&
+	grep "^{\"records\":295,\"objects\":1,\"damaged\":0,\"gaps\":1,\"overlaps\":0}$" err &&
+	grep "^{\"topic\":\"pings\",\"partition\":0,\"gap\":{\"from\":10,\"to\":14}}$" verdicts &&
+	pn-archive write --max-records 100 --partition-by "{topic}" ovl in1 &&
+	pn-archive write --max-records 70 --partition-by "{topic}" ovl in1 &&
+	test_expect_code 1 pn-archive verify ovl >verdicts 2>err &&
+	grep "^{\"topic\":\"pings\",\"partition\":0,\"overlap\":{\"from\":100,\"to\":299}}$" verdicts &&
+	pn-archive cat --stats ovl >out 2>err &&
+	test_cmp in1 out &&
+	grep "\"duplicates\":200" err
+'
+
+test_expect_success 'redelivered records are written once' '
+	cat in1 >redo &&
+	sed -n "101,150p" in1 >>redo &&
+	pn-archive write --stats --partition-by "{topic}" redo-arch redo 2>err &&
+	grep "50 records repeated an offset" err &&
+	grep "\"duplicates\":50" err &&
+	pn-archive cat redo-arch >out &&
+	test_cmp in1 out
+'
+
+test_expect_success 'bad input: 65 with the position, or set aside with --reject' '
+	head -n 5 in1 >bad && echo "not json" >>bad && sed -n 6,10p in1 >>bad &&
+	test_expect_code 65 pn-archive write badarch bad 2>err &&
+	grep "error (at bad:6): " err &&
+	pn-archive cat badarch >out &&
+	head -n 5 in1 >expect &&
+	test_cmp expect out &&
+	pn-archive write --reject rej badarch2 bad 2>err &&
+	echo "not json" >expect && test_cmp expect rej &&
+	pn-archive cat badarch2 >out &&
+	head -n 10 in1 >expect &&
+	test_cmp expect out &&
+	echo "{\"a\":1}" >nots &&
+	test_expect_code 65 pn-archive write -t x nots-arch nots 2>err &&
+	grep "error (at nots:1): no time field to partition by" err &&
+	echo "{\"_timestamp\":\"yesterday\",\"_topic\":\"t\"}" >nots &&
+	test_expect_code 65 pn-archive write nots-arch nots 2>err &&
+	grep "error (at nots:1): the time field is not epoch milliseconds" err &&
+	echo "{\"_timestamp\":1}" >nots &&
+	test_expect_code 65 pn-archive write nots-arch nots 2>err &&
+	grep "no _topic field" err
+'
+
+test_expect_success 'records without coordinates: --topic, --time-field, unique names' '
+	cat >plain <<-\EOF &&
+	{"id":1,"at":"2026-11-01T10:15:00Z"}
+	{"id":2,"at":"2026-11-01T11:05:00Z"}
+	{"id":3,"at":"2026-11-01T10:20:00.5+00:00"}
+	EOF
+	pn-archive write -t events --time-field at --partition-by "{topic}/%Y%m%d/%H" plain-arch plain &&
+	visible plain-arch >names &&
+	test_line_count = 2 names &&
+	grep "^events/20261101/10/events+none+" names &&
+	pn-archive write -t events --time-field at --partition-by "{topic}/%Y%m%d/%H" plain-arch plain &&
+	visible plain-arch >names &&
+	test_line_count = 4 names &&
+	pn-archive cat --from 2026-11-01T10:00 --to 2026-11-01T11:00 plain-arch >out &&
+	jq -c .id out >actual &&
+	printf "1\n1\n3\n3\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'output errors: /dev/full is 74, a closed pipe a quiet stop' '
+	test_expect_code 74 pn-archive cat arch >/dev/full 2>err &&
+	grep "standard output" err &&
+	pn-archive cat big-arch 2>err | head -n 1 >first &&
+	test "${PIPESTATUS[0]}" = 0 &&
+	test_must_be_empty err &&
+	head -n 1 big >expect &&
+	test_cmp expect first
+'
+
+test_expect_success 'a missing archive is 78; an unwritable one 74' '
+	test_expect_code 78 pn-archive ls no-such-dir 2>err &&
+	grep "cannot read directory .no-such-dir." err &&
+	echo x >afile &&
+	test_expect_code 74 pn-archive write afile/sub in1 2>err &&
+	grep "cannot create" err
+'
+
+test_done

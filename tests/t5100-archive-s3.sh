@@ -1,0 +1,193 @@
+#!/bin/bash
+# t5100-archive-s3: pn-archive on S3 (s3rver): round trips, multipart
+# uploads, listings past one page, idempotent re-runs, a crash mid-upload,
+# damaged objects, SigV4 signatures, wrong credentials, a missing bucket,
+# no service.
+. "$(dirname "$0")/lib.sh"
+. "$PN_SRC/tests/lib-archive.sh"
+. "$PN_SRC/tests/lib-s3.sh"
+
+# An S3 request by curl(1), signed the same way (an independent client).
+s3curl () {
+	curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+# The URL of a key, path-style, each character outside RFC 3986's
+# unreserved set percent-encoded.
+s3url () {
+	printf '%s/%s/' "$AWS_ENDPOINT_URL" "$1"
+	printf '%s' "$2" | jq -sRr @uri | sed 's/%2F/\//g'
+}
+
+test_expect_success 'start s3rver' '
+	start_s3 audit other
+'
+
+test_expect_success 'write and cat round trip through S3' '
+	gen_meta 3000 3 >in &&
+	pn-archive write s3://audit/pings in 2>err &&
+	test_must_be_empty err &&
+	pn-archive cat s3://audit/pings >out 2>err &&
+	test_must_be_empty err &&
+	test_cmp in out
+'
+
+test_expect_success 'the same layout as on a directory, and zstd reads the objects' '
+	pn-archive write dir in &&
+	pn-archive ls s3://audit/pings >s3-list &&
+	pn-archive ls dir >dir-list &&
+	test_cmp dir-list s3-list &&
+	key=pings/topic=pings/dt=2025-11-25/hour=05/pings+1+0000000208.ndjson.zst &&
+	s3curl -o obj "$(s3url audit "$key")" &&
+	zstd -t -q obj &&
+	cmp obj "dir/topic=pings/dt=2025-11-25/hour=05/pings+1+0000000208.ndjson.zst"
+'
+
+test_expect_success 'verify: every object ok' '
+	pn-archive verify s3://audit/pings >verdicts &&
+	test_line_count = 72 verdicts &&
+	jq -r .status verdicts | sort -u >actual &&
+	echo ok >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a re-run writes the same objects, adds none' '
+	pn-archive write s3://audit/pings in &&
+	pn-archive ls s3://audit/pings >list2 &&
+	test_cmp s3-list list2 &&
+	s3curl "$AWS_ENDPOINT_URL/audit/?list-type=2&prefix=pings%2F" >listing &&
+	grep -o "<Key>[^<]*</Key>" listing | wc -l >n &&
+	echo 144 >expect &&
+	test_cmp expect n
+'
+
+test_expect_success 'large objects go up in parts (multipart upload)' '
+	gen_meta 300000 1 >big &&
+	pn-archive write -v --part-size 5M --partition-by "{topic}" s3://audit/big big 2>err &&
+	grep "uploaded part 2 " err &&
+	pn-archive cat s3://audit/big >big-out &&
+	cmp big big-out &&
+	pn-archive verify s3://audit/big >verdicts &&
+	rm -f big-out
+'
+
+test_expect_success 'listings past one page (ListObjectsV2 continuation)' '
+	head -n 1200 in >in1200 &&
+	pn-archive write --max-records 2 --partition-by "{topic}" s3://other/many in1200 &&
+	pn-archive ls s3://other/many >list &&
+	test_line_count = 600 list &&
+	pn-archive cat s3://other/many >out &&
+	test_cmp in1200 out
+'
+
+test_expect_success 'a write killed mid-upload leaves nothing visible' '
+	mkfifo fifo &&
+	{ pn-archive write -v --part-size 5M --partition-by "{topic}" s3://audit/crash <fifo 2>err & } &&
+	pid=$! &&
+	exec 9>fifo &&
+	cat big >&9 &&
+	i=0 &&
+	while ! grep -q "uploaded part 1 " err && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done &&
+	grep "uploaded part 1 " err &&
+	kill -KILL $pid &&
+	{ wait $pid; test $? = 137; } &&
+	exec 9>&- &&
+	pn-archive ls s3://audit/crash >list &&
+	test_must_be_empty list &&
+	s3curl "$AWS_ENDPOINT_URL/audit/?list-type=2&prefix=crash%2F" >listing &&
+	! grep "<Key>" listing
+'
+
+test_expect_success 'a damaged object: verify and cat name it and fail' '
+	key=pings/topic=pings/dt=2025-11-25/hour=05/pings+1+0000000208.ndjson.zst &&
+	cp obj damaged &&
+	printf "\\377" | dd of=damaged bs=1 seek=100 conv=notrunc 2>/dev/null &&
+	s3curl -T damaged "$(s3url audit "$key")" &&
+	test_expect_code 65 pn-archive verify s3://audit/pings >verdicts 2>err &&
+	grep "error (at topic=pings/dt=2025-11-25/hour=05/pings+1+0000000208.ndjson.zst): object is damaged: checksum" err &&
+	grep -c "\"status\":\"damaged\"" verdicts >n &&
+	echo 1 >expect && test_cmp expect n &&
+	test_expect_code 65 pn-archive cat s3://audit/pings >out 2>err &&
+	grep "error (at topic=pings/dt=2025-11-25/hour=05/pings+1+0000000208.ndjson.zst): object is damaged" err &&
+	s3curl -T obj "$(s3url audit "$key")" &&
+	pn-archive verify s3://audit/pings >verdicts
+'
+
+test_expect_success 'wrong credentials, no credentials, a missing bucket: 78' '
+	AWS_ACCESS_KEY_ID=nobody test_expect_code 78 pn-archive ls s3://audit/pings 2>err &&
+	grep "InvalidAccessKeyId" err &&
+	AWS_ACCESS_KEY_ID=nobody test_expect_code 78 pn-archive write s3://audit/x in 2>err &&
+	grep "cannot use .s3://audit/x.: .*InvalidAccessKeyId" err &&
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY pn-archive ls s3://audit/pings 2>err;
+	test $? = 78 &&
+	grep "no S3 credentials" err &&
+	test_expect_code 78 pn-archive cat s3://no-such-bucket/pings 2>err &&
+	grep "NoSuchBucket" err &&
+	test_expect_code 78 pn-archive write s3://no-such-bucket/pings </dev/null 2>err &&
+	grep "cannot use .s3://no-such-bucket/pings.: .*NoSuchBucket" err
+'
+
+# s3rver does not check signatures: tests/sigv4-server.py does, from the
+# AWS specification, for a session token too.
+test_expect_success 'requests carry valid SigV4 signatures, the session token signed' '
+	python3 "$PN_SRC/tests/sigv4-server.py" sigv4.port AKTEST SKTEST TOKTEST 2>sigv4.log &
+	test_cleanup_kill $! &&
+	wait_for_file sigv4.port &&
+	ep=http://127.0.0.1:$(cat sigv4.port) &&
+	export AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST AWS_SESSION_TOKEN=TOKTEST &&
+	test_when_finished "export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER; unset AWS_SESSION_TOKEN" &&
+	pn-archive write --endpoint $ep --part-size 5M --partition-by "{topic}" s3://b/p big &&
+	pn-archive write --endpoint $ep s3://b/p in1200 &&
+	pn-archive ls --endpoint $ep s3://b/p >list &&
+	test_must_be_empty list &&
+	grep "^signed POST /b/p/pings/pings%2B0%2B0000000000.ndjson.zst?uploads=$" sigv4.log &&
+	grep "^signed PUT /b/p/pings/pings%2B0%2B0000000000.ndjson.zst?partNumber=2&uploadId=u1$" sigv4.log &&
+	grep "^signed POST /b/p/pings/pings%2B0%2B0000000000.ndjson.zst?uploadId=u1$" sigv4.log &&
+	grep "^signed PUT /b/p/topic%3Dpings/dt%3D2025-11-25/hour%3D00/_pings%2B0%2B0000000000.manifest.json$" sigv4.log &&
+	grep "^signed GET /b/?list-type=2&prefix=p%2F$" sigv4.log &&
+	grep "^signed GET /b/?list-type=2&max-keys=1&prefix=p%2F$" sigv4.log &&
+	! grep "^refused" sigv4.log &&
+	AWS_SECRET_ACCESS_KEY=wrong test_expect_code 78 pn-archive ls --endpoint $ep s3://b/p 2>err &&
+	grep "SignatureDoesNotMatch" err &&
+	env -u AWS_SESSION_TOKEN pn-archive ls --endpoint $ep s3://b/p 2>err;
+	test $? = 78 &&
+	grep "x-amz-security-token not signed" err
+'
+
+# One request in two fails with HTTP 500 (the first of each pair): each is
+# retried once.
+test_expect_success 'failed requests are retried with backoff' '
+	FAIL=2 python3 "$PN_SRC/tests/sigv4-server.py" flaky.port AKTEST SKTEST 2>flaky.log &
+	test_cleanup_kill $! &&
+	wait_for_file flaky.port &&
+	AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST pn-archive write -v \
+		--endpoint http://127.0.0.1:$(cat flaky.port) --partition-by "{topic}" \
+		s3://b/p in1200 2>err &&
+	grep -c "InternalError: injected failure (HTTP 500); retrying" err >n &&
+	echo 7 >expect && test_cmp expect n &&
+	grep -c "^signed PUT" flaky.log >n &&
+	echo 6 >expect && test_cmp expect n
+'
+
+test_expect_success 'a service that keeps failing is 69 after the retries' '
+	FAIL=1 python3 "$PN_SRC/tests/sigv4-server.py" down.port AKTEST SKTEST 2>down.log &
+	test_cleanup_kill $! &&
+	wait_for_file down.port &&
+	AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST test_expect_code 69 pn-archive ls \
+		--retries 2 --endpoint http://127.0.0.1:$(cat down.port) s3://b/p 2>err &&
+	grep "InternalError: injected failure (HTTP 500)" err &&
+	grep -c "^refused" down.log >n &&
+	echo 3 >expect && test_cmp expect n
+'
+
+test_expect_success 'an unreachable endpoint is 69 after the retries' '
+	test_expect_code 69 pn-archive ls --retries 2 --endpoint http://127.0.0.1:1 s3://audit/pings 2>err &&
+	grep "cannot reach S3 at .http://127.0.0.1:1." err &&
+	test_expect_code 78 pn-archive ls --endpoint ftp://x s3://audit/pings 2>err &&
+	grep "bad S3 endpoint" err &&
+	test_expect_code 64 pn-archive ls s3:// 2>err
+'
+
+test_done
