@@ -7,6 +7,7 @@
 #include <zstd.h>
 
 #include "pn_archive.h"
+#include "pn_offsets.h"
 #include "pn_err.h"
 #include "pn_num.h"
 #include "pn_record.h"
@@ -1331,4 +1332,29 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 	if (counts->damaged)
 		return PN_EX_DATAERR;
 	return counts->gaps || counts->overlaps ? PN_EX_FAILED : 0;
+}
+
+void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out)
+{
+	struct pn_offsets t;
+
+	pn_offsets_init(&t);
+	/* the catalog is sorted by topic, partition and first offset */
+	for (size_t i = 0; i < c->n; i++) {
+		const struct pn_manifest *m = &c->m[i];
+		struct pn_part *p;
+
+		if (m->partition < 0 || m->first_offset < 0)
+			continue;
+		p = pn_offsets_get(&t, m->topic, m->partition);
+		if (p->flushed < 0)
+			p->flushed = m->first_offset;	/* the archive starts here */
+		if (p->committed < 0 && m->first_offset <= p->flushed &&
+		    m->last_offset + 1 > p->flushed)
+			p->flushed = m->last_offset + 1;
+		else if (m->first_offset > p->flushed)
+			p->committed = 0;	/* a gap: resume before it */
+	}
+	pn_offsets_write_json(&t, out);
+	pn_offsets_release(&t);
 }

@@ -73,6 +73,14 @@ struct pn_catalog {
 int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 		    struct pn_catalog *c);
 void pn_catalog_release(struct pn_catalog *c);
+/*
+ * Appends where a writer of this archive resumes, as pn-consume
+ * --start-offsets JSON: for each topic-partition, one past the end of the
+ * run of offsets its objects cover without a gap from its first object.
+ * An object lost to a crash is therefore written again, and one beyond
+ * it is rewritten under its own name.
+ */
+void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out);
 
 /* Reading one object back, line by line, checked against its manifest. */
 struct pn_objreader {

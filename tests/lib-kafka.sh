@@ -7,6 +7,8 @@
 # is stopped when the script ends.  KAFKA_PROPS names a properties file for
 # consumers: the mock group coordinator ignores a leaving member, so a short
 # session timeout keeps a restarted group member from waiting 45 s.
+# PN_BROKER_WRAP (e.g. "strace -f -e trace=none -o FILE") runs the broker
+# under another program, to see which signals reach it.
 
 start_broker () {
 	local args=()
@@ -18,7 +20,7 @@ start_broker () {
 		args+=(-t "$t")
 	done
 	rm -f "$TRASH_DIRECTORY/bootstrap"
-	pn-broker "${args[@]}" -w "$TRASH_DIRECTORY/bootstrap" >/dev/null \
+	${PN_BROKER_WRAP:-} pn-broker "${args[@]}" -w "$TRASH_DIRECTORY/bootstrap" >/dev/null \
 		2>"$TRASH_DIRECTORY/broker.log" &
 	BROKER_PID=$!
 	test_cleanup_kill $BROKER_PID

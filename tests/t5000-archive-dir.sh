@@ -272,6 +272,27 @@ test_expect_success 'verify reports gaps and overlaps in the offsets' '
 	grep "\"duplicates\":200" err
 '
 
+test_expect_success 'offsets: where a writer resumes, before the first lost object' '
+	pn-archive offsets rot >actual &&
+	echo "{\"pings\":{\"0\":200,\"1\":200,\"2\":200}}" >expect &&
+	test_cmp expect actual &&
+	cp -r rot lost &&
+	rm lost/pings/1/pings+1+0000000050.ndjson.zst &&
+	rm lost/pings/2/_pings+2+0000000150.manifest.json &&
+	pn-archive offsets lost >actual &&
+	echo "{\"pings\":{\"0\":200,\"1\":50,\"2\":150}}" >expect &&
+	test_cmp expect actual &&
+	grep -v "\"_partition\":0," in600 | grep -v "\"_partition\":1,\"_offset\":[0-4]\?[0-9]," |
+		grep -v "\"_partition\":2,\"_offset\":[0-9]\?[0-9]," |
+		grep -v "\"_partition\":2,\"_offset\":1[0-4][0-9]," >rest &&
+	pn-archive write --max-records 50 --partition-by "{topic}/{partition}" lost rest &&
+	pn-archive offsets lost >actual &&
+	echo "{\"pings\":{\"0\":200,\"1\":200,\"2\":200}}" >expect &&
+	test_cmp expect actual &&
+	pn-archive cat lost >out &&
+	test_cmp in600 out
+'
+
 test_expect_success 'redelivered records are written once' '
 	cat in1 >redo &&
 	sed -n "101,150p" in1 >>redo &&

@@ -1,0 +1,168 @@
+#!/bin/bash
+# t9000-pipeline: the whole campaign report, Kafka to PostgreSQL, through
+# scripts/pn-pipeline: equal to an independent count of a generated day,
+# also when stages are killed with SIGKILL, PostgreSQL restarts and the
+# brokers go down in the middle of the stream.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-kafka.sh"
+. "$(dirname "$0")/lib-pg.sh"
+. "$(dirname "$0")/lib-day.sh"
+
+test_expect_success 'setup: a generated day, the broker, the campaign table' '
+	setup_day 30000 6 &&
+	expected_table >expect &&
+	test_line_count -gt 100 expect
+'
+
+test_expect_success 'pings and dispatches go in; the malformed lines are set aside' '
+	pn-produce -b "$BROKERS" -t pushnotification-dispatch --key source_id \
+		day/dispatch.ndjson &&
+	test_expect_code 0 pn-produce -b "$BROKERS" -t pushnotification-ping --key source_id \
+		--reject rejected day/ping.ndjson 2>err &&
+	test_line_count = 3 rejected &&
+	grep -c "error (at day/ping.ndjson:" err >n && echo 3 >three && test_cmp three n
+'
+
+test_expect_success 'pn-pipeline report --once: the table equals the independent count' '
+	pipeline report -b "$BROKERS" -s report.state --once 2>log &&
+	campaign_table >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a second run changes nothing: nothing is counted twice' '
+	pipeline report -b "$BROKERS" -s report.state --once 2>log &&
+	campaign_table >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'usage errors of pn-pipeline are 64' '
+	test_expect_code 64 pipeline 2>err &&
+	test_expect_code 64 pipeline nonsense 2>err &&
+	grep "unknown pipeline" err &&
+	test_expect_code 64 pipeline report 2>err &&
+	grep "no brokers" err &&
+	test_expect_code 64 pipeline archive -b x 2>err &&
+	grep "no -D DEST" err &&
+	pipeline -h >help && grep "pn-pipeline report" help
+'
+
+# The live pipelines, report and archive, over a topic that is still being
+# written: the pings go in, a chunk at a time, while things go wrong.  Ends
+# when the checkpoint and the archive have every ping, then stops both
+# with SIGTERM.
+live_topic=0
+start_live () {
+	live_topic=$((live_topic + 1))
+	topic=live$live_topic
+	rm -f live.state
+	reset_table || return 1
+	rm -rf live.archive
+	# not through the function: $! must be pn-pipeline itself
+	"$PN_SRC/scripts/pn-pipeline" report -b "$BROKERS" -F "$KAFKA_PROPS" -t $topic \
+		-s live.state --backoff 100 2>>pipeline.log &
+	wrapper=$!
+	test_cleanup_kill $wrapper
+	"$PN_SRC/scripts/pn-pipeline" archive -b "$BROKERS" -t $topic -D live.archive \
+		--backoff 100 2>>archive.log &
+	archiver=$!
+	test_cleanup_kill $archiver
+	split -n l/10 -d day/good.ndjson chunk. || return 1
+}
+
+produce_chunk () {
+	pn-produce -b "$BROKERS" -t $topic --key source_id "$1"
+}
+
+# waits until the checkpoint has applied all N pings of the topic
+wait_caught_up () {
+	local i
+	for i in $(seq 1 300); do
+		if test -f live.state &&
+		   pn-aggregate --state live.state --print-offsets >offsets 2>/dev/null &&
+		   test "$(jq "[.\"$topic\"[]] | add" offsets)" = "$1"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "the pipeline did not catch up with $1 pings"
+	cat offsets pipeline.log
+	return 1
+}
+
+# stops both pipelines; the archive closes its objects on the way out
+stop_live () {
+	kill -TERM $wrapper $archiver &&
+	wait $wrapper &&
+	wait $archiver
+}
+
+
+test_expect_success 'kill -9 of each stage at random points: the same table' '
+	start_live &&
+	n=0 &&
+	for chunk in chunk.*; do
+		produce_chunk $chunk || return 1
+		sleep 0.$((RANDOM % 3 + 1))
+		case $n in
+		1|4|7) pkill -9 -P $wrapper -x pn-consume ;;
+		2|5|8) pkill -9 -P $wrapper -x pn-aggregate ;;
+		3|6|9) pkill -9 -P $wrapper -x pn-sink-pg ;;
+		esac
+		case $n in
+		2|6) pkill -9 -P $archiver -x pn-consume ;;
+		3|7|8) pkill -9 -P $archiver -x pn-archive ;;
+		esac
+		n=$((n + 1))
+	done &&
+	wait_caught_up $(wc -l <day/good.ndjson) &&
+	sleep 1.5 &&
+	stop_live &&
+	grep -c "restarting in" pipeline.log >restarts &&
+	test $(cat restarts) -ge 3 &&
+	grep -c "restarting in" archive.log >restarts &&
+	test $(cat restarts) -ge 2 &&
+	campaign_table >actual &&
+	test_cmp expect actual &&
+	pn-archive verify live.archive >verdicts &&
+	pn-archive cat live.archive >archived &&
+	test_line_count = $(wc -l <day/good.ndjson) archived &&
+	jq -c "del(._topic, ._partition, ._offset, ._timestamp, ._key, ._headers)" archived |
+		sort >back &&
+	sort day/good.ndjson >sent &&
+	test_cmp sent back &&
+	pn-archive ls live.archive >objects &&
+	pipeline archive -b "$BROKERS" -t $topic -D live.archive --once 2>/dev/null &&
+	pn-archive ls live.archive >objects.again &&
+	test_cmp objects objects.again
+'
+
+test_expect_success 'PostgreSQL restarted and the brokers down mid-stream: the same table' '
+	start_live &&
+	n=0 &&
+	for chunk in chunk.*; do
+		produce_chunk $chunk || return 1
+		sleep 0.2
+		case $n in
+		3) restart_pg ;;
+		6) kill -USR1 $BROKER_PID && sleep 2 && kill -USR2 $BROKER_PID ;;
+		esac
+		n=$((n + 1))
+	done &&
+	wait_caught_up $(wc -l <day/good.ndjson) &&
+	sleep 1.5 &&
+	stop_live &&
+	campaign_table >actual &&
+	test_cmp expect actual
+'
+
+test_expect_success 'SIGTERM stops every stage and exits 0' '
+	start_live &&
+	produce_chunk chunk.00 &&
+	sleep 1 &&
+	kill -TERM $wrapper &&
+	wait $wrapper &&
+	grep "report: stopped" pipeline.log &&
+	! pgrep -P $wrapper >/dev/null
+'
+
+test_done
