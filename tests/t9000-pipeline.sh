@@ -128,7 +128,7 @@ test_expect_success 'kill -9 of each stage at random points: the same table' '
 	test_line_count = $(wc -l <day/good.ndjson) archived &&
 	jq -c "del(._topic, ._partition, ._offset, ._timestamp, ._key, ._headers)" archived |
 		sort >back &&
-	sort day/good.ndjson >sent &&
+	jq -c "del(._timestamp)" day/good.ndjson | sort >sent &&
 	test_cmp sent back &&
 	pn-archive ls live.archive >objects &&
 	pipeline archive -b "$BROKERS" -t $topic -D live.archive --once 2>/dev/null &&

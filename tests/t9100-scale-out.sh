@@ -7,10 +7,10 @@
 . "$(dirname "$0")/lib-pg.sh"
 . "$(dirname "$0")/lib-day.sh"
 
-test_expect_success 'setup: a day of pings on an unkeyed topic' '
+test_expect_success 'setup: a day of pings on a topic keyed by subscriber' '
 	setup_day 20000 6 ping-by-campaign:12 &&
 	expected_table >expect &&
-	pn-produce -b "$BROKERS" -t pushnotification-ping day/good.ndjson
+	pn-produce -b "$BROKERS" -t pushnotification-ping --key subscriber_id day/good.ndjson
 '
 
 test_expect_success 'the repartition step: one campaign, one partition of 12' '
