@@ -76,11 +76,7 @@ lint-man:
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
-	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench.sh
-	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-aggregate.sh
-	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-sink-pg.sh
-	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-avro.sh
-	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-archive.sh
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-report.sh $(CURDIR)/$(BUILD)/bench-report.md
 
 demo:
 	@scripts/deps.sh demo

@@ -81,6 +81,12 @@ read -r _ keys_kb <"$work/keys.time"
 read -r _ empty_kb <"$work/empty.time"
 read -r state_s _ <"$work/state.time"
 read -r nostate_s _ <"$work/nostate.time"
+. "$(dirname "$0")/bench-lib.sh"
+read -r jq_s jq_kb <"$work/jq.time"
+read -r awk_s awk_kb <"$work/awk.time"
+rate () { awk -v n="$records" -v s="$1" 'BEGIN { print n / (s > 0 ? s : 0.001) }'; }
+bench_row "aggregate, campaign report" rec pn-aggregate "$(rate "$pn_s")" "$pn_kb" jq "$(rate "$jq_s")" "$jq_kb"
+bench_row "aggregate, campaign report" rec pn-aggregate "$(rate "$pn_s")" "$pn_kb" awk "$(rate "$awk_s")" "$awk_kb"
 awk -v k="$keys_kb" -v e="$empty_kb" 'BEGIN {
 	printf "\nstate at 1M distinct keys (count only): %.0f bytes per key\n", (k - e) * 1024 / 1000000 }'
 awk -v a="$nostate_s" -v b="$state_s" 'BEGIN {

@@ -106,3 +106,14 @@ report "produce" produce-avro produce-json produce-kcat \
 echo
 report "consume --meta" consume-avro consume-json consume-kcat \
 	"pn-consume (Avro -> JSON)" "pn-consume (JSON)" "kcat -C -J (Avro topic)"
+
+. "$(dirname "$0")/bench-lib.sh"
+row () {	# task pn-file pn-label peer-file peer-label
+	local ps pk ks kk
+	read -r ps pk _ <"$work/$2"
+	read -r ks kk _ <"$work/$4"
+	bench_row "$1" rec "$3" "$(awk -v n="$records" -v s="$ps" 'BEGIN { print n / (s > 0 ? s : 0.001) }')" \
+		"$pk" "$5" "$(awk -v n="$records" -v s="$ks" 'BEGIN { print n / (s > 0 ? s : 0.001) }')" "$kk"
+}
+row "produce, Avro vs JSON (target ≥ 0.70)" produce-avro "pn-produce --avro" produce-json "pn-produce (JSON)"
+row "consume, Avro vs JSON (target ≥ 0.70)" consume-avro "pn-consume (Avro)" consume-json "pn-consume (JSON)"

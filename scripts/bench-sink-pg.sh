@@ -100,3 +100,12 @@ awk -v a="$sink_r" -v b="$psql_r" -v c="$copy_r" 'BEGIN {
 	printf "pn-sink-pg / \\copy ceiling:    %.2f\n", a / c
 }'
 echo "pn-sink-pg --stats: $(cat sink.stats)"
+
+. "$src/scripts/bench-lib.sh"
+read -r sink_kb _ <sink.time
+read -r psql_kb _ <psql.time
+read -r copy_kb _ <copy.time
+bench_row "sink-pg upsert, 1M rows / 50k keys" rows "pn-sink-pg" "$sink_r" "$sink_kb" \
+	"psql, one UPDATE per event" "$psql_r" "$psql_kb"
+bench_row "sink-pg upsert vs the ceiling" rows "pn-sink-pg" "$sink_r" "$sink_kb" \
+	"psql \\copy, no key" "$copy_r" "$copy_kb"

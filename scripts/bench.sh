@@ -98,3 +98,14 @@ printf "median of %d runs each\n\n" "$runs"
 report "pn-produce" pn-produce kcat-P "kcat -P"
 echo
 report "pn-consume --meta" pn-consume kcat-C "kcat -C -J"
+
+. "$(dirname "$0")/bench-lib.sh"
+row () {	# task pn-name pn-label peer-name peer-label
+	local ps pk pl ks kk kl
+	read -r ps pk pl <"$work/$2"
+	read -r ks kk kl <"$work/$4"
+	bench_row "$1" rec "$3" "$(awk -v n="$records" -v s="$ps" 'BEGIN { print n / (s > 0 ? s : 0.001) }')" \
+		"$pk" "$5" "$(awk -v n="$records" -v s="$ks" 'BEGIN { print n / (s > 0 ? s : 0.001) }')" "$kk"
+}
+row "produce (JSON, 1M pings)" pn-produce pn-produce kcat-P "kcat -P"
+row "consume --meta (JSON)" pn-consume pn-consume kcat-C "kcat -C -J"

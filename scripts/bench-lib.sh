@@ -1,0 +1,19 @@
+# scripts/bench-lib.sh -- what the bench scripts share.  Source it.
+#
+#   bench_row TASK UNIT PN_LABEL PN_RATE PN_KB PEER_LABEL PEER_RATE PEER_KB
+#       appends one markdown row (pn beside its peer, rates in UNIT per
+#       second, peak RSS, and pn's rate over the peer's) to the file named
+#       by PN_BENCH_REPORT, when it is set (scripts/bench-report.sh sets
+#       it); a KB of 0 is shown as "-" (not measured)
+
+bench_row () {
+	[ -n "${PN_BENCH_REPORT:-}" ] || return 0
+	awk -v task="$1" -v unit="$2" -v pl="$3" -v pr="$4" -v pk="$5" \
+	    -v kl="$6" -v kr="$7" -v kk="$8" '
+	function mb(kb) { return kb > 0 ? sprintf("%.1f MB", kb / 1024) : "-" }
+	function rate(r) { return r >= 1e6 ? sprintf("%.2f M", r / 1e6) : sprintf("%.0f k", r / 1e3) }
+	BEGIN {
+		printf "| %s | %s | %s %s/s | %s | %s | %s %s/s | %s | %.2f× |\n",
+			task, pl, rate(pr), unit, mb(pk), kl, rate(kr), unit, mb(kk), pr / (kr > 0 ? kr : 1)
+	}' >>"$PN_BENCH_REPORT"
+}

@@ -1,0 +1,40 @@
+#!/bin/bash
+# scripts/bench-report.sh -- what `make bench` runs: every benchmark in one
+# run, then one markdown report of pn beside its peers.
+#
+# Usage: PN_BIN=build/bin scripts/bench-report.sh [REPORT]
+#                                        (default build/bench-report.md)
+#
+# Each scripts/bench-*.sh prints its details (on the standard error here)
+# and adds its rows to the report through bench_row (scripts/bench-lib.sh);
+# the report goes to the standard output and to REPORT.  Benchmarks are not
+# tests: a slow run fails nothing, but a bench whose outputs disagree with
+# its peer's exits non-zero, and so does this script.
+set -u
+here=$(cd "$(dirname "$0")" && pwd -P)
+src=$(dirname "$here")
+report=${1:-$src/build/bench-report.md}
+mkdir -p "$(dirname "$report")"
+rows=$(mktemp)
+trap 'rm -f "$rows"' EXIT
+export PN_BENCH_REPORT=$rows
+status=0
+for bench in bench.sh bench-aggregate.sh bench-sink-pg.sh bench-avro.sh bench-archive.sh \
+	     bench-pipeline.sh; do
+	echo "== $bench" >&2
+	"$here/$bench" >&2 || { echo "bench-report: $bench failed" >&2; status=1; }
+done
+{
+	echo "# pn bench report"
+	echo
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "Rates are records (or MB, or rows) per second, peak RSS from /usr/bin/time;"
+	echo "the last column is pn's rate over the peer's (above 1: pn is faster)."
+	echo
+	echo "| task | pn | rate | peak RSS | peer | rate | peak RSS | pn / peer |"
+	echo "|---|---|---|---|---|---|---|---|"
+	cat "$rows"
+} | tee "$report"
+echo >&2
+echo "bench-report: written to $report" >&2
+exit $status
