@@ -22,19 +22,9 @@ PN_BIN=${PN_BIN:-$src/build/bin}
 case $PN_BIN in /*) ;; *) PN_BIN=$(pwd -P)/$PN_BIN ;; esac
 export PATH=$PN_BIN:$src/scripts:$PATH LC_ALL=C TZ=UTC
 
-TRASH_DIRECTORY=$(mktemp -d /tmp/pn-bench-pipeline.XXXXXX)
+. "$src/scripts/lib-standalone.sh"
+standalone_init pn-bench-pipeline
 work=$TRASH_DIRECTORY
-_pn_kill_pids=()
-test_cleanup_kill () { _pn_kill_pids+=("$@"); }
-test_skip_all () { echo "bench-pipeline: $1" >&2; exit 1; }
-cleanup () {
-	local pid
-	for pid in "${_pn_kill_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	sleep 1
-	rm -rf "$work"
-}
-trap cleanup EXIT
-chmod 755 "$work"
 # shellcheck source=../tests/lib-pg.sh
 . "$src/tests/lib-pg.sh"
 . "$src/scripts/bench-lib.sh"

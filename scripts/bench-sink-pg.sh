@@ -23,19 +23,8 @@ PN_BIN=${PN_BIN:-$src/build/bin}
 case $PN_BIN in /*) ;; *) PN_BIN=$(pwd -P)/$PN_BIN ;; esac
 export PATH=$PN_BIN:$PATH LC_ALL=C TZ=UTC
 
-# lib-pg.sh expects these from tests/lib.sh
-TRASH_DIRECTORY=$(mktemp -d /tmp/pn-bench-sink-pg.XXXXXX)
-_pn_kill_pids=()
-test_cleanup_kill () { _pn_kill_pids+=("$@"); }
-test_skip_all () { echo "bench-sink-pg: $1" >&2; exit 1; }
-cleanup () {
-	local pid
-	for pid in "${_pn_kill_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	sleep 1
-	rm -rf "$TRASH_DIRECTORY"
-}
-trap cleanup EXIT
-chmod 755 "$TRASH_DIRECTORY"
+. "$src/scripts/lib-standalone.sh"
+standalone_init pn-bench-sink-pg
 # shellcheck source=../tests/lib-pg.sh
 . "$src/tests/lib-pg.sh"
 start_pg

@@ -21,20 +21,9 @@ dispatches=${DEMO_DISPATCHES:-100000}
 registry=${PN_SCHEMA_REGISTRY:-}
 merchant=shop-7.myshopify.com
 
-# lib-pg.sh's hooks, as tests/lib.sh would give them
-TRASH_DIRECTORY=$(mktemp -d "${TMPDIR:-/tmp}/pn-demo.XXXXXX")
+. "$here/lib-standalone.sh"
+standalone_init pn-demo
 work=$TRASH_DIRECTORY
-_pn_kill_pids=()
-test_cleanup_kill () { _pn_kill_pids+=("$@"); }
-test_skip_all () { echo "demo: $1" >&2; exit 1; }
-cleanup () {
-	local pid
-	for pid in "${_pn_kill_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-chmod 755 "$work"
 # shellcheck source=../tests/lib-pg.sh
 . "$src/tests/lib-pg.sh"
 
