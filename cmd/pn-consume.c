@@ -483,8 +483,19 @@ static int assign_partitions(struct run *r)
 			r->status = pn_kafka_exit_status(err);
 			status = -1;
 		} else if (r->o->npartitions) {
-			for (int i = 0; i < r->o->npartitions; i++)
-				rd_kafka_topic_partition_list_add(list, topic, r->o->partitions[i]);
+			for (int i = 0; i < r->o->npartitions && status == 0; i++) {
+				int32_t want = r->o->partitions[i];
+
+				/* -e would wait for ever for the end of a partition
+				 * that does not exist */
+				if (want >= md->topics[0].partition_cnt) {
+					pn_error("topic '%s' has no partition %d (it has %d)", topic,
+						 (int)want, md->topics[0].partition_cnt);
+					r->status = PN_EX_USAGE;
+					status = -1;
+				}
+				rd_kafka_topic_partition_list_add(list, topic, want);
+			}
 		} else {
 			for (int i = 0; i < md->topics[0].partition_cnt; i++)
 				rd_kafka_topic_partition_list_add(list, topic,

@@ -22,6 +22,12 @@ test_expect_success '-p and -o N read one partition from an offset' '
 	test_cmp expect actual
 '
 
+test_expect_success '-p with a partition the topic does not have is 64, not a wait' '
+	test_expect_code 64 pn-consume -b "$BROKERS" -t nums -p 99 -e >out 2>err &&
+	grep "topic .nums. has no partition 99" err &&
+	test_must_be_empty out
+'
+
 test_expect_success '-o -N reads the last N of each partition' '
 	pn-consume -b "$BROKERS" -t nums -o -2 -e >out &&
 	jq -c .n out | sort -n >actual &&
