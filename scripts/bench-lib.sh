@@ -11,7 +11,10 @@ bench_row () {
 	awk -v task="$1" -v unit="$2" -v pl="$3" -v pr="$4" -v pk="$5" \
 	    -v kl="$6" -v kr="$7" -v kk="$8" '
 	function mb(kb) { return kb > 0 ? sprintf("%.1f MB", kb / 1024) : "-" }
-	function rate(r) { return r >= 1e6 ? sprintf("%.2f M", r / 1e6) : sprintf("%.0f k", r / 1e3) }
+	function rate(r) {
+		if (unit == "MB") return sprintf("%.0f", r)
+		return r >= 1e6 ? sprintf("%.2f M", r / 1e6) : sprintf("%.0f k", r / 1e3)
+	}
 	BEGIN {
 		printf "| %s | %s | %s %s/s | %s | %s | %s %s/s | %s | %.2f× |\n",
 			task, pl, rate(pr), unit, mb(pk), kl, rate(kr), unit, mb(kk), pr / (kr > 0 ? kr : 1)
