@@ -64,7 +64,7 @@ static void usage(void)
 	       "      --partition-by PAT    object directories (default\n"
 	       "                            '%s'):\n"
 	       "                            {topic}, {partition}, strftime(3) over the time, UTC\n"
-	       "      --time-field F        the record's time: epoch ms or ISO 8601 (default\n"
+	       "      --time-field F        the record's time: epoch s or ms, ISO 8601 (default\n"
 	       "                            _timestamp)\n"
 	       "  -t, --topic TOPIC         write: the topic of records without _topic;\n"
 	       "                            cat/ls/verify: only this topic\n"

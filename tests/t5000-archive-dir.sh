@@ -320,7 +320,7 @@ test_expect_success 'bad input: 65 with the position, or set aside with --reject
 	grep "error (at nots:1): no time field to partition by" err &&
 	echo "{\"_timestamp\":\"yesterday\",\"_topic\":\"t\"}" >nots &&
 	test_expect_code 65 pn-archive write nots-arch nots 2>err &&
-	grep "error (at nots:1): the time field is not epoch milliseconds" err &&
+	grep "error (at nots:1): the time field is not an epoch time (s or ms) or an ISO 8601 time" err &&
 	echo "{\"_timestamp\":1}" >nots &&
 	test_expect_code 65 pn-archive write nots-arch nots 2>err &&
 	grep "no _topic field" err
