@@ -1,12 +1,10 @@
 #define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "pn_agg.h"
 #include "pn_err.h"
@@ -1135,41 +1133,6 @@ static void put_entry(struct pn_agg *a, struct pn_buf *b, const struct entry *e)
 	}
 }
 
-static int write_file_atomically(const char *path, const void *data, size_t len)
-{
-	struct pn_buf tmp = PN_BUF_INIT, dir = PN_BUF_INIT;
-	const char *slash = strrchr(path, '/');
-	int fd, status = -1;
-
-	pn_buf_addf(&tmp, "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto out;
-	if (pn_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		close(fd);
-		goto out;
-	}
-	if (close(fd) < 0 || rename(tmp.data, path) < 0)
-		goto out;
-	/* the rename itself is durable only once the directory is synced */
-	if (slash)
-		pn_buf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
-	else
-		pn_buf_addc(&dir, '.');
-	fd = open(dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	status = 0;
-out:
-	if (status)
-		unlink(tmp.data);
-	pn_buf_release(&tmp);
-	pn_buf_release(&dir);
-	return status;
-}
-
 int pn_agg_save(struct pn_agg *a, const char *path)
 {
 	struct pn_buf b = PN_BUF_INIT;
@@ -1186,7 +1149,7 @@ int pn_agg_save(struct pn_agg *a, const char *path)
 	for (size_t n = 0; n < a->nentries; n++)
 		put_entry(a, &b, entry_at(a, n));
 	put_u64(&b, pn_hash64(PN_HASH64_INIT, b.data, b.len));
-	status = write_file_atomically(path, b.data, b.len);
+	status = pn_write_file_atomic(path, b.data, b.len);
 	if (status)
 		pn_error("cannot write checkpoint '%s': %s", path, strerror(errno));
 	else
@@ -1236,25 +1199,14 @@ static uint64_t get_u64(struct cursor *c)
 /* Reads the file and checks magic and checksum: 1, 0 missing, -1 bad. */
 static int read_checkpoint(const char *path, struct pn_buf *b, struct cursor *c)
 {
-	FILE *f = fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
 	uint64_t sum;
 
-	if (!f) {
+	if (pn_read_file(path, b) < 0) {
 		if (errno == ENOENT)
 			return 0;
 		pn_error("cannot read checkpoint '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		pn_buf_add(b, chunk, n);
-	if (ferror(f)) {
-		pn_error("cannot read checkpoint '%s': %s", path, strerror(errno));
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
 	if (b->len < sizeof(magic) + 16 || memcmp(b->data, magic, sizeof(magic) - 1)) {
 		pn_error("checkpoint '%s' is not a pn-aggregate checkpoint", path);
 		return -1;

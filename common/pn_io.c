@@ -1,8 +1,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pn_err.h"
@@ -143,6 +145,105 @@ int pn_write_all(int fd, const void *p, size_t n)
 		n -= w;
 	}
 	return 0;
+}
+
+void pn_temp_name(const char *path, struct pn_buf *out)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+
+	pn_buf_reset(out);
+	pn_buf_add(out, path, (size_t)(base - path));
+	pn_buf_addf(out, ".%s.tmp.%ld", base, (long)getpid());
+}
+
+static int fsync_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	struct pn_buf dir = PN_BUF_INIT;
+	int fd, rc = 0;
+
+	if (slash)
+		pn_buf_add(&dir, path, slash == path ? 1 : (size_t)(slash - path));
+	else
+		pn_buf_addc(&dir, '.');
+	fd = open(dir.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		/* some file systems cannot sync a directory: nothing to do there */
+		if (fsync(fd) < 0 && errno != EINVAL)
+			rc = -1;
+		close(fd);
+	}
+	pn_buf_release(&dir);
+	return rc;
+}
+
+int pn_commit_temp(int fd, const char *tmp, const char *path)
+{
+	int saved;
+
+	if (fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		saved = errno;
+		goto fail;
+	}
+	return fsync_dir_of(path);
+fail:
+	unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+int pn_write_file_atomic(const char *path, const void *p, size_t n)
+{
+	struct pn_buf tmp = PN_BUF_INIT;
+	int fd, rc = -1, saved;
+
+	pn_temp_name(path, &tmp);
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd >= 0 && pn_write_all(fd, p, n) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp.data);
+		errno = saved;
+	} else if (fd >= 0) {
+		rc = pn_commit_temp(fd, tmp.data, path);
+	}
+	saved = errno;
+	pn_buf_release(&tmp);
+	errno = saved;
+	return rc;
+}
+
+int pn_read_file(const char *path, struct pn_buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+	struct stat sb;
+	ssize_t k;
+
+	pn_buf_reset(out);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
+		pn_buf_grow(out, (size_t)sb.st_size);
+	for (;;) {
+		pn_buf_grow(out, 1 << 16);
+		k = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		out->len += (size_t)k;
+	}
+	saved = errno;
+	out->data[out->len] = '\0';
+	close(fd);
+	errno = saved;
+	return k < 0 ? -1 : 0;
 }
 
 void pn_out_init(struct pn_out *o, int fd, const char *name, size_t threshold)

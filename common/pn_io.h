@@ -102,4 +102,18 @@ int pn_reject_close(struct pn_reject *r);
 /* write(2) all of it, retrying on EINTR; 0 or -1 with errno. */
 int pn_write_all(int fd, const void *p, size_t n);
 
+/*
+ * Files that others read appear whole or not at all: written to a hidden
+ * temp file beside them, ".<name>.tmp.<pid>", fsync'ed, renamed over the
+ * name, and the directory fsync'ed so that the rename is durable too.
+ */
+void pn_temp_name(const char *path, struct pn_buf *out);
+/* Ends a temp file written on fd: fsync, close, rename over path, fsync
+ * of the directory.  0, or -1 with errno, the temp file removed. */
+int pn_commit_temp(int fd, const char *tmp, const char *path);
+/* All of it, through a temp file and pn_commit_temp; 0 or -1 with errno. */
+int pn_write_file_atomic(const char *path, const void *p, size_t n);
+/* The whole file into out (replacing its content); 0 or -1 with errno. */
+int pn_read_file(const char *path, struct pn_buf *out);
+
 #endif

@@ -125,45 +125,11 @@ static int make_parents(const char *path)
 	return rc;
 }
 
-static int fsync_parent(const char *path)
-{
-	char *dir = pn_strdup(path), *slash = strrchr(dir, '/');
-	int fd, rc = 0;
-
-	if (slash)
-		*slash = '\0';
-	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (fsync(fd) < 0 && errno != EINVAL)
-			rc = -1;
-		close(fd);
-	}
-	free(dir);
-	return rc;
-}
-
-/* A hidden temp file beside path: ".<name>.tmp.<pid>". */
-static void temp_name(const char *path, struct pn_buf *out)
-{
-	const char *b = pn_base_name(path);
-
-	pn_buf_reset(out);
-	pn_buf_add(out, path, b - path);
-	pn_buf_addf(out, ".%s.tmp.%ld", b, (long)getpid());
-}
-
-/* Temp file written, fsync'ed and renamed over path. */
+/* A temp file written on fd made the object, or reported and removed. */
 static int commit_temp(int fd, const char *tmp, const char *path)
 {
-	if (fsync(fd) < 0) {
-		pn_error("cannot write '%s': %m", tmp);
-		close(fd);
-		unlink(tmp);
-		return PN_EX_IOERR;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0 || fsync_parent(path) < 0) {
+	if (pn_commit_temp(fd, tmp, path) < 0) {
 		pn_error("cannot write '%s': %m", path);
-		unlink(tmp);
 		return PN_EX_IOERR;
 	}
 	return 0;
@@ -183,7 +149,7 @@ int pn_store_put(struct pn_store *st, const char *rel, const void *p, size_t n)
 	}
 	if ((rc = make_parents(path)))
 		return rc;
-	temp_name(path, &tmp);
+	pn_temp_name(path, &tmp);
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0 || pn_write_all(fd, p, n) < 0) {
 		pn_error("cannot write '%s': %m", tmp.data);
@@ -199,31 +165,6 @@ int pn_store_put(struct pn_store *st, const char *rel, const void *p, size_t n)
 	return rc;
 }
 
-static int read_file(const char *path, struct pn_buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	ssize_t k;
-
-	pn_buf_reset(out);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
-		pn_buf_grow(out, (size_t)sb.st_size);
-	for (;;) {
-		pn_buf_grow(out, 1 << 16);
-		k = read(fd, out->data + out->len, out->cap - out->len - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		out->len += (size_t)k;
-	}
-	out->data[out->len] = '\0';
-	close(fd);
-	return k < 0 ? -1 : 0;
-}
-
 int pn_store_get(struct pn_store *st, const char *rel, struct pn_buf *out)
 {
 	const char *path = pn_store_path(st, rel);
@@ -235,7 +176,7 @@ int pn_store_get(struct pn_store *st, const char *rel, struct pn_buf *out)
 			pn_error("cannot read '%s': %s", rel, st->s3.err.data);
 		return rc;
 	}
-	if (read_file(path, out) < 0) {
+	if (pn_read_file(path, out) < 0) {
 		pn_error("cannot read '%s': %m", path);
 		return errno == ENOENT ? PN_EX_DATAERR : PN_EX_IOERR;
 	}
@@ -329,7 +270,7 @@ int pn_store_file_open(struct pn_store *st, struct pn_store_file *f, const char 
 		return 0;	/* an upload starts once there is a part to send */
 	if ((rc = make_parents(path)))
 		return rc;
-	temp_name(path, &f->buf);
+	pn_temp_name(path, &f->buf);
 	f->tmp = pn_buf_detach(&f->buf, NULL);
 	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (f->fd < 0) {

@@ -472,6 +472,38 @@ static void test_write_all(void)
 	close(fd);
 }
 
+static void test_atomic_file(void)
+{
+	struct pn_buf path = PN_BUF_INIT, tmp = PN_BUF_INIT, back = PN_BUF_INIT;
+	static const char first[] = "first\n", second[] = "second, longer\n";
+
+	pn_temp_name("dir/state", &tmp);
+	CHECK(!strncmp(tmp.data, "dir/.state.tmp.", 15),
+	      "temp name '%s'", tmp.data);
+	pn_temp_name("state", &tmp);
+	CHECK(!strncmp(tmp.data, ".state.tmp.", 11), "temp name '%s'", tmp.data);
+
+	pn_buf_addf(&path, "%s/atomic", tmpdir);
+	CHECK(pn_write_file_atomic(path.data, first, strlen(first)) == 0, "first write: %m");
+	CHECK(pn_write_file_atomic(path.data, second, strlen(second)) == 0, "second write: %m");
+	CHECK(pn_read_file(path.data, &back) == 0, "read back: %m");
+	CHECK_MEM(back.data, back.len, second, strlen(second), "replaced whole");
+	pn_temp_name(path.data, &tmp);
+	CHECK(access(tmp.data, F_OK) < 0, "temp file '%s' left behind", tmp.data);
+	unlink(path.data);
+
+	pn_buf_reset(&path);
+	pn_buf_addf(&path, "%s/no-such-dir/state", tmpdir);
+	errno = 0;
+	CHECK(pn_write_file_atomic(path.data, first, strlen(first)) < 0 && errno == ENOENT,
+	      "write into a missing directory: %m");
+	errno = 0;
+	CHECK(pn_read_file(path.data, &back) < 0 && errno == ENOENT, "read of a missing file");
+	pn_buf_release(&path);
+	pn_buf_release(&tmp);
+	pn_buf_release(&back);
+}
+
 int main(int argc, char **argv)
 {
 	unit_init(argc, argv);
@@ -488,6 +520,7 @@ int main(int argc, char **argv)
 	test_out_epipe();
 	test_out_dev_full();
 	test_write_all();
+	test_atomic_file();
 	rmdir(tmpdir);
 	return unit_done();
 }
