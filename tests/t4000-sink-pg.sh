@@ -198,6 +198,13 @@ test_expect_success 'a type error is isolated: reported with its line, the rest 
 	test_cmp expect actual
 '
 
+test_expect_success 'a row refused in a batch written while the input is quiet is 65, not 74' '
+	{ echo "{\"id\":20,\"t\":\"bad\",\"num\":\"abc\"}"; sleep 1.5; } |
+		test_expect_code 65 pn-sink-pg -t typed -k id -f id,t,num --batch-ms 200 2>err &&
+	grep "error (at <stdin>:1): invalid input syntax for type numeric: \"abc\"" err &&
+	! grep "cannot read" err
+'
+
 test_expect_success '--reject sets refused rows and bad lines aside and goes on' '
 	cat >in <<-\EOF &&
 	{"id":20,"t":"ok","num":1}
