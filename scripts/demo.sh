@@ -92,7 +92,7 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 [ -n "$caught_up" ] || { echo "demo: the report did not catch up" >&2; cat "$work"/*.log >&2; exit 1; }
-sleep 1.2	# the report's last emission and batch
+
 # SIGTERM: the archive writes the objects it holds open, whole
 kill -TERM $report $archive
 wait $report $archive
