@@ -49,37 +49,23 @@ registry=$(cat "$work/registry")
 schema=$here/../schemas/push_notification_ping.avsc
 same=(-X enable.idempotence=true -X acks=all -X linger.ms=5 -X sticky.partitioning.linger.ms=0)
 
-# run NAME COMMAND...: time it, keep "seconds peak_kb lines" in $work/NAME.N
-run () {
-	local name=$1
-	shift
-	echo "running $name..." >&2
-	/usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
-		echo "bench: $name failed:" >&2
-		cat "$work/$name.err" >&2
-		exit 1
-	}
-	echo "$(cat "$work/$name.time") $(wc -l <"$work/$name.out")" >"$work/$name"
-	rm -f "$work/$name.out"
-}
+. "$(dirname "$0")/bench-lib.sh"
 
 for i in $(seq "$runs"); do
-	run produce-json.$i pn-produce -b "$brokers" -t json-$i "${same[@]}" "$work/pings.ndjson"
-	run produce-avro.$i pn-produce -b "$brokers" -t avro-$i "${same[@]}" --avro \
+	bench_run produce-json.$i pn-produce -b "$brokers" -t json-$i "${same[@]}" "$work/pings.ndjson"
+	bench_run produce-avro.$i pn-produce -b "$brokers" -t avro-$i "${same[@]}" --avro \
 		--schema "$schema" --schema-registry "$registry" "$work/pings.ndjson"
-	run produce-kcat.$i sh -c 'b=$1 f=$2 t=$3; shift 3; exec kcat -P -b "$b" -t "$t" "$@" <"$f"' \
+	bench_run produce-kcat.$i sh -c 'b=$1 f=$2 t=$3; shift 3; exec kcat -P -b "$b" -t "$t" "$@" <"$f"' \
 		sh "$brokers" "$work/pings.ndjson" kcat-$i "${same[@]}"
 done
 for i in $(seq "$runs"); do
-	run consume-json.$i pn-consume -b "$brokers" -t json-1 -e --meta
-	run consume-avro.$i pn-consume -b "$brokers" -t avro-1 -e --meta --schema-registry "$registry"
-	run consume-kcat.$i kcat -C -b "$brokers" -t avro-1 -e -J -q -o beginning
+	bench_run consume-json.$i pn-consume -b "$brokers" -t json-1 -e --meta
+	bench_run consume-avro.$i pn-consume -b "$brokers" -t avro-1 -e --meta --schema-registry "$registry"
+	bench_run consume-kcat.$i kcat -C -b "$brokers" -t avro-1 -e -J -q -o beginning
 done
 
-# NAME: the median seconds, the largest peak RSS and the lines of its runs
 for name in produce-json produce-avro produce-kcat consume-json consume-avro consume-kcat; do
-	cat "$work/$name".[0-9]* | sort -n | awk '{ s[NR] = $1; if ($2 > kb) kb = $2; l = $3 }
-		END { print s[int((NR + 1) / 2)], kb, l }' >"$work/$name"
+	bench_median $name
 done
 
 report () {	# title avro json kcat
@@ -107,7 +93,6 @@ echo
 report "consume --meta" consume-avro consume-json consume-kcat \
 	"pn-consume (Avro -> JSON)" "pn-consume (JSON)" "kcat -C -J (Avro topic)"
 
-. "$(dirname "$0")/bench-lib.sh"
 row () {	# task pn-file pn-label peer-file peer-label
 	local ps pk ks kk
 	read -r ps pk _ <"$work/$2"

@@ -5,6 +5,12 @@
 #       second, peak RSS, and pn's rate over the peer's) to the file named
 #       by PN_BENCH_REPORT, when it is set (scripts/bench-report.sh sets
 #       it); a KB of 0 is shown as "-" (not measured)
+#   bench_run NAME COMMAND...
+#       runs COMMAND under /usr/bin/time, counting and dropping its output,
+#       and keeps "seconds peak_kb lines" in $work/NAME; exits on failure
+#   bench_median NAME
+#       the median seconds, the largest peak RSS and the lines of the runs
+#       $work/NAME.1, NAME.2, ... into $work/NAME
 
 bench_row () {
 	[ -n "${PN_BENCH_REPORT:-}" ] || return 0
@@ -19,4 +25,22 @@ bench_row () {
 		printf "| %s | %s | %s %s/s | %s | %s | %s %s/s | %s | %.2f× |\n",
 			task, pl, rate(pr), unit, mb(pk), kl, rate(kr), unit, mb(kk), pr / (kr > 0 ? kr : 1)
 	}' >>"$PN_BENCH_REPORT"
+}
+
+bench_run () {
+	local name=$1
+	shift
+	echo "running $name..." >&2
+	/usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
+		echo "bench: $name failed:" >&2
+		cat "$work/$name.err" >&2
+		exit 1
+	}
+	echo "$(cat "$work/$name.time") $(wc -l <"$work/$name.out")" >"$work/$name"
+	rm -f "$work/$name.out"
+}
+
+bench_median () {
+	cat "$work/$1".[0-9]* | sort -n | awk '{ s[NR] = $1; if ($2 > kb) kb = $2; l = $3 }
+		END { print s[int((NR + 1) / 2)], kb, l }' >"$work/$1"
 }

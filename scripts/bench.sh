@@ -45,37 +45,20 @@ brokers=$(cat "$work/bootstrap")
 # 5 MB the mock keeps per partition and the oldest would vanish
 same=(-X enable.idempotence=true -X acks=all -X linger.ms=5 -X sticky.partitioning.linger.ms=0)
 
-# run NAME COMMAND...: time it, keep "seconds peak_kb lines" in $work/NAME
-run () {
-	local name=$1
-	shift
-	echo "running $name..." >&2
-	/usr/bin/time -f "%e %M" -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
-		echo "bench: $name failed:" >&2
-		cat "$work/$name.err" >&2
-		exit 1
-	}
-	echo "$(cat "$work/$name.time") $(wc -l <"$work/$name.out")" >"$work/$name"
-	rm -f "$work/$name.out"
-}
+. "$(dirname "$0")/bench-lib.sh"
 
 for i in $(seq "$runs"); do
-	run pn-produce.$i pn-produce -b "$brokers" -t bench-pn-$i "${same[@]}" "$work/pings.ndjson"
-	run kcat-P.$i sh -c 'b=$1 f=$2 t=$3; shift 3; exec kcat -P -b "$b" -t "$t" "$@" <"$f"' \
+	bench_run pn-produce.$i pn-produce -b "$brokers" -t bench-pn-$i "${same[@]}" "$work/pings.ndjson"
+	bench_run kcat-P.$i sh -c 'b=$1 f=$2 t=$3; shift 3; exec kcat -P -b "$b" -t "$t" "$@" <"$f"' \
 		sh "$brokers" "$work/pings.ndjson" bench-kcat-$i "${same[@]}"
 done
 for i in $(seq "$runs"); do
-	run pn-consume.$i pn-consume -b "$brokers" -t bench-pn-1 -e --meta
-	run kcat-C.$i kcat -C -b "$brokers" -t bench-pn-1 -e -J -q -o beginning
+	bench_run pn-consume.$i pn-consume -b "$brokers" -t bench-pn-1 -e --meta
+	bench_run kcat-C.$i kcat -C -b "$brokers" -t bench-pn-1 -e -J -q -o beginning
 done
 
-# NAME: the median seconds, the largest peak RSS and the lines of its runs
-summarize () {
-	cat "$work/$1".[0-9]* | sort -n | awk '{ s[NR] = $1; if ($2 > kb) kb = $2; l = $3 }
-		END { print s[int((NR + 1) / 2)], kb, l }' >"$work/$1"
-}
 for name in pn-produce kcat-P pn-consume kcat-C; do
-	summarize $name
+	bench_median $name
 done
 
 report () {	# label pn-name peer-name peer-label
@@ -99,7 +82,6 @@ report "pn-produce" pn-produce kcat-P "kcat -P"
 echo
 report "pn-consume --meta" pn-consume kcat-C "kcat -C -J"
 
-. "$(dirname "$0")/bench-lib.sh"
 row () {	# task pn-name pn-label peer-name peer-label
 	local ps pk pl ks kk kl
 	read -r ps pk pl <"$work/$2"
