@@ -1344,23 +1344,25 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out)
 {
 	struct pn_offsets t;
+	struct pn_part *p = NULL;
+	int gap = 0;		/* p's run of offsets has ended */
 
 	pn_offsets_init(&t);
 	/* the catalog is sorted by topic, partition and first offset */
 	for (size_t i = 0; i < c->n; i++) {
 		const struct pn_manifest *m = &c->m[i];
-		struct pn_part *p;
 
 		if (m->partition < 0 || m->first_offset < 0)
 			continue;
-		p = pn_offsets_get(&t, m->topic, m->partition);
-		if (p->flushed < 0)
+		if (!p || p->partition != m->partition || strcmp(p->topic, m->topic)) {
+			p = pn_offsets_get(&t, m->topic, m->partition);
 			p->flushed = m->first_offset;	/* the archive starts here */
-		if (p->committed < 0 && m->first_offset <= p->flushed &&
-		    m->last_offset + 1 > p->flushed)
+			gap = 0;
+		}
+		if (m->first_offset > p->flushed)
+			gap = 1;	/* resume before it */
+		else if (!gap && m->last_offset + 1 > p->flushed)
 			p->flushed = m->last_offset + 1;
-		else if (m->first_offset > p->flushed)
-			p->committed = 0;	/* a gap: resume before it */
 	}
 	pn_offsets_write_json(&t, out);
 	pn_offsets_release(&t);
