@@ -14,7 +14,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 SAN ?=
 
-PKGS := rdkafka jansson libpq avro-c libcurl libzstd expat
+PKGS := rdkafka jansson libpq avro-c libcurl libzstd expat libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

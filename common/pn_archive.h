@@ -45,6 +45,8 @@ struct pn_manifest {
 	int64_t first_offset, last_offset;	/* -1: none */
 	int64_t min_time, max_time;	/* ms since the epoch */
 	uint64_t records, raw_bytes, bytes, hash;
+	int hash_fnv;		/* hash is FNV-1a 64 (archives written before
+				 * XXH64), not XXH64 */
 };
 
 void pn_manifest_to_json(const struct pn_manifest *m, struct pn_buf *out);
@@ -102,6 +104,9 @@ int pn_objreader_open(struct pn_objreader *r, struct pn_store *st, const struct 
 /* 1: a line (without '\n') in *line and *len, valid until the next call;
  * 0: the end, with the record count checked; else an exit status. */
 int pn_objreader_next(struct pn_objreader *r, const char **line, size_t *len);
+/* As pn_objreader_next(), for a run of whole lines at once (each with its
+ * '\n') in *p and *len: for a reader that needs no look at each record. */
+int pn_objreader_chunk(struct pn_objreader *r, const char **p, size_t *len);
 
 /* The time of a record: field's value as epoch ms (a number) or an ISO 8601
  * string.  0, or -1 with *why. */

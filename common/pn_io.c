@@ -255,22 +255,35 @@ void pn_out_init(struct pn_out *o, int fd, const char *name, size_t threshold)
 	pn_buf_grow(&o->buf, threshold + 4096);
 }
 
-int pn_out_flush(struct pn_out *o)
+/* Writes p to the fd unless an earlier write failed; 0, or -1 with the
+ * failure noted. */
+static int out_write_through(struct pn_out *o, const void *p, size_t n)
 {
-	if (o->gone || o->err) {
-		pn_buf_reset(&o->buf);
+	if (o->gone || o->err)
 		return -1;
-	}
-	if (o->buf.len && pn_write_all(o->fd, o->buf.data, o->buf.len) < 0) {
+	if (n && pn_write_all(o->fd, p, n) < 0) {
 		if (errno == EPIPE)
 			o->gone = 1;
 		else
 			o->err = errno;
-		pn_buf_reset(&o->buf);
 		return -1;
 	}
-	pn_buf_reset(&o->buf);
 	return 0;
+}
+
+int pn_out_flush(struct pn_out *o)
+{
+	int rc = out_write_through(o, o->buf.data, o->buf.len);
+
+	pn_buf_reset(&o->buf);
+	return rc;
+}
+
+int pn_out_write(struct pn_out *o, const void *p, size_t n)
+{
+	if (pn_out_flush(o) < 0)
+		return -1;
+	return out_write_through(o, p, n);
 }
 
 int pn_out_close(struct pn_out *o)

@@ -68,6 +68,10 @@ static inline int pn_out_record(struct pn_out *o)
 		return 0;
 	return pn_out_flush(o) == 0 ? 1 : -1;
 }
+/* Writes whole records (p ends in '\n') after what is buffered, without
+ * copying them into the buffer: for a caller that has them in a large
+ * block already.  0, or -1 as pn_out_flush(). */
+int pn_out_write(struct pn_out *o, const void *p, size_t n);
 static inline int pn_out_gone(const struct pn_out *o)
 {
 	return o->gone || o->err;

@@ -10,8 +10,8 @@ set -u
 # another set.
 set_packages () {
 	case $1 in
-	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev libavro-dev libcurl4-openssl-dev libexpat1-dev ;;
-	check) echo @build mandoc procps time jq python3 postgresql python3-confluent-kafka python3-avro python3-requests curl openssl zstd npm:s3rver@3.7.1 ;;
+	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev libxxhash-dev libavro-dev libcurl4-openssl-dev libexpat1-dev ;;
+	check) echo @build mandoc procps time jq python3 postgresql python3-confluent-kafka python3-avro python3-requests curl openssl zstd xxhash npm:s3rver@3.7.1 ;;
 	demo)  echo @build procps postgresql ;;
 	bench) echo @build kcat time procps jq python3 postgresql python3-avro zstd ;;
 	*) return 1 ;;

@@ -66,6 +66,42 @@ test_expect_success 'objects are zstd frames with checksums that zstd reads' '
 	test_cmp expect actual
 '
 
+test_expect_success 'each manifest has the xxh64 that xxhsum prints for its object' '
+	(cd arch && find . -name "*.ndjson.zst" | sed "s|^\./||" | sort | xargs xxhsum -H64) |
+		awk "{ print \$2, \$1 }" >expect &&
+	test_line_count = 72 expect &&
+	find arch -name "_*.manifest.json" | xargs jq -r "\"\(.object) \(.xxh64)\"" | sort >actual &&
+	test_cmp expect actual
+'
+
+# FNV-1a 64 of a file, as archives written before XXH64 carry it
+fnv1a64 () {
+	python3 -c "import sys
+h = 0xcbf29ce484222325
+for b in open(sys.argv[1], \"rb\").read():
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+print(\"%016x\" % h)" "$1"
+}
+
+test_expect_success 'an archive written before XXH64 (fnv1a64 manifests) reads and verifies' '
+	gen_meta 300 1 >old-in &&
+	pn-archive write --max-records 100 --partition-by "{topic}" old old-in &&
+	for m in old/pings/_*.manifest.json; do
+		o=old/$(jq -r .object "$m") &&
+		jq -c "del(.xxh64) + {fnv1a64: \"$(fnv1a64 "$o")\"}" "$m" >m.new &&
+		mv m.new "$m" || return 1
+	done &&
+	! grep -l xxh64 old/pings/_*.manifest.json &&
+	pn-archive verify old >verdicts &&
+	test_line_count = 3 verdicts &&
+	pn-archive cat old >out &&
+	test_cmp old-in out &&
+	m=old/pings/_pings+0+0000000100.manifest.json &&
+	sed "s/\"fnv1a64\":\"./\"fnv1a64\":\"f/" "$m" >m.new && mv m.new "$m" &&
+	test_expect_code 65 pn-archive cat old >out 2>err &&
+	grep "error (at pings/pings+0+0000000100.ndjson.zst): object is damaged: checksum" err
+'
+
 test_expect_success 'cat gives the records back in time order' '
 	pn-archive cat arch >out 2>err &&
 	test_must_be_empty err &&
@@ -234,6 +270,17 @@ test_expect_success 'a damaged object: verify and cat name it, cat stops there' 
 	test_cmp expect actual &&
 	test_expect_code 65 pn-archive cat dmg >out 2>err &&
 	grep "error (at pings/pings+0+0000000100.ndjson.zst): object is damaged" err &&
+	head -n 100 in1 >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'an object with fewer records than its manifest: cat stops with 65' '
+	cp -R dmg short &&
+	cp saved short/pings/pings+0+0000000100.ndjson.zst &&
+	m=short/pings/_pings+0+0000000000.manifest.json &&
+	jq -c ".records += 1" "$m" >m.new && mv m.new "$m" &&
+	test_expect_code 65 pn-archive cat short >out 2>err &&
+	grep "error (at pings/pings+0+0000000000.ndjson.zst): object is damaged: 100 records, the manifest says 101" err &&
 	head -n 100 in1 >expect &&
 	test_cmp expect out
 '
