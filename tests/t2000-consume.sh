@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib-kafka.sh"
 
 test_expect_success 'setup: a broker and 1000 numbered records' '
-	start_broker nums:2 group:3 raw:1 time:1 &&
+	start_broker nums:2 group:3 raw:1 time:1 big:4 &&
 	seq 0 999 | awk "{ printf \"{\\\"n\\\":%d,\\\"_key\\\":\\\"k%d\\\",\\\"_partition\\\":%d,\\\"_timestamp\\\":%.0f}\\n\", \$1, \$1, \$1 % 2, 1700000000000 + \$1 }" >nums.in &&
 	pn-produce -b "$BROKERS" -t nums --keep-partition nums.in &&
 	pn-produce -b "$BROKERS" -t group nums.in
@@ -125,6 +125,23 @@ test_expect_success 'payloads that are not JSON objects are written as _value' '
 	grep "\"non_object\":6," stats &&
 	pn-consume -b "$BROKERS" -t raw -e --meta -c 6 >meta.out &&
 	tail -n 1 meta.out | grep "\"_key_base64\":\"/w==\""
+'
+
+# librdkafka stops fetching while its queue is over
+# queued.max.messages.kbytes (4 MB here) and, left alone, looks again up to
+# a second later; pn-consume wakes its fetchers when the queue runs low.
+test_expect_success 'a backlog larger than the fetch queue: all of it, in order, fetchers woken' '
+	awk "BEGIN { pad = sprintf(\"%300s\", \"\"); gsub(/ /, \"x\", pad)
+		for (i = 0; i < 40000; i++)
+			printf \"{\\\"n\\\":%d,\\\"_partition\\\":%d,\\\"pad\\\":\\\"%s\\\"}\n\", i, i % 4, pad }" >big.in &&
+	test $(wc -c <big.in) -gt 12000000 &&
+	pn-produce -b "$BROKERS" -t big --keep-partition big.in &&
+	pn-consume -b "$BROKERS" -t big -e --meta --stats >big.out 2>stats &&
+	test_line_count = 40000 big.out &&
+	jq -r "[._partition, .n, ._offset] | @tsv" big.out >seen &&
+	awk "\$2 % 4 != \$1 || \$3 != int(\$2 / 4) { bad++ } END { exit bad > 0 }" seen &&
+	sort -n -k2 seen | cut -f2 >ns && seq 0 39999 >expect && test_cmp expect ns &&
+	jq -e ".records == 40000 and .fetch_wakes > 0" stats
 '
 
 test_expect_success 'the output round trips through pn-produce' '
