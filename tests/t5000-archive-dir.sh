@@ -148,6 +148,29 @@ test_expect_success 'a re-run rewrites the same objects, byte for byte' '
 	test_cmp before after
 '
 
+test_expect_success 'many partitions at once: objects of many frames, read back whole' '
+	gen_meta 40000 8 >many &&
+	pn-archive write --partition-by "{topic}" many-arch many &&
+	obj=many-arch/pings/pings+7+0000000000.ndjson.zst &&
+	zstd -l "$obj" | awk "NR == 2 { exit !(\$1 > 1) }" &&
+	(cd many-arch && find . -name "*.ndjson.zst" | xargs zstd -t -q) &&
+	pn-archive verify many-arch >verdicts &&
+	test_line_count = 8 verdicts &&
+	! grep -v "\"status\":\"ok\"" verdicts &&
+	pn-archive cat many-arch >out &&
+	test_cmp many out &&
+	pn-archive cat --partition 7 many-arch >out7 &&
+	jq -c "select(._partition == 7)" many >expect7 &&
+	test_cmp expect7 out7 &&
+	cp "$obj" saved-many &&
+	size=$(stat -c %s "$obj") &&
+	printf "\377" | dd of="$obj" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null &&
+	test_expect_code 65 pn-archive cat --partition 7 many-arch >out7 2>err &&
+	grep "error (at pings/pings+7+0000000000.ndjson.zst): object is damaged: checksum" err &&
+	test_must_be_empty out7 &&
+	cp saved-many "$obj"
+'
+
 test_expect_success '1M records round trip byte for byte' '
 	gen_meta 1000000 1 >big &&
 	pn-archive write --stats big-arch big 2>stats &&
