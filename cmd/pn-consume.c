@@ -109,10 +109,10 @@ static const char *const kafka_defaults[] = {
 	"auto.offset.reset=earliest",
 	/* Bounded memory: librdkafka's queue defaults (64 MB of payload, plus
 	 * ~0.5 KB of bookkeeping per message, plus 50 MB fetches) take the RSS of
-	 * a fast consumer past 150 MB; these keep it near 30 MB, with
+	 * a fast consumer past 150 MB; these keep it near 25 MB, with
 	 * wake_fetchers() below keeping the speed. */
-	"queued.max.messages.kbytes=4096",
-	"fetch.max.bytes=4194304",
+	"queued.max.messages.kbytes=3072",
+	"fetch.max.bytes=1048576",
 	"client.id=pn-consume",
 	NULL,
 };
@@ -673,7 +673,7 @@ static void add_fetching(struct pn_part *p, void *arg)
  * queued.max.messages.kbytes and looks again only when its broker thread
  * wakes, which an emptied queue does not do: up to a second later (2.3
  * added fetch.queue.backoff.ms for it).  With the small queue that keeps
- * pn-consume near 30 MB, reading a backlog waited on that second most of
+ * pn-consume near 25 MB, reading a backlog waited on that second most of
  * the time: 3-4 times slower, measured.  So when the queue runs low after
  * a backlog, pn-consume wakes the fetchers itself: a ListOffsets request
  * to each partition leader, whose arrival makes its broker thread look

@@ -619,14 +619,16 @@ static void expand_pattern(struct pn_writer *w, const char *topic, int32_t parti
 }
 
 /*
- * Up to this many objects open, each compresses on worker threads, as one
- * frame.  Past it (a topic of many partitions), an object opened is a frame
- * per stage from the writer's one shared context: about 0.2 MB per open
- * object instead of 0.9 MB with a small context each, the way 64
- * partitions were written before, or 5 MB with a default one; the archive
- * comes out about 2% larger for it, measured on 64 partitions.
+ * While at most this many objects are open, each compresses on two worker
+ * threads of its own, as one frame: about 13 MB each.  Past it (a topic of
+ * many partitions), every object goes on as a frame per stage from the
+ * writer's one shared context: about 0.2 MB per open object, against 0.9
+ * MB with a small context each, the way 64 partitions were written before;
+ * the archive comes out about 1% larger than zstd -3's, measured on 64
+ * partitions.  Two: a single partition has two objects open for a while
+ * when its records pass into the next time partition.
  */
-enum { FEW_OBJECTS = 4 };
+enum { FEW_OBJECTS = 2 };
 
 static ZSTD_CCtx *new_cctx(int level)
 {
@@ -694,6 +696,21 @@ static void wobj_free(struct pn_writer *w, struct wobj *o)
 	free(o);
 }
 
+/* Many objects open: those with a context of their own end their frame
+ * there and go on a frame per stage. */
+static void share_contexts(struct pn_writer *w)
+{
+	for (int i = 0; i < w->nobj; i++) {
+		struct wobj *o = w->obj[i];
+
+		if (o->cctx) {
+			wobj_compress(w, o, 1);
+			ZSTD_freeCCtx(o->cctx);
+			o->cctx = NULL;
+		}
+	}
+}
+
 static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t partition,
 			      int64_t bucket, int64_t offset, int64_t t_ms, int *rc)
 {
@@ -725,6 +742,8 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 		o->cctx = new_cctx(w->o.level);
 		ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_nbWorkers, 2);
 		ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_jobSize, 1 << 20);
+	} else {
+		share_contexts(w);
 	}
 	o->m.topic = pn_strdup(topic);
 	o->m.time_field = pn_strdup(w->o.time_field);

@@ -10,7 +10,7 @@
 #include "pn_io.h"
 #include "pn_store.h"
 
-enum { DIR_FLUSH_BYTES = 1 << 20 };	/* what a directory file buffers */
+enum { DIR_FLUSH_BYTES = 64 * 1024 };	/* what a directory file buffers: many may be open */
 
 int pn_ends_with(const char *s, const char *suffix)
 {
