@@ -118,23 +118,19 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "emit-interval", required_argument, NULL, OPT_EMIT_INTERVAL },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "group-by", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "latest", required_argument, NULL, OPT_LATEST },
 		{ "max", required_argument, NULL, OPT_MAX },
 		{ "min", required_argument, NULL, OPT_MIN },
 		{ "print-offsets", no_argument, NULL, OPT_PRINT_OFFSETS },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "reject", required_argument, NULL, OPT_REJECT },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "sum", required_argument, NULL, OPT_SUM },
 		{ "time-field", required_argument, NULL, OPT_TIME_FIELD },
 		{ "ttl", required_argument, NULL, OPT_TTL },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
 		{ "where", required_argument, NULL, 'w' },
 		{ "window", required_argument, NULL, OPT_WINDOW },
-		{ NULL, 0, NULL, 0 },
+		PN_COMMON_LONGOPTS,
 	};
 	const char *why;
 	int c;
@@ -143,15 +139,13 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->emit_interval_ms = 1000;
 	o->query.grace_ms = -1;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (pn_common_option(c, usage))
+			continue;
 		switch (c) {
 		case 'g':
 			if (pn_query_add_group(&o->query, optarg, &why))
 				pn_usage_error(usage_text, "bad --group-by '%s': %s", optarg, why);
 			break;
-		case 'h': usage(); exit(PN_EX_OK);
-		case 'q': pn_verbosity = 0; break;
-		case 'V': pn_print_version(); exit(PN_EX_OK);
-		case 'v': pn_verbosity++; break;
 		case 'w':
 			if (pn_query_add_where(&o->query, optarg, &why))
 				pn_usage_error(usage_text, "bad --where '%s': %s", optarg, why);

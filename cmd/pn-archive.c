@@ -106,7 +106,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
 		{ "from", required_argument, NULL, OPT_FROM },
-		{ "help", no_argument, NULL, 'h' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "max-age", required_argument, NULL, OPT_MAX_AGE },
 		{ "max-bytes", required_argument, NULL, OPT_MAX_BYTES },
@@ -115,7 +114,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "part-size", required_argument, NULL, OPT_PART_SIZE },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "partition-by", required_argument, NULL, OPT_PARTITION_BY },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "region", required_argument, NULL, OPT_REGION },
 		{ "reject", required_argument, NULL, OPT_REJECT },
 		{ "retries", required_argument, NULL, OPT_RETRIES },
@@ -123,9 +121,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "time-field", required_argument, NULL, OPT_TIME_FIELD },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "topic", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PN_COMMON_LONGOPTS,
 	};
 	static const char *const names[] = { "write", "cat", "ls", "verify", "offsets" };
 	const char *write_only = NULL, *read_only = NULL;
@@ -166,8 +162,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	/* GNU getopt permutes, so options may follow DEST/SRC */
 	optind = 1;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (pn_common_option(c, usage))
+			continue;
 		switch (c) {
-		case 'h': usage(); exit(PN_EX_OK);
 		case 'l':
 			if (pn_parse_int(optarg, 1, 19, &v))
 				pn_usage_error(usage_text, "bad --level '%s': 1 to 19", optarg);
@@ -180,10 +177,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			o->f.partition = (int32_t)v;
 			read_only = "--partition";
 			break;
-		case 'q': pn_verbosity = 0; break;
 		case 't': o->w.topic = o->f.topic = optarg; break;
-		case 'V': pn_print_version(); exit(PN_EX_OK);
-		case 'v': pn_verbosity++; break;
 		case OPT_PARTITION_BY:
 			if (!*optarg)
 				pn_usage_error(usage_text, "empty --partition-by");

@@ -66,12 +66,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "bootstrap-file", required_argument, NULL, 'w' },
 		{ "brokers", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "topic", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PN_COMMON_LONGOPTS,
 	};
 	int64_t n;
 	int c;
@@ -79,20 +75,18 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->brokers = 1;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (pn_common_option(c, usage))
+			continue;
 		switch (c) {
-		case 'h': usage(); exit(PN_EX_OK);
 		case 'n':
 			if (pn_parse_int(optarg, 1, 16, &n))
 				pn_usage_error(usage_text, "bad broker count '%s' (1 to 16)", optarg);
 			o->brokers = (int)n;
 			break;
-		case 'q': pn_verbosity = 0; break;
 		case 't':
 			o->topics = pn_realloc(o->topics, (o->ntopics + 1) * sizeof(*o->topics));
 			o->topics[o->ntopics++] = optarg;
 			break;
-		case 'V': pn_print_version(); exit(PN_EX_OK);
-		case 'v': pn_verbosity++; break;
 		case 'w': o->bootstrap_file = optarg; break;
 		default: pn_usage_error(usage_text, "unknown or incomplete option");
 		}

@@ -198,12 +198,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "exit", no_argument, NULL, 'e' },
 		{ "group", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "meta", no_argument, NULL, OPT_META },
 		{ "offset", required_argument, NULL, 'o' },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "property", required_argument, NULL, 'X' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "reject", required_argument, NULL, OPT_REJECT },
 		{ "schema", required_argument, NULL, OPT_SCHEMA },
 		{ "schema-registry", required_argument, NULL, OPT_REGISTRY },
@@ -211,9 +209,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "topic", required_argument, NULL, 't' },
 		{ "until", required_argument, NULL, OPT_UNTIL },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PN_COMMON_LONGOPTS,
 	};
 	int64_t n;
 	int c;
@@ -222,6 +218,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->until_ms = -1;
 	o->commit_interval_ms = 1000;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (pn_common_option(c, usage))
+			continue;
 		if (pn_kafka_opts_take(&o->kafka, c, optarg))
 			continue;
 		switch (c) {
@@ -231,7 +229,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			break;
 		case 'e': o->exit_at_end = 1; break;
 		case 'g': o->group = optarg; break;
-		case 'h': usage(); exit(PN_EX_OK);
 		case 'o': parse_start(o, optarg); break;
 		case 'p':
 			if (pn_parse_int(optarg, 0, INT32_MAX, &n))
@@ -240,10 +237,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 						   (o->npartitions + 1) * sizeof(*o->partitions));
 			o->partitions[o->npartitions++] = (int32_t)n;
 			break;
-		case 'q': pn_verbosity = 0; break;
 		case 't': add_topic(o, optarg); break;
-		case 'V': pn_print_version(); exit(PN_EX_OK);
-		case 'v': pn_verbosity++; break;
 		case OPT_COMMIT_INTERVAL:
 			if (pn_parse_duration(optarg, &o->commit_interval_ms))
 				pn_usage_error(usage_text, "bad duration '%s'", optarg);

@@ -136,22 +136,18 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "compression", required_argument, NULL, 'z' },
 		{ "config", required_argument, NULL, 'F' },
 		{ "header", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "keep-partition", no_argument, NULL, OPT_KEEP_PARTITION },
 		{ "key", required_argument, NULL, 'k' },
 		{ "key-schema", required_argument, NULL, OPT_KEY_SCHEMA },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "property", required_argument, NULL, 'X' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "reject", required_argument, NULL, OPT_REJECT },
 		{ "schema", required_argument, NULL, OPT_SCHEMA },
 		{ "schema-registry", required_argument, NULL, OPT_REGISTRY },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "subject", required_argument, NULL, OPT_SUBJECT },
 		{ "topic", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PN_COMMON_LONGOPTS,
 	};
 	int64_t n;
 	int c;
@@ -159,21 +155,19 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->partition = RD_KAFKA_PARTITION_UA;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (pn_common_option(c, usage))
+			continue;
 		if (pn_kafka_opts_take(&o->kafka, c, optarg))
 			continue;
 		switch (c) {
 		case 'H': parse_header_opt(o, optarg); break;
-		case 'h': usage(); exit(PN_EX_OK);
 		case 'k': o->key_field = optarg; break;
 		case 'p':
 			if (pn_parse_int(optarg, 0, INT32_MAX, &n))
 				pn_usage_error(usage_text, "bad partition '%s'", optarg);
 			o->partition = (int32_t)n;
 			break;
-		case 'q': pn_verbosity = 0; break;
 		case 't': o->topic = optarg; break;
-		case 'V': pn_print_version(); exit(PN_EX_OK);
-		case 'v': pn_verbosity++; break;
 		case 'z': o->compression = optarg; break;
 		case OPT_KEEP_PARTITION: o->keep_partition = 1; break;
 		case OPT_REJECT: o->reject_path = optarg; break;
