@@ -530,6 +530,7 @@ void pn_pg_batch_release(struct pn_pg_batch *b)
 	pn_buf_release(&b->lines);
 	free(b->rows);
 	free(b->hash);
+	free(b->marks);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -537,6 +538,7 @@ void pn_pg_batch_reset(struct pn_pg_batch *b)
 {
 	b->nrows = 0;
 	b->live = 0;
+	b->nmarks = 0;
 	pn_buf_reset(&b->copy);
 	pn_buf_reset(&b->keys);
 	pn_buf_reset(&b->lines);
@@ -719,8 +721,25 @@ int pn_pg_offsets_load(PGconn *conn, const char *quoted, const char *sink,
 	return rc;
 }
 
+void pn_pg_batch_mark(struct pn_pg_batch *b, struct pn_offsets *t)
+{
+	b->nmarks = 0;
+	for (int i = 0; i < t->ntopics; i++)
+		for (int32_t k = 0; k < t->topics[i].cap; k++) {
+			struct pn_part *p = t->topics[i].by_partition[k];
+
+			if (!p || p->appended <= p->flushed)
+				continue;
+			if (b->nmarks == b->markcap) {
+				b->markcap = b->markcap ? b->markcap * 2 : 16;
+				b->marks = pn_realloc(b->marks, b->markcap * sizeof(*b->marks));
+			}
+			b->marks[b->nmarks++] = (struct pn_pg_mark){ p, p->appended };
+		}
+}
+
 PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink,
-			      struct pn_offsets *t)
+			      const struct pn_pg_batch *b)
 {
 	struct pn_buf sql = PN_BUF_INIT, part = PN_BUF_INIT, next = PN_BUF_INIT;
 	PGresult *failed = NULL;
@@ -728,30 +747,24 @@ PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink
 	pn_buf_addf(&sql, "INSERT INTO %s AS o (sink, topic, partition, next_offset)"
 		    " VALUES ($1, $2, $3, $4) ON CONFLICT (sink, topic, partition) DO UPDATE"
 		    " SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset)", quoted);
-	for (int i = 0; i < t->ntopics && !failed; i++) {
-		struct pn_topic_parts *tp = &t->topics[i];
+	for (int i = 0; i < b->nmarks && !failed; i++) {
+		const struct pn_pg_mark *m = &b->marks[i];
+		const char *params[4];
+		PGresult *res;
 
-		for (int32_t k = 0; k < tp->cap && !failed; k++) {
-			struct pn_part *p = tp->by_partition[k];
-			const char *params[4];
-			PGresult *res;
-
-			if (!p || p->appended <= p->flushed)
-				continue;
-			pn_buf_reset(&part);
-			pn_buf_add_i64(&part, p->partition);
-			pn_buf_reset(&next);
-			pn_buf_add_i64(&next, p->appended);
-			params[0] = sink;
-			params[1] = tp->name;
-			params[2] = part.data;
-			params[3] = next.data;
-			res = PQexecParams(conn, sql.data, 4, NULL, params, NULL, NULL, 0);
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
-				failed = res;
-			else
-				PQclear(res);
-		}
+		pn_buf_reset(&part);
+		pn_buf_add_i64(&part, m->part->partition);
+		pn_buf_reset(&next);
+		pn_buf_add_i64(&next, m->next);
+		params[0] = sink;
+		params[1] = m->part->topic;
+		params[2] = part.data;
+		params[3] = next.data;
+		res = PQexecParams(conn, sql.data, 4, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			failed = res;
+		else
+			PQclear(res);
 	}
 	pn_buf_release(&sql);
 	pn_buf_release(&part);
@@ -759,17 +772,12 @@ PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink
 	return failed;
 }
 
-void pn_pg_offsets_committed(struct pn_offsets *t)
+void pn_pg_offsets_committed(const struct pn_pg_batch *b)
 {
-	for (int i = 0; i < t->ntopics; i++)
-		for (int32_t k = 0; k < t->topics[i].cap; k++) {
-			struct pn_part *p = t->topics[i].by_partition[k];
-
-			if (p && p->appended > p->flushed)
-				p->flushed = p->appended;
-		}
+	for (int i = 0; i < b->nmarks; i++)
+		if (b->marks[i].next > b->marks[i].part->flushed)
+			b->marks[i].part->flushed = b->marks[i].next;
 }
-
 
 enum pn_pg_failure pn_pg_classify(PGconn *conn, const PGresult *res)
 {
