@@ -569,27 +569,33 @@ void pn_pg_batch_abandon(struct pn_pg_batch *b)
 		b->keys.data[b->keys.len] = '\0';
 }
 
-/* Marks an earlier row with the same key as dead: the last row wins. */
+/* Marks an earlier row with the same key as dead: the last row wins.  The
+ * slots keep a tag of the hash, so that a probe rarely reads another row's
+ * key: the rows and keys are far apart in memory. */
 static void dedupe(struct pn_pg_batch *b, size_t idx)
 {
 	const struct pn_pg_row *w = &b->rows[idx];
 	const char *key = b->keys.data + w->key_off;
-	size_t mask = b->hashcap - 1, h = pn_hash64(PN_HASH64_INIT, key, w->key_len) & mask;
+	uint64_t hash = pn_hash64(PN_HASH64_INIT, key, w->key_len) * 0x9e3779b97f4a7c15ULL;
+	uint32_t tag = (uint32_t)(hash >> 32);
+	size_t mask = b->hashcap - 1, h = (size_t)(hash >> 16) & mask;
 
 	for (;; h = (h + 1) & mask) {
-		int32_t slot = b->hash[h];
+		struct pn_pg_slot *slot = &b->hash[h];
 		struct pn_pg_row *x;
 
-		if (!slot) {
-			b->hash[h] = (int32_t)idx + 1;
+		if (!slot->row) {
+			*slot = (struct pn_pg_slot){ (uint32_t)idx + 1, tag };
 			return;
 		}
-		x = &b->rows[slot - 1];
+		if (slot->tag != tag)
+			continue;
+		x = &b->rows[slot->row - 1];
 		if (x->key_len == w->key_len && !memcmp(b->keys.data + x->key_off, key, w->key_len)) {
 			x->dead = 1;
 			b->live--;
 			b->replaced++;
-			b->hash[h] = (int32_t)idx + 1;
+			slot->row = (uint32_t)idx + 1;
 			return;
 		}
 	}

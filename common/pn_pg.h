@@ -176,7 +176,10 @@ struct pn_pg_batch {
 	struct pn_pg_row *rows;
 	size_t nrows, cap;		/* rows, dead ones included */
 	size_t live;			/* rows not dead */
-	int32_t *hash;			/* open addressing: row index + 1, 0 empty */
+	struct pn_pg_slot {		/* open addressing */
+		uint32_t row;		/* row index + 1, 0 empty */
+		uint32_t tag;		/* high bits of the key's hash */
+	} *hash;
 	size_t hashcap;
 	size_t copy_start, key_start;	/* of the row being built */
 	unsigned long long replaced;	/* rows made dead, ever */
