@@ -106,16 +106,26 @@ static int store_offsets(struct pn_sink *s, const struct pn_pg_batch *b)
 	return res ? check(s, res, PGRES_COMMAND_OK) : PN_PG_OK;
 }
 
-/* BEGIN, the offsets and the COPY, then the merge and COMMIT sent without
- * waiting for them: finish() collects their outcome. */
-static int start(struct pn_sink *s, const struct pn_pg_batch *b)
+/* An attempt's transaction, with the batch's offsets in it. */
+static int begin(struct pn_sink *s, const struct pn_pg_batch *b)
 {
 	int rc;
 
 	s->batch_absent = 0;
 	if (!s->conn && pn_sink_connect(s))
 		return PN_PG_CONN_LOST;
-	if ((rc = pn_sink_exec(s, "BEGIN")) || (rc = store_offsets(s, b)))
+	if ((rc = pn_sink_exec(s, "BEGIN")))
+		return rc;
+	return store_offsets(s, b);
+}
+
+/* BEGIN, the offsets and the COPY, then the merge and COMMIT sent without
+ * waiting for them: finish() collects their outcome. */
+static int start(struct pn_sink *s, const struct pn_pg_batch *b)
+{
+	int rc;
+
+	if ((rc = begin(s, b)))
 		return rc;
 	if ((rc = check(s, PQexec(s->conn, "COPY pn_sink_batch FROM STDIN"), PGRES_COPY_IN)))
 		return rc;
@@ -153,10 +163,7 @@ static int try_rows(struct pn_sink *s, struct pn_pg_batch *b)
 	struct pn_buf split = PN_BUF_INIT;
 	int rc;
 
-	s->batch_absent = 0;
-	if (!s->conn && pn_sink_connect(s))
-		return PN_PG_CONN_LOST;
-	if ((rc = pn_sink_exec(s, "BEGIN")) || (rc = store_offsets(s, b)))
+	if ((rc = begin(s, b)))
 		return rc;
 	for (size_t i = 0; i < b->nrows && !rc; i++) {
 		struct pn_pg_row *w = &b->rows[i];
