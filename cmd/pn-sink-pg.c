@@ -5,15 +5,15 @@
  * gathered into batches (--batch-rows, --batch-ms) in which the last row
  * per key wins; a batch is loaded with COPY into a temporary table and
  * merged into the target by one set-based statement (insert, upsert or
- * update), in one transaction.  Values travel as COPY data or statement
- * parameters, never in SQL text; identifiers are quoted by libpq.
+ * update), in one transaction (pn_sink).  Values travel as COPY data or
+ * statement parameters, never in SQL text; identifiers are quoted by libpq.
  *
- * A row the server refuses makes its batch run again row by row, each row
- * under a savepoint, so the refused row is reported (input, line, the
- * server's message) and the rest of the batch is still written.  A lost
- * connection is retried with backoff, the batch whole; since rows carry
- * absolute values, writing a batch again is harmless for upsert and
- * update.  SIGTERM finishes the batch in hand.
+ * Two batches take turns: while the server merges a full one, the next is
+ * read and built; it is sent once the first is collected.  A row the
+ * server refuses is reported (input, line, the server's message) and the
+ * rest of its batch still written; a lost connection is retried with
+ * backoff.  When the input is quiet or ends, and on SIGTERM, the batch in
+ * hand is written before anything else is read.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +32,7 @@
 #include "pn_pg.h"
 #include "pn_record.h"
 #include "pn_signal.h"
+#include "pn_sink.h"
 #include "pn_version.h"
 
 static const char usage_text[] =
@@ -66,13 +67,12 @@ struct opts {
 };
 
 struct counts {
-	uint64_t lines, rows, written, duplicates, absent, failed, rejected, batches, retries,
-		skipped, deleted;
+	uint64_t lines, rows, rejected, skipped;	/* the others are the sink's */
 };
 
 struct run {
 	const struct opts *o;
-	PGconn *conn;
+	struct pn_sink sink;		/* the connection and the batch in flight */
 	struct pn_pg_table table;
 	struct pn_pg_col *cols;
 	int ncols;
@@ -85,17 +85,16 @@ struct run {
 	int missing;			/* --create: the table is made from the first record */
 	struct pn_pg_sql sql;		/* the statements for these columns */
 	struct pn_json json;
-	struct pn_pg_batch batch;	/* the rows in hand */
+	struct pn_pg_batch batches[2];	/* the one in hand, the one in flight */
+	struct pn_pg_batch *batch;	/* the rows in hand */
 	struct pn_buf tmp, msg;
-	long long batch_started_ms;
+	long long batch_started_ms, sent_ms;
 	char **names;			/* input names by index */
 	struct pn_reject reject;
-	char *offsets_quoted;		/* --offsets-table, quoted, or NULL */
 	struct pn_offsets offsets;
 	struct pn_progress progress;
 	struct counts counts;
 	unsigned absent_reported;
-	uint64_t batch_absent;		/* rows of this batch's attempt without a row */
 	int status;
 	int stop_input;			/* a bad line without --reject */
 };
@@ -275,17 +274,6 @@ static void add_col(struct run *r, const char *field, size_t len)
 			c->is_key = 1;
 }
 
-/* Builds the statements once the columns are known. */
-static void build_sql(struct run *r)
-{
-	if (pn_pg_sql_build(r->conn, &r->table, r->cols, r->ncols, r->o->mode,
-			    r->o->delete_tombstone, &r->sql))
-		pn_die(PN_EX_CONFIG, "cannot quote the column names of '%s'", r->o->table);
-}
-
-static int create_temp(struct run *r);
-static int sql_exec(struct run *r, const char *sql);
-
 /* --create: the table from the first record, keyed by --pk. */
 static void create_table(struct run *r, const struct pn_json *j)
 {
@@ -321,7 +309,7 @@ static void create_table(struct run *r, const struct pn_json *j)
 				v = pn_json_get(j, 0, name, strlen(name));
 				if (n++)
 					pn_buf_adds(&sql, ", ");
-				pn_pg_add_ident(r->conn, &sql, field);
+				pn_pg_add_ident(r->sink.conn, &sql, field);
 				pn_buf_addf(&sql, " %s", pn_pg_type_for(j, v));
 			}
 			free(name);
@@ -332,17 +320,17 @@ static void create_table(struct run *r, const struct pn_json *j)
 		for (int k = 0; k < o->npk; k++) {
 			if (k)
 				pn_buf_adds(&sql, ", ");
-			pn_pg_add_ident(r->conn, &sql, column_of(o, o->pk[k]));
+			pn_pg_add_ident(r->sink.conn, &sql, column_of(o, o->pk[k]));
 		}
 		pn_buf_addc(&sql, ')');
 	}
 	pn_buf_addc(&sql, ')');
-	if (sql_exec(r, sql.data))
-		pn_die(PN_EX_CONFIG, "cannot create table '%s': %s", o->table, r->msg.data);
+	if (pn_sink_exec(&r->sink, sql.data))
+		pn_die(PN_EX_CONFIG, "cannot create table '%s': %s", o->table, r->sink.msg.data);
 	pn_info("created table %s", r->table.quoted);
 	pn_pg_table_release(&r->table);
 	pn_buf_reset(&r->msg);
-	rc = pn_pg_table_load(r->conn, o->table, &r->table, &r->msg);
+	rc = pn_pg_table_load(r->sink.conn, o->table, &r->table, &r->msg);
 	if (rc)
 		pn_die(PN_EX_CONFIG, "cannot read table '%s' back: %s", o->table, r->msg.data);
 	r->missing = 0;
@@ -381,12 +369,10 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 		r->names_wanted[i] = i < r->ncols ? r->cols[i].field : meta[i - r->ncols];
 		r->lens_wanted[i] = strlen(r->names_wanted[i]);
 	}
-	build_sql(r);
-	/* on failure the next batch reconnects, which makes the table again */
-	if (r->conn && create_temp(r)) {
-		PQfinish(r->conn);
-		r->conn = NULL;
-	}
+	if (pn_pg_sql_build(r->sink.conn, &r->table, r->cols, r->ncols, r->o->mode,
+			    r->o->delete_tombstone, &r->sql))
+		pn_die(PN_EX_CONFIG, "cannot quote the column names of '%s'", r->o->table);
+	pn_sink_prepare(&r->sink, &r->sql);
 }
 
 static void write_reject(struct run *r, const char *line, size_t len)
@@ -412,7 +398,7 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 		     size_t len)
 {
 	struct pn_json *j = &r->json;
-	struct pn_pg_batch *b = &r->batch;
+	struct pn_pg_batch *b = r->batch;
 	const char *why = NULL;
 	struct pn_part *part = NULL;
 	int64_t offset = -1;
@@ -429,7 +415,7 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 		plan_columns(r, j);
 	}
 	unknown = pn_json_members(j, r->names_wanted, r->lens_wanted, r->ncols + 3, r->val);
-	if (r->offsets_quoted) {
+	if (r->sink.offsets_quoted) {
 		int32_t partition;
 		int pos = pn_record_position(j, r->val[r->ncols], r->val[r->ncols + 1],
 					     r->val[r->ncols + 2], &r->tmp, &partition, &offset,
@@ -497,213 +483,44 @@ bad:
 	bad_line(r, in, line, len, r->msg.data, 0);
 }
 
-/*
- * What a failure means: a row's data the server refused (try the batch row
- * by row), the connection or the transaction lost (do it all again), or
- * anything else, which no retry would mend.
- */
-/* Runs a command; PN_PG_OK, or the kind of failure with its message in r->msg. */
-static int run_cmd(struct run *r, PGresult *res, ExecStatusType want)
+/* A row the server refused: reported, set aside with --reject, else the
+ * end of the input. */
+static void refused(void *arg, const struct pn_pg_row *w, const char *line, const char *why)
 {
-	int rc = PN_PG_OK;
+	struct run *r = arg;
 
-	if (PQresultStatus(res) != want) {
-		rc = pn_pg_classify(r->conn, res);
-		pn_buf_reset(&r->msg);
-		if (res)
-			pn_pg_result_error(res, &r->msg);
-		else
-			pn_pg_error(r->conn, &r->msg);
+	pn_error_at(r->names[w->input], w->lineno, "%s", why);
+	if (r->reject.f) {
+		write_reject(r, line, w->line_len);
+	} else {
+		r->status = PN_EX_DATAERR;
+		r->stop_input = 1;
 	}
-	PQclear(res);
-	return rc;
 }
 
-static int sql_exec(struct run *r, const char *sql)
+/* A row of --mode update whose key has no row: the first ones are named. */
+static void absent(void *arg, const struct pn_pg_row *w)
 {
-	return run_cmd(r, PQexec(r->conn, sql), PGRES_COMMAND_OK);
+	struct run *r = arg;
+
+	if (r->absent_reported++ < 10 && pn_verbosity >= 1)
+		fprintf(stderr, "%s: warning (at %s:%llu): no row in '%s' has this key\n",
+			pn_progname(), r->names[w->input], w->lineno, r->o->table);
 }
 
-/* The merge statement; an update reports the rows that found no row with
- * their key. */
-static int merge(struct run *r)
+/* Sends the batch in hand, full, to be written while the next is read. */
+static void send_batch(struct run *r)
 {
-	PGresult *res = PQexec(r->conn, r->sql.merge);
-	ExecStatusType want = r->o->mode == PN_PG_UPDATE ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
-
-	if (PQresultStatus(res) == want && r->o->mode == PN_PG_UPDATE) {
-		for (int i = 0; i < PQntuples(res); i++) {
-			const struct pn_pg_row *w =
-				&r->batch.rows[strtoull(PQgetvalue(res, i, 0), NULL, 10)];
-
-			r->batch_absent++;
-			if (r->absent_reported++ < 10 && pn_verbosity >= 1)
-				fprintf(stderr, "%s: warning (at %s:%llu): no row in '%s' has this key\n",
-					pn_progname(), r->names[w->input], w->lineno, r->o->table);
-		}
-	}
-	return run_cmd(r, res, want);
+	pn_sink_send(&r->sink, r->batch);
+	r->sent_ms = pn_now_ms();
+	r->batch = r->batch == &r->batches[0] ? &r->batches[1] : &r->batches[0];
 }
 
-/* The batch's offsets, in its transaction. */
-static int store_offsets(struct run *r)
+/* Writes everything read: the batch in flight, then the one in hand. */
+static void flush_all(struct run *r)
 {
-	PGresult *res;
-
-	if (!r->offsets_quoted)
-		return PN_PG_OK;
-	res = pn_pg_offsets_store(r->conn, r->offsets_quoted, r->o->table, &r->offsets);
-	return res ? run_cmd(r, res, PGRES_COMMAND_OK) : PN_PG_OK;
-}
-
-/* The whole batch: COPY, one merge, commit. */
-static int try_batch(struct run *r)
-{
-	int rc;
-
-	if ((rc = sql_exec(r, "BEGIN")))
-		return rc;
-	rc = run_cmd(r, PQexec(r->conn, "COPY pn_sink_batch FROM STDIN"), PGRES_COPY_IN);
-	if (rc)
-		return rc;
-	if (pn_pg_batch_put(r->conn, &r->batch))
-		return PN_PG_CONN_LOST;
-	if (PQputCopyEnd(r->conn, NULL) != 1)
-		return PN_PG_CONN_LOST;
-	if ((rc = run_cmd(r, PQgetResult(r->conn), PGRES_COMMAND_OK))) {
-		PQclear(PQgetResult(r->conn));
-		return rc;
-	}
-	if ((rc = merge(r)))
-		return rc;
-	if ((rc = store_offsets(r)))
-		return rc;
-	return sql_exec(r, "COMMIT");
-}
-
-/* Row by row under savepoints: the rows the server refuses are reported
- * and set aside, the others written, all in one transaction. */
-static int try_rows(struct run *r)
-{
-	const char *vals[256];
-	struct pn_buf split = PN_BUF_INIT;
-	int rc = sql_exec(r, "BEGIN");
-
-	for (size_t i = 0; i < r->batch.nrows && !rc; i++) {
-		struct pn_pg_row *w = &r->batch.rows[i];
-		int n;
-
-		if (w->dead)
-			continue;
-		n = pn_pg_copy_split(r->batch.copy.data + w->copy_off, w->copy_len - 1, &split, vals, 256);
-		if ((rc = sql_exec(r, "SAVEPOINT pn_row")))
-			break;
-		rc = run_cmd(r, PQexecParams(r->conn, r->sql.load, n, NULL, vals, NULL, NULL, 0),
-			     PGRES_COMMAND_OK);
-		if (!rc)
-			rc = merge(r);
-		if (!rc)
-			rc = sql_exec(r, "DELETE FROM pn_sink_batch");
-		if (rc == PN_PG_ROW_ERROR) {
-			pn_error_at(r->names[w->input], w->lineno, "%s", r->msg.data);
-			r->counts.failed++;
-			w->dead = 1;
-			if (r->reject.f)
-				write_reject(r, r->batch.lines.data + w->line_off, w->line_len);
-			else {
-				r->status = PN_EX_DATAERR;
-				r->stop_input = 1;
-			}
-			rc = sql_exec(r, "ROLLBACK TO SAVEPOINT pn_row");
-		}
-		if (!rc)
-			rc = sql_exec(r, "RELEASE SAVEPOINT pn_row");
-	}
-	if (!rc)
-		rc = store_offsets(r);
-	if (!rc)
-		rc = sql_exec(r, "COMMIT");
-	pn_buf_release(&split);
-	return rc;
-}
-
-/* The session's batch table: the written columns, typed as the target's. */
-static int create_temp(struct run *r)
-{
-	return sql_exec(r, r->sql.temp);
-}
-
-/* Connects and prepares the session; 0, or -1 with the reason in r->msg. */
-static int connect_db(struct run *r)
-{
-	char *why;
-
-	r->conn = pn_pg_connect(r->o->dsn, &why);
-	if (!r->conn) {
-		pn_buf_reset(&r->msg);
-		pn_buf_adds(&r->msg, why);
-		free(why);
-		return -1;
-	}
-	if (r->planned && create_temp(r)) {
-		PQfinish(r->conn);
-		r->conn = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static void disconnect(struct run *r)
-{
-	if (r->conn)
-		PQfinish(r->conn);
-	r->conn = NULL;
-}
-
-/* Writes the batch in hand, reconnecting as long as --retry-for allows. */
-static void flush_batch(struct run *r)
-{
-	long long deadline = pn_now_ms() + r->o->retry_ms, wait = 100;
-	size_t live = 0;
-	int rc, row_by_row = 0;
-
-	if (!r->batch.nrows)
-		return;
-	for (;;) {
-		r->batch_absent = 0;
-		if (!r->conn && connect_db(r))
-			rc = PN_PG_CONN_LOST;
-		else
-			rc = row_by_row ? try_rows(r) : try_batch(r);
-		if (rc == PN_PG_OK)
-			break;
-		if (rc == PN_PG_ROW_ERROR && !row_by_row) {
-			pn_info("batch refused (%s); writing it row by row", r->msg.data);
-			sql_exec(r, "ROLLBACK");
-			row_by_row = 1;
-			continue;
-		}
-		if (rc == PN_PG_ROW_ERROR || rc == PN_PG_FATAL)
-			pn_die(PN_EX_FAILED, "cannot write to '%s': %s", r->o->table, r->msg.data);
-		/* the connection is gone: the transaction with it */
-		disconnect(r);
-		if (pn_now_ms() >= deadline)
-			pn_die(PN_EX_TEMPFAIL, "giving up on PostgreSQL after %llds: %s",
-			       (long long)(r->o->retry_ms / 1000), r->msg.data);
-		pn_warn("lost the connection (%s); retrying in %lldms", r->msg.data, wait);
-		r->counts.retries++;
-		usleep(wait * 1000);
-		wait = wait * 2 > 5000 ? 5000 : wait * 2;
-	}
-	for (size_t i = 0; i < r->batch.nrows; i++) {
-		live += !r->batch.rows[i].dead;
-		r->counts.deleted += !r->batch.rows[i].dead && r->batch.rows[i].tomb;
-	}
-	pn_pg_offsets_committed(&r->offsets);
-	r->counts.written += live - r->batch_absent;
-	r->counts.absent += r->batch_absent;
-	r->counts.batches++;
-	pn_pg_batch_reset(&r->batch);
+	pn_sink_send(&r->sink, r->batch);
+	pn_sink_wait(&r->sink);
 }
 
 /* Reads one input to its end, writing full batches as they fill. */
@@ -721,16 +538,21 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 	}
 	r->names[input] = in.name;
 	while (!pn_stop && !r->stop_input) {
+		/* a batch in flight is collected, one in hand written, when
+		 * the input is quiet for --batch-ms */
+		long long since = r->sink.inflight ? r->sent_ms : r->batch_started_ms;
+
 		in.timeout_ms = -1;
-		if (r->batch.nrows) {
-			long long left = r->batch_started_ms + r->o->batch_ms - pn_now_ms();
+		if (r->sink.inflight || r->batch->nrows) {
+			long long left = since + r->o->batch_ms - pn_now_ms();
 
 			in.timeout_ms = left > 0 ? (int)left : 0;
 		}
 		got = pn_reader_next(&in, &line, &len);
 		if (got == PN_READER_TIMEOUT) {
-			if (r->batch.nrows && pn_now_ms() >= r->batch_started_ms + r->o->batch_ms)
-				flush_batch(r);
+			pn_sink_wait(&r->sink);
+			if (r->batch->nrows && pn_now_ms() >= r->batch_started_ms + r->o->batch_ms)
+				flush_all(r);
 			continue;
 		}
 		if (got <= 0)
@@ -738,16 +560,16 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 		r->counts.lines++;
 		add_line(r, &in, input, line, len);
 		pn_progress_tick(&r->progress, r->counts.rows);
-		if (r->batch.live >= (size_t)r->o->batch_rows)
-			flush_batch(r);
+		if (r->batch->live >= (size_t)r->o->batch_rows)
+			send_batch(r);
 	}
 	/* a batch written while the input was quiet may have stopped the input */
 	if (!pn_stop && got < 0 && got != PN_READER_TIMEOUT) {
 		pn_error("cannot read '%s': %m", in.name);
 		r->status = PN_EX_IOERR;
 	}
-	/* the batch may still name this input */
-	flush_batch(r);
+	/* the batches may still name this input */
+	flush_all(r);
 	r->names[input] = NULL;
 	pn_reader_close(&in);
 	return got < 0 || r->stop_input ? -1 : 0;
@@ -757,10 +579,10 @@ static void open_table(struct run *r)
 {
 	int rc;
 
-	if (connect_db(r))
-		pn_die(PN_EX_UNAVAILABLE, "%s", r->msg.data);
+	if (pn_sink_connect(&r->sink))
+		pn_die(PN_EX_UNAVAILABLE, "%s", r->sink.msg.data);
 	pn_buf_reset(&r->msg);
-	rc = pn_pg_table_load(r->conn, r->o->table, &r->table, &r->msg);
+	rc = pn_pg_table_load(r->sink.conn, r->o->table, &r->table, &r->msg);
 	if (rc < 0)
 		pn_die(PN_EX_CONFIG, "%s", r->msg.data);
 	if (rc > 0 && !r->o->create)
@@ -775,7 +597,7 @@ static void open_table(struct run *r)
 
 		for (int k = 0; k < r->o->npk; k++)
 			cols[k] = pn_pg_table_column(&r->table, column_of(r->o, r->o->pk[k]));
-		if (!pn_pg_table_has_unique(r->conn, &r->table, cols, r->o->npk))
+		if (!pn_pg_table_has_unique(r->sink.conn, &r->table, cols, r->o->npk))
 			pn_die(PN_EX_CONFIG, "--mode upsert needs a primary key or unique index on the --pk columns of '%s'",
 			       r->o->table);
 		free(cols);
@@ -783,12 +605,13 @@ static void open_table(struct run *r)
 	if (r->o->offsets_table) {
 		struct pn_buf q = PN_BUF_INIT;
 
-		if (pn_pg_add_name(r->conn, &q, r->o->offsets_table))
+		if (pn_pg_add_name(r->sink.conn, &q, r->o->offsets_table))
 			pn_die(PN_EX_CONFIG, "bad offsets table name '%s'", r->o->offsets_table);
-		r->offsets_quoted = pn_buf_detach(&q, NULL);
+		r->sink.offsets_quoted = pn_buf_detach(&q, NULL);
 		pn_buf_reset(&r->msg);
-		if (pn_pg_offsets_prepare(r->conn, r->offsets_quoted, &r->msg) ||
-		    pn_pg_offsets_load(r->conn, r->offsets_quoted, r->o->table, &r->offsets, &r->msg))
+		if (pn_pg_offsets_prepare(r->sink.conn, r->sink.offsets_quoted, &r->msg) ||
+		    pn_pg_offsets_load(r->sink.conn, r->sink.offsets_quoted, r->o->table, &r->offsets,
+				       &r->msg))
 			pn_die(PN_EX_CONFIG, "%s", r->msg.data);
 	}
 	if (r->o->nfields && !r->missing)
@@ -810,18 +633,22 @@ static int print_offsets(struct run *r)
 	return rc;
 }
 
-static void print_stats(const struct counts *c, double seconds)
+static void print_stats(const struct run *r, double seconds)
 {
+	const struct counts *c = &r->counts;
+	const struct pn_sink *s = &r->sink;
+
 	fprintf(stderr,
 		"{\"lines\":%llu,\"rows\":%llu,\"written\":%llu,\"duplicates\":%llu,"
 		"\"absent\":%llu,\"failed\":%llu,\"rejected\":%llu,\"batches\":%llu,"
 		"\"retries\":%llu,\"skipped\":%llu,\"deleted\":%llu,\"seconds\":%.3f}\n",
 		(unsigned long long)c->lines, (unsigned long long)c->rows,
-		(unsigned long long)c->written, (unsigned long long)c->duplicates,
-		(unsigned long long)c->absent, (unsigned long long)c->failed,
-		(unsigned long long)c->rejected, (unsigned long long)c->batches,
-		(unsigned long long)c->retries, (unsigned long long)c->skipped,
-		(unsigned long long)c->deleted, seconds);
+		(unsigned long long)s->written,
+		(unsigned long long)(r->batches[0].replaced + r->batches[1].replaced),
+		(unsigned long long)s->absent, (unsigned long long)s->failed,
+		(unsigned long long)c->rejected, (unsigned long long)s->batches,
+		(unsigned long long)s->retries, (unsigned long long)c->skipped,
+		(unsigned long long)s->deleted, seconds);
 }
 
 int main(int argc, char **argv)
@@ -836,7 +663,12 @@ int main(int argc, char **argv)
 	r.o = &o;
 	pn_json_init(&r.json);
 	r.names = pn_malloc((o.ninputs ? o.ninputs : 1) * sizeof(*r.names));
-	pn_pg_batch_init(&r.batch, (size_t)o.batch_rows);
+	pn_pg_batch_init(&r.batches[0], (size_t)o.batch_rows);
+	pn_pg_batch_init(&r.batches[1], (size_t)o.batch_rows);
+	r.batch = &r.batches[0];
+	r.sink = (struct pn_sink){ .dsn = o.dsn, .table = o.table, .offsets = &r.offsets,
+				   .mode = o.mode, .retry_ms = o.retry_ms, .on_refused = refused,
+				   .on_absent = absent, .arg = &r };
 	pn_signal_install();
 	pn_progress_init(&r.progress);
 
@@ -855,21 +687,19 @@ int main(int argc, char **argv)
 			break;
 	if (pn_stop)
 		pn_info("stopped on signal %d after %llu rows", (int)pn_stop,
-			(unsigned long long)r.counts.written);
+			(unsigned long long)r.sink.written);
 
 	pn_progress_done(&r.progress);
-	if (r.counts.absent)
+	if (r.sink.absent)
 		pn_warn("%llu records found no row with their key in '%s' (--mode update)",
-			(unsigned long long)r.counts.absent, o.table);
+			(unsigned long long)r.sink.absent, o.table);
 	if (pn_reject_close(&r.reject) && !r.status)
 		r.status = PN_EX_IOERR;
-	r.counts.duplicates = r.batch.replaced;
 	if (o.stats)
-		print_stats(&r.counts, (pn_now_ms() - started) / 1000.0);
+		print_stats(&r, (pn_now_ms() - started) / 1000.0);
 out:
-	disconnect(&r);
+	pn_sink_release(&r.sink);
 	pn_offsets_release(&r.offsets);
-	free(r.offsets_quoted);
 	pn_pg_table_release(&r.table);
 	for (int i = 0; i < r.ncols; i++)
 		free(r.cols[i].field);
@@ -879,7 +709,8 @@ out:
 	free(r.val);
 	pn_pg_sql_release(&r.sql);
 	free(r.names);
-	pn_pg_batch_release(&r.batch);
+	pn_pg_batch_release(&r.batches[0]);
+	pn_pg_batch_release(&r.batches[1]);
 	pn_buf_release(&r.tmp);
 	pn_buf_release(&r.msg);
 	pn_json_release(&r.json);

@@ -530,6 +530,7 @@ void pn_pg_batch_release(struct pn_pg_batch *b)
 	pn_buf_release(&b->lines);
 	free(b->rows);
 	free(b->hash);
+	free(b->marks);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -537,6 +538,7 @@ void pn_pg_batch_reset(struct pn_pg_batch *b)
 {
 	b->nrows = 0;
 	b->live = 0;
+	b->nmarks = 0;
 	pn_buf_reset(&b->copy);
 	pn_buf_reset(&b->keys);
 	pn_buf_reset(&b->lines);
@@ -567,27 +569,33 @@ void pn_pg_batch_abandon(struct pn_pg_batch *b)
 		b->keys.data[b->keys.len] = '\0';
 }
 
-/* Marks an earlier row with the same key as dead: the last row wins. */
+/* Marks an earlier row with the same key as dead: the last row wins.  The
+ * slots keep a tag of the hash, so that a probe rarely reads another row's
+ * key: the rows and keys are far apart in memory. */
 static void dedupe(struct pn_pg_batch *b, size_t idx)
 {
 	const struct pn_pg_row *w = &b->rows[idx];
 	const char *key = b->keys.data + w->key_off;
-	size_t mask = b->hashcap - 1, h = pn_hash64(PN_HASH64_INIT, key, w->key_len) & mask;
+	uint64_t hash = pn_hash64(PN_HASH64_INIT, key, w->key_len) * 0x9e3779b97f4a7c15ULL;
+	uint32_t tag = (uint32_t)(hash >> 32);
+	size_t mask = b->hashcap - 1, h = (size_t)(hash >> 16) & mask;
 
 	for (;; h = (h + 1) & mask) {
-		int32_t slot = b->hash[h];
+		struct pn_pg_slot *slot = &b->hash[h];
 		struct pn_pg_row *x;
 
-		if (!slot) {
-			b->hash[h] = (int32_t)idx + 1;
+		if (!slot->row) {
+			*slot = (struct pn_pg_slot){ (uint32_t)idx + 1, tag };
 			return;
 		}
-		x = &b->rows[slot - 1];
+		if (slot->tag != tag)
+			continue;
+		x = &b->rows[slot->row - 1];
 		if (x->key_len == w->key_len && !memcmp(b->keys.data + x->key_off, key, w->key_len)) {
 			x->dead = 1;
 			b->live--;
 			b->replaced++;
-			b->hash[h] = (int32_t)idx + 1;
+			slot->row = (uint32_t)idx + 1;
 			return;
 		}
 	}
@@ -719,8 +727,25 @@ int pn_pg_offsets_load(PGconn *conn, const char *quoted, const char *sink,
 	return rc;
 }
 
+void pn_pg_batch_mark(struct pn_pg_batch *b, struct pn_offsets *t)
+{
+	b->nmarks = 0;
+	for (int i = 0; i < t->ntopics; i++)
+		for (int32_t k = 0; k < t->topics[i].cap; k++) {
+			struct pn_part *p = t->topics[i].by_partition[k];
+
+			if (!p || p->appended <= p->flushed)
+				continue;
+			if (b->nmarks == b->markcap) {
+				b->markcap = b->markcap ? b->markcap * 2 : 16;
+				b->marks = pn_realloc(b->marks, b->markcap * sizeof(*b->marks));
+			}
+			b->marks[b->nmarks++] = (struct pn_pg_mark){ p, p->appended };
+		}
+}
+
 PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink,
-			      struct pn_offsets *t)
+			      const struct pn_pg_batch *b)
 {
 	struct pn_buf sql = PN_BUF_INIT, part = PN_BUF_INIT, next = PN_BUF_INIT;
 	PGresult *failed = NULL;
@@ -728,30 +753,24 @@ PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink
 	pn_buf_addf(&sql, "INSERT INTO %s AS o (sink, topic, partition, next_offset)"
 		    " VALUES ($1, $2, $3, $4) ON CONFLICT (sink, topic, partition) DO UPDATE"
 		    " SET next_offset = GREATEST(o.next_offset, EXCLUDED.next_offset)", quoted);
-	for (int i = 0; i < t->ntopics && !failed; i++) {
-		struct pn_topic_parts *tp = &t->topics[i];
+	for (int i = 0; i < b->nmarks && !failed; i++) {
+		const struct pn_pg_mark *m = &b->marks[i];
+		const char *params[4];
+		PGresult *res;
 
-		for (int32_t k = 0; k < tp->cap && !failed; k++) {
-			struct pn_part *p = tp->by_partition[k];
-			const char *params[4];
-			PGresult *res;
-
-			if (!p || p->appended <= p->flushed)
-				continue;
-			pn_buf_reset(&part);
-			pn_buf_add_i64(&part, p->partition);
-			pn_buf_reset(&next);
-			pn_buf_add_i64(&next, p->appended);
-			params[0] = sink;
-			params[1] = tp->name;
-			params[2] = part.data;
-			params[3] = next.data;
-			res = PQexecParams(conn, sql.data, 4, NULL, params, NULL, NULL, 0);
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
-				failed = res;
-			else
-				PQclear(res);
-		}
+		pn_buf_reset(&part);
+		pn_buf_add_i64(&part, m->part->partition);
+		pn_buf_reset(&next);
+		pn_buf_add_i64(&next, m->next);
+		params[0] = sink;
+		params[1] = m->part->topic;
+		params[2] = part.data;
+		params[3] = next.data;
+		res = PQexecParams(conn, sql.data, 4, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			failed = res;
+		else
+			PQclear(res);
 	}
 	pn_buf_release(&sql);
 	pn_buf_release(&part);
@@ -759,17 +778,12 @@ PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink
 	return failed;
 }
 
-void pn_pg_offsets_committed(struct pn_offsets *t)
+void pn_pg_offsets_committed(const struct pn_pg_batch *b)
 {
-	for (int i = 0; i < t->ntopics; i++)
-		for (int32_t k = 0; k < t->topics[i].cap; k++) {
-			struct pn_part *p = t->topics[i].by_partition[k];
-
-			if (p && p->appended > p->flushed)
-				p->flushed = p->appended;
-		}
+	for (int i = 0; i < b->nmarks; i++)
+		if (b->marks[i].next > b->marks[i].part->flushed)
+			b->marks[i].part->flushed = b->marks[i].next;
 }
-
 
 enum pn_pg_failure pn_pg_classify(PGconn *conn, const PGresult *res)
 {

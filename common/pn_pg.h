@@ -152,6 +152,8 @@ int pn_pg_copy_split(const char *row, size_t len, struct pn_buf *out, const char
  * the buffers have grown to a batch's size.  When dead rows outnumber the
  * live ones they are dropped and the live rows renumbered, so a batch's
  * memory follows its live rows (its distinct keys), not its input.
+ * A batch also keeps its Kafka offsets (pn_pg_batch_mark): what its
+ * transaction stores, whatever the caller reads meanwhile.
  */
 struct pn_pg_row {
 	size_t copy_off, copy_len;	/* its COPY text (with the '\n') */
@@ -163,15 +165,26 @@ struct pn_pg_row {
 	unsigned tomb : 1;		/* deletes the row with its key */
 };
 
+/* A topic-partition's next offset once the batch is written. */
+struct pn_pg_mark {
+	struct pn_part *part;
+	int64_t next;
+};
+
 struct pn_pg_batch {
 	struct pn_buf copy, keys, lines;
 	struct pn_pg_row *rows;
 	size_t nrows, cap;		/* rows, dead ones included */
 	size_t live;			/* rows not dead */
-	int32_t *hash;			/* open addressing: row index + 1, 0 empty */
+	struct pn_pg_slot {		/* open addressing */
+		uint32_t row;		/* row index + 1, 0 empty */
+		uint32_t tag;		/* high bits of the key's hash */
+	} *hash;
 	size_t hashcap;
 	size_t copy_start, key_start;	/* of the row being built */
 	unsigned long long replaced;	/* rows made dead, ever */
+	struct pn_pg_mark *marks;	/* its offsets */
+	int nmarks, markcap;
 };
 
 /* max_rows: the most rows a batch will hold (sizes the key table). */
@@ -196,20 +209,23 @@ int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b);
  * the next offset to read, stored in the same transaction as the rows so
  * that the table and the offsets never disagree.  In the pn_offsets
  * entries, `start` is what the table held when the program started,
- * `appended` one past the last record taken into the batch, `flushed`
- * what is committed.
+ * `appended` one past the last record taken into a batch, `flushed`
+ * what is committed.  A batch is marked when it is complete, with the
+ * entries whose appended passed flushed, and stores those marks however
+ * often it is written, while the next batch advances appended.
  */
+/* Marks b with t's entries whose appended passed flushed. */
+void pn_pg_batch_mark(struct pn_pg_batch *b, struct pn_offsets *t);
 /* Creates the table if missing; 0, or -1 with the reason in why. */
 int pn_pg_offsets_prepare(PGconn *conn, const char *quoted, struct pn_buf *why);
 /* Reads the sink's offsets into the entries' start (and flushed). */
 int pn_pg_offsets_load(PGconn *conn, const char *quoted, const char *sink,
 		       struct pn_offsets *t, struct pn_buf *why);
-/* Stores every entry whose appended passed flushed; NULL, or the failed
- * result for the caller to examine and PQclear. */
+/* Stores b's marks; NULL, or the failed result for the caller to examine
+ * and PQclear. */
 PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink,
-			      struct pn_offsets *t);
-/* After the commit: flushed = appended. */
-void pn_pg_offsets_committed(struct pn_offsets *t);
-
+			      const struct pn_pg_batch *b);
+/* After the commit: flushed = b's marks. */
+void pn_pg_offsets_committed(const struct pn_pg_batch *b);
 
 #endif

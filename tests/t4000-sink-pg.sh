@@ -205,6 +205,27 @@ test_expect_success 'a row refused in a batch written while the input is quiet i
 	! grep "cannot read" err
 '
 
+test_expect_success 'rows refused in batches merged while the next is read: their own lines' '
+	sql "CREATE TABLE checked2 (id int PRIMARY KEY, n int CHECK (n >= 0))" &&
+	awk "BEGIN { for (i = 1; i <= 300; i++) printf \"{\\\"id\\\":%d,\\\"n\\\":%d}\\n\", i, i == 50 || i == 250 ? -1 : i }" >in &&
+	pn-sink-pg -t checked2 -k id --batch-rows 100 --reject rej --stats in 2>err &&
+	grep "^pn-sink-pg: error (at in:50): new row for relation \"checked2\" violates check constraint" err &&
+	grep "^pn-sink-pg: error (at in:250): new row for relation \"checked2\" violates check constraint" err &&
+	printf "{\"id\":50,\"n\":-1}\n{\"id\":250,\"n\":-1}\n" >expect &&
+	test_cmp expect rej &&
+	grep "\"written\":298,.*\"failed\":2,\"rejected\":2,\"batches\":3," err &&
+	sql "SELECT count(*), sum(n) FROM checked2" >actual &&
+	echo "298|$((300 * 301 / 2 - 50 - 250))" >expect &&
+	test_cmp expect actual &&
+	sql "TRUNCATE checked2" &&
+	test_expect_code 65 pn-sink-pg -t checked2 -k id --batch-rows 100 in 2>err &&
+	grep "^pn-sink-pg: error (at in:50): " err &&
+	! grep "at in:250" err &&
+	sql "SELECT count(*), max(id) FROM checked2" >actual &&
+	echo "199|200" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success '--reject sets refused rows and bad lines aside and goes on' '
 	cat >in <<-\EOF &&
 	{"id":20,"t":"ok","num":1}

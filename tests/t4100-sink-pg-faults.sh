@@ -65,6 +65,66 @@ test_expect_success 'the server down for a while: reconnects with backoff' '
 	test_cmp expect actual
 '
 
+# The records' offsets are their values: the table must hold 1..N once
+# each, and every batch must have stored its own next offset.
+test_expect_success 'a batch lost while the next is read is written again, once, with its offsets' '
+	sql "CREATE TABLE inflight (n bigint)" &&
+	sql "CREATE TABLE audit (max_n bigint, next_offset bigint)" &&
+	sql "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+		INSERT INTO audit SELECT (SELECT max(n) FROM new), (SELECT next_offset FROM pn_offsets
+			WHERE sink = '\''inflight'\'' AND topic = '\''t'\'' AND partition = 0);
+		RETURN NULL; END \$\$" &&
+	sql "CREATE TRIGGER audit AFTER INSERT ON inflight REFERENCING NEW TABLE AS new
+		FOR EACH STATEMENT EXECUTE FUNCTION audit()" &&
+	records () { seq "$1" "$2" | awk "{ printf \"{\\\"n\\\":%d,\\\"_topic\\\":\\\"t\\\",\\\"_partition\\\":0,\\\"_offset\\\":%d}\\n\", \$1, \$1 }"; } &&
+	mkfifo feed4 lock || return 1
+	pn-sink-pg -t inflight -m insert --batch-rows 100 --batch-ms 1h --offsets-table pn_offsets \
+		--stats <feed4 2>sink.err &
+	sink=$!
+	exec 9>feed4 &&
+	records 1 99 >&9 &&
+	# the batch table exists, made from the table: now the table can be locked
+	for i in $(seq 1 100); do
+		test "$(sql "SELECT count(*) FROM pg_class WHERE relname = '\''pn_sink_batch'\''")" = 1 && break
+		sleep 0.1
+	done || return 1
+	psql -X -q <lock >/dev/null &
+	locker=$!
+	exec 7>lock &&
+	echo "BEGIN; LOCK TABLE inflight;" >&7 &&
+	for i in $(seq 1 100); do
+		test "$(sql "SELECT count(*) FROM pg_locks WHERE relation = '\''inflight'\''::regclass AND granted")" = 1 && break
+		sleep 0.1
+	done &&
+	# a full batch: sent, its merge waits for the lock
+	records 100 100 >&9 &&
+	for i in $(seq 1 100); do
+		test "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\''pn-sink-pg'\'' AND wait_event_type = '\''Lock'\''")" = 1 && break
+		sleep 0.1
+	done &&
+	test "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\''pn-sink-pg'\'' AND wait_event_type = '\''Lock'\''")" = 1 &&
+	# read while that batch is in flight, which then loses its connection
+	records 101 150 >&9 &&
+	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\''pn-sink-pg'\''" >/dev/null &&
+	echo "COMMIT;" >&7 &&
+	exec 7>&- &&
+	wait $locker &&
+	records 151 250 >&9 &&
+	exec 9>&- &&
+	wait $sink &&
+	sql "SELECT count(*), count(DISTINCT n), min(n), max(n) FROM inflight" >actual &&
+	echo "250|250|1|250" >expect &&
+	test_cmp expect actual &&
+	sql "SELECT max_n, next_offset FROM audit ORDER BY max_n" >actual &&
+	printf "100|101\n200|201\n250|251\n" >expect &&
+	test_cmp expect actual &&
+	grep "lost the connection" sink.err &&
+	grep "\"written\":250,.*\"batches\":3,\"retries\":1," sink.err &&
+	pn-sink-pg -t inflight --offsets-table pn_offsets --print-offsets >actual &&
+	echo "{\"t\":{\"0\":251}}" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'no server at the start: 69' '
 	sql "CREATE TABLE gone (id int PRIMARY KEY, n int)" &&
 	stop_pg &&
