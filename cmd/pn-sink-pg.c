@@ -141,20 +141,16 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		{ "delete-on-tombstone", no_argument, NULL, OPT_DELETE_TOMBSTONE },
 		{ "dsn", required_argument, NULL, 'd' },
 		{ "fields", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "map", required_argument, NULL, OPT_MAP },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "offsets-table", required_argument, NULL, OPT_OFFSETS_TABLE },
 		{ "pk", required_argument, NULL, 'k' },
 		{ "print-offsets", no_argument, NULL, OPT_PRINT_OFFSETS },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "reject", required_argument, NULL, OPT_REJECT },
 		{ "retry-for", required_argument, NULL, OPT_RETRY_FOR },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "table", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PN_COMMON_LONGOPTS,
 	};
 	int c;
 
@@ -164,6 +160,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->batch_ms = 1000;
 	o->retry_ms = 5 * 60 * 1000;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		if (pn_common_option(c, usage))
+			continue;
 		switch (c) {
 		case 'd': o->dsn = optarg; break;
 		case 'f':
@@ -171,7 +169,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			if (!(o->fields = pn_split_list(optarg, ',', &o->nfields)))
 				pn_usage_error(usage_text, "bad field list '%s': empty name", optarg);
 			break;
-		case 'h': usage(); exit(PN_EX_OK);
 		case 'k':
 			pn_free_list(o->pk, o->npk);
 			if (!(o->pk = pn_split_list(optarg, ',', &o->npk)))
@@ -188,13 +185,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 				pn_usage_error(usage_text, "bad mode '%s': expected insert, upsert or update",
 					       optarg);
 			break;
-		case 'q': pn_verbosity = 0; break;
 		case 't': o->table = optarg; break;
-		case 'V':
-			pn_print_version();
-			printf("libpq %d.%d\n", PQlibVersion() / 10000, PQlibVersion() % 10000);
-			exit(PN_EX_OK);
-		case 'v': pn_verbosity++; break;
 		case OPT_MAP: {
 			const char *colon = strchr(optarg, ':');
 
