@@ -533,12 +533,7 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 		 * the input is quiet for --batch-ms */
 		long long since = r->sink.inflight ? r->sent_ms : r->batch_started_ms;
 
-		in.timeout_ms = -1;
-		if (r->sink.inflight || r->batch->nrows) {
-			long long left = since + r->o->batch_ms - pn_now_ms();
-
-			in.timeout_ms = left > 0 ? (int)left : 0;
-		}
+		in.deadline_ms = r->sink.inflight || r->batch->nrows ? since + r->o->batch_ms : -1;
 		got = pn_reader_next(&in, &line, &len);
 		if (got == PN_READER_TIMEOUT) {
 			pn_sink_wait(&r->sink);

@@ -17,6 +17,7 @@ int pn_reader_open(struct pn_reader *r, const char *path)
 {
 	memset(r, 0, sizeof(*r));
 	r->timeout_ms = -1;
+	r->deadline_ms = -1;
 	if (!path || !strcmp(path, "-")) {
 		r->fd = STDIN_FILENO;
 		r->name = pn_strdup("<stdin>");
@@ -58,15 +59,21 @@ static void make_room(struct pn_reader *r)
 	}
 }
 
-/* 1 when input is ready, 0 after timeout_ms without, -1 on an error. */
+/* 1 when input is ready, 0 after timeout_ms (or at deadline_ms) without,
+ * -1 on an error. */
 static int wait_input(struct pn_reader *r)
 {
 	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-	int n;
+	int timeout = r->timeout_ms, n;
 
-	if (r->timeout_ms < 0)
+	if (r->deadline_ms >= 0) {
+		long long left = r->deadline_ms - pn_now_ms();
+
+		timeout = left > 0 ? (int)left : 0;
+	}
+	if (timeout < 0)
 		return 1;
-	n = poll(&pfd, 1, r->timeout_ms);
+	n = poll(&pfd, 1, timeout);
 	if (n < 0 && errno == EINTR && !pn_stop)
 		return 0;
 	return n;

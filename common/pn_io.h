@@ -35,9 +35,13 @@ struct pn_reader {
 	unsigned long long lineno; /* line number of the line last returned */
 	int eof;
 	int timeout_ms;		/* -1: wait for input as long as it takes */
+	long long deadline_ms;	/* >= 0: wait until this pn_now_ms() instead;
+				 * the clock is read only when input must be
+				 * waited for, not per line */
 };
 
-/* pn_reader_next() returns this when no input came within timeout_ms. */
+/* pn_reader_next() returns this when no input came within timeout_ms (or
+ * by deadline_ms). */
 #define PN_READER_TIMEOUT (-2)
 
 /* Opens path ("-" or NULL: stdin); returns 0, or -1 with errno set. */
