@@ -418,6 +418,8 @@ test_expect_success 'records without coordinates: --topic, --time-field, unique 
 test_expect_success 'output errors: /dev/full is 74, a closed pipe a quiet stop' '
 	test_expect_code 74 pn-archive cat arch >/dev/full 2>err &&
 	grep "standard output" err &&
+	test_expect_code 74 pn-archive cat big-arch >/dev/full 2>err &&
+	grep "cannot write to standard output" err &&
 	pn-archive cat big-arch 2>err | head -n 1 >first &&
 	test "${PIPESTATUS[0]}" = 0 &&
 	test_must_be_empty err &&
