@@ -727,21 +727,24 @@ int pn_pg_offsets_load(PGconn *conn, const char *quoted, const char *sink,
 	return rc;
 }
 
+/* A partition with rows since the last batch: a mark of where it stands. */
+static void add_mark(struct pn_part *p, void *arg)
+{
+	struct pn_pg_batch *b = arg;
+
+	if (p->appended <= p->flushed)
+		return;
+	if (b->nmarks == b->markcap) {
+		b->markcap = b->markcap ? b->markcap * 2 : 16;
+		b->marks = pn_realloc(b->marks, b->markcap * sizeof(*b->marks));
+	}
+	b->marks[b->nmarks++] = (struct pn_pg_mark){ p, p->appended };
+}
+
 void pn_pg_batch_mark(struct pn_pg_batch *b, struct pn_offsets *t)
 {
 	b->nmarks = 0;
-	for (int i = 0; i < t->ntopics; i++)
-		for (int32_t k = 0; k < t->topics[i].cap; k++) {
-			struct pn_part *p = t->topics[i].by_partition[k];
-
-			if (!p || p->appended <= p->flushed)
-				continue;
-			if (b->nmarks == b->markcap) {
-				b->markcap = b->markcap ? b->markcap * 2 : 16;
-				b->marks = pn_realloc(b->marks, b->markcap * sizeof(*b->marks));
-			}
-			b->marks[b->nmarks++] = (struct pn_pg_mark){ p, p->appended };
-		}
+	pn_offsets_each(t, add_mark, b);
 }
 
 PGresult *pn_pg_offsets_store(PGconn *conn, const char *quoted, const char *sink,
