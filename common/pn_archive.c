@@ -1213,7 +1213,8 @@ static int stream_advance(struct cat *c, struct stream *s)
  * The rest of an object that needs no look at its records (one stream, all
  * of it in the time range, after what came before) goes out as it is
  * decompressed, in large blocks, not record by record: cat then runs at
- * about zstdcat's speed.  0 at the object's end, 1 when output stopped,
+ * about zstdcat's speed.  0 at the object's end, -1 when the output
+ * stopped (its reader went away, an error pn_out_close reports, a signal),
  * else an exit status.
  */
 static int stream_drain(struct cat *c, struct stream *s, struct pn_out *out,
@@ -1229,7 +1230,7 @@ static int stream_drain(struct cat *c, struct stream *s, struct pn_out *out,
 		before = s->r.lines;
 		pn_progress_tick(prog, c->counts->records);
 		if (pn_out_write(out, p, n) < 0 || pn_stop)
-			return 1;
+			return -1;
 	}
 	if (rc == 0)
 		s->r.m = NULL;
@@ -1281,7 +1282,7 @@ int pn_archive_cat(struct pn_store *st, const struct pn_catalog *cat,
 		counts->records++;
 		pn_progress_tick(&prog, counts->records);
 		if (!best->parse && (rc = stream_drain(&c, best, out, &prog)) != 0) {
-			if (rc == 1)	/* output stopped */
+			if (rc < 0)	/* output stopped */
 				rc = 0;
 			break;
 		}
