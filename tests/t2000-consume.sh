@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib-kafka.sh"
 
 test_expect_success 'setup: a broker and 1000 numbered records' '
-	start_broker nums:2 group:3 raw:1 time:1 big:4 &&
+	start_broker nums:2 group:3 raw:1 time:1 big:4 trickle:2 &&
 	seq 0 999 | awk "{ printf \"{\\\"n\\\":%d,\\\"_key\\\":\\\"k%d\\\",\\\"_partition\\\":%d,\\\"_timestamp\\\":%.0f}\\n\", \$1, \$1, \$1 % 2, 1700000000000 + \$1 }" >nums.in &&
 	pn-produce -b "$BROKERS" -t nums --keep-partition nums.in &&
 	pn-produce -b "$BROKERS" -t group nums.in
@@ -142,6 +142,24 @@ test_expect_success 'a backlog larger than the fetch queue: all of it, in order,
 	awk "\$2 % 4 != \$1 || \$3 != int(\$2 / 4) { bad++ } END { exit bad > 0 }" seen &&
 	sort -n -k2 seen | cut -f2 >ns && seq 0 39999 >expect && test_cmp expect ns &&
 	jq -e ".records == 40000 and .fetch_wakes > 0" stats
+'
+
+test_expect_success 'a consumer that has caught up does not wake the fetchers' '
+	pn-consume -b "$BROKERS" -t trickle --stats >trickle.out 2>trickle.stats &
+	pid=$!
+	for i in 1 2 3 4 5; do
+		seq $((i * 10 - 9)) $((i * 10)) | sed "s/.*/{\"n\":&}/" >t.in &&
+		pn-produce -b "$BROKERS" -t trickle t.in || return 1
+		sleep 0.2
+	done &&
+	for _ in $(seq 100); do
+		[ "$(wc -l <trickle.out)" -ge 50 ] && break
+		sleep 0.1
+	done &&
+	kill -TERM $pid &&
+	wait $pid &&
+	test_line_count = 50 trickle.out &&
+	jq -e ".records == 50 and .fetch_wakes == 0" trickle.stats
 '
 
 test_expect_success 'the output round trips through pn-produce' '
