@@ -93,9 +93,10 @@ read -r nostate_s _ <"$work/nostate.time"
 . "$(dirname "$0")/bench-lib.sh"
 read -r jq_s jq_kb <"$work/jq.time"
 read -r awk_s awk_kb <"$work/awk.time"
-rate () { awk -v n="$records" -v s="$1" 'BEGIN { print n / (s > 0 ? s : 0.001) }'; }
-bench_row "aggregate, campaign report" rec pn-aggregate "$(rate "$pn_s")" "$pn_kb" jq "$(rate "$jq_s")" "$jq_kb"
-bench_row "aggregate, campaign report" rec pn-aggregate "$(rate "$pn_s")" "$pn_kb" awk "$(rate "$awk_s")" "$awk_kb"
+bench_row "aggregate, campaign report" rec pn-aggregate "$(bench_rate "$records" "$pn_s")" "$pn_kb" \
+	jq "$(bench_rate "$records" "$jq_s")" "$jq_kb"
+bench_row "aggregate, campaign report" rec pn-aggregate "$(bench_rate "$records" "$pn_s")" "$pn_kb" \
+	awk "$(bench_rate "$records" "$awk_s")" "$awk_kb"
 awk -v k="$keys_kb" -v e="$empty_kb" 'BEGIN {
 	printf "\nstate at 1M distinct keys (count only): %.0f bytes per key\n", (k - e) * 1024 / 1000000 }'
 awk -v a="$nostate_s" -v b="$state_s" 'BEGIN {

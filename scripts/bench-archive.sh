@@ -72,12 +72,12 @@ row write zstd
 row cat zstdcat
 
 . "$(dirname "$0")/bench-lib.sh"
+mb=$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')
 mbrow () {	# task pn-name pn-label peer-name peer-label
 	local s kb ps pkb
 	read -r s _ kb <"$work/$2.time"
 	read -r ps _ pkb <"$work/$4.time"
-	bench_row "$1" MB "$3" "$(awk -v b="$bytes" -v s="$s" 'BEGIN { print b / 1e6 / (s > 0 ? s : 0.001) }')" \
-		"$kb" "$5" "$(awk -v b="$bytes" -v s="$ps" 'BEGIN { print b / 1e6 / (s > 0 ? s : 0.001) }')" "$pkb"
+	bench_row "$1" MB "$3" "$(bench_rate "$mb" "$s")" "$kb" "$5" "$(bench_rate "$mb" "$ps")" "$pkb"
 }
 mbrow "archive write, $(awk -v a="$arch_bytes" -v z="$zstd_bytes" 'BEGIN { printf "%.3f", a / z }') of zstd's size" write "pn-archive write" zstd "zstd -3"
 mbrow "archive cat" cat "pn-archive cat" zstdcat "zstdcat"

@@ -97,8 +97,8 @@ row () {	# task pn-file pn-label peer-file peer-label
 	local ps pk ks kk
 	read -r ps pk _ <"$work/$2"
 	read -r ks kk _ <"$work/$4"
-	bench_row "$1" rec "$3" "$(awk -v n="$records" -v s="$ps" 'BEGIN { print n / (s > 0 ? s : 0.001) }')" \
-		"$pk" "$5" "$(awk -v n="$records" -v s="$ks" 'BEGIN { print n / (s > 0 ? s : 0.001) }')" "$kk"
+	bench_row "$1" rec "$3" "$(bench_rate "$records" "$ps")" \
+		"$pk" "$5" "$(bench_rate "$records" "$ks")" "$kk"
 }
 row "produce, Avro vs JSON (target ≥ 0.70)" produce-avro "pn-produce --avro" produce-json "pn-produce (JSON)"
 row "consume, Avro vs JSON (target ≥ 0.70)" consume-avro "pn-consume (Avro)" consume-json "pn-consume (JSON)"

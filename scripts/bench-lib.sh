@@ -11,6 +11,8 @@
 #   bench_median NAME
 #       the median seconds, the largest peak RSS and the lines of the runs
 #       $work/NAME.1, NAME.2, ... into $work/NAME
+#   bench_rate AMOUNT SECONDS
+#       AMOUNT per second (a time of 0 counts as 1 ms)
 
 bench_row () {
 	[ -n "${PN_BENCH_REPORT:-}" ] || return 0
@@ -25,6 +27,10 @@ bench_row () {
 		printf "| %s | %s | %s %s/s | %s | %s | %s %s/s | %s | %.2f× |\n",
 			task, pl, rate(pr), unit, mb(pk), kl, rate(kr), unit, mb(kk), pr / (kr > 0 ? kr : 1)
 	}' >>"$PN_BENCH_REPORT"
+}
+
+bench_rate () {
+	awk -v n="$1" -v s="$2" 'BEGIN { print n / (s > 0 ? s : 0.001) }'
 }
 
 bench_run () {
