@@ -77,7 +77,7 @@ lint-man:
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all >&2	# stdout carries the report only
 	@PN_BIN=$(CURDIR)/$(BUILD)/bin scripts/bench-report.sh $(CURDIR)/$(BUILD)/bench-report.md
 
 demo:
