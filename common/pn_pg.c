@@ -425,13 +425,48 @@ static void add_quoted_col(struct sql_ctx *r, struct pn_buf *b, const char *pref
 #define SEQ_COL "\"pn-sink-pg seq\""
 #define DEL_COL "\"pn-sink-pg delete\""
 
+/* "SET c = s.c, ..." of the columns that are not keys (all if none is). */
+static void add_set_from(struct sql_ctx *r, struct pn_buf *b, int ncols, const char *from)
+{
+	int nonkey = 0;
+
+	for (int i = 0; i < ncols; i++)
+		nonkey += !r->cols[i].is_key;
+	pn_buf_adds(b, " SET ");
+	for (int i = 0, n = 0; i < ncols; i++) {
+		if (r->cols[i].is_key && nonkey)
+			continue;
+		add_quoted_col(r, b, n++ ? ", " : "", i);
+		pn_buf_adds(b, " = ");
+		add_quoted_col(r, b, from, i);
+	}
+}
+
+/*
+ * The batch's rows that have a row with their key are updated by MERGE
+ * (PostgreSQL 15): a join, which does not lock each row first as ON
+ * CONFLICT does: a batch of updates takes about a quarter less time.  Like ON
+ * CONFLICT it refuses a batch in which two rows the client told apart have
+ * keys the server finds equal ("007" and 7 for an integer), so that such a
+ * batch is written row by row, in order.  `keys` joins t and s; `live`
+ * leaves the tombstones out.
+ */
+static void add_merge_update(struct sql_ctx *r, struct pn_buf *b, int ncols, const char *keys,
+			     const char *live)
+{
+	pn_buf_addf(b, "MERGE INTO %s AS t USING pn_sink_batch AS s ON %s%s WHEN MATCHED THEN UPDATE",
+		    r->table->quoted, keys, live);
+	add_set_from(r, b, ncols, "s.");
+	pn_buf_adds(b, "; ");
+}
+
 int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_pg_col *cols,
 		    int ncols, enum pn_pg_mode mode, int tombstones, struct pn_pg_sql *out)
 {
 	struct sql_ctx ctx = { conn, t, cols, 0 }, *r = &ctx;
 	struct pn_buf b = PN_BUF_INIT, list = PN_BUF_INIT, keys = PN_BUF_INIT;
-	const char *T = t->quoted, *live = "";
-	int nonkey = 0;
+	const char *T = t->quoted, *live = "", *live_and = "", *live_on = "";
+	int nonkey = 0, can_merge = PQserverVersion(conn) >= 150000;
 
 	for (int i = 0, n = 0; i < ncols; i++) {
 		add_quoted_col(r, &list, i ? ", " : "", i);
@@ -446,6 +481,8 @@ int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_p
 		pn_buf_addf(&b, "DELETE FROM %s AS t USING pn_sink_batch AS s WHERE s." DEL_COL
 			    " AND %s; ", T, keys.data);
 		live = " WHERE NOT " DEL_COL;
+		live_and = "NOT s." DEL_COL " AND ";
+		live_on = " AND NOT s." DEL_COL;
 	}
 	switch (mode) {
 	case PN_PG_INSERT:
@@ -453,8 +490,16 @@ int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_p
 			    list.data, live);
 		break;
 	case PN_PG_UPSERT:
-		pn_buf_addf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM pn_sink_batch%s ON CONFLICT (",
-			    T, list.data, list.data, live);
+		if (nonkey && can_merge) {
+			/* then insert the rest; ON CONFLICT for a writer racing us */
+			add_merge_update(r, &b, ncols, keys.data, live_on);
+			pn_buf_addf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM pn_sink_batch AS s"
+				    " WHERE %sNOT EXISTS (SELECT 1 FROM %s AS t WHERE %s) ON CONFLICT (",
+				    T, list.data, list.data, live_and, T, keys.data);
+		} else {
+			pn_buf_addf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM pn_sink_batch%s"
+				    " ON CONFLICT (", T, list.data, list.data, live);
+		}
 		for (int i = 0, n = 0; i < ncols; i++)
 			if (cols[i].is_key)
 				add_quoted_col(r, &b, n++ ? ", " : "", i);
@@ -462,28 +507,23 @@ int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_p
 			pn_buf_adds(&b, ") DO NOTHING");
 			break;
 		}
-		pn_buf_adds(&b, ") DO UPDATE SET ");
-		for (int i = 0, n = 0; i < ncols; i++) {
-			if (cols[i].is_key)
-				continue;
-			add_quoted_col(r, &b, n++ ? ", " : "", i);
-			add_quoted_col(r, &b, " = EXCLUDED.", i);
-		}
+		pn_buf_adds(&b, ") DO UPDATE");
+		add_set_from(r, &b, ncols, "EXCLUDED.");
 		break;
 	case PN_PG_UPDATE:
-		pn_buf_addf(&b, "WITH u AS (UPDATE %s AS t SET ", T);
-		for (int i = 0, n = 0; i < ncols; i++) {
-			if (cols[i].is_key && nonkey)
-				continue;
-			add_quoted_col(r, &b, n++ ? ", " : "", i);
-			add_quoted_col(r, &b, " = s.", i);
+		if (nonkey && can_merge) {
+			/* then the rows that found none */
+			add_merge_update(r, &b, ncols, keys.data, live_on);
+			pn_buf_addf(&b, "SELECT s." SEQ_COL " FROM pn_sink_batch AS s WHERE %sNOT EXISTS"
+				    " (SELECT 1 FROM %s AS t WHERE %s)", live_and, T, keys.data);
+			break;
 		}
-		pn_buf_addf(&b, " FROM pn_sink_batch AS s WHERE %s%s", keys.data,
-			    *live ? " AND NOT s." DEL_COL : "");
+		pn_buf_addf(&b, "WITH u AS (UPDATE %s AS t", T);
+		add_set_from(r, &b, ncols, "s.");
+		pn_buf_addf(&b, " FROM pn_sink_batch AS s WHERE %s%s", keys.data, live_on);
 		pn_buf_addf(&b, " RETURNING s." SEQ_COL " AS seq) SELECT s." SEQ_COL
 			    " FROM pn_sink_batch AS s WHERE %sNOT EXISTS"
-			    " (SELECT 1 FROM u WHERE u.seq = s." SEQ_COL ")",
-			    *live ? "NOT s." DEL_COL " AND " : "");
+			    " (SELECT 1 FROM u WHERE u.seq = s." SEQ_COL ")", live_and);
 		break;
 	}
 	out->merge = pn_buf_detach(&b, NULL);

@@ -86,6 +86,25 @@ test_expect_success 'update: rows whose key is absent are counted and reported' 
 	test_cmp expect actual
 '
 
+test_expect_success 'keys that differ as text but are equal to the server: the last row wins' '
+	sql "CREATE TABLE twins (id bigint PRIMARY KEY, impressions bigint, clicks bigint)" &&
+	sql "INSERT INTO twins VALUES (1, 10, 5), (2, 20, 6)" &&
+	cat >in <<-\EOF &&
+	{"id":"001","impressions":100,"clicks":1}
+	{"id":1,"impressions":101,"clicks":2}
+	{"id":"+8","impressions":1,"clicks":1}
+	{"id":8,"impressions":2,"clicks":2}
+	EOF
+	pn-sink-pg -v -t twins -k id in 2>err &&
+	grep "batch refused (.*); writing it row by row" err &&
+	printf "{\"id\":\"002\",\"impressions\":7,\"clicks\":7}\n{\"id\":2,\"impressions\":8,\"clicks\":8}\n" |
+		pn-sink-pg -v -t twins -k id -m update 2>err &&
+	grep "batch refused (.*); writing it row by row" err &&
+	sql "SELECT * FROM twins ORDER BY id" >actual &&
+	printf "1|101|2\n2|8|8\n8|2|2\n" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'update with --fields: other columns keep their values' '
 	echo "{\"id\":3,\"impressions\":0,\"clicks\":42}" >in &&
 	pn-sink-pg -t campaign -k id -m update -f id,clicks in &&
