@@ -47,6 +47,10 @@ bench_run () {
 }
 
 bench_median () {
-	cat "$work/$1".[0-9]* | sort -n | awk '{ s[NR] = $1; if ($2 > kb) kb = $2; l = $3 }
+	local f
+	# NAME.1, NAME.2, ...: not bench_run's NAME.1.time and NAME.1.err
+	for f in "$work/$1".[0-9]*; do
+		case ${f##*.} in *[!0-9]*) ;; *) cat "$f" ;; esac
+	done | sort -n | awk '{ s[NR] = $1; if ($2 > kb) kb = $2; l = $3 }
 		END { print s[int((NR + 1) / 2)], kb, l }' >"$work/$1"
 }
