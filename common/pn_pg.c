@@ -641,41 +641,56 @@ static void dedupe(struct pn_pg_batch *b, size_t idx)
 	}
 }
 
-/* Drops the dead rows: the live ones move down, renumbered (their COPY
- * text starts with their index), and the key table is made anew. */
+/* Moves n bytes of buf from `from` down to `to` (overlap allowed). */
+static void move_down(struct pn_buf *buf, size_t to, size_t from, size_t n)
+{
+	if (to != from)
+		memmove(buf->data + to, buf->data + from, n);
+}
+
+/* Drops the dead rows in place: the live ones move down, renumbered (their
+ * COPY text starts with their index, whose digits can only get fewer), and
+ * the key table's slots follow them, so that no key is hashed again. */
 static void compact(struct pn_pg_batch *b)
 {
-	struct pn_buf copy = PN_BUF_INIT, keys = PN_BUF_INIT, lines = PN_BUF_INIT;
-	size_t n = 0;
+	uint32_t *moved = pn_malloc(b->nrows * sizeof(*moved));	/* new index + 1 */
+	struct pn_buf num = PN_BUF_INIT;
+	size_t n = 0, copy = 0, keys = 0, lines = 0;
 
 	for (size_t i = 0; i < b->nrows; i++) {
 		struct pn_pg_row w = b->rows[i];
 		const char *text = b->copy.data + w.copy_off;
-		const char *tab = memchr(text, '\t', w.copy_len);
-		size_t off = copy.len;
+		size_t seq_len = (size_t)((const char *)memchr(text, '\t', w.copy_len) - text);
 
+		moved[i] = 0;
 		if (w.dead)
 			continue;
-		pn_buf_add_u64(&copy, n);
-		pn_buf_add(&copy, tab, w.copy_len - (size_t)(tab - text));
-		w.copy_off = off;
-		w.copy_len = copy.len - off;
-		pn_buf_add(&keys, b->keys.data + w.key_off, w.key_len);
-		w.key_off = keys.len - w.key_len;
-		pn_buf_add(&lines, b->lines.data + w.line_off, w.line_len);
-		w.line_off = lines.len - w.line_len;
+		pn_buf_reset(&num);
+		pn_buf_add_u64(&num, n);
+		memcpy(b->copy.data + copy, num.data, num.len);
+		move_down(&b->copy, copy + num.len, w.copy_off + seq_len, w.copy_len - seq_len);
+		w.copy_off = copy;
+		w.copy_len = num.len + w.copy_len - seq_len;
+		copy += w.copy_len;
+		move_down(&b->keys, keys, w.key_off, w.key_len);
+		w.key_off = keys;
+		keys += w.key_len;
+		move_down(&b->lines, lines, w.line_off, w.line_len);
+		w.line_off = lines;
+		lines += w.line_len;
 		b->rows[n++] = w;
+		moved[i] = (uint32_t)n;
 	}
-	pn_buf_release(&b->copy);
-	pn_buf_release(&b->keys);
-	pn_buf_release(&b->lines);
-	b->copy = copy;
-	b->keys = keys;
-	b->lines = lines;
+	b->copy.len = copy;
+	b->keys.len = keys;
+	b->lines.len = lines;
 	b->nrows = n;
-	memset(b->hash, 0, b->hashcap * sizeof(*b->hash));
-	for (size_t i = 0; i < n; i++)
-		dedupe(b, i);	/* only keyed batches have dead rows */
+	/* only live rows have slots */
+	for (size_t h = 0; h < b->hashcap; h++)
+		if (b->hash[h].row)
+			b->hash[h].row = moved[b->hash[h].row - 1];
+	free(moved);
+	pn_buf_release(&num);
 }
 
 void pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,

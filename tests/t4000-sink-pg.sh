@@ -135,6 +135,24 @@ test_expect_success 'a long batch over few keys: lines, absent keys and errors s
 	test_cmp expect actual
 '
 
+# Rows move down when a batch drops its dead rows; keys with no row are
+# spread so that some move once, some many times.
+test_expect_success 'keys with no row in a batch compacted many times: their own lines' '
+	awk "BEGIN {
+		for (i = 1; i <= 40000; i++)
+			if (i % 4000 == 3500) printf \"{\\\"id\\\":%d,\\\"impressions\\\":1,\\\"clicks\\\":1}\\n\", 900 + i
+			else printf \"{\\\"id\\\":%d,\\\"impressions\\\":%d,\\\"clicks\\\":0}\\n\", i % 4 + 1, i
+	}" >in &&
+	pn-sink-pg -t campaign -k id -m update --stats in 2>err &&
+	grep "^pn-sink-pg: warning (at in:[0-9]*): no row" err | sed "s/.*(at in:\([0-9]*\)).*/\1/" >actual &&
+	seq 3500 4000 40000 >expect &&
+	test_cmp expect actual &&
+	grep "\"lines\":40000,\"rows\":40000,\"written\":4,\"duplicates\":39986,\"absent\":10,\"failed\":0,.*\"batches\":1," err &&
+	sql "SELECT * FROM campaign ORDER BY id" >actual &&
+	printf "1|40000|0\n2|39997|0\n3|39998|0\n4|39999|0\n" >expect &&
+	test_cmp expect actual
+'
+
 test_expect_success 'insert: a duplicate key is refused alone, the rest of the batch is written' '
 	sql "CREATE TABLE events (id int PRIMARY KEY, what text)" &&
 	printf "{\"id\":1,\"what\":\"a\"}\n{\"id\":2,\"what\":\"b\"}\n" >in &&
