@@ -19,7 +19,7 @@ void pn_buf_release(struct pn_buf *b)
 	pn_buf_init(b);
 }
 
-void pn_buf_grow(struct pn_buf *b, size_t more)
+void pn_buf_enlarge(struct pn_buf *b, size_t more)
 {
 	size_t need = b->len + more + 1;
 	size_t cap;
@@ -32,21 +32,6 @@ void pn_buf_grow(struct pn_buf *b, size_t more)
 	b->data = pn_realloc(b->data, cap);
 	b->data[b->len] = '\0';
 	b->cap = cap;
-}
-
-void pn_buf_add(struct pn_buf *b, const void *p, size_t n)
-{
-	pn_buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void pn_buf_addc(struct pn_buf *b, char c)
-{
-	pn_buf_grow(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
 }
 
 void pn_buf_adds(struct pn_buf *b, const char *s)

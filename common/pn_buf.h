@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct pn_buf {
 	char *data;
@@ -22,16 +23,35 @@ struct pn_buf {
 
 void pn_buf_init(struct pn_buf *b);
 void pn_buf_release(struct pn_buf *b);
-/* Makes room for `more` bytes after len (plus the NUL). */
-void pn_buf_grow(struct pn_buf *b, size_t more);
+/* pn_buf_grow's reallocation, out of line. */
+void pn_buf_enlarge(struct pn_buf *b, size_t more);
+/* Makes room for `more` bytes after len (plus the NUL).  This and the two
+ * adds below are inline: every value of every record goes through them. */
+static inline void pn_buf_grow(struct pn_buf *b, size_t more)
+{
+	if (b->len + more + 1 > b->cap)
+		pn_buf_enlarge(b, more);
+}
 static inline void pn_buf_reset(struct pn_buf *b)
 {
 	b->len = 0;
 	if (b->cap)
 		b->data[0] = '\0';
 }
-void pn_buf_add(struct pn_buf *b, const void *p, size_t n);
-void pn_buf_addc(struct pn_buf *b, char c);
+static inline void pn_buf_add(struct pn_buf *b, const void *p, size_t n)
+{
+	pn_buf_grow(b, n);
+	if (n)	/* p may be NULL then */
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+static inline void pn_buf_addc(struct pn_buf *b, char c)
+{
+	pn_buf_grow(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
 void pn_buf_adds(struct pn_buf *b, const char *s);
 void pn_buf_addf(struct pn_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
