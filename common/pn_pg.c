@@ -443,13 +443,16 @@ static void add_set_from(struct sql_ctx *r, struct pn_buf *b, int ncols, const c
 }
 
 /*
- * The batch's rows that have a row with their key are updated by MERGE
- * (PostgreSQL 15): a join, which does not lock each row first as ON
- * CONFLICT does: a batch of updates takes about a quarter less time.  Like ON
- * CONFLICT it refuses a batch in which two rows the client told apart have
- * keys the server finds equal ("007" and 7 for an integer), so that such a
- * batch is written row by row, in order.  `keys` joins t and s; `live`
- * leaves the tombstones out.
+ * Update mode's rows that have a row with their key are updated by MERGE
+ * (PostgreSQL 15), which refuses a batch in which two rows the client told
+ * apart have keys the server finds equal ("007" and 7 for an integer), so
+ * that such a batch is written row by row, in order; UPDATE ... FROM would
+ * apply one of them and report the other as having no row.  `keys` joins t
+ * and s; `live` leaves the tombstones out.  Upsert stays with INSERT ... ON
+ * CONFLICT: MERGE was faster only when the batch covered much of the
+ * table, and up to twice as slow when the table was 40 times the batch
+ * (the planner then hashes the whole table; ON CONFLICT probes the key
+ * index per row).
  */
 static void add_merge_update(struct sql_ctx *r, struct pn_buf *b, int ncols, const char *keys,
 			     const char *live)
@@ -490,16 +493,8 @@ int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_p
 			    list.data, live);
 		break;
 	case PN_PG_UPSERT:
-		if (nonkey && can_merge) {
-			/* then insert the rest; ON CONFLICT for a writer racing us */
-			add_merge_update(r, &b, ncols, keys.data, live_on);
-			pn_buf_addf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM pn_sink_batch AS s"
-				    " WHERE %sNOT EXISTS (SELECT 1 FROM %s AS t WHERE %s) ON CONFLICT (",
-				    T, list.data, list.data, live_and, T, keys.data);
-		} else {
-			pn_buf_addf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM pn_sink_batch%s"
-				    " ON CONFLICT (", T, list.data, list.data, live);
-		}
+		pn_buf_addf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM pn_sink_batch%s ON CONFLICT (",
+			    T, list.data, list.data, live);
 		for (int i = 0, n = 0; i < ncols; i++)
 			if (cols[i].is_key)
 				add_quoted_col(r, &b, n++ ? ", " : "", i);
