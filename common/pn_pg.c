@@ -655,11 +655,12 @@ static void compact(struct pn_pg_batch *b)
 	for (size_t i = 0; i < b->nrows; i++) {
 		struct pn_pg_row w = b->rows[i];
 		const char *text = b->copy.data + w.copy_off;
-		size_t seq_len = (size_t)((const char *)memchr(text, '\t', w.copy_len) - text);
+		size_t seq_len;
 
 		moved[i] = 0;
 		if (w.dead)
 			continue;
+		seq_len = (size_t)((const char *)memchr(text, '\t', w.copy_len) - text);
 		pn_buf_reset(&num);
 		pn_buf_add_u64(&num, n);
 		memcpy(b->copy.data + copy, num.data, num.len);
@@ -676,9 +677,13 @@ static void compact(struct pn_pg_batch *b)
 		b->rows[n++] = w;
 		moved[i] = (uint32_t)n;
 	}
+	/* each row added to each buffer, so they all have memory for the NUL */
 	b->copy.len = copy;
+	b->copy.data[copy] = '\0';
 	b->keys.len = keys;
+	b->keys.data[keys] = '\0';
 	b->lines.len = lines;
+	b->lines.data[lines] = '\0';
 	b->nrows = n;
 	/* only live rows have slots */
 	for (size_t h = 0; h < b->hashcap; h++)
