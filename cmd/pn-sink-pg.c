@@ -265,6 +265,18 @@ static void add_col(struct run *r, const char *field, size_t len)
 			c->is_key = 1;
 }
 
+/* The --pk columns have a primary key or a unique index. */
+static int key_is_unique(struct run *r)
+{
+	int *cols = pn_malloc(r->o->npk * sizeof(*cols)), found;
+
+	for (int k = 0; k < r->o->npk; k++)
+		cols[k] = pn_pg_table_column(&r->table, column_of(r->o, r->o->pk[k]));
+	found = pn_pg_table_has_unique(r->sink.conn, &r->table, cols, r->o->npk);
+	free(cols);
+	return found;
+}
+
 /* --create: the table from the first record, keyed by --pk. */
 static void create_table(struct run *r, const struct pn_json *j)
 {
@@ -361,7 +373,8 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 		r->lens_wanted[i] = strlen(r->names_wanted[i]);
 	}
 	if (pn_pg_sql_build(r->sink.conn, &r->table, r->cols, r->ncols, r->o->mode,
-			    r->o->delete_tombstone, &r->sql))
+			    r->o->delete_tombstone,
+			    r->o->mode == PN_PG_UPDATE && r->o->npk && key_is_unique(r), &r->sql))
 		pn_die(PN_EX_CONFIG, "cannot quote the column names of '%s'", r->o->table);
 	pn_sink_prepare(&r->sink, &r->sql);
 }
@@ -578,16 +591,10 @@ static void open_table(struct run *r)
 		if (pn_pg_table_column(&r->table, column_of(r->o, r->o->pk[k])) < 0)
 			pn_die(PN_EX_CONFIG, "table '%s' has no column '%s'", r->o->table,
 			       column_of(r->o, r->o->pk[k]));
-	if (r->o->mode == PN_PG_UPSERT && !r->o->print_offsets && !r->missing) {
-		int *cols = pn_malloc(r->o->npk * sizeof(*cols));
-
-		for (int k = 0; k < r->o->npk; k++)
-			cols[k] = pn_pg_table_column(&r->table, column_of(r->o, r->o->pk[k]));
-		if (!pn_pg_table_has_unique(r->sink.conn, &r->table, cols, r->o->npk))
-			pn_die(PN_EX_CONFIG, "--mode upsert needs a primary key or unique index on the --pk columns of '%s'",
-			       r->o->table);
-		free(cols);
-	}
+	if (r->o->mode == PN_PG_UPSERT && !r->o->print_offsets && !r->missing &&
+	    !key_is_unique(r))
+		pn_die(PN_EX_CONFIG, "--mode upsert needs a primary key or unique index on the --pk columns of '%s'",
+		       r->o->table);
 	if (r->o->offsets_table) {
 		struct pn_buf q = PN_BUF_INIT;
 

@@ -103,7 +103,9 @@ const char *pn_pg_type_for(const struct pn_json *j, int i);
  * flag), `merge` moves the batch into the table in one statement (for
  * update it returns the seq of the rows that found no row), and `load`
  * inserts one row into the batch table from parameters, for writing a
- * batch row by row.  Names are quoted; -1 if libpq refused one.
+ * batch row by row.  Names are quoted; -1 if libpq refused one.  With
+ * key_unique (the key columns have a unique index) update finds each
+ * batch row's row through that index, as upsert's ON CONFLICT does.
  */
 enum pn_pg_mode { PN_PG_INSERT, PN_PG_UPSERT, PN_PG_UPDATE };
 
@@ -119,7 +121,8 @@ struct pn_pg_sql {
 };
 
 int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_pg_col *cols,
-		    int ncols, enum pn_pg_mode mode, int tombstones, struct pn_pg_sql *out);
+		    int ncols, enum pn_pg_mode mode, int tombstones, int key_unique,
+		    struct pn_pg_sql *out);
 void pn_pg_sql_release(struct pn_pg_sql *s);
 
 /* COPY text of raw bytes: escapes \\, \t, \n, \r. */
