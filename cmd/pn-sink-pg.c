@@ -374,7 +374,7 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	}
 	if (pn_pg_sql_build(r->sink.conn, &r->table, r->cols, r->ncols, r->o->mode,
 			    r->o->delete_tombstone,
-			    r->o->mode == PN_PG_UPDATE && r->o->npk && key_is_unique(r), &r->sql))
+			    r->o->mode != PN_PG_INSERT && r->o->npk && key_is_unique(r), &r->sql))
 		pn_die(PN_EX_CONFIG, "cannot quote the column names of '%s'", r->o->table);
 	pn_sink_prepare(&r->sink, &r->sql);
 }

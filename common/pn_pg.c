@@ -480,6 +480,12 @@ int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_p
 			add_quoted_col(r, &keys, " = s.", i);
 		}
 	}
+	/* A join of a large batch (update's, the tombstones' DELETE) would
+	 * otherwise hash the whole table (the planner prices its index as on
+	 * disk): twice as slow as index lookups on a table 40 times the batch,
+	 * and worse as the table grows.  Lookups cost what the batch holds. */
+	if (key_unique)
+		pn_buf_adds(&b, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; ");
 	if (tombstones) {
 		/* tombstones first; the rows that remain are merged as usual */
 		pn_buf_addf(&b, "DELETE FROM %s AS t USING pn_sink_batch AS s WHERE s." DEL_COL
@@ -507,12 +513,6 @@ int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_p
 		add_set_from(r, &b, ncols, "EXCLUDED.");
 		break;
 	case PN_PG_UPDATE:
-		/* A join of a large batch would otherwise hash the whole table
-		 * (the planner prices its index as on disk): twice as slow as
-		 * index lookups on a table 40 times the batch, and worse as the
-		 * table grows.  Lookups cost what the batch holds. */
-		if (key_unique)
-			pn_buf_adds(&b, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; ");
 		if (nonkey && can_merge) {
 			/* then the rows that found none */
 			add_merge_update(r, &b, ncols, keys.data, live_on);

@@ -104,8 +104,9 @@ const char *pn_pg_type_for(const struct pn_json *j, int i);
  * update it returns the seq of the rows that found no row), and `load`
  * inserts one row into the batch table from parameters, for writing a
  * batch row by row.  Names are quoted; -1 if libpq refused one.  With
- * key_unique (the key columns have a unique index) update finds each
- * batch row's row through that index, as upsert's ON CONFLICT does.
+ * key_unique (the key columns have a unique index) update and the
+ * tombstones' delete find each batch row's row through that index, as
+ * upsert's ON CONFLICT does.
  */
 enum pn_pg_mode { PN_PG_INSERT, PN_PG_UPSERT, PN_PG_UPDATE };
 
