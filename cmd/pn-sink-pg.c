@@ -265,6 +265,13 @@ static void add_col(struct run *r, const char *field, size_t len)
 			c->is_key = 1;
 }
 
+/* The batch's statements join it to the table by key: update's, and the
+ * tombstones' delete (upsert's ON CONFLICT needs no join). */
+static int joins_by_key(const struct run *r)
+{
+	return r->o->npk && (r->o->mode == PN_PG_UPDATE || r->o->delete_tombstone);
+}
+
 /* The --pk columns have a primary key or a unique index. */
 static int key_is_unique(struct run *r)
 {
@@ -374,7 +381,7 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	}
 	if (pn_pg_sql_build(r->sink.conn, &r->table, r->cols, r->ncols, r->o->mode,
 			    r->o->delete_tombstone,
-			    r->o->mode != PN_PG_INSERT && r->o->npk && key_is_unique(r), &r->sql))
+			    joins_by_key(r) && key_is_unique(r), &r->sql))
 		pn_die(PN_EX_CONFIG, "cannot quote the column names of '%s'", r->o->table);
 	pn_sink_prepare(&r->sink, &r->sql);
 }

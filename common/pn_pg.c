@@ -484,7 +484,7 @@ int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_p
 	 * otherwise hash the whole table (the planner prices its index as on
 	 * disk): twice as slow as index lookups on a table 40 times the batch,
 	 * and worse as the table grows.  Lookups cost what the batch holds. */
-	if (key_unique)
+	if (key_unique && (mode == PN_PG_UPDATE || tombstones))
 		pn_buf_adds(&b, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; ");
 	if (tombstones) {
 		/* tombstones first; the rows that remain are merged as usual */
