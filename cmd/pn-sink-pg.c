@@ -392,20 +392,24 @@ static void write_reject(struct run *r, const char *line, size_t len)
 	r->counts.rejected++;
 }
 
-/* A bad input line: set aside with --reject, else the end of the input. */
-static void bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
-		     const char *why, size_t column)
+/* A bad input line: set aside with --reject, else the end of the input.
+ * Returns 0, as add_line does for a line it took. */
+static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
+		    const char *why, size_t column)
 {
 	if (pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0) {
 		r->counts.rejected++;
-		return;
+		return 0;
 	}
 	r->status = PN_EX_DATAERR;
 	r->stop_input = 1;
+	return 0;
 }
 
-/* Adds one record to the batch, or reports it as bad input. */
-static void add_line(struct run *r, const struct pn_reader *in, unsigned input, char *line,
+/* Adds one record to the batch, or reports it as bad input: 0.  -1 when
+ * the batch is full and the record has a key it does not hold: the
+ * record is not taken, and belongs to the next batch. */
+static int add_line(struct run *r, const struct pn_reader *in, unsigned input, char *line,
 		     size_t len)
 {
 	struct pn_json *j = &r->json;
@@ -438,7 +442,7 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 			part = pn_offsets_get(&r->offsets, r->tmp.data, partition);
 		if (pos > 0 && part->appended >= 0 && offset < part->appended) {
 			r->counts.skipped++;	/* written before, by this run or an earlier one */
-			return;
+			return 0;
 		}
 	}
 	if (!r->o->nfields && unknown) {
@@ -483,15 +487,16 @@ static void add_line(struct run *r, const struct pn_reader *in, unsigned input, 
 		pn_buf_add(&b->copy, values ? "\tf" : "\tt", 2);
 	if (!b->nrows)
 		r->batch_started_ms = pn_now_ms();
-	pn_pg_batch_end(b, line, len, in->lineno, input, r->o->delete_tombstone && !values,
-			r->o->npk > 0);
+	if (pn_pg_batch_end(b, line, len, in->lineno, input, r->o->delete_tombstone && !values,
+			    r->o->npk > 0))
+		return -1;
 	r->counts.rows++;
 	if (part)
 		part->appended = offset + 1;
-	return;
+	return 0;
 bad:
 	pn_pg_batch_abandon(b);
-	bad_line(r, in, line, len, r->msg.data, 0);
+	return bad_line(r, in, line, len, r->msg.data, 0);
 }
 
 /* A row the server refused: reported, set aside with --reject, else the
@@ -564,9 +569,17 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 		if (got <= 0)
 			break;
 		r->counts.lines++;
-		add_line(r, &in, input, line, len);
+		if (add_line(r, &in, input, line, len)) {
+			send_batch(r);
+			/* collecting the batch before may have ended the input */
+			if (!r->stop_input)
+				add_line(r, &in, input, line, len);
+		}
 		pn_progress_tick(&r->progress, r->counts.rows);
-		if (r->batch->live >= (size_t)r->o->batch_rows)
+		/* a keyed batch that is full still takes the records whose key it
+		 * holds: it is sent when one with a new key comes, or after
+		 * --batch-ms */
+		if (!r->o->npk && r->batch->live >= (size_t)r->o->batch_rows)
 			send_batch(r);
 	}
 	/* a batch written while the input was quiet may have stopped the input */

@@ -559,6 +559,7 @@ void pn_pg_sql_release(struct pn_pg_sql *s)
 void pn_pg_batch_init(struct pn_pg_batch *b, size_t max_rows)
 {
 	memset(b, 0, sizeof(*b));
+	b->max_rows = max_rows;
 	for (b->hashcap = 16; b->hashcap < max_rows * 2; b->hashcap *= 2)
 		;
 	b->hash = pn_malloc(b->hashcap * sizeof(*b->hash));
@@ -611,35 +612,29 @@ void pn_pg_batch_abandon(struct pn_pg_batch *b)
 		b->keys.data[b->keys.len] = '\0';
 }
 
-/* Marks an earlier row with the same key as dead: the last row wins.  The
- * slots keep a tag of the hash, so that a probe rarely reads another row's
- * key: the rows and keys are far apart in memory. */
-static void dedupe(struct pn_pg_batch *b, size_t idx)
+/* The key table's slot of the row being built: the one of the live row
+ * with its key, or the empty one where its key goes.  The slots keep a tag
+ * of the hash, so that a probe rarely reads another row's key: the rows and
+ * keys are far apart in memory. */
+static struct pn_pg_slot *key_slot(const struct pn_pg_batch *b, uint32_t *tag)
 {
-	const struct pn_pg_row *w = &b->rows[idx];
-	const char *key = b->keys.data + w->key_off;
-	uint64_t hash = pn_hash64(PN_HASH64_INIT, key, w->key_len) * 0x9e3779b97f4a7c15ULL;
-	uint32_t tag = (uint32_t)(hash >> 32);
+	const char *key = b->keys.data + b->key_start;
+	size_t key_len = b->keys.len - b->key_start;
+	uint64_t hash = pn_hash64(PN_HASH64_INIT, key, key_len) * 0x9e3779b97f4a7c15ULL;
 	size_t mask = b->hashcap - 1, h = (size_t)(hash >> 16) & mask;
 
+	*tag = (uint32_t)(hash >> 32);
 	for (;; h = (h + 1) & mask) {
 		struct pn_pg_slot *slot = &b->hash[h];
-		struct pn_pg_row *x;
+		const struct pn_pg_row *x;
 
-		if (!slot->row) {
-			*slot = (struct pn_pg_slot){ (uint32_t)idx + 1, tag };
-			return;
-		}
-		if (slot->tag != tag)
+		if (!slot->row)
+			return slot;
+		if (slot->tag != *tag)
 			continue;
 		x = &b->rows[slot->row - 1];
-		if (x->key_len == w->key_len && !memcmp(b->keys.data + x->key_off, key, w->key_len)) {
-			x->dead = 1;
-			b->live--;
-			b->replaced++;
-			slot->row = (uint32_t)idx + 1;
-			return;
-		}
+		if (x->key_len == key_len && !memcmp(b->keys.data + x->key_off, key, key_len))
+			return slot;
 	}
 }
 
@@ -700,11 +695,19 @@ static void compact(struct pn_pg_batch *b)
 	pn_buf_release(&num);
 }
 
-void pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
-		     unsigned long long lineno, unsigned input, int tomb, int keyed)
+int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
+		    unsigned long long lineno, unsigned input, int tomb, int keyed)
 {
+	struct pn_pg_slot *slot = NULL;
 	struct pn_pg_row *w;
+	uint32_t tag = 0;
 
+	if (keyed)
+		slot = key_slot(b, &tag);
+	if ((!slot || !slot->row) && b->live >= b->max_rows) {
+		pn_pg_batch_abandon(b);
+		return -1;
+	}
 	pn_buf_addc(&b->copy, '\n');
 	if (b->nrows == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 1024;
@@ -717,11 +720,18 @@ void pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
 				 .lineno = lineno, .input = input, .tomb = !!tomb };
 	pn_buf_add(&b->lines, line, len);
 	b->live++;
-	if (keyed)
-		dedupe(b, b->nrows);
+	if (slot && slot->row) {
+		/* the last row wins */
+		b->rows[slot->row - 1].dead = 1;
+		b->live--;
+		b->replaced++;
+	}
+	if (slot)
+		*slot = (struct pn_pg_slot){ (uint32_t)b->nrows + 1, tag };
 	b->nrows++;
 	if (b->nrows - b->live > b->live && b->nrows - b->live >= 4096)
 		compact(b);
+	return 0;
 }
 
 int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b)

@@ -180,6 +180,7 @@ struct pn_pg_batch {
 	struct pn_pg_row *rows;
 	size_t nrows, cap;		/* rows, dead ones included */
 	size_t live;			/* rows not dead */
+	size_t max_rows;		/* live rows it takes */
 	struct pn_pg_slot {		/* open addressing */
 		uint32_t row;		/* row index + 1, 0 empty */
 		uint32_t tag;		/* high bits of the key's hash */
@@ -202,9 +203,10 @@ void pn_pg_batch_key(struct pn_pg_batch *b, size_t at);
 /* Drops the row being built. */
 void pn_pg_batch_abandon(struct pn_pg_batch *b);
 /* Ends the row ("\n"), keeps its line, and with `keyed` lets it replace
- * an earlier row with its key. */
-void pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
-		     unsigned long long lineno, unsigned input, int tomb, int keyed);
+ * the live row with its key: 0.  When the batch holds max_rows live rows
+ * and none with the row's key, drops the row and returns -1. */
+int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
+		    unsigned long long lineno, unsigned input, int tomb, int keyed);
 /* PQputCopyData of the live rows; 0, or -1 if the connection failed. */
 int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b);
 

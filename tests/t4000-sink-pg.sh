@@ -454,6 +454,32 @@ test_expect_success '--batch-ms writes a batch while the input is quiet' '
 	wait $sink
 '
 
+test_expect_success 'a full batch takes the records whose key it holds; a new key starts the next' '
+	sql "CREATE TABLE full1 (id int PRIMARY KEY, n int)" &&
+	for k in 1 2 1 2 1 3 1; do echo "{\"id\":$k,\"n\":$((n += 1))}"; done >in &&
+	pn-sink-pg -t full1 -k id --batch-rows 2 --stats in 2>err &&
+	grep "\"lines\":7,\"rows\":7,\"written\":4,\"duplicates\":3,.*\"batches\":2," err &&
+	sql "SELECT * FROM full1 ORDER BY id" >actual &&
+	printf "1|7\n2|4\n3|6\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a full batch whose keys keep coming is written after --batch-ms' '
+	sql "CREATE TABLE busy (id int PRIMARY KEY, n int)" &&
+	mkfifo busyfeed || return 1
+	pn-sink-pg -t busy -k id --batch-rows 1 --batch-ms 200ms <busyfeed 2>err &
+	sink=$!
+	exec 8>busyfeed &&
+	for i in $(seq 1 50); do
+		echo "{\"id\":1,\"n\":$i}" >&8 &&
+		test "$(sql "SELECT count(*) FROM busy")" = 1 && break
+		sleep 0.1
+	done &&
+	exec 8>&- &&
+	wait $sink &&
+	test "$i" -lt 50
+'
+
 test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
 	sql "CREATE TABLE term (id int PRIMARY KEY, n int)" &&
 	mkfifo feed2 || return 1
