@@ -1,4 +1,3 @@
-#include <ctype.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -29,7 +28,14 @@ static int fail(struct pn_json *j, const char *why, size_t at)
 
 static inline int is_ws(char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	/* one compare for the usual answer, no */
+	return (unsigned char)c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r');
+}
+
+/* isalnum in the C locale, whatever the program's locale, without a call */
+static inline int is_alnum(char c)
+{
+	return (unsigned char)(c - '0') < 10 || (unsigned char)((c | 0x20) - 'a') < 26;
 }
 
 /*
@@ -202,7 +208,7 @@ static int digits(const char *s, size_t *i, size_t n)
 {
 	size_t start = *i;
 
-	while (*i < n && s[*i] >= '0' && s[*i] <= '9')
+	while (*i < n && (unsigned char)(s[*i] - '0') < 10)
 		(*i)++;
 	return *i > start;
 }
@@ -234,7 +240,7 @@ static long scan_number(struct pn_json *j, size_t pos)
 	if (!ok && i >= n)
 		return fail(j, "truncated JSON", n);
 	/* "01", "1.5.5", "0x1": what follows a number must end it */
-	if (!ok || (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '-' ||
+	if (!ok || (i < n && (is_alnum(s[i]) || s[i] == '.' || s[i] == '-' ||
 			      s[i] == '+')))
 		return fail(j, "invalid number", pos);
 	return (long)i;
@@ -246,7 +252,7 @@ static long scan_literal(struct pn_json *j, size_t pos)
 	const char *s = j->text + pos;
 	size_t end = pos, n;
 
-	while (end < j->len && isalnum((unsigned char)j->text[end]))
+	while (end < j->len && is_alnum(j->text[end]))
 		end++;
 	n = end - pos;
 	if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) ||

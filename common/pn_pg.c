@@ -592,7 +592,6 @@ void pn_pg_batch_begin(struct pn_pg_batch *b)
 {
 	b->copy_start = b->copy.len;
 	b->key_start = b->keys.len;
-	pn_buf_add_u64(&b->copy, b->nrows);
 }
 
 void pn_pg_batch_key(struct pn_pg_batch *b, size_t at)
@@ -645,30 +644,21 @@ static void move_down(struct pn_buf *buf, size_t to, size_t from, size_t n)
 		memmove(buf->data + to, buf->data + from, n);
 }
 
-/* Drops the dead rows in place: the live ones move down, renumbered (their
- * COPY text starts with their index, whose digits can only get fewer), and
- * the key table's slots follow them, so that no key is hashed again. */
+/* Drops the dead rows in place: the live ones move down, and the key
+ * table's slots follow them, so that no key is hashed again. */
 static void compact(struct pn_pg_batch *b)
 {
 	uint32_t *moved = pn_malloc(b->nrows * sizeof(*moved));	/* new index + 1 */
-	struct pn_buf num = PN_BUF_INIT;
 	size_t n = 0, copy = 0, keys = 0, lines = 0;
 
 	for (size_t i = 0; i < b->nrows; i++) {
 		struct pn_pg_row w = b->rows[i];
-		const char *text = b->copy.data + w.copy_off;
-		size_t seq_len;
 
 		moved[i] = 0;
 		if (w.dead)
 			continue;
-		seq_len = (size_t)((const char *)memchr(text, '\t', w.copy_len) - text);
-		pn_buf_reset(&num);
-		pn_buf_add_u64(&num, n);
-		memcpy(b->copy.data + copy, num.data, num.len);
-		move_down(&b->copy, copy + num.len, w.copy_off + seq_len, w.copy_len - seq_len);
+		move_down(&b->copy, copy, w.copy_off, w.copy_len);
 		w.copy_off = copy;
-		w.copy_len = num.len + w.copy_len - seq_len;
 		copy += w.copy_len;
 		move_down(&b->keys, keys, w.key_off, w.key_len);
 		w.key_off = keys;
@@ -692,7 +682,6 @@ static void compact(struct pn_pg_batch *b)
 		if (b->hash[h].row)
 			b->hash[h].row = moved[b->hash[h].row - 1];
 	free(moved);
-	pn_buf_release(&num);
 }
 
 int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
@@ -736,21 +725,26 @@ int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
 
 int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b)
 {
-	for (size_t i = 0; i < b->nrows; ) {
-		size_t from = b->rows[i].copy_off, to;
+	struct pn_buf out = PN_BUF_INIT;
+	int rc = 0;
 
-		/* runs of live rows are contiguous in the COPY text */
-		if (b->rows[i].dead) {
-			i++;
+	/* each live row is sent after its index, its seq */
+	for (size_t i = 0; i < b->nrows && !rc; i++) {
+		const struct pn_pg_row *w = &b->rows[i];
+
+		if (w->dead)
 			continue;
+		pn_buf_add_u64(&out, i);
+		pn_buf_add(&out, b->copy.data + w->copy_off, w->copy_len);
+		if (out.len >= 1 << 16) {
+			rc = PQputCopyData(conn, out.data, (int)out.len) == 1 ? 0 : -1;
+			pn_buf_reset(&out);
 		}
-		while (i < b->nrows && !b->rows[i].dead)
-			i++;
-		to = b->rows[i - 1].copy_off + b->rows[i - 1].copy_len;
-		if (PQputCopyData(conn, b->copy.data + from, (int)(to - from)) != 1)
-			return -1;
 	}
-	return 0;
+	if (!rc && out.len)
+		rc = PQputCopyData(conn, out.data, (int)out.len) == 1 ? 0 : -1;
+	pn_buf_release(&out);
+	return rc;
 }
 
 int pn_pg_offsets_prepare(PGconn *conn, const char *quoted, struct pn_buf *why)

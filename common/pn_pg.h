@@ -149,18 +149,19 @@ int pn_pg_copy_split(const char *row, size_t len, struct pn_buf *out, const char
 
 /*
  * A batch of rows on their way to the server: their COPY text one after the
- * other (a row is "seq\tvalue...\n", seq its index in the batch), each
+ * other (a row is "\tvalue...\n"; its seq, its index in the batch, goes
+ * before it when it is sent), each
  * row's key (the COPY text of its key values) and input line.  When rows
  * are keyed, a row whose key an earlier row of the batch has marks that
  * one dead: the last row per key wins.  Nothing is allocated per row once
  * the buffers have grown to a batch's size.  When dead rows outnumber the
- * live ones they are dropped and the live rows renumbered, so a batch's
+ * live ones they are dropped and the live rows move down, so a batch's
  * memory follows its live rows (its distinct keys), not its input.
  * A batch also keeps its Kafka offsets (pn_pg_batch_mark): what its
  * transaction stores, whatever the caller reads meanwhile.
  */
 struct pn_pg_row {
-	size_t copy_off, copy_len;	/* its COPY text (with the '\n') */
+	size_t copy_off, copy_len;	/* its COPY text after the seq: "\t...\n" */
 	size_t key_off, key_len;	/* its key, in keys */
 	size_t line_off, line_len;	/* its input line, in lines */
 	unsigned long long lineno;
@@ -196,7 +197,8 @@ struct pn_pg_batch {
 void pn_pg_batch_init(struct pn_pg_batch *b, size_t max_rows);
 void pn_pg_batch_release(struct pn_pg_batch *b);
 void pn_pg_batch_reset(struct pn_pg_batch *b);
-/* Starts a row: writes its seq; the caller appends "\t" and each value. */
+/* Starts a row; the caller appends "\t" and each value.  Its seq, the
+ * temporary table's first column, is written by pn_pg_batch_put. */
 void pn_pg_batch_begin(struct pn_pg_batch *b);
 /* The COPY text from `at` to the end is (the next part of) the row's key. */
 void pn_pg_batch_key(struct pn_pg_batch *b, size_t at);
@@ -207,7 +209,8 @@ void pn_pg_batch_abandon(struct pn_pg_batch *b);
  * and none with the row's key, drops the row and returns -1. */
 int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
 		    unsigned long long lineno, unsigned input, int tomb, int keyed);
-/* PQputCopyData of the live rows; 0, or -1 if the connection failed. */
+/* PQputCopyData of the live rows, each after its seq, its index in rows;
+ * 0, or -1 if the connection failed. */
 int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b);
 
 /*

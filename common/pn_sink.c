@@ -160,7 +160,7 @@ static int finish(struct pn_sink *s, const struct pn_pg_batch *b)
 static int try_rows(struct pn_sink *s, struct pn_pg_batch *b)
 {
 	const char *vals[256];
-	struct pn_buf split = PN_BUF_INIT;
+	struct pn_buf split = PN_BUF_INIT, seq = PN_BUF_INIT;
 	int rc;
 
 	if ((rc = begin(s, b)))
@@ -171,7 +171,12 @@ static int try_rows(struct pn_sink *s, struct pn_pg_batch *b)
 
 		if (w->dead)
 			continue;
-		n = pn_pg_copy_split(b->copy.data + w->copy_off, w->copy_len - 1, &split, vals, 256);
+		/* the row's COPY text is "\tvalue...\n", after its seq */
+		pn_buf_reset(&seq);
+		pn_buf_add_u64(&seq, i);
+		vals[0] = seq.data;
+		n = 1 + pn_pg_copy_split(b->copy.data + w->copy_off + 1, w->copy_len - 2, &split,
+					 vals + 1, 255);
 		if ((rc = pn_sink_exec(s, "SAVEPOINT pn_row")))
 			break;
 		rc = check(s, PQexecParams(s->conn, s->sql->load, n, NULL, vals, NULL, NULL, 0),
@@ -192,6 +197,7 @@ static int try_rows(struct pn_sink *s, struct pn_pg_batch *b)
 	if (!rc)
 		rc = pn_sink_exec(s, "COMMIT");
 	pn_buf_release(&split);
+	pn_buf_release(&seq);
 	return rc;
 }
 
