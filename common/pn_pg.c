@@ -594,11 +594,26 @@ void pn_pg_batch_begin(struct pn_pg_batch *b)
 	b->key_start = b->keys.len;
 }
 
+/* The slot of the key table where a key with this hash is first looked for. */
+static inline size_t slot_of(const struct pn_pg_batch *b, uint64_t hash)
+{
+	return (size_t)(hash >> 16) & (b->hashcap - 1);
+}
+
 void pn_pg_batch_key(struct pn_pg_batch *b, size_t at)
 {
+	const char *key;
+	size_t key_len;
+
 	if (b->keys.len > b->key_start)
 		pn_buf_addc(&b->keys, '\t');
 	pn_buf_add(&b->keys, b->copy.data + at, b->copy.len - at);
+	/* the key is usually complete here, before the other values are
+	 * converted: its slot is fetched into the cache meanwhile */
+	key = b->keys.data + b->key_start;
+	key_len = b->keys.len - b->key_start;
+	b->key_hash = pn_hash64(PN_HASH64_INIT, key, key_len) * 0x9e3779b97f4a7c15ULL;
+	__builtin_prefetch(&b->hash[slot_of(b, b->key_hash)]);
 }
 
 void pn_pg_batch_abandon(struct pn_pg_batch *b)
@@ -611,28 +626,34 @@ void pn_pg_batch_abandon(struct pn_pg_batch *b)
 		b->keys.data[b->keys.len] = '\0';
 }
 
+/* A slot's copy of where a row's key is, so that a probe reads no row. */
+static inline uint64_t slot_key(const struct pn_pg_row *w)
+{
+	return (uint64_t)w->key_off << 16 | (w->key_len < 0xffff ? w->key_len : 0xffff);
+}
+
 /* The key table's slot of the row being built: the one of the live row
  * with its key, or the empty one where its key goes.  The slots keep a tag
- * of the hash, so that a probe rarely reads another row's key: the rows and
- * keys are far apart in memory. */
+ * of the hash, so that a probe rarely reads another row's key, and where
+ * that key is: the rows are far apart in memory. */
 static struct pn_pg_slot *key_slot(const struct pn_pg_batch *b, uint32_t *tag)
 {
 	const char *key = b->keys.data + b->key_start;
 	size_t key_len = b->keys.len - b->key_start;
-	uint64_t hash = pn_hash64(PN_HASH64_INIT, key, key_len) * 0x9e3779b97f4a7c15ULL;
-	size_t mask = b->hashcap - 1, h = (size_t)(hash >> 16) & mask;
+	size_t mask = b->hashcap - 1, h = slot_of(b, b->key_hash);
 
-	*tag = (uint32_t)(hash >> 32);
+	*tag = (uint32_t)(b->key_hash >> 32);
 	for (;; h = (h + 1) & mask) {
 		struct pn_pg_slot *slot = &b->hash[h];
-		const struct pn_pg_row *x;
+		size_t len = slot->key & 0xffff;
 
 		if (!slot->row)
 			return slot;
 		if (slot->tag != *tag)
 			continue;
-		x = &b->rows[slot->row - 1];
-		if (x->key_len == key_len && !memcmp(b->keys.data + x->key_off, key, key_len))
+		if (len == 0xffff)
+			len = b->rows[slot->row - 1].key_len;
+		if (len == key_len && !memcmp(b->keys.data + (slot->key >> 16), key, key_len))
 			return slot;
 	}
 }
@@ -649,6 +670,7 @@ static void move_down(struct pn_buf *buf, size_t to, size_t from, size_t n)
 static void compact(struct pn_pg_batch *b)
 {
 	uint32_t *moved = pn_malloc(b->nrows * sizeof(*moved));	/* new index + 1 */
+	uint64_t *key_at = pn_malloc((b->live + 1) * sizeof(*key_at));	/* by new index */
 	size_t n = 0, copy = 0, keys = 0, lines = 0;
 
 	for (size_t i = 0; i < b->nrows; i++) {
@@ -666,6 +688,7 @@ static void compact(struct pn_pg_batch *b)
 		move_down(&b->lines, lines, w.line_off, w.line_len);
 		w.line_off = lines;
 		lines += w.line_len;
+		key_at[n] = slot_key(&w);
 		b->rows[n++] = w;
 		moved[i] = (uint32_t)n;
 	}
@@ -677,11 +700,18 @@ static void compact(struct pn_pg_batch *b)
 	b->lines.len = lines;
 	b->lines.data[lines] = '\0';
 	b->nrows = n;
-	/* only live rows have slots */
-	for (size_t h = 0; h < b->hashcap; h++)
-		if (b->hash[h].row)
-			b->hash[h].row = moved[b->hash[h].row - 1];
+	/* only live rows have slots; the small arrays spare a read of a row
+	 * per slot */
+	for (size_t h = 0; h < b->hashcap; h++) {
+		struct pn_pg_slot *slot = &b->hash[h];
+
+		if (slot->row) {
+			slot->row = moved[slot->row - 1];
+			slot->key = key_at[slot->row - 1];
+		}
+	}
 	free(moved);
+	free(key_at);
 }
 
 int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
@@ -716,7 +746,7 @@ int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
 		b->replaced++;
 	}
 	if (slot)
-		*slot = (struct pn_pg_slot){ (uint32_t)b->nrows + 1, tag };
+		*slot = (struct pn_pg_slot){ (uint32_t)b->nrows + 1, tag, slot_key(w) };
 	b->nrows++;
 	if (b->nrows - b->live > b->live && b->nrows - b->live >= 4096)
 		compact(b);

@@ -185,9 +185,12 @@ struct pn_pg_batch {
 	struct pn_pg_slot {		/* open addressing */
 		uint32_t row;		/* row index + 1, 0 empty */
 		uint32_t tag;		/* high bits of the key's hash */
+		uint64_t key;		/* the row's key_off << 16 | key_len,
+					 * 0xffff if longer */
 	} *hash;
 	size_t hashcap;
 	size_t copy_start, key_start;	/* of the row being built */
+	uint64_t key_hash;		/* of its key, as far as it is built */
 	unsigned long long replaced;	/* rows made dead, ever */
 	struct pn_pg_mark *marks;	/* its offsets */
 	int nmarks, markcap;

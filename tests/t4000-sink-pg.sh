@@ -135,6 +135,23 @@ test_expect_success 'a long batch over few keys: lines, absent keys and errors s
 	test_cmp expect actual
 '
 
+# A key table slot keeps the length of a key below 64 KiB; longer keys are
+# measured in their row.
+test_expect_success 'keys longer than 64 KiB are told apart and replaced' '
+	sql "CREATE TABLE longkey (k text PRIMARY KEY, n int)" &&
+	awk "BEGIN {
+		for (long = \"x\"; length(long) < 70000; long = long long) ;
+		long = substr(long, 1, 70000)
+		for (i = 1; i <= 6; i++)
+			printf \"{\\\"k\\\":\\\"%s%s\\\",\\\"n\\\":%d}\\n\", i % 3 ? long : \"\", i % 3 == 1 ? \"a\" : \"b\", i
+	}" >in &&
+	pn-sink-pg -t longkey -k k --stats in 2>err &&
+	grep "\"lines\":6,\"rows\":6,\"written\":3,\"duplicates\":3," err &&
+	sql "SELECT length(k), right(k, 1), n FROM longkey ORDER BY n" >actual &&
+	printf "70001|a|4\n70001|b|5\n1|b|6\n" >expect &&
+	test_cmp expect actual
+'
+
 # Rows move down when a batch drops its dead rows; keys with no row are
 # spread so that some move once, some many times.
 test_expect_success 'keys with no row in a batch compacted many times: their own lines' '
