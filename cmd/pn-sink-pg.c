@@ -82,6 +82,8 @@ struct run {
 	const char **names_wanted;
 	size_t *lens_wanted;
 	int *val;
+	int val_unknown;		/* pn_json_members' answer with val */
+	uint64_t val_shape;		/* the json shape they hold for, 0 none */
 	int missing;			/* --create: the table is made from the first record */
 	struct pn_pg_sql sql;		/* the statements for these columns */
 	struct pn_json json;
@@ -109,8 +111,8 @@ static void usage(void)
 	       "  -m, --mode MODE          insert, upsert (default) or update\n"
 	       "  -f, --fields FIELDS      write only these fields, comma-separated\n"
 	       "      --map FIELD:COLUMN   write FIELD into COLUMN (repeatable)\n"
-	       "      --batch-rows N       rows to write per batch, after the last row\n"
-	       "                           per key won (default 50000)\n"
+	       "      --batch-rows N       most rows per batch, after the last row per\n"
+	       "                           key won (default 50000)\n"
 	       "      --batch-ms DURATION  longest wait before a batch is written (default 1s)\n"
 	       "      --retry-for DURATION keep reconnecting this long (default 5m)\n"
 	       "      --create             create the table from the first record if missing\n"
@@ -373,6 +375,7 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	r->names_wanted = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->names_wanted));
 	r->lens_wanted = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->lens_wanted));
 	r->val = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->val));
+	r->val_shape = 0;
 	for (int i = 0; i < r->ncols + 3; i++) {
 		static const char *const meta[] = { "_topic", "_partition", "_offset" };
 
@@ -429,7 +432,13 @@ static int add_line(struct run *r, const struct pn_reader *in, unsigned input, c
 			create_table(r, j);
 		plan_columns(r, j);
 	}
-	unknown = pn_json_members(j, r->names_wanted, r->lens_wanted, r->ncols + 3, r->val);
+	/* records shaped alike have their fields in the same tokens */
+	if (j->shape != r->val_shape) {
+		r->val_unknown = pn_json_members(j, r->names_wanted, r->lens_wanted, r->ncols + 3,
+						 r->val);
+		r->val_shape = j->shape;
+	}
+	unknown = r->val_unknown;
 	if (r->sink.offsets_quoted) {
 		int32_t partition;
 		int pos = pn_record_position(j, r->val[r->ncols], r->val[r->ncols + 1],

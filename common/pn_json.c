@@ -16,6 +16,8 @@ void pn_json_init(struct pn_json *j)
 void pn_json_release(struct pn_json *j)
 {
 	free(j->tok);
+	pn_buf_release(&j->skel);
+	free(j->segs);
 	pn_json_init(j);
 }
 
@@ -221,6 +223,15 @@ static long scan_number(struct pn_json *j, size_t pos)
 	size_t i = pos, n = j->len;
 	int ok = 1;
 
+	/* the usual number, a plain positive integer ended by a separator */
+	if (s[i] >= '1' && s[i] <= '9') {
+		for (i++; i < n && (unsigned char)(s[i] - '0') < 10; i++)
+			;
+		if (i < n && (s[i] == ',' || s[i] == '}' || s[i] == ']' || is_ws(s[i])))
+			return (long)i;
+		i = pos;
+	}
+
 	if (i < n && s[i] == '-')
 		i++;
 	if (i < n && s[i] == '0')
@@ -299,7 +310,7 @@ static int fail_at(struct pn_json *j, size_t pos, const char *expected)
 }
 
 /* A scalar value at pos (string, number, literal): its token, pos after it. */
-static int scan_scalar(struct pn_json *j, size_t *pos, int parent)
+static inline __attribute__((always_inline)) int scan_scalar(struct pn_json *j, size_t *pos, int parent)
 {
 	char c = j->text[*pos];
 	long end;
@@ -332,7 +343,7 @@ static int scan_scalar(struct pn_json *j, size_t *pos, int parent)
  * depth costs no C stack: expect a value, or a key (after '{' or ',' in an
  * object), or what may follow a value (',' or the closing bracket).
  */
-int pn_json_parse(struct pn_json *j, const char *text, size_t len)
+static int parse_full(struct pn_json *j, const char *text, size_t len)
 {
 	enum { VALUE, KEY, AFTER } want = VALUE;
 	int stack[PN_JSON_MAX_DEPTH], depth = 0, parent = -1;
@@ -422,6 +433,135 @@ int pn_json_parse(struct pn_json *j, const char *text, size_t len)
 	if (pos != len)
 		return fail(j, text[pos] ? "unexpected data after the JSON value"
 					 : "NUL byte in input", pos);
+	return 0;
+}
+
+/* The first and one past the last byte of a value, quotes and all. */
+static int raw_start(const struct pn_tok *t)
+{
+	return t->start - (t->type == PN_JSON_STRING);
+}
+
+static int raw_end(const struct pn_tok *t)
+{
+	return t->end + (t->type == PN_JSON_STRING);
+}
+
+static void add_seg(struct pn_json *j, int from, int to, const struct pn_tok *key)
+{
+	struct pn_json_seg *g;
+
+	if (j->nsegs == j->segcap) {
+		j->segcap = j->segcap ? 2 * j->segcap : 16;
+		j->segs = pn_realloc(j->segs, j->segcap * sizeof(*j->segs));
+	}
+	g = &j->segs[j->nsegs++];
+	g->off = (int)j->skel.len;
+	g->len = to - from;
+	g->key_start = key ? key->start - from : 0;
+	g->key_end = key ? key->end - from : 0;
+	pn_buf_add(&j->skel, j->text + from, (size_t)(to - from));
+}
+
+/* After a full parse: the skeleton of the text if it is a flat object,
+ * else none. */
+static void keep_skeleton(struct pn_json *j)
+{
+	const struct pn_tok *t = j->tok;
+	int n = t[0].size, from = 0;
+
+	j->shape++;
+	j->nsegs = 0;
+	pn_buf_reset(&j->skel);
+	if (t[0].type != PN_JSON_OBJECT || n < 1 || j->ntok != 1 + 2 * n)
+		return;
+	for (int m = 0; m < n; m++) {
+		const struct pn_tok *v = &t[2 + 2 * m];
+
+		if (v->type != PN_JSON_STRING && v->type != PN_JSON_PRIMITIVE) {
+			j->nsegs = 0;
+			return;
+		}
+		add_seg(j, from, raw_start(v), &t[1 + 2 * m]);
+		from = raw_end(v);
+	}
+	add_seg(j, from, (int)j->len, NULL);
+	j->obj_start = t[0].start;
+	j->obj_end = t[0].end - from;
+}
+
+static inline uint32_t load4(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* memcmp(a, b, n) == 0 for the few bytes of a stretch, without a call:
+ * whole words, the last one overlapping the one before */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8)
+			if (load8(x + i) != load8(y + i))
+				return 0;
+		return load8(x + n - 8) == load8(y + n - 8);
+	}
+	if (n >= 4)
+		return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+	for (; n; a++, b++, n--)
+		if (*a != *b)
+			return 0;
+	return 1;
+}
+
+/* The text as the skeleton with other values: 0 and the tokens, or -1
+ * (the text is then parsed in full, which finds what is wrong if anything
+ * is: what the skeleton holds was valid, and each value is scanned by the
+ * same code, so a text passes here only if it would pass there). */
+static int parse_like(struct pn_json *j)
+{
+	const char *text = j->text, *skel = j->skel.data;
+	int n = j->nsegs - 1, pos = 0, len = (int)j->len;
+
+	for (int m = 0;; m++) {
+		const struct pn_json_seg *g = &j->segs[m];
+		size_t at;
+		int k = 1 + 2 * m;
+
+		if (len - pos < g->len || !same_bytes(text + pos, skel + g->off, (size_t)g->len))
+			return -1;
+		if (m == n)
+			break;
+		j->tok[k] = (struct pn_tok){ PN_JSON_STRING, pos + g->key_start, pos + g->key_end, 1, 0 };
+		at = (size_t)(pos + g->len);
+		j->ntok = k + 1;
+		if (at >= j->len || scan_scalar(j, &at, k) < 0)
+			return -1;
+		pos = (int)at;
+	}
+	if (pos + j->segs[n].len != len)
+		return -1;
+	j->tok[0] = (struct pn_tok){ PN_JSON_OBJECT, j->obj_start, pos + j->obj_end, n, -1 };
+	return 0;
+}
+
+int pn_json_parse(struct pn_json *j, const char *text, size_t len)
+{
+	j->text = text;
+	j->len = len;
+	j->why = NULL;
+	j->at = 0;
+	if (j->nsegs && len <= INT32_MAX && parse_like(j) == 0)
+		return 0;
+	j->why = NULL;
+	j->at = 0;
+	if (parse_full(j, text, len))
+		return -1;
+	keep_skeleton(j);
 	return 0;
 }
 

@@ -48,6 +48,13 @@ struct pn_tok {
 	int parent;		/* index of the container or key, -1 at the top */
 };
 
+/* A stretch of a flat object's text between two values (or before the
+ * first, after the last), and where in it the key of the next value is. */
+struct pn_json_seg {
+	int off, len;			/* in the skeleton's text */
+	int key_start, key_end;		/* from the stretch's start */
+};
+
 struct pn_json {
 	const char *text;
 	size_t len;
@@ -57,13 +64,27 @@ struct pn_json {
 	/* Set when parsing fails: a static reason and the byte offset. */
 	const char *why;
 	size_t at;
+	/*
+	 * The skeleton of the last flat object parsed (every member a string,
+	 * number or literal): its text without the values.  A text with the
+	 * same skeleton byte for byte only has its values scanned.  `shape`
+	 * changes whenever the skeleton does: two parses with equal shapes
+	 * have the same members, in the same tokens.
+	 */
+	struct pn_buf skel;
+	struct pn_json_seg *segs;	/* members + 1 of them; none: no skeleton */
+	int nsegs, segcap;
+	int obj_start, obj_end;		/* in the first and the last stretch */
+	uint64_t shape;
 };
 
 void pn_json_init(struct pn_json *j);
 void pn_json_release(struct pn_json *j);
 
 /* Parses one JSON value (any type) filling the tokens; 0, or -1 with
- * j->why and j->at set. */
+ * j->why and j->at set.  A flat object shaped like the last one parsed
+ * (records of one producer are) is checked against its skeleton and only
+ * its values scanned: the same checks, the same tokens, a third of the work. */
 int pn_json_parse(struct pn_json *j, const char *text, size_t len);
 
 static inline int pn_json_is_object(const struct pn_json *j, int i)

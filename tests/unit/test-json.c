@@ -858,6 +858,88 @@ static void test_round_trip_random(void)
 	pn_buf_release(&want);
 }
 
+/* ---- pn_json_parse: a text shaped like the last one --------------------- */
+
+/* Flat objects whose values (marked @) are replaced; the skeleton of each
+ * is what the parser keeps. */
+static const char *const like_templates[] = {
+	"{\"id\":@,\"impressions\":@,\"clicks\":@}",
+	" {\"a\" : @ , \"b\":@}\n",
+	"{\"s\\u00e9\":@,\"n\":@,\"\":@ }\r\n",
+	"{\"k\":@}",
+	"{\"a\":@,\"a\":@}",
+};
+
+/* Values valid and not, and some that are not scalars. */
+static const char *const like_values[] = {
+	"0", "-0", "12345", "1.5", "-1.5e10", "1E+2", "123456789012345678901234567890",
+	"\"\"", "\"str\"", "\"esc\\\"aped\"", "\"\\u00e9\\ud83d\\ude00\"", "\"\xc3\xa9\"",
+	"true", "false", "null",
+	"01", "1.", "-", "1e", "+1", ".5", "0x1", "1.5.5", "tru", "truex", "nul", "nulll",
+	"\"unterminated", "\"\x01\"", "\"\xff\"", "\"\\x\"", "\"\\u12\"", "",
+	" 1", "1 ", "{}", "[]", "[1]", "{\"x\":1}", "\"a\"\"b\"", "1,2", "1}", "\"\x00\"",
+};
+
+/* Builds a text from template t with random values; sometimes cut short or
+ * with a byte changed, so the skeleton does not match either. */
+static void like_text(struct pn_buf *b, const char *t)
+{
+	pn_buf_reset(b);
+	for (; *t; t++) {
+		if (*t == '@')
+			pn_buf_adds(b, like_values[unit_below(NELEM(like_values))]);
+		else
+			pn_buf_addc(b, *t);
+	}
+	if (unit_below(8) == 0)
+		b->len = unit_below(b->len + 1);
+	else if (unit_below(8) == 0 && b->len)
+		b->data[unit_below(b->len)] = "{}[],: \"x1"[unit_below(10)];
+}
+
+/* The parser that may take the skeleton path (warm) and one that parsed
+ * "[]" just before, which leaves it none (cold), agree on everything. */
+static void test_parse_like_last(void)
+{
+	struct pn_json warm, cold;
+	struct pn_buf b = PN_BUF_INIT;
+	int bad = 0;
+	uint64_t shape = 0;
+	long like = 0;
+
+	pn_json_init(&warm);
+	pn_json_init(&cold);
+	for (int it = 0; it < 200000 && bad < 10; it++) {
+		const char *t = like_templates[(it / 1000) % NELEM(like_templates)];
+		char *w, *c;
+		int rw, rc;
+
+		like_text(&b, t);
+		w = unit_exact(b.data, b.len);
+		c = unit_exact(b.data, b.len);
+		rw = pn_json_parse(&warm, w, b.len);
+		CHECK(pn_json_parse(&cold, "[]", 2) == 0, "[]");
+		rc = pn_json_parse(&cold, c, b.len);
+		bad += !CHECK(rw == rc && warm.why == cold.why && warm.at == cold.at,
+			      "%s: %d %s at %zu, alone %d %s at %zu", unit_show(b.data, b.len),
+			      rw, WHY(&warm), warm.at, rc, WHY(&cold), cold.at);
+		if (rw == 0 && rc == 0) {
+			bad += !CHECK(warm.ntok == cold.ntok &&
+				      !memcmp(warm.tok, cold.tok, cold.ntok * sizeof(*cold.tok)),
+				      "%s: other tokens", unit_show(b.data, b.len));
+			like += warm.shape == shape;
+			shape = warm.shape;
+		}
+		free(w);
+		free(c);
+	}
+	/* the skeleton path was taken, and often */
+	CHECK(like > 10000, "%ld texts like the last one", like);
+	pn_json_release(&warm);
+	pn_json_release(&cold);
+	pn_buf_release(&b);
+}
+
 /* ---- pn_utf8_valid --------------------------------------------------- */
 
 static void test_utf8_valid(void)
@@ -928,6 +1010,7 @@ int main(int argc, char **argv)
 	test_parse_depth();
 	test_parse_many_tokens();
 	test_parse_vs_jansson();
+	test_parse_like_last();
 	test_tokens();
 	test_unescape();
 	test_int64();
