@@ -467,10 +467,11 @@ static void add_seg(struct pn_json *j, int from, int to, const struct pn_tok *ke
  * else none. */
 static void keep_skeleton(struct pn_json *j)
 {
+	static uint64_t shapes;		/* shapes are told apart across parsers */
 	const struct pn_tok *t = j->tok;
 	int n = t[0].size, from = 0;
 
-	j->shape++;
+	j->shape = __atomic_add_fetch(&shapes, 1, __ATOMIC_RELAXED);
 	j->nsegs = 0;
 	pn_buf_reset(&j->skel);
 	if (t[0].type != PN_JSON_OBJECT || n < 1 || j->ntok != 1 + 2 * n)
