@@ -310,7 +310,8 @@ static int fail_at(struct pn_json *j, size_t pos, const char *expected)
 }
 
 /* A scalar value at pos (string, number, literal): its token, pos after it. */
-static inline __attribute__((always_inline)) int scan_scalar(struct pn_json *j, size_t *pos, int parent)
+static inline __attribute__((always_inline)) int scan_scalar(struct pn_json *j, size_t *pos,
+								int parent)
 {
 	char c = j->text[*pos];
 	long end;
