@@ -433,7 +433,7 @@ static int add_line(struct run *r, const struct pn_reader *in, unsigned input, c
 		plan_columns(r, j);
 	}
 	/* records shaped alike have their fields in the same tokens */
-	if (j->shape != r->val_shape) {
+	if (!j->shape || j->shape != r->val_shape) {
 		r->val_unknown = pn_json_members(j, r->names_wanted, r->lens_wanted, r->ncols + 3,
 						 r->val);
 		r->val_shape = j->shape;
