@@ -578,17 +578,21 @@ static int sink_input(struct run *r, const char *path, unsigned input)
 		if (got <= 0)
 			break;
 		r->counts.lines++;
-		if (add_line(r, &in, input, line, len)) {
+		/* a full batch is sent and the line starts the next, unless
+		 * collecting the batch before ended the input */
+		while (add_line(r, &in, input, line, len)) {
 			send_batch(r);
-			/* collecting the batch before may have ended the input */
-			if (!r->stop_input)
-				add_line(r, &in, input, line, len);
+			if (r->stop_input)
+				break;
 		}
 		pn_progress_tick(&r->progress, r->counts.rows);
 		/* a keyed batch that is full still takes the records whose key it
 		 * holds: it is sent when one with a new key comes, or after
-		 * --batch-ms */
-		if (!r->o->npk && r->batch->live >= (size_t)r->o->batch_rows)
+		 * --batch-ms, which input that never pauses (no timeout) must
+		 * also keep */
+		if ((!r->o->npk && r->batch->live >= (size_t)r->o->batch_rows) ||
+		    ((r->counts.lines & 1023) == 0 && r->batch->nrows &&
+		     pn_now_ms() >= r->batch_started_ms + r->o->batch_ms))
 			send_batch(r);
 	}
 	/* a batch written while the input was quiet may have stopped the input */
