@@ -82,8 +82,7 @@ struct run {
 	const char **names_wanted;
 	size_t *lens_wanted;
 	int *val;
-	int val_unknown;		/* pn_json_members' answer with val */
-	uint64_t val_shape;		/* the json shape they hold for, 0 none */
+	struct pn_json_memo val_memo;	/* the record shape val holds for */
 	int missing;			/* --create: the table is made from the first record */
 	struct pn_pg_sql sql;		/* the statements for these columns */
 	struct pn_json json;
@@ -375,7 +374,7 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	r->names_wanted = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->names_wanted));
 	r->lens_wanted = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->lens_wanted));
 	r->val = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->val));
-	r->val_shape = 0;
+	r->val_memo.shape = 0;
 	for (int i = 0; i < r->ncols + 3; i++) {
 		static const char *const meta[] = { "_topic", "_partition", "_offset" };
 
@@ -432,13 +431,8 @@ static int add_line(struct run *r, const struct pn_reader *in, unsigned input, c
 			create_table(r, j);
 		plan_columns(r, j);
 	}
-	/* records shaped alike have their fields in the same tokens */
-	if (!j->shape || j->shape != r->val_shape) {
-		r->val_unknown = pn_json_members(j, r->names_wanted, r->lens_wanted, r->ncols + 3,
-						 r->val);
-		r->val_shape = j->shape;
-	}
-	unknown = r->val_unknown;
+	unknown = pn_json_members_memo(j, r->names_wanted, r->lens_wanted, r->ncols + 3, r->val,
+				       &r->val_memo);
 	if (r->sink.offsets_quoted) {
 		int32_t partition;
 		int pos = pn_record_position(j, r->val[r->ncols], r->val[r->ncols + 1],

@@ -423,14 +423,12 @@ static void register_fields(struct pn_agg *a)
 		a->time_field = field_id(a, a->q->time_field ? a->q->time_field : "_timestamp");
 }
 
-/* One pass over the record's members fills a->value for every field;
- * records shaped alike have their fields in the same tokens. */
+/* One pass over the record's members fills a->value for every field,
+ * once per record shape. */
 static void find_fields(struct pn_agg *a, const struct pn_json *j)
 {
-	if (j->shape && j->shape == a->value_shape)
-		return;
-	pn_json_members(j, a->field_name, a->field_len, a->nfields, a->value);
-	a->value_shape = j->shape;
+	pn_json_members_memo(j, a->field_name, a->field_len, a->nfields, a->value,
+			     &a->value_memo);
 }
 
 void pn_agg_init(struct pn_agg *a, const struct pn_query *q)

@@ -125,7 +125,7 @@ struct pn_agg {
 	int time_field;		/* field number of the event time, or -1 */
 	int64_t stream_time;	/* the largest event time applied */
 	int value[PN_AGG_MAX_FIELDS];	/* this record's token per field, or -1 */
-	uint64_t value_shape;		/* the json shape value holds for, 0 none */
+	struct pn_json_memo value_memo;	/* the record shape value holds for */
 	unsigned char *entries;	/* nentries * stride bytes */
 	size_t nentries, cap_entries, stride;
 	uint32_t *index;	/* entry number + 1, 0 = empty */

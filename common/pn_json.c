@@ -559,8 +559,6 @@ int pn_json_parse(struct pn_json *j, const char *text, size_t len)
 	j->at = 0;
 	if (j->nsegs && len <= INT32_MAX && parse_like(j) == 0)
 		return 0;
-	j->why = NULL;
-	j->at = 0;
 	if (parse_full(j, text, len))
 		return -1;
 	keep_skeleton(j);
@@ -627,6 +625,16 @@ int pn_json_members(const struct pn_json *j, const char *const *names, const siz
 		k = pn_json_skip(j, k + 1);
 	}
 	return unknown;
+}
+
+int pn_json_members_memo(const struct pn_json *j, const char *const *names, const size_t *lens,
+			 int n, int *val, struct pn_json_memo *memo)
+{
+	if (!j->shape || j->shape != memo->shape) {
+		memo->unknown = pn_json_members(j, names, lens, n, val);
+		memo->shape = j->shape;
+	}
+	return memo->unknown;
 }
 
 const char *pn_json_raw(const struct pn_json *j, int i, size_t *len)

@@ -110,6 +110,18 @@ int pn_json_get(const struct pn_json *j, int obj, const char *key, size_t keylen
 int pn_json_members(const struct pn_json *j, const char *const *names, const size_t *lens,
 		    int n, int *val);
 
+/* What pn_json_members answered for one shape (see struct pn_json):
+ * records shaped alike have their fields in the same tokens. */
+struct pn_json_memo {
+	uint64_t shape;		/* 0: none yet */
+	int unknown;
+};
+
+/* pn_json_members, unless the record has the shape `memo` kept val for:
+ * then val stands as it is.  Returns what pn_json_members does. */
+int pn_json_members_memo(const struct pn_json *j, const char *const *names, const size_t *lens,
+			 int n, int *val, struct pn_json_memo *memo);
+
 /* True if token i (a string) is exactly `s`, as written. */
 int pn_json_tok_eq(const struct pn_json *j, int i, const char *s, size_t n);
 

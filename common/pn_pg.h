@@ -196,7 +196,8 @@ struct pn_pg_batch {
 	int nmarks, markcap;
 };
 
-/* max_rows: the most rows a batch will hold (sizes the key table). */
+/* max_rows: the most live rows the batch takes (pn_pg_batch_end refuses
+ * one more) and what sizes its key table. */
 void pn_pg_batch_init(struct pn_pg_batch *b, size_t max_rows);
 void pn_pg_batch_release(struct pn_pg_batch *b);
 void pn_pg_batch_reset(struct pn_pg_batch *b);

@@ -940,6 +940,55 @@ static void test_parse_like_last(void)
 	pn_buf_release(&b);
 }
 
+/* The value text of token v, or "-" when the field is missing. */
+static const char *val_text(const struct pn_json *j, int v, char *out, size_t cap)
+{
+	if (v < 0)
+		return "-";
+	snprintf(out, cap, "%.*s", j->tok[v].end - j->tok[v].start, j->text + j->tok[v].start);
+	return out;
+}
+
+/* A lookup kept per shape answers for records shaped alike, and only for
+ * them: another layout, or another parser's record, is looked up again. */
+static void test_members_memo(void)
+{
+	static const char *const names[] = { "a", "b" };
+	static const size_t lens[] = { 1, 1 };
+	static const struct { int parser; const char *text, *a, *b; int unknown; } steps[] = {
+		{ 0, "{\"a\":1,\"b\":2}", "1", "2", 0 },
+		{ 0, "{\"a\":3,\"b\":4}", "3", "4", 0 },
+		{ 0, "{\"b\":5,\"a\":6}", "6", "5", 0 },
+		{ 0, "{\"b\":7,\"a\":8}", "8", "7", 0 },
+		{ 1, "{\"a\":9,\"c\":0,\"b\":1}", "9", "1", 3 },
+		{ 0, "{\"b\":2,\"a\":3}", "3", "2", 0 },
+		{ 0, "{\"b\":{},\"a\":4}", "4", "{}", 0 },
+		{ 0, "{\"b\":5,\"a\":6}", "6", "5", 0 },
+	};
+	struct pn_json j[2];
+	struct pn_json_memo memo = { 0, 0 };
+	char got_a[32], got_b[32];
+	int val[2];		/* kept across records, as the callers keep theirs */
+
+	pn_json_init(&j[0]);
+	pn_json_init(&j[1]);
+	for (size_t i = 0; i < NELEM(steps); i++) {
+		struct pn_json *p = &j[steps[i].parser];
+		int unknown;
+		char *copy;
+
+		CHECK(parse(p, steps[i].text, strlen(steps[i].text), &copy) == 0, "%s", steps[i].text);
+		unknown = pn_json_members_memo(p, names, lens, 2, val, &memo);
+		CHECK(unknown == steps[i].unknown, "%s: unknown %d", steps[i].text, unknown);
+		CHECK(!strcmp(val_text(p, val[0], got_a, sizeof(got_a)), steps[i].a) &&
+		      !strcmp(val_text(p, val[1], got_b, sizeof(got_b)), steps[i].b),
+		      "%s: a %s, b %s", steps[i].text, got_a, got_b);
+		free(copy);
+	}
+	pn_json_release(&j[0]);
+	pn_json_release(&j[1]);
+}
+
 /* ---- pn_utf8_valid --------------------------------------------------- */
 
 static void test_utf8_valid(void)
@@ -1011,6 +1060,7 @@ int main(int argc, char **argv)
 	test_parse_many_tokens();
 	test_parse_vs_jansson();
 	test_parse_like_last();
+	test_members_memo();
 	test_tokens();
 	test_unescape();
 	test_int64();
