@@ -1,6 +1,6 @@
 #!/bin/bash
 # scripts/deps.sh -- make sure the Debian packages that a make target needs
-# are installed.  Usage: scripts/deps.sh SET...   (SET: build check demo bench)
+# are installed.  Usage: scripts/deps.sh SET...   (SET: build check demo bench kafka)
 #
 # Prints nothing when everything is there.  As root it installs what is
 # missing with apt-get; otherwise it prints the command to run and fails.
@@ -11,9 +11,12 @@ set -u
 set_packages () {
 	case $1 in
 	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev libxxhash-dev libavro-dev libcurl4-openssl-dev libexpat1-dev ;;
-	check) echo @build mandoc procps time jq python3 postgresql python3-confluent-kafka python3-avro python3-requests curl openssl zstd xxhash npm:s3rver@3.7.1 ;;
+	check) echo @build @kafka mandoc procps time jq python3 postgresql python3-confluent-kafka python3-avro python3-requests curl openssl zstd xxhash npm:s3rver@3.7.1 ;;
 	demo)  echo @build procps postgresql ;;
-	bench) echo @build kcat time procps jq python3 postgresql python3-avro zstd ;;
+	bench) echo @build @kafka kcat time procps jq python3 postgresql python3-avro zstd ;;
+	# the real Apache Kafka cluster (scripts/kafka-cluster, from Maven
+	# Central by scripts/kafka-jars) and its admin calls (scripts/kafka-admin)
+	kafka) echo openjdk-17-jdk-headless maven python3 python3-confluent-kafka ;;
 	*) return 1 ;;
 	esac
 }
@@ -44,7 +47,7 @@ npm_packages () {
 }
 
 usage () {
-	echo "usage: scripts/deps.sh build|check|demo|bench..." >&2
+	echo "usage: scripts/deps.sh build|check|demo|bench|kafka..." >&2
 	exit 2
 }
 
