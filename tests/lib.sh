@@ -228,7 +228,29 @@ wait_for_file () {
 	done
 }
 
+# test_wait_until SECONDS COMMAND...: run COMMAND every 0.1 s until it
+# succeeds; fail, naming it, if it has not after SECONDS.  A condition to
+# wait on, never a fixed sleep.
+test_wait_until () {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "test_wait_until: '$*' still false after the time allowed" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 test_cleanup_kill () { _pn_kill_pids+=("$@"); }
+
+# test_atexit COMMAND: run COMMAND (a string, eval'd) when the script ends,
+# before the registered pids are killed, in the order registered; for
+# services that a pid alone does not stop (a Kafka cluster that restarts
+# its nodes).
+_pn_atexit=()
+test_atexit () { _pn_atexit+=("$1"); }
 
 # kill -0 also succeeds on a zombie child that nobody has waited for yet.
 _pn_alive () {
@@ -237,7 +259,9 @@ _pn_alive () {
 }
 
 _pn_kill_registered () {
-	local pid i
+	local pid i cmd
+	for cmd in "${_pn_atexit[@]}"; do eval "$cmd"; done
+	_pn_atexit=()
 	[ ${#_pn_kill_pids[@]} = 0 ] && return 0
 	for pid in "${_pn_kill_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${_pn_kill_pids[@]}"; do
