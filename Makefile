@@ -2,6 +2,7 @@
 #
 #   make            build the programs into build/bin
 #   make check      install what the tests need, build with ASan+UBSan, run every test
+#                   (on the dev broker and a real Kafka cluster)
 #   make bench      benchmarks against the peers (kcat), not tests
 #   make demo       the pipeline on the embedded dev broker
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -61,15 +62,20 @@ $(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 # The tests run against binaries built with AddressSanitizer and
-# UndefinedBehaviorSanitizer, in their own build directory.
+# UndefinedBehaviorSanitizer, in their own build directory; the scripts that
+# talk to Kafka run against the dev broker and a real cluster
+# (PN_TEST_KAFKA=mock|real|both), CHECK_JOBS scripts at a time.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PN_TEST_KAFKA ?= both
 check:
 	@scripts/deps.sh check
+	@scripts/kafka-jars
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
 	@$(MAKE) --no-print-directory lint-man
 	@PN_BIN=$(CURDIR)/build/asan/bin PN_UNIT=$(CURDIR)/build/asan/unit \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  bash tests/run.sh $(TESTS)
+	  PN_TEST_KAFKA=$(PN_TEST_KAFKA) bash tests/run.sh -j $(CHECK_JOBS) $(TESTS)
 
 lint-man:
 	@out=$$(mandoc -Tlint -Wwarning $(wildcard man/*.[17]) </dev/null 2>&1); \

@@ -1,16 +1,57 @@
-# tests/lib-kafka.sh -- start pn-broker for a test script.  Source after lib.sh.
+# tests/lib-kafka.sh -- the Kafka a test script runs against.  Source after
+# lib.sh.  PN_TEST_KAFKA selects it (tests/run.sh runs every script that
+# sources this file in both modes):
+#
+#   mock  (default) pn-broker, librdkafka's in-process mock cluster: starts
+#         in a second, fault injection by signal, ~5 MB kept per partition
+#         (past that it acknowledges and drops: volume tests stay below it)
+#   real  Apache Kafka (KRaft) from Maven Central, three combined
+#         broker+controller nodes on loopback ports chosen at start
+#         (scripts/kafka-cluster), data and logs in $TRASH_DIRECTORY/kafka
 #
 #   start_broker [-n BROKERS] TOPIC:PARTITIONS ...
+#       starts the Kafka with the given topics and sets BROKERS (the
+#       bootstrap list) and KAFKA_PROPS, a properties file for consumers
+#       (a short session timeout, so a restarted group member does not wait
+#       45 s for its old self to expire).  -n is the mock's broker count; a
+#       real cluster always has three.  Mock: BROKER_PID is the broker's
+#       pid; PN_BROKER_WRAP (e.g. "strace -f -e trace=none -o FILE") runs
+#       it under another program.  Real: KAFKA_DIR is the cluster's
+#       directory.  Everything is stopped when the script ends.
+#   kafka_down / kafka_up
+#       every broker unreachable / back (mock: SIGUSR1 / SIGUSR2 to the
+#       broker; real: every node killed, then started on its data again)
+#   kafka_topic TOPIC:PARTITIONS... [config=value]...   more topics
 #
-# Starts the embedded dev broker in the background with the given topics,
-# waits for its bootstrap list, and sets BROKERS and BROKER_PID.  The broker
-# is stopped when the script ends.  KAFKA_PROPS names a properties file for
-# consumers: the mock group coordinator ignores a leaving member, so a short
-# session timeout keeps a restarted group member from waiting 45 s.
-# PN_BROKER_WRAP (e.g. "strace -f -e trace=none -o FILE") runs the broker
-# under another program, to see which signals reach it.
+# Prerequisites: MOCK_KAFKA or REAL_KAFKA, for tests that only one can run.
+
+PN_TEST_KAFKA=${PN_TEST_KAFKA:-mock}
+case $PN_TEST_KAFKA in
+mock) test_set_prereq MOCK_KAFKA ;;
+real) test_set_prereq REAL_KAFKA ;;
+*) echo "Bail out! PN_TEST_KAFKA is '$PN_TEST_KAFKA', not mock or real"; exit 1 ;;
+esac
 
 start_broker () {
+	if [ "$1" = -n ]; then
+		local nbrokers=$2
+		shift 2
+	fi
+	KAFKA_PROPS=$TRASH_DIRECTORY/kafka.properties
+	cat >"$KAFKA_PROPS" <<-PROPS
+	# consumer groups in tests (see lib-kafka.sh)
+	session.timeout.ms=3000
+	heartbeat.interval.ms=500
+	PROPS
+	export KAFKA_PROPS
+	if [ "$PN_TEST_KAFKA" = real ]; then
+		start_real_cluster "$@"
+	else
+		start_mock_broker ${nbrokers:+-n "$nbrokers"} "$@"
+	fi
+}
+
+start_mock_broker () {
 	local args=()
 	if [ "$1" = -n ]; then
 		args+=(-n "$2")
@@ -26,13 +67,46 @@ start_broker () {
 	test_cleanup_kill $BROKER_PID
 	wait_for_file "$TRASH_DIRECTORY/bootstrap" 20 || return 1
 	BROKERS=$(cat "$TRASH_DIRECTORY/bootstrap")
-	KAFKA_PROPS=$TRASH_DIRECTORY/kafka.properties
-	cat >"$KAFKA_PROPS" <<-PROPS
-	# for consumer groups on the mock cluster (see lib-kafka.sh)
-	session.timeout.ms=3000
-	heartbeat.interval.ms=500
-	PROPS
-	export BROKERS BROKER_PID KAFKA_PROPS
+	export BROKERS BROKER_PID
+}
+
+# The nodes are killed, not stopped, at the end: their data is thrown
+# away, and a clean stop of a whole quorum takes seconds.
+start_real_cluster () {
+	KAFKA_DIR=$TRASH_DIRECTORY/kafka
+	test_atexit 'kafka-cluster kill "$KAFKA_DIR"'
+	kafka-cluster start "$KAFKA_DIR" >/dev/null 2>"$TRASH_DIRECTORY/kafka.log" || {
+		cat "$TRASH_DIRECTORY/kafka.log" >&2
+		return 1
+	}
+	BROKERS=$(cat "$KAFKA_DIR/bootstrap")
+	export BROKERS KAFKA_DIR
+	[ $# = 0 ] || kafka_topic "$@"
+}
+
+kafka_topic () {
+	if [ "$PN_TEST_KAFKA" = real ]; then
+		kafka-cluster topic "$KAFKA_DIR" "$@"
+	else
+		echo "kafka_topic: the mock's topics are made at start" >&2
+		return 1
+	fi
+}
+
+kafka_down () {
+	if [ "$PN_TEST_KAFKA" = real ]; then
+		kafka-cluster kill "$KAFKA_DIR"
+	else
+		kill -USR1 "$BROKER_PID"
+	fi
+}
+
+kafka_up () {
+	if [ "$PN_TEST_KAFKA" = real ]; then
+		kafka-cluster start-node "$KAFKA_DIR" 1 2 3
+	else
+		kill -USR2 "$BROKER_PID"
+	fi
 }
 
 # The JSON records of a file without pn's metadata fields, sorted: the

@@ -8,7 +8,9 @@
 #   block, in sorted order.
 # Environment: PN_TEST_RESULTS (default build/test-results: each script's TAP
 # goes to <name>.out, its stderr to <name>.err), PN_TEST_TIMEOUT (seconds per
-# script, default 300).  The last line is "N passed, N failed"; the exit
+# script, default 300), PN_TEST_KAFKA: the Kafka of the scripts that source
+# tests/lib-kafka.sh: mock (default), real, or both (each such script runs
+# twice, the real run reported as <name>@real).  The last line is "N passed, N failed"; the exit
 # status is 0 only when nothing failed.
 set -u
 
@@ -49,6 +51,28 @@ else
 	mapfile -t scripts < <(printf '%s\n' "${scripts[@]}" | sort -u)
 fi
 
+# A script that sources lib-kafka.sh runs once per Kafka asked for; the
+# real cluster's run is the entry "<path>@real".
+kafka=${PN_TEST_KAFKA:-mock}
+case $kafka in mock|real|both) ;; *) echo "run.sh: PN_TEST_KAFKA is '$kafka', not mock, real or both" >&2; exit 2 ;; esac
+runs=()
+for f in "${scripts[@]}"; do
+	if ! grep -q '^\. .*lib-kafka\.sh' "$f" || [ "$kafka" = mock ]; then
+		runs+=("$f")
+	elif [ "$kafka" = real ]; then
+		runs+=("$f@real")
+	else
+		runs+=("$f" "$f@real")
+	fi
+done
+scripts=("${runs[@]}")
+
+# NAME of a run: the script's name, and @real for the real cluster's run
+run_name () {
+	local f=${1%@real}
+	echo "$(basename "$f" .sh)${1#"$f"}"
+}
+
 results=${PN_TEST_RESULTS:-$src/build/test-results}
 mkdir -p "$results" || exit 2
 results=$(cd "$results" && pwd -P)
@@ -56,9 +80,10 @@ tmo=${PN_TEST_TIMEOUT:-300}
 
 # Runs in the background; the .rc file appears only once the script is over.
 run_one () {
-	local n
-	n=$(basename "$1" .sh)
-	(cd "$src" && timeout -k 10 "$tmo" bash "$1" </dev/null \
+	local n f=${1%@real} mode=mock
+	n=$(run_name "$1")
+	[ "$f" = "$1" ] || mode=real
+	(cd "$src" && PN_TEST_KAFKA=$mode timeout -k 10 "$tmo" bash "$f" </dev/null \
 		>"$results/$n.out" 2>"$results/$n.err")
 	echo $? >"$results/$n.rc.tmp" && mv "$results/$n.rc.tmp" "$results/$n.rc"
 }
@@ -67,7 +92,7 @@ total_pass=0 total_fail=0
 
 report () {
 	local n out rc line ok=0 fail=0 skip=0 todo=0 plan='' note='' died=0
-	n=$(basename "$1" .sh)
+	n=$(run_name "$1")
 	out=$results/$n.out
 	rc=$(cat "$results/$n.rc")
 	while IFS= read -r line; do
@@ -124,7 +149,7 @@ launched=0 reported=0 count=${#scripts[@]}
 # Report, in order, every script that is over and whose predecessors are.
 flush () {
 	while [ "$reported" -lt "$launched" ] &&
-	      [ -f "$results/$(basename "${scripts[reported]}" .sh).rc" ]; do
+	      [ -f "$results/$(run_name "${scripts[reported]}").rc" ]; do
 		report "${scripts[reported]}"
 		reported=$((reported + 1))
 	done
@@ -132,13 +157,13 @@ flush () {
 finished () {
 	local i k=0
 	for ((i = 0; i < launched; i++)); do
-		[ -f "$results/$(basename "${scripts[i]}" .sh).rc" ] && k=$((k + 1))
+		[ -f "$results/$(run_name "${scripts[i]}").rc" ] && k=$((k + 1))
 	done
 	echo "$k"
 }
 
 for s in "${scripts[@]}"; do
-	n=$(basename "$s" .sh)
+	n=$(run_name "$s")
 	rm -f "$results/$n.rc" "$results/$n.out" "$results/$n.err"
 done
 while [ "$launched" -lt "$count" ]; do

@@ -144,10 +144,10 @@ test_expect_success 'brokers down and back mid-produce: nothing lost, nothing do
 	exec 9>feed2 &&
 	cat first >&9 &&
 	sleep 1 &&
-	kill -USR1 $BROKER_PID &&
+	kafka_down &&
 	cat second >&9 &&
 	sleep 3 &&
-	kill -USR2 $BROKER_PID &&
+	kafka_up &&
 	exec 9>&- &&
 	wait $producer &&
 	grep "\"acked\":40000,\"failed\":0" fault.err &&

@@ -37,16 +37,15 @@ test_expect_success '-o -N reads the last N of each partition' '
 
 # librdkafka 2.0.2's mock cluster answers every time lookup (ListOffsets by
 # timestamp) with the end of the partition (kcat -o s@TIME too), so this runs
-# only against a real Kafka: PN_TEST_BROKERS=host:port bash tests/run.sh t2000
-test -n "${PN_TEST_BROKERS:-}" && test_set_prereq REAL_KAFKA
+# only against a real Kafka (PN_TEST_KAFKA=real)
 test_expect_success REAL_KAFKA '-o @TIME starts at the first record at or after TIME' '
 	topic=pn-test-time-$$ &&
-	pn-produce -b "$PN_TEST_BROKERS" -t $topic -p 0 nums.in &&
-	pn-consume -b "$PN_TEST_BROKERS" -t $topic -o @1700000000995 -e >out &&
+	pn-produce -b "$BROKERS" -t $topic -p 0 nums.in &&
+	pn-consume -b "$BROKERS" -t $topic -o @1700000000995 -e >out &&
 	jq -c .n out >actual &&
 	printf "995\n996\n997\n998\n999\n" >expect &&
 	test_cmp expect actual &&
-	pn-consume -b "$PN_TEST_BROKERS" -t $topic -o "@2023-11-14T22:13:20.997Z" -e >out &&
+	pn-consume -b "$BROKERS" -t $topic -o "@2023-11-14T22:13:20.997Z" -e >out &&
 	jq -c .n out >actual &&
 	printf "997\n998\n999\n" >expect &&
 	test_cmp expect actual
