@@ -211,6 +211,75 @@ fail:
 	return NULL;
 }
 
+/* The entry `name` of the one resource a DescribeConfigs result holds. */
+static int config_entry(const rd_kafka_DescribeConfigs_result_t *res, const char *name,
+			char *buf, size_t size)
+{
+	size_t nres, nconf;
+	const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(res, &nres);
+
+	if (nres != 1 || rd_kafka_ConfigResource_error(rs[0]))
+		return -1;
+	const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(rs[0], &nconf);
+	for (size_t i = 0; i < nconf; i++) {
+		const char *value = rd_kafka_ConfigEntry_value(entries[i]);
+
+		if (!strcmp(rd_kafka_ConfigEntry_name(entries[i]), name) && value &&
+		    (size_t)snprintf(buf, size, "%s", value) < size)
+			return 0;
+	}
+	return -1;
+}
+
+/* The leader of the topic's first partition, or -1. */
+static int32_t topic_leader(rd_kafka_t *rk, const char *topic, int timeout_ms)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	const struct rd_kafka_metadata *md;
+	int32_t leader = -1;
+
+	if (!rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms)) {
+		if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+			leader = md->topics[0].partitions[0].leader;
+		rd_kafka_metadata_destroy(md);
+	}
+	rd_kafka_topic_destroy(rkt);
+	return leader;
+}
+
+int pn_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *buf,
+			  size_t size, int timeout_ms)
+{
+	/* asked of a broker that has the topic, not of "the controller":
+	 * the mock names controller 0, which it does not have, and the
+	 * request would wait for it until timeout_ms */
+	int32_t broker = topic_leader(rk, topic, timeout_ms);
+	rd_kafka_queue_t *q;
+	rd_kafka_ConfigResource_t *res;
+	rd_kafka_AdminOptions_t *opt;
+	rd_kafka_event_t *ev;
+	int found = -1;
+
+	if (broker < 0)
+		return -1;
+	q = rd_kafka_queue_new(rk);
+	res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+	opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+	rd_kafka_AdminOptions_set_request_timeout(opt, timeout_ms, NULL, 0);
+	rd_kafka_AdminOptions_set_broker(opt, broker, NULL, 0);
+	rd_kafka_DescribeConfigs(rk, &res, 1, opt, q);
+	ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+	if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT &&
+	    !rd_kafka_event_error(ev))
+		found = config_entry(rd_kafka_event_DescribeConfigs_result(ev), name, buf, size);
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_AdminOptions_destroy(opt);
+	rd_kafka_ConfigResource_destroy(res);
+	rd_kafka_queue_destroy(q);
+	return found;
+}
+
 int pn_kafka_exit_status(rd_kafka_resp_err_t err)
 {
 	switch (err) {

@@ -49,6 +49,15 @@ rd_kafka_conf_t *pn_kafka_conf_new(const struct pn_kafka_opts *opts,
 				   const char *const *defaults,
 				   struct pn_registry_conf *reg);
 
+/*
+ * The value of a topic's configuration entry `name` (DescribeConfigs), as
+ * text into buf.  0 when found; -1 when the cluster did not tell within
+ * timeout_ms (no such topic yet, no permission, or a broker without the
+ * request, such as librdkafka's mock).
+ */
+int pn_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *buf,
+			  size_t size, int timeout_ms);
+
 /* Set by the error callback when librdkafka reports a fatal error. */
 extern volatile int pn_kafka_fatal;
 
