@@ -383,6 +383,32 @@ static int64_t default_start(const struct opts *o)
 	return o->group ? RD_KAFKA_OFFSET_INVALID : RD_KAFKA_OFFSET_BEGINNING;
 }
 
+/*
+ * An explicit start offset that retention (or a deletion of records) has
+ * already removed: Kafka would answer "out of range" and librdkafka would
+ * apply auto.offset.reset, silently.  Records between the two are gone for
+ * good, which an operator resuming from a checkpoint must hear about; the
+ * partition starts at its log start, named in a warning with the count
+ * lost.  A partition whose start cannot be asked keeps the offset given.
+ */
+enum { WATERMARK_TIMEOUT_MS = 10000 };
+
+static void start_within_log(struct run *r, rd_kafka_topic_partition_t *tp)
+{
+	int64_t low, high;
+
+	if (tp->offset < 0 || rd_kafka_query_watermark_offsets(r->rk, tp->topic, tp->partition,
+							      &low, &high, WATERMARK_TIMEOUT_MS))
+		return;
+	if (tp->offset < low) {
+		pn_warn("topic '%s' partition %d: offset %lld is no longer in the log, which "
+			"starts at %lld (retention deleted it): %lld records lost; starting there",
+			tp->topic, (int)tp->partition, (long long)tp->offset, (long long)low,
+			(long long)(low - tp->offset));
+		tp->offset = low;
+	}
+}
+
 /* Sets the start of every newly assigned partition in list; returns -1 when
  * a time could not be resolved. */
 static int set_starts(struct run *r, rd_kafka_topic_partition_list_t *list)
@@ -406,6 +432,7 @@ static int set_starts(struct run *r, rd_kafka_topic_partition_list_t *list)
 				r->o->start_value;
 		else
 			tp->offset = default_start(r->o);
+		start_within_log(r, tp);
 	}
 	if (by_time->cnt) {
 		rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(r->rk, by_time, 10000);
