@@ -123,6 +123,19 @@ static const char *const kafka_defaults[] = {
 	NULL,
 };
 
+/*
+ * With -e, added to the defaults.  A fetch that finds every partition of
+ * its broker at the end is held by the broker for fetch.wait.max.ms
+ * (500 ms by default) before it answers with the end, so every -e run
+ * ended with half a second of waiting: 50k pings from three Kafka 4
+ * brokers took 0.59 s, 0.19 s with 100 ms (medians of 5; kcat -C -J -e,
+ * which keeps 500 ms, 0.57 s).  A consumer that stays on keeps the
+ * default, so an idle one asks its brokers twice a second, not ten times.
+ */
+static const char exit_at_end_default[] = "fetch.wait.max.ms=100";
+
+enum { NDEFAULTS = sizeof(kafka_defaults) / sizeof(*kafka_defaults) };
+
 static void usage(void)
 {
 	printf("%s", usage_text);
@@ -772,10 +785,15 @@ static size_t queue_max_bytes(rd_kafka_t *rk)
 static rd_kafka_t *open_consumer(struct run *r)
 {
 	const struct opts *o = r->o;
-	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, &r->registry_conf);
+	const char *defaults[NDEFAULTS + 1];
+	rd_kafka_conf_t *conf;
 	char errstr[512], private_group[64];
 	rd_kafka_t *rk;
 
+	memcpy(defaults, kafka_defaults, sizeof(kafka_defaults));
+	defaults[NDEFAULTS - 1] = o->exit_at_end ? exit_at_end_default : NULL;
+	defaults[NDEFAULTS] = NULL;
+	conf = pn_kafka_conf_new(&o->kafka, defaults, &r->registry_conf);
 	if (!conf)
 		exit(PN_EX_CONFIG);
 	/* librdkafka's consumer queue wants a group.id even when we only
