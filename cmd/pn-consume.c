@@ -17,6 +17,9 @@
  * before its offset is committed, or with --reject is set aside.
  */
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -769,6 +772,26 @@ static void consume_loop(struct run *r)
 		r->status = PN_EX_FAILED;
 }
 
+/*
+ * librdkafka reads each fetch reply (up to fetch.max.bytes, 1 MB) into one
+ * buffer that lives until the last of its messages is destroyed.  glibc
+ * maps a block that large on its own, but once the first is freed it
+ * raises its mmap threshold past that size, and the later replies come
+ * from the broker threads' malloc arenas, which keep what is freed: the
+ * peak RSS of reading 1M pings --meta from three Kafka brokers ranged
+ * 28.0-32.7 MB (median 30.6) over 8 runs, and up to 35.4 MB in others.
+ * Pinned at glibc's starting 128 KB, the threshold stays put and every
+ * reply is given back once read: 26.9-29.5 MB (median 27.9) in the same 8
+ * alternating runs, as fast (median 0.92 s, 1.01 s before), for up to
+ * twice the minor page faults (about 0.03 s more system time).
+ */
+static void return_fetch_buffers(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 /* queued.max.messages.kbytes in bytes, as configured (-X may change it). */
 static size_t queue_max_bytes(rd_kafka_t *rk)
 {
@@ -860,6 +883,7 @@ int main(int argc, char **argv)
 	pn_signal_install();
 	pn_progress_init(&r.progress);
 
+	return_fetch_buffers();
 	r.rk = open_consumer(&r);
 	r.registry = pn_registry_new(&r.registry_conf, o.registry_url);
 	if (r.registry) {
