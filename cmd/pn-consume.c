@@ -17,6 +17,9 @@
  * before its offset is committed, or with --reject is set aside.
  */
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +97,7 @@ struct run {
 	struct counts counts;
 	int64_t last_flush_ms, last_commit_ms;
 	int64_t next_wake_ms;	/* wake_fetchers() not before this */
+	size_t queue_low;	/* payload bytes queued under which to wake them */
 	int backlog;		/* a full batch came since the last wake */
 	int dirty;		/* records appended since the last flush */
 	int finished;		/* -c reached, or every partition at its end */
@@ -108,14 +112,32 @@ static const char *const kafka_defaults[] = {
 	"enable.auto.offset.store=false",
 	"auto.offset.reset=earliest",
 	/* Bounded memory: librdkafka's queue defaults (64 MB of payload, plus
-	 * ~0.5 KB of bookkeeping per message, plus 50 MB fetches) take the RSS of
-	 * a fast consumer past 150 MB; these keep it near 25 MB, with
-	 * wake_fetchers() below keeping the speed. */
-	"queued.max.messages.kbytes=3072",
+	 * ~0.4 KB of bookkeeping per message, plus 50 MB fetches) take the RSS of
+	 * a fast consumer past 150 MB.  A broker thread fetches while the queue
+	 * is under queued.max.messages.kbytes, and each of its replies adds up
+	 * to fetch.max.bytes, so the queue peaks near 2 MB + brokers x 1 MB:
+	 * 5 MB of 165-byte pings on three brokers, 16 MB of RSS over the 14 MB
+	 * a consumer starts with.  Measured on three Kafka 4 brokers, 300k
+	 * pings --meta, peak RSS: 3072 KB 33-36 MB (over 32), 2048 KB 30-31 MB;
+	 * as fast either way, since wake_fetchers() keeps the fetchers busy. */
+	"queued.max.messages.kbytes=2048",
 	"fetch.max.bytes=1048576",
 	"client.id=pn-consume",
 	NULL,
 };
+
+/*
+ * With -e, added to the defaults.  A fetch that finds every partition of
+ * its broker at the end is held by the broker for fetch.wait.max.ms
+ * (500 ms by default) before it answers with the end, so every -e run
+ * ended with half a second of waiting: 50k pings from three Kafka 4
+ * brokers took 0.59 s, 0.19 s with 100 ms (medians of 5; kcat -C -J -e,
+ * which keeps 500 ms, 0.57 s).  A consumer that stays on keeps the
+ * default, so an idle one asks its brokers twice a second, not ten times.
+ */
+static const char exit_at_end_default[] = "fetch.wait.max.ms=100";
+
+enum { NDEFAULTS = sizeof(kafka_defaults) / sizeof(*kafka_defaults) };
 
 static void usage(void)
 {
@@ -694,27 +716,56 @@ static void add_fetching(struct pn_part *p, void *arg)
  * queued.max.messages.kbytes and looks again only when its broker thread
  * wakes, which an emptied queue does not do: up to a second later (2.3
  * added fetch.queue.backoff.ms for it).  With the small queue that keeps
- * pn-consume near 25 MB, reading a backlog waited on that second most of
+ * pn-consume near 30 MB, reading a backlog waited on that second most of
  * the time: 3-4 times slower, measured.  So when the queue runs low after
  * a backlog, pn-consume wakes the fetchers itself: a ListOffsets request
- * to each partition leader, whose arrival makes its broker thread look
- * again.  A caught-up consumer (no full batch) sends none; a wake that
- * times out (a broker down) waits out librdkafka's own second.
+ * to each partition leader, whose arrival on the leader's broker thread
+ * makes it look at the queue again and fetch.  A caught-up consumer (no
+ * full batch) sends none.
+ *
+ * The wake does not wait for the answers (a timeout of 0: librdkafka drops
+ * the late replies, its callback is written for that).  It used to wait up
+ * to 100 ms, and did: on three Kafka brokers sharing two busy cores a
+ * ListOffsets took 30-60 ms, and the queue had long run dry by then, so a
+ * backlog was read in 3 MB gulps with a stall between each.  It is also
+ * sent before the queue is empty, at half of queued.max.messages.kbytes,
+ * so the next replies arrive while the rest is written.  300k pings
+ * --meta (-e), medians of 5 runs alternating on a loaded two-core machine:
+ * from 12 partitions on three Kafka 4 brokers, 3.51 s before (a wake after
+ * a 100 ms empty poll, waiting for the answers), 1.41 s after, kcat -C -J
+ * 3.93 s; from 64 on the mock's three brokers, 2.49 s before, 0.99 s
+ * after, kcat 2.13 s.  pn-consume's own CPU stays 0.2 s.  An error other
+ * than the expected timeout (no leader known) waits out librdkafka's own
+ * second; a request to a broker that is down waits in its queue until
+ * socket.timeout.ms, and more follow only while full batches come from
+ * the others, until the leaders move.
  */
-enum { WAKE_INTERVAL_MS = 20, WAKE_TIMEOUT_MS = 100, WAKE_BACKOFF_MS = 1000 };
+enum { WAKE_INTERVAL_MS = 10, WAKE_BACKOFF_MS = 1000 };
 
 static void wake_fetchers(struct run *r)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
-	int64_t now = pn_now_ms();
-	rd_kafka_resp_err_t err;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 
 	r->backlog = 0;
 	r->counts.wakes++;
 	pn_offsets_each(&r->parts, add_fetching, list);
-	err = list->cnt ? rd_kafka_offsets_for_times(r->rk, list, WAKE_TIMEOUT_MS) : 0;
-	r->next_wake_ms = now + (err ? WAKE_BACKOFF_MS : WAKE_INTERVAL_MS);
+	if (list->cnt)
+		err = rd_kafka_offsets_for_times(r->rk, list, 0);
+	if (err == RD_KAFKA_RESP_ERR__TIMED_OUT)
+		err = RD_KAFKA_RESP_ERR_NO_ERROR;	/* sent, not waited for */
+	r->next_wake_ms = pn_now_ms() + (err ? WAKE_BACKOFF_MS : WAKE_INTERVAL_MS);
 	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* True when the consumer queue holds less than r->queue_low bytes of
+ * payload, reckoned from its length and the mean payload so far (the queue
+ * tells its length, not its bytes). */
+static int queue_low(const struct run *r, rd_kafka_queue_t *queue)
+{
+	uint64_t mean = r->counts.records ? r->counts.bytes / r->counts.records : 0;
+
+	return rd_kafka_queue_length(queue) * (mean ? mean : 1) < r->queue_low;
 }
 
 static void consume_loop(struct run *r)
@@ -731,7 +782,7 @@ static void consume_loop(struct run *r)
 			handle_batch(r, msgs, n);
 		if (n == BATCH)
 			r->backlog = 1;
-		else if (r->backlog && now >= r->next_wake_ms)
+		if (r->backlog && now >= r->next_wake_ms && queue_low(r, queue))
 			wake_fetchers(r);
 		if (n <= 0 || now - r->last_flush_ms >= FLUSH_INTERVAL_MS)
 			flush_output(r);
@@ -748,13 +799,51 @@ static void consume_loop(struct run *r)
 		r->status = PN_EX_FAILED;
 }
 
+/*
+ * librdkafka reads each fetch reply (up to fetch.max.bytes, 1 MB) into one
+ * buffer that lives until the last of its messages is destroyed.  glibc
+ * maps a block that large on its own, but once the first is freed it
+ * raises its mmap threshold past that size, and the later replies come
+ * from the broker threads' malloc arenas, which keep what is freed: the
+ * peak RSS of reading 1M pings --meta from three Kafka brokers ranged
+ * 28.0-32.7 MB (median 30.6) over 8 runs, and up to 35.4 MB in others.
+ * Pinned at glibc's starting 128 KB, the threshold stays put and every
+ * reply is given back once read: 26.9-29.5 MB (median 27.9) in the same 8
+ * alternating runs, as fast (median 0.92 s, 1.01 s before), for up to
+ * twice the minor page faults (about 0.03 s more system time).
+ */
+static void return_fetch_buffers(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
+/* queued.max.messages.kbytes in bytes, as configured (-X may change it). */
+static size_t queue_max_bytes(rd_kafka_t *rk)
+{
+	char value[32];
+	size_t size = sizeof(value);
+	int64_t kb;
+
+	if (rd_kafka_conf_get(rd_kafka_conf(rk), "queued.max.messages.kbytes", value, &size) ||
+	    pn_parse_int(value, 1, INT64_MAX / 1024, &kb))
+		kb = 2048;
+	return (size_t)kb * 1024;
+}
+
 static rd_kafka_t *open_consumer(struct run *r)
 {
 	const struct opts *o = r->o;
-	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, &r->registry_conf);
+	const char *defaults[NDEFAULTS + 1];
+	rd_kafka_conf_t *conf;
 	char errstr[512], private_group[64];
 	rd_kafka_t *rk;
 
+	memcpy(defaults, kafka_defaults, sizeof(kafka_defaults));
+	defaults[NDEFAULTS - 1] = o->exit_at_end ? exit_at_end_default : NULL;
+	defaults[NDEFAULTS] = NULL;
+	conf = pn_kafka_conf_new(&o->kafka, defaults, &r->registry_conf);
 	if (!conf)
 		exit(PN_EX_CONFIG);
 	/* librdkafka's consumer queue wants a group.id even when we only
@@ -771,6 +860,7 @@ static rd_kafka_t *open_consumer(struct run *r)
 	if (!rk)
 		pn_die(PN_EX_CONFIG, "cannot create the Kafka consumer: %s", errstr);
 	rd_kafka_poll_set_consumer(rk);
+	r->queue_low = queue_max_bytes(rk) / 2;
 	return rk;
 }
 
@@ -820,6 +910,7 @@ int main(int argc, char **argv)
 	pn_signal_install();
 	pn_progress_init(&r.progress);
 
+	return_fetch_buffers();
 	r.rk = open_consumer(&r);
 	r.registry = pn_registry_new(&r.registry_conf, o.registry_url);
 	if (r.registry) {

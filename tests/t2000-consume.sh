@@ -127,7 +127,7 @@ test_expect_success 'payloads that are not JSON objects are written as _value' '
 '
 
 # librdkafka stops fetching while its queue is over
-# queued.max.messages.kbytes (3 MB here) and, left alone, looks again up to
+# queued.max.messages.kbytes (2 MB here) and, left alone, looks again up to
 # a second later; pn-consume wakes its fetchers when the queue runs low.
 test_expect_success 'a backlog larger than the fetch queue: all of it, in order, fetchers woken' '
 	awk "BEGIN { pad = sprintf(\"%300s\", \"\"); gsub(/ /, \"x\", pad)
