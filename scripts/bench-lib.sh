@@ -13,6 +13,17 @@
 #       $work/NAME.1, NAME.2, ... into $work/NAME
 #   bench_rate AMOUNT SECONDS
 #       AMOUNT per second (a time of 0 counts as 1 ms)
+#   bench_timed NAME COMMAND...
+#       runs COMMAND under /usr/bin/time, as one stage of a pipeline (its
+#       input and output untouched), and keeps "seconds peak_kb cpu_seconds"
+#       (user + system) in $work/NAME.time; its exit status is COMMAND's
+#   bench_campaign_table
+#       (re)creates the campaign report's table in the PostgreSQL of
+#       tests/lib-pg.sh: id bigint PRIMARY KEY, impressions, clicks
+#   bench_campaign_expect PINGS
+#       the campaign report of the NDJSON pings file PINGS, counted by awk:
+#       "id|impressions|clicks" lines, sorted, as
+#       sql "SELECT id, impressions, clicks FROM campaign" | sort prints it
 
 bench_row () {
 	[ -n "${PN_BENCH_REPORT:-}" ] || return 0
@@ -53,4 +64,27 @@ bench_median () {
 		case ${f##*.} in *[!0-9]*) ;; *) cat "$f" ;; esac
 	done | sort -n | awk '{ s[NR] = $1; if ($2 > kb) kb = $2; l = $3 }
 		END { print s[int((NR + 1) / 2)], kb, l }' >"$work/$1"
+}
+
+bench_timed () {
+	local name=$1
+	shift
+	/usr/bin/time -f "%e %M %U %S" -o "$work/$name.time" "$@" || return
+	awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$work/$name.time" >"$work/$name.time.tmp" &&
+		mv "$work/$name.time.tmp" "$work/$name.time"
+}
+
+bench_campaign_table () {
+	sql "SET client_min_messages = warning; DROP TABLE IF EXISTS campaign"
+	sql "CREATE TABLE campaign (id bigint PRIMARY KEY, impressions bigint NOT NULL DEFAULT 0,
+		clicks bigint NOT NULL DEFAULT 0)"
+}
+
+bench_campaign_expect () {
+	awk '/"source":"campaign"/ {
+		match($0, /"source_id":[0-9]+/); id = substr($0, RSTART + 12, RLENGTH - 12)
+		if ($0 !~ /"delivered_time":null/) imp[id]++
+		if ($0 !~ /"clicked_time":null/) clk[id]++
+		seen[id] = 1
+	} END { for (id in seen) printf "%s|%d|%d\n", id, imp[id], clk[id] }' "$1" | sort
 }

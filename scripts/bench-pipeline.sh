@@ -40,37 +40,30 @@ echo "generating and publishing $pings pings" >&2
 gen-pings "$pings" 7 >pings.ndjson
 pn-produce -b "$brokers" -t pushnotification-ping --key source_id \
 	-X sticky.partitioning.linger.ms=0 pings.ndjson
-sql "CREATE TABLE campaign (id bigint PRIMARY KEY, impressions bigint NOT NULL DEFAULT 0,
-	clicks bigint NOT NULL DEFAULT 0)"
+bench_campaign_table
 grep -o '"source":"campaign","source_id":[0-9]*' pings.ndjson | cut -d: -f3 | sort -u |
 	sed 's/$/\t0\t0/' >ids.tsv
 psql -X -q -v ON_ERROR_STOP=1 -c "\\copy campaign FROM 'ids.tsv'"
 
-timed () { local name=$1; shift; /usr/bin/time -f "%e %M" -o "$name.time" "$@"; }
 echo "running the report and the archive pipelines over the backlog" >&2
 t0=$(date +%s.%N)
 (
-	timed consume-r pn-consume -b "$brokers" -t pushnotification-ping --meta -e |
-	timed aggregate pn-aggregate --state report.state --where source=campaign \
+	bench_timed consume-r pn-consume -b "$brokers" -t pushnotification-ping --meta -e |
+	bench_timed aggregate pn-aggregate --state report.state --where source=campaign \
 		--group-by source_id:id --count delivered_time:impressions --count clicked_time:clicks |
-	timed sink pn-sink-pg -t campaign -k id -m update -f id,impressions,clicks
+	bench_timed sink pn-sink-pg -t campaign -k id -m update -f id,impressions,clicks
 	date +%s.%N >report.end
 ) &
 report=$!
 (
-	timed consume-a pn-consume -b "$brokers" -t pushnotification-ping --meta -e |
-	timed archive pn-archive write archive
+	bench_timed consume-a pn-consume -b "$brokers" -t pushnotification-ping --meta -e |
+	bench_timed archive pn-archive write archive
 	date +%s.%N >archive.end
 ) &
 archive=$!
 wait $report $archive
 
-awk '/"source":"campaign"/ {
-	match($0, /"source_id":[0-9]+/); id = substr($0, RSTART + 12, RLENGTH - 12)
-	if ($0 !~ /"delivered_time":null/) imp[id]++
-	if ($0 !~ /"clicked_time":null/) clk[id]++
-	seen[id] = 1
-} END { for (id in seen) printf "%s|%d|%d\n", id, imp[id], clk[id] }' pings.ndjson | sort >expect
+bench_campaign_expect pings.ndjson >expect
 sql "SELECT id, impressions, clicks FROM campaign" | sort >actual
 same=identical
 cmp -s expect actual || same=DIFFERENT
@@ -86,7 +79,7 @@ awk -v n="$pings" -v r="$report_s" -v a="$archive_s" 'BEGIN {
 total=0
 printf '\n%-28s %10s\n' "process" "peak RSS"
 for p in consume-r aggregate sink consume-a archive; do
-	read -r _ kb <"$p.time"
+	read -r _ kb _ <"$p.time"
 	total=$((total + kb))
 	printf '%-28s %7.1f MB\n' "$p" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')"
 done

@@ -20,7 +20,7 @@ trap 'rm -f "$rows"' EXIT
 export PN_BENCH_REPORT=$rows
 status=0
 for bench in bench.sh bench-aggregate.sh bench-sink-pg.sh bench-avro.sh bench-archive.sh \
-	     bench-pipeline.sh; do
+	     bench-pipeline.sh bench-streams.sh; do
 	echo "== $bench" >&2
 	"$here/$bench" >&2 || { echo "bench-report: $bench failed" >&2; status=1; }
 done
