@@ -606,7 +606,7 @@ static void open_table(struct run *r)
 	int rc;
 
 	if (pn_sink_connect(&r->sink))
-		pn_die(PN_EX_UNAVAILABLE, "%s", r->sink.msg.data);
+		pn_die(r->sink.config ? PN_EX_CONFIG : PN_EX_UNAVAILABLE, "%s", r->sink.msg.data);
 	pn_buf_reset(&r->msg);
 	rc = pn_pg_table_load(r->sink.conn, r->o->table, &r->table, &r->msg);
 	if (rc < 0)

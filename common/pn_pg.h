@@ -53,9 +53,10 @@ struct pn_pg_table {
  * Connects with a conninfo string or URI (NULL or "": the PG* environment
  * and ~/.pgpass), sets client_encoding UTF8 and TimeZone UTC.  Returns the
  * connection, or NULL after putting a one-line reason in *why (malloc'ed),
- * naming the server without any password.
+ * naming the server without any password.  *config is set when retrying
+ * cannot help: options libpq refuses, a failed login, no such database.
  */
-PGconn *pn_pg_connect(const char *dsn, char **why);
+PGconn *pn_pg_connect(const char *dsn, char **why, int *config);
 
 /* What a failed command means for the one that sent it. */
 enum pn_pg_failure {
