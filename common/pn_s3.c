@@ -56,8 +56,10 @@ int pn_s3_init(struct pn_s3 *s, const char *bucket, const char *endpoint,
 		return PN_EX_CONFIG;
 	}
 	if (strncmp(s->endpoint, "http://", 7) && strncmp(s->endpoint, "https://", 8)) {
-		pn_buf_addf(&s->err, "bad S3 endpoint '%s': not an http:// or https:// URL",
-			    s->endpoint);
+		char *shown = pn_url_redact(s->endpoint);
+
+		pn_buf_addf(&s->err, "bad S3 endpoint '%s': not an http:// or https:// URL", shown);
+		free(shown);
 		return PN_EX_CONFIG;
 	}
 	s->access_key = pn_strdup(key);
@@ -320,8 +322,11 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 			break;
 		}
 		if (rc != CURLE_OK) {
-			pn_buf_addf(&s->err, "cannot reach S3 at '%s': %s", s->endpoint,
+			char *shown = pn_url_redact(s->endpoint);
+
+			pn_buf_addf(&s->err, "cannot reach S3 at '%s': %s", shown,
 				    cerr[0] ? cerr : curl_easy_strerror(rc));
+			free(shown);
 			status = PN_EX_UNAVAILABLE;
 		} else {
 			struct xml_error e = { PN_BUF_INIT, PN_BUF_INIT };
