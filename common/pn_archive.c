@@ -126,6 +126,9 @@ static int manifest_parse(const char *text, size_t len, struct pn_manifest *m,
 	    json_int(o, "raw_bytes", 0, &raw) || json_int(o, "bytes", 0, &bytes) ||
 	    records < 0 || raw < 0 || bytes < 0 || part > INT32_MAX)
 		goto out;
+	*why = "offsets out of range (first_offset after last_offset, or the last at INT64_MAX)";
+	if (m->last_offset == INT64_MAX || m->first_offset > m->last_offset)
+		goto out;
 	m->topic = pn_strdup(json_string_value(topic));
 	m->time_field = pn_strdup(json_string_value(tf));
 	m->partition = (int32_t)part;

@@ -317,8 +317,8 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 		*why = "field '_topic' must be a string";
 	else if (!tok_int64(j, partition_tok, &p) || p < 0 || p > INT32_MAX)
 		*why = "field '_partition' must be a partition number";
-	else if (!tok_int64(j, offset_tok, offset) || *offset < 0)
-		*why = "field '_offset' must be an offset";
+	else if (!tok_int64(j, offset_tok, offset) || *offset < 0 || *offset == INT64_MAX)
+		*why = "field '_offset' must be an offset";	/* the next one must fit */
 	else {
 		pn_buf_reset(topic);
 		add_tok_string(topic, j, topic_tok);

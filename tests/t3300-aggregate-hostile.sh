@@ -26,4 +26,25 @@ test_expect_success 'a sum that overflows a double is an error naming the group'
 	test_line_count = 1 rej
 '
 
+test_expect_success 'an _offset at INT64_MAX or negative is bad input, the checkpoint intact' '
+	printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":5,\"k\":\"a\"}\n" >in1 &&
+	pn-aggregate --state st -g k --count "*" in1 >out &&
+	cp st st.before &&
+	printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":9223372036854775807,\"k\":\"a\"}\n" >in &&
+	test_expect_code 65 pn-aggregate --state st -g k --count "*" in >out 2>err &&
+	echo "pn-aggregate: error (at in:1): field '"'"'_offset'"'"' must be an offset" >expect &&
+	test_cmp expect err &&
+	printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":-1,\"k\":\"a\"}\n" >in &&
+	test_expect_code 65 pn-aggregate --state st -g k --count "*" in >out 2>err &&
+	test_cmp expect err &&
+	pn-aggregate --state st --print-offsets >actual &&
+	echo "{\"t\":{\"0\":6}}" >expect &&
+	test_cmp expect actual &&
+	printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":9223372036854775806,\"k\":\"a\"}\n" >in &&
+	pn-aggregate --state st -g k --count "*" in >out &&
+	pn-aggregate --state st -g k --count "*" in >out &&
+	echo "{\"k\":\"a\",\"count\":2}" >expect &&
+	test_cmp expect out
+'
+
 test_done

@@ -20,4 +20,14 @@ test_expect_success 'settings no retry can mend are 78, not 69' '
 	test_expect_code 69 env PGPORT=1 pn-sink-pg -t t -k id in 2>err
 '
 
+test_expect_success 'an _offset at INT64_MAX is bad input; the offsets table is untouched' '
+	max=9223372036854775807 &&
+	printf "{\"_topic\":\"p\",\"_partition\":0,\"_offset\":$max,\"id\":1,\"s\":\"a\"}\n" >in &&
+	test_expect_code 65 pn-sink-pg -t t -k id --offsets-table pn_offsets in 2>err &&
+	grep "error (at in:1): field .\?_offset.\? must be an offset" err &&
+	sql "SELECT count(*) FROM t WHERE id = 1" >actual &&
+	echo 0 >expect &&
+	test_cmp expect actual
+'
+
 test_done
