@@ -448,6 +448,11 @@ int pn_pg_copy_value(struct pn_buf *b, const struct pn_json *j, int i, enum pn_p
 		}
 		pn_buf_reset(tmp);
 		pn_json_unescape(s, n, tmp);
+		/* text cannot hold one: the server would cut the value there */
+		if (memchr(tmp->data, '\0', tmp->len)) {
+			*why = "holds a NUL (\\u0000)";
+			return -1;
+		}
 		pn_pg_copy_add(b, tmp->data, tmp->len);
 		return 0;
 	case PN_JSON_PRIMITIVE:

@@ -30,4 +30,22 @@ test_expect_success 'an _offset at INT64_MAX is bad input; the offsets table is 
 	test_cmp expect actual
 '
 
+test_expect_success 'an escaped NUL in a text value or key is bad input, or set aside' '
+	printf "%s\n" "{\"id\":9,\"s\":\"abc\\u0000def\"}" >in &&
+	test_expect_code 65 pn-sink-pg -t t -k id in 2>err &&
+	echo "pn-sink-pg: error (at in:1): field '"'"'s'"'"' holds a NUL (\\u0000), column '"'"'s'"'"' is text" >expect &&
+	test_cmp expect err &&
+	sql "SELECT count(*) FROM t WHERE id = 9" >actual &&
+	echo 0 >expect &&
+	test_cmp expect actual &&
+	sql "CREATE TABLE tk (k text PRIMARY KEY, v bigint)" &&
+	printf "%s\n" "{\"k\":\"a\\u0000x\",\"v\":1}" "{\"k\":\"a\\u0000y\",\"v\":2}" \
+		"{\"k\":\"b\",\"v\":3}" >in &&
+	pn-sink-pg -t tk -k k --reject rej in 2>err &&
+	test_line_count = 2 rej &&
+	sql "SELECT k, v FROM tk ORDER BY k" >actual &&
+	echo "b|3" >expect &&
+	test_cmp expect actual
+'
+
 test_done
