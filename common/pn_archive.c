@@ -851,6 +851,10 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 			*why = "no _topic field (give --topic for records without one)";
 			return -1;
 		}
+		if (!pn_topic_valid(w->topic.data, w->topic.len)) {
+			*why = "field '_topic' must be a topic name (no NUL or control character)";
+			return -1;
+		}
 	}
 	if (strchr(w->topic.data, '/') || w->topic.data[0] == '.' || w->topic.data[0] == '_') {
 		*why = "the topic name cannot be part of an object name";

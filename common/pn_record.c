@@ -323,9 +323,21 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 		pn_buf_reset(topic);
 		add_tok_string(topic, j, topic_tok);
 		*partition = (int32_t)p;
-		return 1;
+		if (pn_topic_valid(topic->data, topic->len))
+			return 1;
+		*why = "field '_topic' must be a topic name (no NUL or control character)";
 	}
 	return -1;
+}
+
+int pn_topic_valid(const char *s, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
 }
 
 /* Bytes as a JSON string, or as field_base64 when they are not UTF-8. */

@@ -47,4 +47,18 @@ test_expect_success 'an _offset at INT64_MAX or negative is bad input, the check
 	test_cmp expect out
 '
 
+test_expect_success 'a NUL or control character in _topic is bad input, no alias' '
+	printf "%s\n" "{\"_topic\":\"pings\\u0000x\",\"_partition\":0,\"_offset\":999999,\"k\":\"a\"}" >in &&
+	test_expect_code 65 pn-aggregate --state st2 -g k --count "*" in >out 2>err &&
+	echo "pn-aggregate: error (at in:1): field '"'"'_topic'"'"' must be a topic name (no NUL or control character)" >expect &&
+	test_cmp expect err &&
+	printf "%s\n" "{\"_topic\":\"pi\\rngs\",\"_partition\":0,\"_offset\":1,\"k\":\"a\"}" >in &&
+	test_expect_code 65 pn-aggregate --state st2 -g k --count "*" in >out 2>err &&
+	test_cmp expect err &&
+	printf "%s\n" "{\"_topic\":\"pings\",\"_partition\":0,\"_offset\":7,\"k\":\"a\"}" >in &&
+	pn-aggregate --state st2 -g k --count "*" in >out &&
+	echo "{\"k\":\"a\",\"count\":1}" >expect &&
+	test_cmp expect out
+'
+
 test_done

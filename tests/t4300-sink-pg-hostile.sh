@@ -48,4 +48,12 @@ test_expect_success 'an escaped NUL in a text value or key is bad input, or set 
 	test_cmp expect actual
 '
 
+test_expect_success 'a NUL in _topic is bad input: no alias in the offsets table' '
+	printf "%s\n" "{\"_topic\":\"pings\\u0000x\",\"_partition\":0,\"_offset\":999999,\"id\":5,\"s\":\"x\"}" >in &&
+	test_expect_code 65 pn-sink-pg -t t -k id --offsets-table pn_offsets in 2>err &&
+	grep "error (at in:1): field .\?_topic.\? must be a topic name" err &&
+	pn-sink-pg -t t --offsets-table pn_offsets --print-offsets >actual &&
+	! grep pings actual
+'
+
 test_done

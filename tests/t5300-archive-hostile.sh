@@ -24,4 +24,23 @@ test_expect_success 'a manifest with last_offset at INT64_MAX: offsets does not 
 	grep "offsets out of range" err
 '
 
+test_expect_success 'a NUL or CR in _topic is bad input: no object overwritten' '
+	rec pings 0 5 1 >in &&
+	pn-archive write arch3 in &&
+	find arch3 -type f | sort >before &&
+	obj=$(find arch3 -name "pings+0+0000000005.ndjson.zst") &&
+	cp "$obj" obj.before &&
+	printf "%s\n" "{\"_topic\":\"pings\\u0000x\",\"_partition\":0,\"_offset\":5,\"_timestamp\":1764028800000,\"v\":666}" >bad &&
+	test_expect_code 65 pn-archive write arch3 bad 2>err &&
+	echo "pn-archive: error (at bad:1): field '"'"'_topic'"'"' must be a topic name (no NUL or control character)" >expect &&
+	test_cmp expect err &&
+	printf "%s\n" "{\"_topic\":\"pi\\rngs\",\"_partition\":0,\"_offset\":5,\"_timestamp\":1764028800000,\"v\":666}" >bad &&
+	test_expect_code 65 pn-archive write arch3 bad 2>err &&
+	printf "%s\n" "{\"_topic\":\"pings\\u0000x\",\"_timestamp\":1764028800000,\"v\":666}" >bad &&
+	test_expect_code 65 pn-archive write arch3 bad 2>err &&
+	find arch3 -type f | sort >after &&
+	test_cmp before after &&
+	cmp obj.before "$obj"
+'
+
 test_done
