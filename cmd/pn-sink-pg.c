@@ -241,6 +241,20 @@ static const char *column_of(const struct opts *o, const char *field)
 	return field;
 }
 
+/* The name of the member whose key is token k, decoded ("\u0041b" is
+ * "Ab"); malloc'ed.  A name no column can have is the end. */
+static char *member_name(const struct pn_json *j, int k)
+{
+	struct pn_buf b = PN_BUF_INIT;
+
+	pn_json_unescape(j->text + j->tok[k].start, j->tok[k].end - j->tok[k].start, &b);
+	if (!b.len)
+		return pn_strdup("");
+	if (memchr(b.data, '\0', b.len))
+		pn_die(PN_EX_DATAERR, "the first record has a field name holding a NUL (\\u0000)");
+	return pn_buf_detach(&b, NULL);
+}
+
 static void add_col(struct run *r, const char *field, size_t len)
 {
 	char *name = pn_strndup(field, len);
@@ -308,7 +322,7 @@ static void create_table(struct run *r, const struct pn_json *j)
 
 				if (j->text[t->start] == '_')
 					continue;
-				name = pn_strndup(j->text + t->start, t->end - t->start);
+				name = member_name(j, k);
 			} else {
 				name = pn_strdup(pass == 0 ? o->pk[k] : o->fields[k]);
 			}
@@ -362,9 +376,13 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	} else {
 		for (int k = 1; k < j->ntok; k = pn_json_skip(j, k + 1)) {
 			const struct pn_tok *t = &j->tok[k];
+			char *name;
 
-			if (j->text[t->start] != '_')
-				add_col(r, j->text + t->start, t->end - t->start);
+			if (j->text[t->start] == '_')
+				continue;
+			name = member_name(j, k);
+			add_col(r, name, strlen(name));
+			free(name);
 		}
 	}
 	/* with the seq and delete columns, a COPY row has at most 256 fields */

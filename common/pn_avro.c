@@ -1007,6 +1007,10 @@ static int find_field(const struct pn_avro_node *n, const char *name, size_t len
 	for (int i = 0; i < n->nfields; i++)
 		if (field_is(&n->fields[i], name, len))
 			return i;
+	/* a name with escapes, compared decoded (rare: after a miss) */
+	for (int i = 0; memchr(name, '\\', len) && i < n->nfields; i++)
+		if (pn_json_str_eq(name, len, n->fields[i].name, n->fields[i].name_len))
+			return i;
 	return -1;
 }
 

@@ -61,4 +61,12 @@ test_expect_success 'a NUL or control character in _topic is bad input, no alias
 	test_cmp expect out
 '
 
+test_expect_success 'member names are compared decoded; a name twice: the last counts' '
+	printf "%s\n" "{\"\\u0041b\":\"x\",\"v\":1}" "{\"Ab\":\"x\",\"v\\u0000\":5,\"v\":2}" \
+		"{\"Ab\":\"y\",\"Ab\":\"x\",\"v\":4,\"v\":3}" >in &&
+	pn-aggregate -g Ab --sum v in >out &&
+	echo "{\"Ab\":\"x\",\"sum_v\":6}" >expect &&
+	test_cmp expect out
+'
+
 test_done

@@ -56,4 +56,25 @@ test_expect_success 'a NUL in _topic is bad input: no alias in the offsets table
 	! grep pings actual
 '
 
+test_expect_success 'member names are compared decoded: \u0041b is Ab' '
+	printf "%s\n" "{\"id\":1,\"\\u0041b\":5}" >in &&
+	pn-sink-pg -t esc -k id --create in &&
+	sql "SELECT column_name FROM information_schema.columns WHERE table_name = '"'"'esc'"'"' ORDER BY 1" >actual &&
+	printf "Ab\nid\n" >expect &&
+	test_cmp expect actual &&
+	printf "%s\n" "{\"id\":2,\"Ab\":6}" "{\"i\\u0064\":3,\"A\\u0062\":7}" >in &&
+	pn-sink-pg -t esc -k id in &&
+	sql "SELECT id, \"Ab\" FROM esc ORDER BY id" >actual &&
+	printf "1|5\n2|6\n3|7\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'a member named twice: the last one counts' '
+	printf "%s\n" "{\"id\":4,\"Ab\":1,\"Ab\":8}" "{\"id\":5,\"Ab\":1,\"\\u0041b\":9}" >in &&
+	pn-sink-pg -t esc -k id in &&
+	sql "SELECT id, \"Ab\" FROM esc WHERE id >= 4 ORDER BY id" >actual &&
+	printf "4|8\n5|9\n" >expect &&
+	test_cmp expect actual
+'
+
 test_done
