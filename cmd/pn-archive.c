@@ -124,7 +124,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		PN_COMMON_LONGOPTS,
 	};
 	static const char *const names[] = { "write", "cat", "ls", "verify", "offsets" };
-	const char *write_only = NULL, *read_only = NULL;
+	const char *write_only = NULL, *read_only = NULL, *why;
 	int64_t v;
 	int c;
 
@@ -181,6 +181,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		case OPT_PARTITION_BY:
 			if (!*optarg)
 				pn_usage_error(usage_text, "empty --partition-by");
+			if (pn_archive_pattern_check(optarg, &why))
+				pn_usage_error(usage_text, "bad --partition-by '%s': %s", optarg, why);
 			o->w.pattern = optarg;
 			write_only = "--partition-by";
 			break;

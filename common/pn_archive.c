@@ -584,11 +584,31 @@ struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts
 	return w;
 }
 
-/* Expands {topic}, {partition} and strftime conversions at time t. */
-static void expand_pattern(struct pn_writer *w, const char *topic, int32_t partition,
-			   int64_t t_ms, struct pn_buf *out)
+/* The reason a relative path would leave the directory it is relative
+ * to, or NULL: a leading '/', or a segment "..". */
+static const char *path_escapes(const char *p)
 {
-	struct pn_buf fmt = PN_BUF_INIT;
+	if (*p == '/')
+		return "is not relative";
+	for (const char *seg = p; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL)
+		if (!strncmp(seg, "..", 2) && (seg[2] == '/' || !seg[2]))
+			return "has a '..' segment";
+	return NULL;
+}
+
+int pn_archive_pattern_check(const char *pattern, const char **why)
+{
+	*why = path_escapes(pattern);
+	return *why ? -1 : 0;
+}
+
+/* Expands {topic}, {partition} and strftime conversions at time t into
+ * w->path; 0, or -1 with *why when the result leaves DEST
+ * (a topic or a conversion can make a ".." the pattern did not show). */
+static int expand_pattern(struct pn_writer *w, const char *topic, int32_t partition,
+			  int64_t t_ms, const char **why)
+{
+	struct pn_buf fmt = PN_BUF_INIT, *out = &w->path;
 	time_t t = (time_t)(t_ms >= 0 ? t_ms / 1000 : (t_ms - 999) / 1000);
 	struct tm tm;
 	char res[1024];
@@ -614,11 +634,16 @@ static void expand_pattern(struct pn_writer *w, const char *topic, int32_t parti
 	}
 	gmtime_r(&t, &tm);
 	n = fmt.len ? strftime(res, sizeof(res), fmt.data, &tm) : 0;
+	pn_buf_release(&fmt);
 	pn_buf_reset(out);
 	pn_buf_add(out, res, n);
 	while (out->len && out->data[out->len - 1] == '/')
 		out->data[--out->len] = '\0';
-	pn_buf_release(&fmt);
+	if (out->len && path_escapes(out->data)) {
+		*why = "the --partition-by directories leave the archive (a '..' segment)";
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -725,7 +750,7 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 	o->topic = pn_strdup(topic);
 	o->partition = partition;
 	o->bucket = bucket;
-	expand_pattern(w, topic, partition, t_ms, &w->path);
+	/* w->path: the caller expanded the pattern */
 	pn_buf_add(&rel, w->path.data ? w->path.data : "", w->path.len);
 	if (rel.len)
 		pn_buf_addc(&rel, '/');
@@ -907,6 +932,8 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 			if ((rc = close_obj(w, lru)))
 				return rc;
 		}
+		if (expand_pattern(w, w->topic.data, partition, t_ms, why))
+			return -1;
 		o = wobj_open(w, w->topic.data, partition, bucket, offset, t_ms, &rc);
 		if (!o)
 			return rc;

@@ -130,6 +130,10 @@ struct pn_writer_counts {
 
 struct pn_writer;
 
+/* 0 if a --partition-by pattern is relative and has no ".." segment; -1
+ * with *why otherwise.  Each expansion is checked again as it is made. */
+int pn_archive_pattern_check(const char *pattern, const char **why);
+
 struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts *o);
 /*
  * Adds one record (the parsed line j, without its '\n').  0 done, 1 a

@@ -43,4 +43,17 @@ test_expect_success 'a NUL or CR in _topic is bad input: no object overwritten' 
 	cmp obj.before "$obj"
 '
 
+test_expect_success '--partition-by must stay inside DEST: relative, no .. segment' '
+	rec pings 0 5 1 >in &&
+	mkdir -p box/dest &&
+	for p in "{topic}/../../x" "../../out" "%Y/../../.." "/abs/%Y" "a/.." ; do
+		test_expect_code 64 pn-archive write --partition-by "$p" box/dest in 2>err &&
+		grep "^pn-archive: bad --partition-by '"'"'$p'"'"': " err || return 1
+	done &&
+	find box -type f >actual &&
+	test_must_be_empty actual &&
+	pn-archive write --partition-by "x..y/..z/{topic}" box/dest in &&
+	test -f "box/dest/x..y/..z/pings/pings+0+0000000005.ndjson.zst"
+'
+
 test_done
