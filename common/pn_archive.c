@@ -603,7 +603,7 @@ int pn_archive_pattern_check(const char *pattern, const char **why)
 }
 
 /* Expands {topic}, {partition} and strftime conversions at time t into
- * w->path; 0, or -1 with *why when the result leaves DEST
+ * w->path; 0, or -1 with *why when the result is too long or leaves DEST
  * (a topic or a conversion can make a ".." the pattern did not show). */
 static int expand_pattern(struct pn_writer *w, const char *topic, int32_t partition,
 			  int64_t t_ms, const char **why)
@@ -613,6 +613,7 @@ static int expand_pattern(struct pn_writer *w, const char *topic, int32_t partit
 	struct tm tm;
 	char res[1024];
 	size_t n;
+	int empty;
 
 	for (const char *p = w->o.pattern; *p; p++) {
 		if (!strncmp(p, "{topic}", 7)) {
@@ -634,8 +635,13 @@ static int expand_pattern(struct pn_writer *w, const char *topic, int32_t partit
 	}
 	gmtime_r(&t, &tm);
 	n = fmt.len ? strftime(res, sizeof(res), fmt.data, &tm) : 0;
+	empty = !fmt.len;
 	pn_buf_release(&fmt);
 	pn_buf_reset(out);
+	if (!empty && !n) {	/* strftime's answer when res is too small */
+		*why = "the --partition-by directories are longer than 1023 bytes";
+		return -1;
+	}
 	pn_buf_add(out, res, n);
 	while (out->len && out->data[out->len - 1] == '/')
 		out->data[--out->len] = '\0';

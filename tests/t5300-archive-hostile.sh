@@ -56,4 +56,13 @@ test_expect_success '--partition-by must stay inside DEST: relative, no .. segme
 	test -f "box/dest/x..y/..z/pings/pings+0+0000000005.ndjson.zst"
 '
 
+test_expect_success 'a --partition-by expansion over 1023 bytes is an error, not a flat archive' '
+	rec pings 0 5 1 >in &&
+	long=$(printf "d%.0s" $(seq 1 1100)) &&
+	test_expect_code 65 pn-archive write --partition-by "$long/%Y" arch4 in 2>err &&
+	echo "pn-archive: error (at in:1): the --partition-by directories are longer than 1023 bytes" >expect &&
+	test_cmp expect err &&
+	! find arch4 -name "*.zst" | grep .
+'
+
 test_done
