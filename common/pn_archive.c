@@ -97,44 +97,72 @@ static int json_int(json_t *o, const char *name, int nullable, int64_t *v)
 	return 0;
 }
 
-/* Parses a manifest; 0, or -1 with *why. */
+/* Parses a manifest; 0, or -1 with the reason in why: jansson's, with
+ * its position, for a text that is not JSON; else the member at fault. */
 static int manifest_parse(const char *text, size_t len, struct pn_manifest *m,
-			  const char **why)
+			  struct pn_buf *why)
 {
+	/* nullable ones are null or from 0 (json_int), counts from 0 */
+	static const struct { const char *name; int nullable, count; int64_t max; } ints[] = {
+		{ "partition", 1, 0, INT32_MAX }, { "first_offset", 1, 0, INT64_MAX },
+		{ "last_offset", 1, 0, INT64_MAX - 1 }, { "records", 0, 1, INT64_MAX },
+		{ "min_time", 0, 0, INT64_MAX }, { "max_time", 0, 0, INT64_MAX },
+		{ "raw_bytes", 0, 1, INT64_MAX }, { "bytes", 0, 1, INT64_MAX },
+	};
 	json_error_t jerr;
 	json_t *o = json_loadb(text, len, 0, &jerr);
 	json_t *topic, *tf, *hash;
-	int64_t part, records, raw, bytes;
+	int64_t v[8];
 	int rc = -1;
 
 	memset(m, 0, sizeof(*m));
-	*why = "not a JSON object";
-	if (!json_is_object(o))
+	pn_buf_reset(why);
+	if (!o) {
+		pn_buf_addf(why, "not JSON: %s (at byte %d)", jerr.text, jerr.position);
 		goto out;
+	}
+	if (!json_is_object(o)) {
+		pn_buf_adds(why, "not a JSON object");
+		goto out;
+	}
 	topic = json_object_get(o, "topic");
 	tf = json_object_get(o, "time_field");
 	if (!(hash = json_object_get(o, "xxh64"))) {
 		hash = json_object_get(o, "fnv1a64");
 		m->hash_fnv = 1;
 	}
-	*why = "a field is missing or of the wrong type";
-	if (!json_is_string(topic) || !json_is_string(tf) || !json_is_string(hash) ||
-	    strlen(json_string_value(hash)) != 16 ||
-	    json_int(o, "partition", 1, &part) || json_int(o, "first_offset", 1, &m->first_offset) ||
-	    json_int(o, "last_offset", 1, &m->last_offset) || json_int(o, "records", 0, &records) ||
-	    json_int(o, "min_time", 0, &m->min_time) || json_int(o, "max_time", 0, &m->max_time) ||
-	    json_int(o, "raw_bytes", 0, &raw) || json_int(o, "bytes", 0, &bytes) ||
-	    records < 0 || raw < 0 || bytes < 0 || part > INT32_MAX)
+	if (!json_is_string(topic) || !json_is_string(tf)) {
+		pn_buf_addf(why, "'%s' is missing or not a string", json_is_string(topic) ?
+			    "time_field" : "topic");
 		goto out;
-	*why = "offsets out of range (first_offset after last_offset, or the last at INT64_MAX)";
-	if (m->last_offset == INT64_MAX || m->first_offset > m->last_offset)
+	}
+	if (!json_is_string(hash) || strlen(json_string_value(hash)) != 16) {
+		pn_buf_adds(why, "'xxh64' is missing or not 16 hex digits");
 		goto out;
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (json_int(o, ints[i].name, ints[i].nullable, &v[i]) ||
+		    (ints[i].count && v[i] < 0) || v[i] > ints[i].max) {
+			pn_buf_addf(why, "'%s' is missing, or not %s up to %lld", ints[i].name,
+				    ints[i].nullable ? "null or an integer from 0" :
+				    ints[i].count ? "an integer from 0" : "an integer",
+				    (long long)ints[i].max);
+			goto out;
+		}
+	m->first_offset = v[1];
+	m->last_offset = v[2];
+	m->min_time = v[4];
+	m->max_time = v[5];
+	if (m->first_offset > m->last_offset) {
+		pn_buf_adds(why, "first_offset is after last_offset");
+		goto out;
+	}
 	m->topic = pn_strdup(json_string_value(topic));
 	m->time_field = pn_strdup(json_string_value(tf));
-	m->partition = (int32_t)part;
-	m->records = (uint64_t)records;
-	m->raw_bytes = (uint64_t)raw;
-	m->bytes = (uint64_t)bytes;
+	m->partition = (int32_t)v[0];
+	m->records = (uint64_t)v[3];
+	m->raw_bytes = (uint64_t)v[6];
+	m->bytes = (uint64_t)v[7];
 	m->hash = strtoull(json_string_value(hash), NULL, 16);
 	rc = 0;
 out:
@@ -244,7 +272,8 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 {
 	struct listing l = { { NULL, 0, 0 }, { NULL, 0, 0 } };
 	struct names none = { NULL, 0, 0 }, orphans = { NULL, 0, 0 };
-	struct pn_buf name = PN_BUF_INIT, text = PN_BUF_INIT;
+	struct names bad = { NULL, 0, 0 }, bad_why = { NULL, 0, 0 };
+	struct pn_buf name = PN_BUF_INIT, text = PN_BUF_INIT, why = PN_BUF_INIT;
 	size_t cap = 0;
 	int rc;
 
@@ -269,7 +298,6 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 	}
 	for (size_t i = 0; i < l.data.n && !pn_stop; i++) {
 		struct pn_manifest m;
-		const char *why;
 
 		if (name_filtered_out(l.data.v[i], f))
 			continue;
@@ -281,9 +309,11 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 		if ((rc = pn_store_get(st, name.data, &text)))
 			goto out;
 		if (manifest_parse(text.data, text.len, &m, &why)) {
-			pn_error("error (at %s): bad manifest: %s", name.data, why);
-			rc = PN_EX_DATAERR;
-			goto out;
+			/* one damaged manifest: that object is unknown, not the rest */
+			pn_manifest_release(&m);
+			names_add(&bad, l.data.v[i]);
+			names_add(&bad_why, why.data);
+			continue;
 		}
 		m.object = pn_strdup(l.data.v[i]);
 		if (!manifest_selected(&m, f)) {
@@ -303,15 +333,25 @@ out:
 	c->n_no_manifest = none.n;
 	c->orphans = orphans.v;
 	c->n_orphans = orphans.n;
+	c->bad = bad.v;
+	c->bad_why = bad_why.v;
+	c->n_bad = bad.n;
 	names_release(&l.data);
 	names_release(&l.manifests);
 	pn_buf_release(&name);
 	pn_buf_release(&text);
+	pn_buf_release(&why);
 	return rc;
 }
 
 void pn_catalog_release(struct pn_catalog *c)
 {
+	for (size_t i = 0; i < c->n_bad; i++) {
+		free(c->bad[i]);
+		free(c->bad_why[i]);
+	}
+	free(c->bad);
+	free(c->bad_why);
 	for (size_t i = 0; i < c->n; i++)
 		pn_manifest_release(&c->m[i]);
 	free(c->m);
@@ -1453,6 +1493,23 @@ static int verify_object(struct pn_objreader *r, struct pn_store *st, const stru
 	return rc;
 }
 
+static int object_coords(const char *object, struct pn_buf *topic, int32_t *partition,
+			 int64_t *first);
+
+/* Whether m's topic-partition has an object with a damaged manifest: its
+ * offsets are unknown, so no gap can be told. */
+static int has_bad(const struct pn_catalog *c, const struct pn_manifest *m, struct pn_buf *tmp)
+{
+	int32_t partition;
+	int64_t first;
+
+	for (size_t i = 0; i < c->n_bad; i++)
+		if (!object_coords(c->bad[i], tmp, &partition, &first) &&
+		    partition == m->partition && !strcmp(tmp->data, m->topic))
+			return 1;
+	return 0;
+}
+
 static void damaged(struct pn_out *out, const char *object, const char *why,
 		    struct pn_read_counts *counts)
 {
@@ -1480,6 +1537,12 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 		pn_error("error (at %s): a manifest without its object", c->orphans[i]);
 		damaged(out, c->orphans[i], "a manifest without its object", counts);
 	}
+	for (size_t i = 0; i < c->n_bad; i++) {
+		pn_buf_reset(&scratch);
+		pn_buf_addf(&scratch, "bad manifest: %s", c->bad_why[i]);
+		pn_error("error (at %s): %s", c->bad[i], scratch.data);
+		damaged(out, c->bad[i], scratch.data, counts);
+	}
 	for (size_t i = 0; i < c->n && !pn_stop && !pn_out_gone(out); i++) {
 		const struct pn_manifest *m = &c->m[i];
 
@@ -1498,7 +1561,7 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 		}
 		if (i + 1 == c->n || c->m[i + 1].partition != m->partition ||
 		    strcmp(c->m[i + 1].topic, m->topic)) {
-			if (m->partition >= 0 && !tp_damaged)
+			if (m->partition >= 0 && !tp_damaged && !has_bad(c, m, &scratch))
 				offset_report(out, m, offs, noff, counts);
 			noff = 0;
 			tp_damaged = 0;
@@ -1515,10 +1578,56 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 	return counts->gaps || counts->overlaps ? PN_EX_FAILED : 0;
 }
 
+/* The topic, partition and first offset in a data object's Confluent
+ * name (topic+partition+offset.ndjson.zst); 0, or -1 for another name. */
+static int object_coords(const char *object, struct pn_buf *topic, int32_t *partition,
+			 int64_t *first)
+{
+	const char *b = pn_base_name(object), *plus2, *plus1;
+	char *end;
+	long long off;
+	long part;
+
+	plus2 = strrchr(b, '+');
+	if (!plus2 || plus2 == b)
+		return -1;
+	for (plus1 = plus2 - 1; plus1 > b && *plus1 != '+'; plus1--)
+		;
+	if (*plus1 != '+' || plus1 == b)
+		return -1;
+	part = strtol(plus1 + 1, &end, 10);
+	if (end != plus2 || part < 0 || part > INT32_MAX)
+		return -1;
+	off = strtoll(plus2 + 1, &end, 10);
+	if (off < 0 || strcmp(end, DATA_SUFFIX))
+		return -1;
+	pn_buf_reset(topic);
+	pn_buf_add(topic, b, plus1 - b);
+	*partition = (int32_t)part;
+	*first = off;
+	return 0;
+}
+
+/* An object whose records are unknown (no manifest, a damaged one) and
+ * whose name says where it starts: a writer resumes there at the latest. */
+static void offsets_hole(struct pn_offsets *t, const char *object, struct pn_buf *topic)
+{
+	struct pn_part *p;
+	int32_t partition;
+	int64_t first;
+
+	if (object_coords(object, topic, &partition, &first))
+		return;
+	p = pn_offsets_get(t, topic->data, partition);
+	if (p->flushed < 0 || first < p->flushed)
+		p->flushed = first;
+}
+
 void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out)
 {
 	struct pn_offsets t;
 	struct pn_part *p = NULL;
+	struct pn_buf topic = PN_BUF_INIT;
 	int gap = 0;		/* p's run of offsets has ended */
 
 	pn_offsets_init(&t);
@@ -1538,6 +1647,12 @@ void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out)
 		else if (!gap && m->last_offset + 1 > p->flushed)
 			p->flushed = m->last_offset + 1;
 	}
+	/* not covered: what they hold is not known */
+	for (size_t i = 0; i < c->n_bad; i++)
+		offsets_hole(&t, c->bad[i], &topic);
+	for (size_t i = 0; i < c->n_no_manifest; i++)
+		offsets_hole(&t, c->no_manifest[i], &topic);
+	pn_buf_release(&topic);
 	pn_offsets_write_json(&t, out);
 	pn_offsets_release(&t);
 }

@@ -70,6 +70,9 @@ struct pn_catalog {
 	size_t n_no_manifest;
 	char **orphans;		/* manifests without their object */
 	size_t n_orphans;
+	char **bad;		/* data objects whose manifest is damaged */
+	char **bad_why;		/* ... and what is wrong with it */
+	size_t n_bad;
 };
 
 int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
