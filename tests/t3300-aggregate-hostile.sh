@@ -69,4 +69,17 @@ test_expect_success 'member names are compared decoded; a name twice: the last c
 	test_cmp expect out
 '
 
+test_expect_success 'a rewritten checkpoint keeps its mode, owner and group' '
+	printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":1,\"k\":\"a\"}\n" >in &&
+	pn-aggregate --state st3 -g k --count "*" in >out &&
+	chmod 640 st3 &&
+	if [ "$(id -u)" = 0 ]; then chown nobody:"$(id -gn nobody)" st3 || return 1; fi &&
+	stat -c "%a %U %G" st3 >expect &&
+	printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":2,\"k\":\"a\"}\n" >in &&
+	pn-aggregate --state st3 -g k --count "*" in >out &&
+	pn-aggregate --state st3 --print-offsets | grep "\"0\":3" &&
+	stat -c "%a %U %G" st3 >actual &&
+	test_cmp expect actual
+'
+
 test_done
