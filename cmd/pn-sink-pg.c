@@ -320,7 +320,7 @@ static void create_table(struct run *r, const struct pn_json *j)
 			if (pass == 2) {
 				const struct pn_tok *t = &j->tok[k];
 
-				if (j->text[t->start] == '_')
+				if (pn_json_is_meta_name(j->text + t->start, t->end - t->start))
 					continue;
 				name = member_name(j, k);
 			} else {
@@ -378,7 +378,7 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 			const struct pn_tok *t = &j->tok[k];
 			char *name;
 
-			if (j->text[t->start] == '_')
+			if (pn_json_is_meta_name(j->text + t->start, t->end - t->start))
 				continue;
 			name = member_name(j, k);
 			add_col(r, name, strlen(name));

@@ -1046,7 +1046,7 @@ static int enc_record(struct pn_avro_codec *c, const struct pn_avro_node *n,
 		size_t len = j->tok[k].end - j->tok[k].start;
 		int f;
 
-		if (skip_meta && len && name[0] == '_')
+		if (skip_meta && pn_json_is_meta_name(name, len))
 			continue;
 		f = find_field(n, name, len, m);
 		if (f < 0) {

@@ -631,7 +631,7 @@ int pn_json_members(const struct pn_json *j, const char *const *names, const siz
 				;
 		if (f < n)
 			val[f] = k + 1;	/* a name twice: the last one counts */
-		else if (!unknown && (!len || name[0] != '_'))
+		else if (!unknown && !pn_json_is_meta_name(name, len))
 			unknown = k;
 		k = pn_json_skip(j, k + 1);
 	}

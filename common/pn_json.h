@@ -102,6 +102,15 @@ int pn_json_skip(const struct pn_json *j, int i);
  * one counts (as in jq, Python and PostgreSQL's jsonb).
  */
 
+/* True if a member name (as written, len bytes) decodes to one that starts
+ * with '_', pn's metadata: "_topic", or "\u005ftopic". */
+static inline int pn_json_is_meta_name(const char *name, size_t len)
+{
+	return len && (name[0] == '_' || (len >= 6 && name[0] == '\\' && name[1] == 'u' &&
+					  name[2] == '0' && name[3] == '0' && name[4] == '5' &&
+					  (name[5] == 'f' || name[5] == 'F')));
+}
+
 /* The value token of member `key` of the object at `obj`, or -1. */
 int pn_json_get(const struct pn_json *j, int obj, const char *key, size_t keylen);
 

@@ -1002,6 +1002,7 @@ static void test_member_names(void)
 		{ "{\"A\\u0062\":1,\"A\\u0063\":2}", "1", "-", "-", "-", 1 },
 		{ "{\"Ab\":1,\"Ab\":5}", "5", "-", "-", "-", 0 },
 		{ "{\"Ab\":1,\"\\u0041b\":6,\"x_\":{}}", "6", "{}", "-", "-", 0 },
+		{ "{\"\\u005fmeta\":1,\"Ab\":2}", "2", "-", "-", "-", 0 },
 	};
 	struct pn_json j;
 	char got[4][32];
@@ -1026,6 +1027,9 @@ static void test_member_names(void)
 		CHECK(pn_json_get(&j, 0, "Ab", 2) == val[0], "%s: pn_json_get", cases[i].text);
 		free(copy);
 	}
+	CHECK(pn_json_is_meta_name("_x", 2) && pn_json_is_meta_name("\\u005Fx", 7) &&
+	      !pn_json_is_meta_name("x_", 2) && !pn_json_is_meta_name("", 0) &&
+	      !pn_json_is_meta_name("\\u0041", 6), "metadata names, decoded");
 	CHECK(pn_json_str_eq("a\\u0000b", 8, "a\0b", 3), "a NUL decoded");
 	CHECK(!pn_json_str_eq("a\\u0000b", 8, "a", 1), "not cut at the NUL");
 	CHECK(pn_json_str_eq("\\ud83d\\ude00", 12, "\xf0\x9f\x98\x80", 4), "a surrogate pair");
