@@ -939,6 +939,8 @@ static int enc_real(struct pn_avro_codec *c, const struct pn_avro_node *n,
 		memcpy(num, j->text + j->tok[t].start, len);
 		num[len] = '\0';
 		d = strtod(num, &end);
+		if (isinf(d))	/* 1e400: "Infinity" says so, a number may not */
+			return fail(c, "%s does not fit a double", num);
 	}
 	if (n->type == PN_AVRO_FLOAT) {
 		float f = (float)d;
