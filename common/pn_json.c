@@ -622,7 +622,8 @@ int pn_json_members(const struct pn_json *j, const char *const *names, const siz
 			const char *want = names[f];
 
 			if (lens[f] == len && len && want[0] == name[0] &&
-			    want[len - 1] == name[len - 1] && !memcmp(want, name, len))
+			    want[len - 1] == name[len - 1] && !memcmp(want, name, len) &&
+			    !memchr(want, '\\', len))
 				break;
 		}
 		/* a name with escapes, compared decoded (rare: after a miss) */

@@ -1027,6 +1027,20 @@ static void test_member_names(void)
 		CHECK(pn_json_get(&j, 0, "Ab", 2) == val[0], "%s: pn_json_get", cases[i].text);
 		free(copy);
 	}
+	{
+		/* the member a\b, written "a\\b": its name as written is not it */
+		static const char *const bs[] = { "a\\\\b", "a\\b" };
+		static const size_t bl[] = { 4, 3 };
+		char *copy;
+		int v[2];
+
+		CHECK(parse(&j, "{\"a\\\\b\":1}", 10, &copy) == 0, "backslash name");
+		pn_json_members(&j, bs, bl, 2, v);
+		CHECK(v[0] < 0 && v[1] == 2, "a\\b: %d %d", v[0], v[1]);
+		CHECK(pn_json_get(&j, 0, "a\\\\b", 4) < 0 && pn_json_get(&j, 0, "a\\b", 3) == 2,
+		      "pn_json_get a\\b");
+		free(copy);
+	}
 	CHECK(pn_json_is_meta_name("_x", 2) && pn_json_is_meta_name("\\u005Fx", 7) &&
 	      !pn_json_is_meta_name("x_", 2) && !pn_json_is_meta_name("", 0) &&
 	      !pn_json_is_meta_name("\\u0041", 6), "metadata names, decoded");
