@@ -532,11 +532,10 @@ int pn_objreader_chunk(struct pn_objreader *r, const char **p, size_t *len)
 	}
 }
 
-int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
-		   int64_t *ms, const char **why)
+/* pn_record_time of the value at token t (-1: none). */
+static int record_time_at(const struct pn_json *j, int t, struct pn_buf *scratch, int64_t *ms,
+			  const char **why)
 {
-	int t = pn_json_get(j, 0, field, strlen(field));
-
 	if (t < 0) {
 		*why = "no time field to partition by (see --time-field)";
 		return -1;
@@ -547,6 +546,12 @@ int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *sc
 		return 0;
 	*why = "the time field is not an epoch time (s or ms) or an ISO 8601 time";
 	return -1;
+}
+
+int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
+		   int64_t *ms, const char **why)
+{
+	return record_time_at(j, pn_json_get(j, 0, field, strlen(field)), scratch, ms, why);
 }
 
 /* ---- writing ---- */
@@ -585,6 +590,12 @@ struct pn_writer {
 	uint64_t use_clock, seq;
 	struct pn_buf topic, scratch, path;
 	struct pn_writer_counts counts;
+	/* the fields a record is filed by, looked up once per shape:
+	 * _topic, _partition, _offset and the time field */
+	const char *names[4];
+	size_t lens[4];
+	int val[4], time_val;
+	struct pn_json_memo memo;
 };
 
 /* The finest unit of time the pattern's conversions show. */
@@ -620,6 +631,15 @@ struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts
 	w->st = st;
 	w->o = *o;
 	w->granularity_ms = pattern_granularity(o->pattern);
+	w->names[0] = "_topic";
+	w->names[1] = "_partition";
+	w->names[2] = "_offset";
+	w->names[3] = o->time_field;
+	for (int i = 0; i < 4; i++)
+		w->lens[i] = strlen(w->names[i]);
+	/* a time field that is one of the others is found under that name */
+	for (w->time_val = 0; strcmp(w->names[w->time_val], o->time_field); w->time_val++)
+		;
 	w->obj = pn_malloc(sizeof(*w->obj) * (size_t)o->max_open);
 	return w;
 }
@@ -898,14 +918,16 @@ static struct tp_last *tp_find(struct pn_writer *w, const char *topic, int32_t p
 int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line, size_t len,
 		  const char **why)
 {
-	int t_tok = pn_json_get(j, 0, "_topic", 6);
-	int p_tok = pn_json_get(j, 0, "_partition", 10);
-	int o_tok = pn_json_get(j, 0, "_offset", 7);
+	int t_tok, p_tok, o_tok;
 	int32_t partition = -1;
 	int64_t offset = -1, t_ms, bucket;
 	struct wobj *o = NULL;
 	int pos, rc = 0, i;
 
+	pn_json_members_memo(j, w->names, w->lens, 4, w->val, &w->memo);
+	t_tok = w->val[0];
+	p_tok = w->val[1];
+	o_tok = w->val[2];
 	pos = pn_record_position(j, t_tok, p_tok, o_tok, &w->topic, &partition, &offset, why);
 	if (pos < 0)
 		return -1;
@@ -931,7 +953,7 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 		*why = "the topic name cannot be part of an object name";
 		return -1;
 	}
-	if (pn_record_time(j, w->o.time_field, &w->scratch, &t_ms, why))
+	if (record_time_at(j, w->val[w->time_val], &w->scratch, &t_ms, why))
 		return -1;
 	if (offset >= 0) {
 		struct tp_last *tp = tp_find(w, w->topic.data, partition);
