@@ -124,7 +124,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		PN_COMMON_LONGOPTS,
 	};
 	static const char *const names[] = { "write", "cat", "ls", "verify", "offsets" };
-	const char *write_only = NULL, *read_only = NULL;
+	const char *write_only = NULL, *read_only = NULL, *why;
 	int64_t v;
 	int c;
 
@@ -181,6 +181,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		case OPT_PARTITION_BY:
 			if (!*optarg)
 				pn_usage_error(usage_text, "empty --partition-by");
+			if (pn_archive_pattern_check(optarg, &why))
+				pn_usage_error(usage_text, "bad --partition-by '%s': %s", optarg, why);
 			o->w.pattern = optarg;
 			write_only = "--partition-by";
 			break;
@@ -370,7 +372,17 @@ static int check_catalog(const struct pn_catalog *c)
 	for (size_t i = 0; i < c->n_no_manifest; i++)
 		pn_error("error (at %s): no manifest (an interrupted write? run verify)",
 			 c->no_manifest[i]);
-	return c->n_no_manifest ? PN_EX_DATAERR : 0;
+	for (size_t i = 0; i < c->n_bad; i++)
+		pn_error("error (at %s): bad manifest: %s", c->bad[i], c->bad_why[i]);
+	return c->n_no_manifest || c->n_bad ? PN_EX_DATAERR : 0;
+}
+
+/* offsets resumes before them: a warning each, so that they get looked at */
+static void warn_catalog(const struct pn_catalog *c)
+{
+	for (size_t i = 0; i < c->n_bad; i++)
+		pn_warn("'%s' has a bad manifest (%s): not counted as written", c->bad[i],
+			c->bad_why[i]);
 }
 
 static int cmd_read(const struct opts *o, struct pn_store *st)
@@ -393,6 +405,7 @@ static int cmd_read(const struct opts *o, struct pn_store *st)
 			pn_out_record(&out);
 		}
 	} else if (!status && o->cmd == CMD_OFFSETS) {
+		warn_catalog(&cat);
 		pn_catalog_offsets(&cat, &out.buf);
 	} else if (!status && o->cmd == CMD_CAT) {
 		status = pn_archive_cat(st, &cat, &o->f, &out, &counts);

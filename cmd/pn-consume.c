@@ -447,6 +447,9 @@ static int set_starts(struct run *r, rd_kafka_topic_partition_list_t *list)
 		if (p->started)
 			continue; /* a later rebalance resumes from the commits */
 		p->started = 1;
+		if (p->start < 0 && r->o->start_offsets_file)
+			pn_warn("%s/%d is not in '%s': it starts as -o says", tp->topic,
+				(int)tp->partition, r->o->start_offsets_file);
 		if (p->start >= 0)
 			tp->offset = p->start;
 		else if (r->o->start == START_TIME)
@@ -511,6 +514,28 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 /* Without a group: every partition of the topics, or those of -p. */
+/* With a group, partitions come and go; a topic not subscribed never. */
+static void warn_unsubscribed(struct pn_part *p, void *arg)
+{
+	const struct opts *o = arg;
+
+	for (int t = 0; t < o->ntopics; t++)
+		if (!strcmp(o->topics[t], p->topic))
+			return;
+	if (p->start >= 0)
+		pn_warn("the start-offsets file names %s/%d, which is not read", p->topic,
+			(int)p->partition);
+}
+
+/* A partition of the start-offsets file that is not in list (the topic's
+ * partitions, or those of -p) would be passed over in silence. */
+static void warn_unassigned(struct pn_part *p, void *arg)
+{
+	if (p->start >= 0 && !rd_kafka_topic_partition_list_find(arg, p->topic, p->partition))
+		pn_warn("the start-offsets file names %s/%d, which is not read", p->topic,
+			(int)p->partition);
+}
+
 static int assign_partitions(struct run *r)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
@@ -552,6 +577,8 @@ static int assign_partitions(struct run *r)
 			rd_kafka_metadata_destroy(md);
 		rd_kafka_topic_destroy(rkt);
 	}
+	if (status == 0)
+		pn_offsets_each(&r->parts, warn_unassigned, list);
 	if (status == 0 && set_starts(r, list) == 0)
 		rd_kafka_assign(r->rk, list);
 	else
@@ -907,6 +934,8 @@ int main(int argc, char **argv)
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
 	if (o.start_offsets_file && pn_offsets_load_start(&r.parts, o.start_offsets_file))
 		exit(PN_EX_CONFIG);
+	if (o.start_offsets_file && o.group)
+		pn_offsets_each(&r.parts, warn_unsubscribed, &o);
 	pn_signal_install();
 	pn_progress_init(&r.progress);
 

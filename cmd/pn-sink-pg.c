@@ -241,6 +241,20 @@ static const char *column_of(const struct opts *o, const char *field)
 	return field;
 }
 
+/* The name of the member whose key is token k, decoded ("\u0041b" is
+ * "Ab"); malloc'ed.  A name no column can have is the end. */
+static char *member_name(const struct pn_json *j, int k)
+{
+	struct pn_buf b = PN_BUF_INIT;
+
+	pn_json_unescape(j->text + j->tok[k].start, j->tok[k].end - j->tok[k].start, &b);
+	if (!b.len)
+		return pn_strdup("");
+	if (memchr(b.data, '\0', b.len))
+		pn_die(PN_EX_DATAERR, "the first record has a field name holding a NUL (\\u0000)");
+	return pn_buf_detach(&b, NULL);
+}
+
 static void add_col(struct run *r, const char *field, size_t len)
 {
 	char *name = pn_strndup(field, len);
@@ -306,9 +320,9 @@ static void create_table(struct run *r, const struct pn_json *j)
 			if (pass == 2) {
 				const struct pn_tok *t = &j->tok[k];
 
-				if (j->text[t->start] == '_')
+				if (pn_json_is_meta_name(j->text + t->start, t->end - t->start))
 					continue;
-				name = pn_strndup(j->text + t->start, t->end - t->start);
+				name = member_name(j, k);
 			} else {
 				name = pn_strdup(pass == 0 ? o->pk[k] : o->fields[k]);
 			}
@@ -362,9 +376,13 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	} else {
 		for (int k = 1; k < j->ntok; k = pn_json_skip(j, k + 1)) {
 			const struct pn_tok *t = &j->tok[k];
+			char *name;
 
-			if (j->text[t->start] != '_')
-				add_col(r, j->text + t->start, t->end - t->start);
+			if (pn_json_is_meta_name(j->text + t->start, t->end - t->start))
+				continue;
+			name = member_name(j, k);
+			add_col(r, name, strlen(name));
+			free(name);
 		}
 	}
 	/* with the seq and delete columns, a COPY row has at most 256 fields */
@@ -606,7 +624,7 @@ static void open_table(struct run *r)
 	int rc;
 
 	if (pn_sink_connect(&r->sink))
-		pn_die(PN_EX_UNAVAILABLE, "%s", r->sink.msg.data);
+		pn_die(r->sink.config ? PN_EX_CONFIG : PN_EX_UNAVAILABLE, "%s", r->sink.msg.data);
 	pn_buf_reset(&r->msg);
 	rc = pn_pg_table_load(r->sink.conn, r->o->table, &r->table, &r->msg);
 	if (rc < 0)

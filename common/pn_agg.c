@@ -659,15 +659,75 @@ static int check_numbers(struct pn_agg *a, const struct pn_json *j, const int *v
 		const struct pn_agg_def *d = &a->q->aggs[i];
 		int v = vals[i];
 
+		int64_t iv;
+		double dv;
+
 		if ((d->kind != PN_SUM && d->kind != PN_MIN && d->kind != PN_MAX) ||
-		    tok_is_null(j, v) || tok_is_number(j, v))
+		    tok_is_null(j, v))
 			continue;
+		if (tok_is_number(j, v)) {
+			if (tok_number(j, v, &iv, &dv) || isfinite(dv))
+				continue;
+			snprintf(a->why, sizeof(a->why), "field '%s' is %.*s, beyond a double",
+				 d->field, (int)(j->tok[v].end - j->tok[v].start > 40 ? 40 :
+						  j->tok[v].end - j->tok[v].start),
+				 j->text + j->tok[v].start);
+			*why = a->why;
+			return -1;
+		}
 		snprintf(a->why, sizeof(a->why), "field '%s' is %s, --%s needs a number",
 			 d->field,
 			 j->tok[v].type == PN_JSON_STRING ? "a string" :
 			 j->tok[v].type == PN_JSON_OBJECT ? "an object" :
 			 j->tok[v].type == PN_JSON_ARRAY ? "a list" : "a boolean",
 			 kind_names[d->kind]);
+		*why = a->why;
+		return -1;
+	}
+	return 0;
+}
+
+/* The group key in a->key as a JSON list, for messages. */
+static void add_key_list(struct pn_buf *b, const struct pn_agg *a)
+{
+	const char *k = a->key.data, *end = a->key.data + a->key.len;
+
+	pn_buf_addc(b, '[');
+	for (int g = 0; g < a->q->ngroups && k < end; g++) {
+		size_t n = strlen(k);
+
+		if (g)
+			pn_buf_addc(b, ',');
+		pn_buf_add(b, k, n);
+		k += n + 1;
+	}
+	pn_buf_addc(b, ']');
+}
+
+/* Whether adding the record to e would take one of its sums beyond a
+ * double: an error naming the group, never a null or an infinity. */
+static int check_sums(struct pn_agg *a, const struct entry *e, const struct pn_json *j,
+		      const int *vals, const char **why)
+{
+	for (int i = 0; i < a->q->naggs; i++) {
+		const struct pn_agg_def *d = &a->q->aggs[i];
+		const int64_t *s = &e->slot[d->slot];
+		int64_t iv, sum;
+		double dv;
+		int is_int;
+
+		if (d->kind != PN_SUM || tok_is_null(j, vals[i]))
+			continue;
+		is_int = tok_number(j, vals[i], &iv, &dv);
+		if (is_int && !__builtin_add_overflow(s[0], iv, &sum))
+			continue;
+		dv = slot_double(s[1]) + (is_int ? (double)iv : dv);
+		if (isfinite(dv) && isfinite((double)s[0] + dv))
+			continue;
+		pn_buf_reset(&a->tmp);
+		add_key_list(&a->tmp, a);
+		snprintf(a->why, sizeof(a->why), "--sum %s: the sum of group %.160s goes beyond "
+			 "a double", d->name, a->tmp.data);
 		*why = a->why;
 		return -1;
 	}
@@ -787,9 +847,10 @@ static int ttl_over(const struct pn_agg *a, const struct entry *e)
 	       e->last_time <= a->stream_time - a->q->ttl_ms;
 }
 
-/* Applies the record to the group whose key is in a->key. */
-static void apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
-		     int64_t win_start)
+/* Applies the record to the group whose key is in a->key; 0, or -1 with
+ * *why when a sum would go beyond a double (nothing changed then). */
+static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
+		    int64_t win_start, const char **why)
 {
 	struct entry *e = find_entry(a, a->key.data, a->key.len);
 
@@ -802,19 +863,23 @@ static void apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals,
 		e->last_time = INT64_MIN;
 		a->counts.expired++;
 	}
+	if (check_sums(a, e, j, vals, why))
+		return -1;
 	update(a, e, j, vals);
 	e->win_start = win_start;
 	if (t > e->last_time)
 		e->last_time = t;
 	mark_changed(a, e);
+	return 0;
 }
 
 /*
  * Applies the record to each of its windows that is still open; the
  * window's start goes into the key after the group values.  Returns how
- * many windows took it.
+ * many windows took it, or -1 with *why.
  */
-static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t)
+static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
+			 const char **why)
 {
 	const struct pn_window *w = &a->q->window;
 	size_t key_len = a->key.len;
@@ -827,7 +892,8 @@ static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *v
 		a->key.len = key_len;
 		pn_buf_add_i64(&a->key, start);
 		pn_buf_addc(&a->key, '\0');
-		apply_to(a, j, vals, t, start);
+		if (apply_to(a, j, vals, t, start, why))
+			return -1;
 		applied++;
 	}
 	if (applied < n)
@@ -871,10 +937,17 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 		if (t > a->stream_time)
 			a->stream_time = t;
 	}
-	if (a->q->window.kind == PN_WINDOW_NONE)
-		apply_to(a, j, vals, t, 0);
-	else if (!apply_windows(a, j, vals, t))
-		goto done;
+	if (a->q->window.kind == PN_WINDOW_NONE) {
+		if (apply_to(a, j, vals, t, 0, why))
+			return -1;
+	} else {
+		int n = apply_windows(a, j, vals, t, why);
+
+		if (n < 0)
+			return -1;
+		if (!n)
+			goto done;
+	}
 	a->counts.applied++;
 done:
 	if (p)

@@ -97,41 +97,72 @@ static int json_int(json_t *o, const char *name, int nullable, int64_t *v)
 	return 0;
 }
 
-/* Parses a manifest; 0, or -1 with *why. */
+/* Parses a manifest; 0, or -1 with the reason in why: jansson's, with
+ * its position, for a text that is not JSON; else the member at fault. */
 static int manifest_parse(const char *text, size_t len, struct pn_manifest *m,
-			  const char **why)
+			  struct pn_buf *why)
 {
+	/* nullable ones are null or from 0 (json_int), counts from 0 */
+	static const struct { const char *name; int nullable, count; int64_t max; } ints[] = {
+		{ "partition", 1, 0, INT32_MAX }, { "first_offset", 1, 0, INT64_MAX },
+		{ "last_offset", 1, 0, INT64_MAX - 1 }, { "records", 0, 1, INT64_MAX },
+		{ "min_time", 0, 0, INT64_MAX }, { "max_time", 0, 0, INT64_MAX },
+		{ "raw_bytes", 0, 1, INT64_MAX }, { "bytes", 0, 1, INT64_MAX },
+	};
 	json_error_t jerr;
 	json_t *o = json_loadb(text, len, 0, &jerr);
 	json_t *topic, *tf, *hash;
-	int64_t part, records, raw, bytes;
+	int64_t v[8];
 	int rc = -1;
 
 	memset(m, 0, sizeof(*m));
-	*why = "not a JSON object";
-	if (!json_is_object(o))
+	pn_buf_reset(why);
+	if (!o) {
+		pn_buf_addf(why, "not JSON: %s (at byte %d)", jerr.text, jerr.position);
 		goto out;
+	}
+	if (!json_is_object(o)) {
+		pn_buf_adds(why, "not a JSON object");
+		goto out;
+	}
 	topic = json_object_get(o, "topic");
 	tf = json_object_get(o, "time_field");
 	if (!(hash = json_object_get(o, "xxh64"))) {
 		hash = json_object_get(o, "fnv1a64");
 		m->hash_fnv = 1;
 	}
-	*why = "a field is missing or of the wrong type";
-	if (!json_is_string(topic) || !json_is_string(tf) || !json_is_string(hash) ||
-	    strlen(json_string_value(hash)) != 16 ||
-	    json_int(o, "partition", 1, &part) || json_int(o, "first_offset", 1, &m->first_offset) ||
-	    json_int(o, "last_offset", 1, &m->last_offset) || json_int(o, "records", 0, &records) ||
-	    json_int(o, "min_time", 0, &m->min_time) || json_int(o, "max_time", 0, &m->max_time) ||
-	    json_int(o, "raw_bytes", 0, &raw) || json_int(o, "bytes", 0, &bytes) ||
-	    records < 0 || raw < 0 || bytes < 0 || part > INT32_MAX)
+	if (!json_is_string(topic) || !json_is_string(tf)) {
+		pn_buf_addf(why, "'%s' is missing or not a string", json_is_string(topic) ?
+			    "time_field" : "topic");
 		goto out;
+	}
+	if (!json_is_string(hash) || strlen(json_string_value(hash)) != 16) {
+		pn_buf_adds(why, "'xxh64' is missing or not 16 hex digits");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (json_int(o, ints[i].name, ints[i].nullable, &v[i]) ||
+		    (ints[i].count && v[i] < 0) || v[i] > ints[i].max) {
+			pn_buf_addf(why, "'%s' is missing, or not %s up to %lld", ints[i].name,
+				    ints[i].nullable ? "null or an integer from 0" :
+				    ints[i].count ? "an integer from 0" : "an integer",
+				    (long long)ints[i].max);
+			goto out;
+		}
+	m->first_offset = v[1];
+	m->last_offset = v[2];
+	m->min_time = v[4];
+	m->max_time = v[5];
+	if (m->first_offset > m->last_offset) {
+		pn_buf_adds(why, "first_offset is after last_offset");
+		goto out;
+	}
 	m->topic = pn_strdup(json_string_value(topic));
 	m->time_field = pn_strdup(json_string_value(tf));
-	m->partition = (int32_t)part;
-	m->records = (uint64_t)records;
-	m->raw_bytes = (uint64_t)raw;
-	m->bytes = (uint64_t)bytes;
+	m->partition = (int32_t)v[0];
+	m->records = (uint64_t)v[3];
+	m->raw_bytes = (uint64_t)v[6];
+	m->bytes = (uint64_t)v[7];
 	m->hash = strtoull(json_string_value(hash), NULL, 16);
 	rc = 0;
 out:
@@ -241,7 +272,8 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 {
 	struct listing l = { { NULL, 0, 0 }, { NULL, 0, 0 } };
 	struct names none = { NULL, 0, 0 }, orphans = { NULL, 0, 0 };
-	struct pn_buf name = PN_BUF_INIT, text = PN_BUF_INIT;
+	struct names bad = { NULL, 0, 0 }, bad_why = { NULL, 0, 0 };
+	struct pn_buf name = PN_BUF_INIT, text = PN_BUF_INIT, why = PN_BUF_INIT;
 	size_t cap = 0;
 	int rc;
 
@@ -266,7 +298,6 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 	}
 	for (size_t i = 0; i < l.data.n && !pn_stop; i++) {
 		struct pn_manifest m;
-		const char *why;
 
 		if (name_filtered_out(l.data.v[i], f))
 			continue;
@@ -278,9 +309,11 @@ int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
 		if ((rc = pn_store_get(st, name.data, &text)))
 			goto out;
 		if (manifest_parse(text.data, text.len, &m, &why)) {
-			pn_error("error (at %s): bad manifest: %s", name.data, why);
-			rc = PN_EX_DATAERR;
-			goto out;
+			/* one damaged manifest: that object is unknown, not the rest */
+			pn_manifest_release(&m);
+			names_add(&bad, l.data.v[i]);
+			names_add(&bad_why, why.data);
+			continue;
 		}
 		m.object = pn_strdup(l.data.v[i]);
 		if (!manifest_selected(&m, f)) {
@@ -300,15 +333,25 @@ out:
 	c->n_no_manifest = none.n;
 	c->orphans = orphans.v;
 	c->n_orphans = orphans.n;
+	c->bad = bad.v;
+	c->bad_why = bad_why.v;
+	c->n_bad = bad.n;
 	names_release(&l.data);
 	names_release(&l.manifests);
 	pn_buf_release(&name);
 	pn_buf_release(&text);
+	pn_buf_release(&why);
 	return rc;
 }
 
 void pn_catalog_release(struct pn_catalog *c)
 {
+	for (size_t i = 0; i < c->n_bad; i++) {
+		free(c->bad[i]);
+		free(c->bad_why[i]);
+	}
+	free(c->bad);
+	free(c->bad_why);
 	for (size_t i = 0; i < c->n; i++)
 		pn_manifest_release(&c->m[i]);
 	free(c->m);
@@ -489,11 +532,10 @@ int pn_objreader_chunk(struct pn_objreader *r, const char **p, size_t *len)
 	}
 }
 
-int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
-		   int64_t *ms, const char **why)
+/* pn_record_time of the value at token t (-1: none). */
+static int record_time_at(const struct pn_json *j, int t, struct pn_buf *scratch, int64_t *ms,
+			  const char **why)
 {
-	int t = pn_json_get(j, 0, field, strlen(field));
-
 	if (t < 0) {
 		*why = "no time field to partition by (see --time-field)";
 		return -1;
@@ -504,6 +546,12 @@ int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *sc
 		return 0;
 	*why = "the time field is not an epoch time (s or ms) or an ISO 8601 time";
 	return -1;
+}
+
+int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
+		   int64_t *ms, const char **why)
+{
+	return record_time_at(j, pn_json_get(j, 0, field, strlen(field)), scratch, ms, why);
 }
 
 /* ---- writing ---- */
@@ -542,6 +590,12 @@ struct pn_writer {
 	uint64_t use_clock, seq;
 	struct pn_buf topic, scratch, path;
 	struct pn_writer_counts counts;
+	/* the fields a record is filed by, looked up once per shape:
+	 * _topic, _partition, _offset and the time field */
+	const char *names[4];
+	size_t lens[4];
+	int val[4], time_val;
+	struct pn_json_memo memo;
 };
 
 /* The finest unit of time the pattern's conversions show. */
@@ -577,19 +631,49 @@ struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts
 	w->st = st;
 	w->o = *o;
 	w->granularity_ms = pattern_granularity(o->pattern);
+	w->names[0] = "_topic";
+	w->names[1] = "_partition";
+	w->names[2] = "_offset";
+	w->names[3] = o->time_field;
+	for (int i = 0; i < 4; i++)
+		w->lens[i] = strlen(w->names[i]);
+	/* a time field that is one of the others is found under that name */
+	for (w->time_val = 0; strcmp(w->names[w->time_val], o->time_field); w->time_val++)
+		;
 	w->obj = pn_malloc(sizeof(*w->obj) * (size_t)o->max_open);
 	return w;
 }
 
-/* Expands {topic}, {partition} and strftime conversions at time t. */
-static void expand_pattern(struct pn_writer *w, const char *topic, int32_t partition,
-			   int64_t t_ms, struct pn_buf *out)
+/* The reason a relative path would leave the directory it is relative
+ * to, or NULL: a leading '/', or a segment "..". */
+static const char *path_escapes(const char *p)
 {
-	struct pn_buf fmt = PN_BUF_INIT;
+	if (*p == '/')
+		return "is not relative";
+	for (const char *seg = p; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL)
+		if (!strncmp(seg, "..", 2) && (seg[2] == '/' || !seg[2]))
+			return "has a '..' segment";
+	return NULL;
+}
+
+int pn_archive_pattern_check(const char *pattern, const char **why)
+{
+	*why = path_escapes(pattern);
+	return *why ? -1 : 0;
+}
+
+/* Expands {topic}, {partition} and strftime conversions at time t into
+ * w->path; 0, or -1 with *why when the result is too long or leaves DEST
+ * (a topic or a conversion can make a ".." the pattern did not show). */
+static int expand_pattern(struct pn_writer *w, const char *topic, int32_t partition,
+			  int64_t t_ms, const char **why)
+{
+	struct pn_buf fmt = PN_BUF_INIT, *out = &w->path;
 	time_t t = (time_t)(t_ms >= 0 ? t_ms / 1000 : (t_ms - 999) / 1000);
 	struct tm tm;
 	char res[1024];
 	size_t n;
+	int empty;
 
 	for (const char *p = w->o.pattern; *p; p++) {
 		if (!strncmp(p, "{topic}", 7)) {
@@ -611,11 +695,21 @@ static void expand_pattern(struct pn_writer *w, const char *topic, int32_t parti
 	}
 	gmtime_r(&t, &tm);
 	n = fmt.len ? strftime(res, sizeof(res), fmt.data, &tm) : 0;
+	empty = !fmt.len;
+	pn_buf_release(&fmt);
 	pn_buf_reset(out);
+	if (!empty && !n) {	/* strftime's answer when res is too small */
+		*why = "the --partition-by directories are longer than 1023 bytes";
+		return -1;
+	}
 	pn_buf_add(out, res, n);
 	while (out->len && out->data[out->len - 1] == '/')
 		out->data[--out->len] = '\0';
-	pn_buf_release(&fmt);
+	if (out->len && path_escapes(out->data)) {
+		*why = "the --partition-by directories leave the archive (a '..' segment)";
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -722,7 +816,7 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 	o->topic = pn_strdup(topic);
 	o->partition = partition;
 	o->bucket = bucket;
-	expand_pattern(w, topic, partition, t_ms, &w->path);
+	/* w->path: the caller expanded the pattern */
 	pn_buf_add(&rel, w->path.data ? w->path.data : "", w->path.len);
 	if (rel.len)
 		pn_buf_addc(&rel, '/');
@@ -824,14 +918,16 @@ static struct tp_last *tp_find(struct pn_writer *w, const char *topic, int32_t p
 int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line, size_t len,
 		  const char **why)
 {
-	int t_tok = pn_json_get(j, 0, "_topic", 6);
-	int p_tok = pn_json_get(j, 0, "_partition", 10);
-	int o_tok = pn_json_get(j, 0, "_offset", 7);
+	int t_tok, p_tok, o_tok;
 	int32_t partition = -1;
 	int64_t offset = -1, t_ms, bucket;
 	struct wobj *o = NULL;
 	int pos, rc = 0, i;
 
+	pn_json_members_memo(j, w->names, w->lens, 4, w->val, &w->memo);
+	t_tok = w->val[0];
+	p_tok = w->val[1];
+	o_tok = w->val[2];
 	pos = pn_record_position(j, t_tok, p_tok, o_tok, &w->topic, &partition, &offset, why);
 	if (pos < 0)
 		return -1;
@@ -848,12 +944,16 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 			*why = "no _topic field (give --topic for records without one)";
 			return -1;
 		}
+		if (!pn_topic_valid(w->topic.data, w->topic.len)) {
+			*why = "field '_topic' must be a topic name (no NUL or control character)";
+			return -1;
+		}
 	}
 	if (strchr(w->topic.data, '/') || w->topic.data[0] == '.' || w->topic.data[0] == '_') {
 		*why = "the topic name cannot be part of an object name";
 		return -1;
 	}
-	if (pn_record_time(j, w->o.time_field, &w->scratch, &t_ms, why))
+	if (record_time_at(j, w->val[w->time_val], &w->scratch, &t_ms, why))
 		return -1;
 	if (offset >= 0) {
 		struct tp_last *tp = tp_find(w, w->topic.data, partition);
@@ -900,6 +1000,8 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 			if ((rc = close_obj(w, lru)))
 				return rc;
 		}
+		if (expand_pattern(w, w->topic.data, partition, t_ms, why))
+			return -1;
 		o = wobj_open(w, w->topic.data, partition, bucket, offset, t_ms, &rc);
 		if (!o)
 			return rc;
@@ -1413,6 +1515,23 @@ static int verify_object(struct pn_objreader *r, struct pn_store *st, const stru
 	return rc;
 }
 
+static int object_coords(const char *object, struct pn_buf *topic, int32_t *partition,
+			 int64_t *first);
+
+/* Whether m's topic-partition has an object with a damaged manifest: its
+ * offsets are unknown, so no gap can be told. */
+static int has_bad(const struct pn_catalog *c, const struct pn_manifest *m, struct pn_buf *tmp)
+{
+	int32_t partition;
+	int64_t first;
+
+	for (size_t i = 0; i < c->n_bad; i++)
+		if (!object_coords(c->bad[i], tmp, &partition, &first) &&
+		    partition == m->partition && !strcmp(tmp->data, m->topic))
+			return 1;
+	return 0;
+}
+
 static void damaged(struct pn_out *out, const char *object, const char *why,
 		    struct pn_read_counts *counts)
 {
@@ -1440,6 +1559,12 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 		pn_error("error (at %s): a manifest without its object", c->orphans[i]);
 		damaged(out, c->orphans[i], "a manifest without its object", counts);
 	}
+	for (size_t i = 0; i < c->n_bad; i++) {
+		pn_buf_reset(&scratch);
+		pn_buf_addf(&scratch, "bad manifest: %s", c->bad_why[i]);
+		pn_error("error (at %s): %s", c->bad[i], scratch.data);
+		damaged(out, c->bad[i], scratch.data, counts);
+	}
 	for (size_t i = 0; i < c->n && !pn_stop && !pn_out_gone(out); i++) {
 		const struct pn_manifest *m = &c->m[i];
 
@@ -1458,7 +1583,7 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 		}
 		if (i + 1 == c->n || c->m[i + 1].partition != m->partition ||
 		    strcmp(c->m[i + 1].topic, m->topic)) {
-			if (m->partition >= 0 && !tp_damaged)
+			if (m->partition >= 0 && !tp_damaged && !has_bad(c, m, &scratch))
 				offset_report(out, m, offs, noff, counts);
 			noff = 0;
 			tp_damaged = 0;
@@ -1475,10 +1600,56 @@ int pn_archive_verify(struct pn_store *st, const struct pn_catalog *c, struct pn
 	return counts->gaps || counts->overlaps ? PN_EX_FAILED : 0;
 }
 
+/* The topic, partition and first offset in a data object's Confluent
+ * name (topic+partition+offset.ndjson.zst); 0, or -1 for another name. */
+static int object_coords(const char *object, struct pn_buf *topic, int32_t *partition,
+			 int64_t *first)
+{
+	const char *b = pn_base_name(object), *plus2, *plus1;
+	char *end;
+	long long off;
+	long part;
+
+	plus2 = strrchr(b, '+');
+	if (!plus2 || plus2 == b)
+		return -1;
+	for (plus1 = plus2 - 1; plus1 > b && *plus1 != '+'; plus1--)
+		;
+	if (*plus1 != '+' || plus1 == b)
+		return -1;
+	part = strtol(plus1 + 1, &end, 10);
+	if (end != plus2 || part < 0 || part > INT32_MAX)
+		return -1;
+	off = strtoll(plus2 + 1, &end, 10);
+	if (off < 0 || strcmp(end, DATA_SUFFIX))
+		return -1;
+	pn_buf_reset(topic);
+	pn_buf_add(topic, b, plus1 - b);
+	*partition = (int32_t)part;
+	*first = off;
+	return 0;
+}
+
+/* An object whose records are unknown (no manifest, a damaged one) and
+ * whose name says where it starts: a writer resumes there at the latest. */
+static void offsets_hole(struct pn_offsets *t, const char *object, struct pn_buf *topic)
+{
+	struct pn_part *p;
+	int32_t partition;
+	int64_t first;
+
+	if (object_coords(object, topic, &partition, &first))
+		return;
+	p = pn_offsets_get(t, topic->data, partition);
+	if (p->flushed < 0 || first < p->flushed)
+		p->flushed = first;
+}
+
 void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out)
 {
 	struct pn_offsets t;
 	struct pn_part *p = NULL;
+	struct pn_buf topic = PN_BUF_INIT;
 	int gap = 0;		/* p's run of offsets has ended */
 
 	pn_offsets_init(&t);
@@ -1498,6 +1669,12 @@ void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out)
 		else if (!gap && m->last_offset + 1 > p->flushed)
 			p->flushed = m->last_offset + 1;
 	}
+	/* not covered: what they hold is not known */
+	for (size_t i = 0; i < c->n_bad; i++)
+		offsets_hole(&t, c->bad[i], &topic);
+	for (size_t i = 0; i < c->n_no_manifest; i++)
+		offsets_hole(&t, c->no_manifest[i], &topic);
+	pn_buf_release(&topic);
 	pn_offsets_write_json(&t, out);
 	pn_offsets_release(&t);
 }

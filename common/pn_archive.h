@@ -70,6 +70,9 @@ struct pn_catalog {
 	size_t n_no_manifest;
 	char **orphans;		/* manifests without their object */
 	size_t n_orphans;
+	char **bad;		/* data objects whose manifest is damaged */
+	char **bad_why;		/* ... and what is wrong with it */
+	size_t n_bad;
 };
 
 int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
@@ -129,6 +132,10 @@ struct pn_writer_counts {
 };
 
 struct pn_writer;
+
+/* 0 if a --partition-by pattern is relative and has no ".." segment; -1
+ * with *why otherwise.  Each expansion is checked again as it is made. */
+int pn_archive_pattern_check(const char *pattern, const char **why);
 
 struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts *o);
 /*

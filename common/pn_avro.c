@@ -939,6 +939,8 @@ static int enc_real(struct pn_avro_codec *c, const struct pn_avro_node *n,
 		memcpy(num, j->text + j->tok[t].start, len);
 		num[len] = '\0';
 		d = strtod(num, &end);
+		if (isinf(d))	/* 1e400: "Infinity" says so, a number may not */
+			return fail(c, "%s does not fit a double", num);
 	}
 	if (n->type == PN_AVRO_FLOAT) {
 		float f = (float)d;
@@ -1007,6 +1009,10 @@ static int find_field(const struct pn_avro_node *n, const char *name, size_t len
 	for (int i = 0; i < n->nfields; i++)
 		if (field_is(&n->fields[i], name, len))
 			return i;
+	/* a name with escapes, compared decoded (rare: after a miss) */
+	for (int i = 0; memchr(name, '\\', len) && i < n->nfields; i++)
+		if (pn_json_str_eq(name, len, n->fields[i].name, n->fields[i].name_len))
+			return i;
 	return -1;
 }
 
@@ -1042,7 +1048,7 @@ static int enc_record(struct pn_avro_codec *c, const struct pn_avro_node *n,
 		size_t len = j->tok[k].end - j->tok[k].start;
 		int f;
 
-		if (skip_meta && len && name[0] == '_')
+		if (skip_meta && pn_json_is_meta_name(name, len))
 			continue;
 		f = find_field(n, name, len, m);
 		if (f < 0) {

@@ -101,11 +101,11 @@ static int value_token(const struct pn_json *j)
 		const char *key = j->text + j->tok[k].start;
 		size_t len = j->tok[k].end - j->tok[k].start;
 
-		if (len < 6 || key[0] != '_')
+		if (len < 6 || !pn_json_is_meta_name(key, len))
 			continue;
-		if (len == 6 && !memcmp(key, "_value", 6))
-			found = k + 1;
-		else if (len == 13 && !memcmp(key, "_value_base64", 13))
+		if (pn_json_tok_eq(j, k, "_value", 6))
+			found = k + 1;	/* twice: the last one counts */
+		else if (pn_json_tok_eq(j, k, "_value_base64", 13))
 			return -2;
 	}
 	return found;

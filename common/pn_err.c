@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pn_buf.h"
 #include "pn_err.h"
 
 int pn_verbosity = 1;
@@ -159,4 +160,21 @@ void pn_progress_done(struct pn_progress *p)
 {
 	if (p->on)
 		fprintf(stderr, "\r\033[K");
+}
+
+char *pn_url_redact(const char *url)
+{
+	const char *host = strstr(url, "://"), *at = NULL;
+	struct pn_buf b = PN_BUF_INIT;
+
+	host = host ? host + 3 : url;
+	for (const char *p = host; *p && !strchr("/?#", *p); p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return pn_strdup(url);
+	pn_buf_add(&b, url, host - url);
+	pn_buf_adds(&b, "***");
+	pn_buf_adds(&b, at);
+	return pn_buf_detach(&b, NULL);
 }

@@ -45,6 +45,13 @@ void pn_error_at(const char *input, unsigned long long line, const char *fmt,
 		 ...) __attribute__((format(printf, 3, 4)));
 void pn_verror(const char *prefix, const char *fmt, va_list ap);
 
+/*
+ * A URL fit for a message: its userinfo (user:password@), which may hold a
+ * secret, becomes "***@"; anything else is kept.  Malloc'ed.  No pn
+ * message prints a URL from the command line or a file any other way.
+ */
+char *pn_url_redact(const char *url);
+
 /* Checked allocation: on failure the program dies with status 1. */
 void *pn_malloc(size_t n);
 void *pn_realloc(void *p, size_t n);

@@ -205,6 +205,22 @@ fail:
 	return -1;
 }
 
+/* Gives the temp file fd the owner, group and mode of the file it is to
+ * replace, if there is one: an operator's chmod 600 or chgrp of a
+ * checkpoint outlives its next rewrite.  An owner or group we may not set
+ * (not root) is left as it comes, the mode is set all the same. */
+static void keep_mode(int fd, const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return;
+	if (fchown(fd, sb.st_uid, sb.st_gid) < 0 && fchown(fd, (uid_t)-1, sb.st_gid) < 0)
+		errno = 0;
+	if (fchmod(fd, sb.st_mode & 07777) < 0)
+		errno = 0;
+}
+
 int pn_write_file_atomic(const char *path, const void *p, size_t n)
 {
 	struct pn_buf tmp = PN_BUF_INIT;
@@ -212,6 +228,8 @@ int pn_write_file_atomic(const char *path, const void *p, size_t n)
 
 	pn_temp_name(path, &tmp);
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd >= 0)
+		keep_mode(fd, path);
 	if (fd >= 0 && pn_write_all(fd, p, n) < 0) {
 		saved = errno;
 		close(fd);

@@ -119,7 +119,8 @@ void pn_temp_name(const char *path, struct pn_buf *out);
 /* Ends a temp file written on fd: fsync, close, rename over path, fsync
  * of the directory.  0, or -1 with errno, the temp file removed. */
 int pn_commit_temp(int fd, const char *tmp, const char *path);
-/* All of it, through a temp file and pn_commit_temp; 0 or -1 with errno. */
+/* All of it, through a temp file and pn_commit_temp; 0 or -1 with errno.
+ * A file replaced keeps its owner, group and mode. */
 int pn_write_file_atomic(const char *path, const void *p, size_t n);
 /* The whole file into out (replacing its content); 0 or -1 with errno. */
 int pn_read_file(const char *path, struct pn_buf *out);

@@ -576,24 +576,32 @@ int pn_json_skip(const struct pn_json *j, int i)
 	return i;
 }
 
+/* An escape makes a string longer than what it decodes to: a token no
+ * longer than s can only equal it byte for byte, and then only if it has
+ * no backslash; a longer one only if it has one. */
 int pn_json_tok_eq(const struct pn_json *j, int i, const char *s, size_t n)
 {
 	const struct pn_tok *t = &j->tok[i];
+	const char *name = j->text + t->start;
+	size_t len = t->end - t->start;
 
-	return t->type == PN_JSON_STRING && (size_t)(t->end - t->start) == n &&
-	       !memcmp(j->text + t->start, s, n);
+	if (t->type != PN_JSON_STRING || len < n)
+		return 0;
+	if (len == n)
+		return !memcmp(name, s, n) && !memchr(s, '\\', n);
+	return memchr(name, '\\', len) && pn_json_str_eq(name, len, s, n);
 }
 
 int pn_json_get(const struct pn_json *j, int obj, const char *key, size_t keylen)
 {
-	int k = obj + 1;
+	int k = obj + 1, found = -1;
 
 	for (int n = 0; n < j->tok[obj].size; n++) {
 		if (pn_json_tok_eq(j, k, key, keylen))
-			return k + 1;
+			found = k + 1;	/* a name twice: the last one counts */
 		k = pn_json_skip(j, k + 1);
 	}
-	return -1;
+	return found;
 }
 
 int pn_json_members(const struct pn_json *j, const char *const *names, const size_t *lens,
@@ -614,13 +622,17 @@ int pn_json_members(const struct pn_json *j, const char *const *names, const siz
 			const char *want = names[f];
 
 			if (lens[f] == len && len && want[0] == name[0] &&
-			    want[len - 1] == name[len - 1] && !memcmp(want, name, len)) {
-				if (val[f] < 0)
-					val[f] = k + 1;
+			    want[len - 1] == name[len - 1] && !memcmp(want, name, len) &&
+			    !memchr(want, '\\', len))
 				break;
-			}
 		}
-		if (f == n && !unknown && (!len || name[0] != '_'))
+		/* a name with escapes, compared decoded (rare: after a miss) */
+		if (f == n && memchr(name, '\\', len))
+			for (f = 0; f < n && !pn_json_tok_eq(j, k, names[f], lens[f]); f++)
+				;
+		if (f < n)
+			val[f] = k + 1;	/* a name twice: the last one counts */
+		else if (!unknown && !pn_json_is_meta_name(name, len))
 			unknown = k;
 		k = pn_json_skip(j, k + 1);
 	}
@@ -665,50 +677,111 @@ static int hex4(const char *s, unsigned *v)
 	return 0;
 }
 
-static void add_utf8(struct pn_buf *out, unsigned cp)
+/* Writes code point cp as UTF-8 to u (4 bytes at most); returns how many. */
+static size_t utf8_put(char *u, unsigned cp)
 {
-	char u[4];
-	size_t n;
-
 	if (cp < 0x80) {
 		u[0] = cp;
-		n = 1;
-	} else if (cp < 0x800) {
+		return 1;
+	}
+	if (cp < 0x800) {
 		u[0] = 0xc0 | (cp >> 6);
 		u[1] = 0x80 | (cp & 0x3f);
-		n = 2;
-	} else if (cp < 0x10000) {
+		return 2;
+	}
+	if (cp < 0x10000) {
 		u[0] = 0xe0 | (cp >> 12);
 		u[1] = 0x80 | ((cp >> 6) & 0x3f);
 		u[2] = 0x80 | (cp & 0x3f);
-		n = 3;
-	} else {
-		u[0] = 0xf0 | (cp >> 18);
-		u[1] = 0x80 | ((cp >> 12) & 0x3f);
-		u[2] = 0x80 | ((cp >> 6) & 0x3f);
-		u[3] = 0x80 | (cp & 0x3f);
-		n = 4;
+		return 3;
 	}
-	pn_buf_add(out, u, n);
+	u[0] = 0xf0 | (cp >> 18);
+	u[1] = 0x80 | ((cp >> 12) & 0x3f);
+	u[2] = 0x80 | ((cp >> 6) & 0x3f);
+	u[3] = 0x80 | (cp & 0x3f);
+	return 4;
+}
+
+static void add_utf8(struct pn_buf *out, unsigned cp)
+{
+	char u[4];
+
+	pn_buf_add(out, u, utf8_put(u, cp));
 }
 
 /* Decodes \uXXXX at s (s[0] == 'u'), a surrogate pair when there is one;
  * returns how many bytes it used. */
-static size_t unescape_u(const char *s, size_t n, struct pn_buf *out)
+static size_t decode_u(const char *s, size_t n, unsigned *cp)
 {
 	unsigned hi, lo;
 
 	if (n < 5 || hex4(s + 1, &hi) < 0) {
-		add_utf8(out, 0xfffd);
+		*cp = 0xfffd;
 		return 1;
 	}
 	if (hi >= 0xd800 && hi <= 0xdbff && n >= 11 && s[5] == '\\' && s[6] == 'u' &&
 	    hex4(s + 7, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
-		add_utf8(out, 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00));
+		*cp = 0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00);
 		return 11;
 	}
-	add_utf8(out, hi >= 0xd800 && hi <= 0xdfff ? 0xfffd : hi);
+	*cp = hi >= 0xd800 && hi <= 0xdfff ? 0xfffd : hi;
 	return 5;
+}
+
+static size_t unescape_u(const char *s, size_t n, struct pn_buf *out)
+{
+	unsigned cp;
+	size_t used = decode_u(s, n, &cp);
+
+	add_utf8(out, cp);
+	return used;
+}
+
+/* Decodes the escape at s (s[0] == '\\') into u, as pn_json_unescape
+ * does; returns the bytes of s used, *len the bytes of u written. */
+static size_t unescape_one(const char *s, size_t n, char *u, size_t *len)
+{
+	static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+	const char *p;
+	unsigned cp;
+	size_t used;
+
+	*len = 0;
+	if (n < 2)
+		return n;
+	if (s[1] == 'u') {
+		used = decode_u(s + 1, n - 1, &cp);
+		*len = utf8_put(u, cp);
+		return 1 + used;
+	}
+	p = s[1] ? strchr(from, s[1]) : NULL;
+	u[0] = p ? to[p - from] : s[1];	/* " \ / */
+	*len = 1;
+	return 2;
+}
+
+int pn_json_str_eq(const char *e, size_t en, const char *s, size_t n)
+{
+	char u[4];
+	size_t i = 0, at = 0, ulen;
+	int eq = 1;
+
+	/* one escape at a time, decoded on the stack: no allocation */
+	while (eq && i < en) {
+		const char *bs = memchr(e + i, '\\', en - i);
+		size_t run = bs ? (size_t)(bs - e) - i : en - i;
+
+		if (run > n - at || memcmp(e + i, s + at, run))
+			return 0;
+		i += run;
+		at += run;
+		if (i >= en)
+			break;
+		i += unescape_one(e + i, en - i, u, &ulen);
+		eq = ulen <= n - at && !memcmp(u, s + at, ulen);
+		at += ulen;
+	}
+	return eq && at == n;
 }
 
 void pn_json_unescape(const char *s, size_t n, struct pn_buf *out)

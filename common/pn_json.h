@@ -96,14 +96,28 @@ static inline int pn_json_is_object(const struct pn_json *j, int i)
 /* The index of the token after the whole subtree rooted at i. */
 int pn_json_skip(const struct pn_json *j, int i);
 
-/* The value token of member `key` of the object at `obj`, or -1.  Keys are
- * compared as written (escaped); pn's metadata keys never need escapes. */
+/*
+ * Member names are compared decoded: "\u0041b" is the member "Ab".  A name
+ * without a backslash costs nothing more.  A name given twice: the last
+ * one counts (as in jq, Python and PostgreSQL's jsonb).
+ */
+
+/* True if a member name (as written, len bytes) decodes to one that starts
+ * with '_', pn's metadata: "_topic", or "\u005ftopic". */
+static inline int pn_json_is_meta_name(const char *name, size_t len)
+{
+	return len && (name[0] == '_' || (len >= 6 && name[0] == '\\' && name[1] == 'u' &&
+					  name[2] == '0' && name[3] == '0' && name[4] == '5' &&
+					  (name[5] == 'f' || name[5] == 'F')));
+}
+
+/* The value token of member `key` of the object at `obj`, or -1. */
 int pn_json_get(const struct pn_json *j, int obj, const char *key, size_t keylen);
 
 /*
- * Looks up n member names (names[i], lens[i] bytes, as written) in one
+ * Looks up n member names (names[i], lens[i] bytes, decoded) in one
  * pass over the members of the object at token 0: val[i] is the value
- * token of the first member named names[i], or -1.  Returns the key token
+ * token of the last member named names[i], or -1.  Returns the key token
  * of the first member that is none of the names and does not start with
  * '_' (pn's metadata passes everywhere), or 0 when there is none.
  */
@@ -122,8 +136,12 @@ struct pn_json_memo {
 int pn_json_members_memo(const struct pn_json *j, const char *const *names, const size_t *lens,
 			 int n, int *val, struct pn_json_memo *memo);
 
-/* True if token i (a string) is exactly `s`, as written. */
+/* True if token i is a string that decodes to exactly the n bytes of s. */
 int pn_json_tok_eq(const struct pn_json *j, int i, const char *s, size_t n);
+
+/* True if the body of a JSON string, e (en bytes, escaped), decodes to
+ * exactly the n bytes of s; no allocation. */
+int pn_json_str_eq(const char *e, size_t en, const char *s, size_t n);
 
 /* Start and length of token i's text, including the quotes of a string
  * (so it can be copied into another JSON text as it is). */

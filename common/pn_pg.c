@@ -1,9 +1,13 @@
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "pn_err.h"
 #include "pn_pg.h"
+
+static const char *first_line(const char *msg, struct pn_buf *tmp);
 
 /* Server notices ("relation ... already exists, skipping") only with -v. */
 static void on_notice(void *arg, const char *message)
@@ -12,7 +16,98 @@ static void on_notice(void *arg, const char *message)
 	pn_info("server: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-PGconn *pn_pg_connect(const char *dsn, char **why)
+/* Seconds of connect_timeout in conn's options, 0 for none (wait as long
+ * as the system does, as PQconnectdb would). */
+static int connect_timeout(PGconn *conn)
+{
+	PQconninfoOption *opts = PQconninfo(conn), *o;
+	int t = 0;
+
+	for (o = opts; o && o->keyword; o++)
+		if (!strcmp(o->keyword, "connect_timeout") && o->val)
+			t = atoi(o->val);
+	PQconninfoFree(opts);
+	return t > 0 && t < 2 ? 2 : t;	/* libpq's floor */
+}
+
+/* Drives PQconnectPoll to its end: PQconnectdb's loop, kept here so that
+ * verbose errors (with the server's SQLSTATE) can be asked for first. */
+static void connect_wait(PGconn *conn)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int t = connect_timeout(conn);
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += t;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd pfd = { PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 };
+		struct timespec now;
+		int ms = -1;
+
+		if (t) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			ms = (int)((end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000);
+			if (ms <= 0)
+				return;	/* the caller sees the status: not OK */
+		}
+		if (pfd.fd < 0 || (poll(&pfd, 1, ms) < 0 && errno != EINTR))
+			return;
+		st = PQconnectPoll(conn);
+	}
+}
+
+/*
+ * Whether a failed connection is a matter of configuration, which no retry
+ * mends: options libpq refuses before it tries a server (an unknown
+ * keyword, sslmode=bogus), or the server's refusal of the login itself
+ * (SQLSTATE class 28, invalid authorization; 3D000, no such database).
+ * The options' messages are libpq's own, in English: pn does not call
+ * setlocale, so they are never translated.
+ */
+static int connect_is_config(PGconn *conn)
+{
+	const char *m = PQerrorMessage(conn), *fatal;
+
+	fatal = strstr(m, "FATAL:  ");
+	if (fatal) {
+		fatal += 8;
+		return !strncmp(fatal, "28", 2) || !strncmp(fatal, "3D000", 5);
+	}
+	return !strncmp(m, "invalid ", 8);
+}
+
+/* Removes the "SQLSTATE: " that verbose errors put after the severity. */
+static void drop_sqlstate(char *msg)
+{
+	char *p = strstr(msg, "FATAL:  ");
+
+	if (p && strspn(p + 8, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 5 && p[13] == ':' && p[14] == ' ')
+		memmove(p + 8, p + 15, strlen(p + 15) + 1);
+}
+
+/* A conninfo string or URI libpq cannot parse (a bare name is a database
+ * name and always parses): 1 with the reason in msg. */
+static int conninfo_bad(const char *dsn, struct pn_buf *msg)
+{
+	PQconninfoOption *opts;
+	char *err = NULL;
+
+	if (!dsn || (!strchr(dsn, '=') && strncmp(dsn, "postgres://", 11) &&
+		     strncmp(dsn, "postgresql://", 13)))
+		return 0;
+	opts = PQconninfoParse(dsn, &err);
+	if (opts) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	pn_buf_adds(msg, "bad connection string: ");
+	first_line(err ? err : "out of memory", msg);
+	PQfreemem(err);
+	return 1;
+}
+
+PGconn *pn_pg_connect(const char *dsn, char **why, int *config)
 {
 	const char *keys[] = { "dbname", "fallback_application_name", "client_encoding", NULL };
 	const char *vals[] = { dsn && *dsn ? dsn : NULL, pn_progname(), "UTF8", NULL };
@@ -21,21 +116,35 @@ PGconn *pn_pg_connect(const char *dsn, char **why)
 	PGresult *res;
 
 	*why = NULL;
-	conn = PQconnectdbParams(keys, vals, 1);
+	*config = 0;
+	if (conninfo_bad(dsn, &msg)) {
+		*config = 1;
+		*why = pn_buf_detach(&msg, NULL);
+		return NULL;
+	}
+	conn = PQconnectStartParams(keys, vals, 1);
 	if (!conn) {
 		*why = pn_strdup("out of memory");
 		return NULL;
 	}
+	PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+	if (PQstatus(conn) != CONNECTION_BAD)
+		connect_wait(conn);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		const char *host = PQhost(conn), *port = PQport(conn), *db = PQdb(conn);
+		char *m = pn_strdup(PQerrorMessage(conn));
 
+		*config = connect_is_config(conn);
+		drop_sqlstate(m);
 		pn_buf_addf(&msg, "cannot connect to 'host=%s port=%s dbname=%s': ",
 			    host ? host : "", port ? port : "", db ? db : "");
-		pn_pg_error(conn, &msg);
+		first_line(*m ? m : "timeout expired", &msg);
+		free(m);
 		PQfinish(conn);
 		*why = pn_buf_detach(&msg, NULL);
 		return NULL;
 	}
+	PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
 	PQsetNoticeProcessor(conn, on_notice, NULL);
 	res = PQexec(conn, "SET TimeZone = 'UTC'");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -339,6 +448,11 @@ int pn_pg_copy_value(struct pn_buf *b, const struct pn_json *j, int i, enum pn_p
 		}
 		pn_buf_reset(tmp);
 		pn_json_unescape(s, n, tmp);
+		/* text cannot hold one: the server would cut the value there */
+		if (memchr(tmp->data, '\0', tmp->len)) {
+			*why = "holds a NUL (\\u0000)";
+			return -1;
+		}
 		pn_pg_copy_add(b, tmp->data, tmp->len);
 		return 0;
 	case PN_JSON_PRIMITIVE:

@@ -53,9 +53,10 @@ struct pn_pg_table {
  * Connects with a conninfo string or URI (NULL or "": the PG* environment
  * and ~/.pgpass), sets client_encoding UTF8 and TimeZone UTC.  Returns the
  * connection, or NULL after putting a one-line reason in *why (malloc'ed),
- * naming the server without any password.
+ * naming the server without any password.  *config is set when retrying
+ * cannot help: options libpq refuses, a failed login, no such database.
  */
-PGconn *pn_pg_connect(const char *dsn, char **why);
+PGconn *pn_pg_connect(const char *dsn, char **why, int *config);
 
 /* What a failed command means for the one that sent it. */
 enum pn_pg_failure {
@@ -134,7 +135,8 @@ void pn_pg_copy_add(struct pn_buf *b, const char *s, size_t n);
  * strings unescaped (for json columns: as JSON strings), numbers as written
  * (for time columns: epoch milliseconds), nested values as JSON text.
  * Returns 0, or -1 with *why set when the value cannot go into such a
- * column (a nested value into a number column, a bad epoch time).
+ * column (a nested value into a number column, a bad epoch time, a string
+ * holding a NUL, which PostgreSQL text cannot hold).
  */
 int pn_pg_copy_value(struct pn_buf *b, const struct pn_json *j, int i, enum pn_pg_kind kind,
 		     struct pn_buf *tmp, const char **why);

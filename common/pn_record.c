@@ -98,6 +98,8 @@ static int parse_headers(struct pn_msg *m, const struct pn_json *j, int v, const
 {
 	int k = v + 1;
 
+	m->nhdr = 0;	/* _headers twice: the last one counts */
+	pn_buf_reset(&m->hdr_buf);
 	if (tok_is_null(j, v))
 		return 0;
 	if (tok_type(j, v) == PN_JSON_OBJECT) {
@@ -219,7 +221,7 @@ static void build_value(struct pn_msg *m, const struct pn_json *j)
 		const char *kraw = pn_json_raw(j, k, &klen);
 		const char *vraw = pn_json_raw(j, v, &vlen);
 
-		if (j->tok[k].end == j->tok[k].start || j->text[j->tok[k].start] != '_') {
+		if (!pn_json_is_meta_name(j->text + j->tok[k].start, j->tok[k].end - j->tok[k].start)) {
 			if (!first)
 				pn_buf_addc(&m->value_buf, ',');
 			pn_buf_add(&m->value_buf, kraw, (size_t)(vraw + vlen - kraw));
@@ -248,7 +250,7 @@ int pn_record_to_msg(const struct pn_json *j, const char *key_field, struct pn_m
 
 		if (key_field && pn_json_tok_eq(j, k, key_field, key_field_len))
 			field_key_tok = v;
-		if (j->tok[k].end == j->tok[k].start || j->text[j->tok[k].start] != '_')
+		if (!pn_json_is_meta_name(j->text + j->tok[k].start, j->tok[k].end - j->tok[k].start))
 			fields++;
 		else if ((has_meta = 1) && IS("_key"))
 			key_tok = v;
@@ -317,15 +319,27 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 		*why = "field '_topic' must be a string";
 	else if (!tok_int64(j, partition_tok, &p) || p < 0 || p > INT32_MAX)
 		*why = "field '_partition' must be a partition number";
-	else if (!tok_int64(j, offset_tok, offset) || *offset < 0)
-		*why = "field '_offset' must be an offset";
+	else if (!tok_int64(j, offset_tok, offset) || *offset < 0 || *offset == INT64_MAX)
+		*why = "field '_offset' must be an offset";	/* the next one must fit */
 	else {
 		pn_buf_reset(topic);
 		add_tok_string(topic, j, topic_tok);
 		*partition = (int32_t)p;
-		return 1;
+		if (pn_topic_valid(topic->data, topic->len))
+			return 1;
+		*why = "field '_topic' must be a topic name (no NUL or control character)";
 	}
 	return -1;
+}
+
+int pn_topic_valid(const char *s, size_t n)
+{
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
 }
 
 /* Bytes as a JSON string, or as field_base64 when they are not UTF-8. */

@@ -69,8 +69,17 @@ void pn_msg_add_header(struct pn_msg *m, const char *name, size_t name_len,
  * The Kafka position a record carries, from the tokens of its _topic,
  * _partition and _offset fields (-1 where absent): 1 with the topic decoded
  * into `topic`, 0 when any of the three is absent, -1 with *why when one is
- * not what pn-consume --meta writes.
+ * not what pn-consume --meta writes (a topic must be pn_topic_valid): an offset is 0 to INT64_MAX - 1, so
+ * the next one (offset + 1) always fits.
  */
+/*
+ * 1 if the n bytes of s can name a topic: not empty, and no NUL or other
+ * control character (U+0000 to U+001F, U+007F).  A topic is a key of
+ * offsets, checkpoints and object names: one holding "\u0000" would alias
+ * the topic before it, one holding CR would break listings.
+ */
+int pn_topic_valid(const char *s, size_t n);
+
 int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok,
 		       int offset_tok, struct pn_buf *topic, int32_t *partition,
 		       int64_t *offset, const char **why);

@@ -21,7 +21,9 @@ struct cached {
 struct pn_registry {
 	char **urls;		/* without a trailing slash */
 	int nurls;
+	char **shown;		/* the same for messages: no userinfo */
 	const char *url;	/* the one in use: the next after a connection error */
+	const char *url_shown;
 	CURL *curl;
 	struct curl_slist *headers;
 	struct pn_buf body, why;
@@ -64,7 +66,10 @@ struct pn_registry *pn_registry_new(const struct pn_registry_conf *conf, const c
 			u++, end--, len--;
 		if (end) {
 			r->urls = pn_realloc(r->urls, (r->nurls + 1) * sizeof(*r->urls));
-			r->urls[r->nurls++] = pn_strndup(u, end);
+			r->shown = pn_realloc(r->shown, (r->nurls + 1) * sizeof(*r->shown));
+			r->urls[r->nurls] = pn_strndup(u, end);
+			r->shown[r->nurls] = pn_url_redact(r->urls[r->nurls]);
+			r->nurls++;
 		}
 		u += len;
 	}
@@ -73,6 +78,7 @@ struct pn_registry *pn_registry_new(const struct pn_registry_conf *conf, const c
 		return NULL;
 	}
 	r->url = r->urls[0];
+	r->url_shown = r->shown[0];
 	r->curl = curl_easy_init();
 	if (!r->curl)
 		pn_die(PN_EX_FAILED, "cannot initialise libcurl");
@@ -112,9 +118,12 @@ void pn_registry_free(struct pn_registry *r)
 	curl_easy_cleanup(r->curl);
 	pn_buf_release(&r->body);
 	pn_buf_release(&r->why);
-	for (int i = 0; i < r->nurls; i++)
+	for (int i = 0; i < r->nurls; i++) {
 		free(r->urls[i]);
+		free(r->shown[i]);
+	}
 	free(r->urls);
+	free(r->shown);
 	free(r);
 	curl_global_cleanup();
 }
@@ -136,7 +145,7 @@ static int failed(struct pn_registry *r, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	pn_buf_reset(&r->why);
-	pn_buf_addf(&r->why, "schema registry '%s': %s", r->url, msg);
+	pn_buf_addf(&r->why, "schema registry '%s': %s", r->url_shown, msg);
 	return status;
 }
 
@@ -165,6 +174,7 @@ static void next_url(struct pn_registry *r)
 	for (int i = 0; i < r->nurls; i++)
 		if (r->urls[i] == r->url) {
 			r->url = r->urls[(i + 1) % r->nurls];
+			r->url_shown = r->shown[(i + 1) % r->nurls];
 			return;
 		}
 }
@@ -207,7 +217,7 @@ static int request(struct pn_registry *r, const char *path, const char *post, js
 			rc = curl_easy_perform(r->curl);
 			if (rc == CURLE_OK || k + 1 == r->nurls)
 				break;
-			pn_info("schema registry '%s': %s", r->url,
+			pn_info("schema registry '%s': %s", r->url_shown,
 				*errbuf ? errbuf : curl_easy_strerror(rc));
 			next_url(r);
 		}

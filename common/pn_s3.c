@@ -56,8 +56,10 @@ int pn_s3_init(struct pn_s3 *s, const char *bucket, const char *endpoint,
 		return PN_EX_CONFIG;
 	}
 	if (strncmp(s->endpoint, "http://", 7) && strncmp(s->endpoint, "https://", 8)) {
-		pn_buf_addf(&s->err, "bad S3 endpoint '%s': not an http:// or https:// URL",
-			    s->endpoint);
+		char *shown = pn_url_redact(s->endpoint);
+
+		pn_buf_addf(&s->err, "bad S3 endpoint '%s': not an http:// or https:// URL", shown);
+		free(shown);
 		return PN_EX_CONFIG;
 	}
 	s->access_key = pn_strdup(key);
@@ -320,8 +322,11 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 			break;
 		}
 		if (rc != CURLE_OK) {
-			pn_buf_addf(&s->err, "cannot reach S3 at '%s': %s", s->endpoint,
+			char *shown = pn_url_redact(s->endpoint);
+
+			pn_buf_addf(&s->err, "cannot reach S3 at '%s': %s", shown,
 				    cerr[0] ? cerr : curl_easy_strerror(rc));
+			free(shown);
 			status = PN_EX_UNAVAILABLE;
 		} else {
 			struct xml_error e = { PN_BUF_INIT, PN_BUF_INIT };
@@ -369,13 +374,18 @@ int pn_s3_get(struct pn_s3 *s, const char *key, struct pn_buf *out)
 	return st;
 }
 
+/*
+ * A page of a listing.  Keys are asked for with encoding-type=url: XML
+ * cannot carry every byte a key may hold (a CR comes back as LF).  The
+ * answer says whether it honoured that (<EncodingType>url), but only after
+ * the keys, so a page's keys are kept, as size, NUL, key, NUL, and handed
+ * on once it is read.  A server that ignores the parameter (s3rver) sends
+ * keys as they are, and they are taken as they are.
+ */
 struct list_page {
-	struct pn_buf key, token;
+	struct pn_buf key, token, keys;
 	uint64_t size;
-	int truncated;
-	int (*fn)(void *ctx, const char *key, uint64_t size);
-	void *ctx;
-	int stopped;
+	int truncated, url_encoded;
 };
 
 static int list_fields(void *ctx, const char *name, const char *text)
@@ -388,12 +398,14 @@ static int list_fields(void *ctx, const char *name, const char *text)
 	} else if (!strcmp(name, "Size")) {
 		p->size = strtoull(text, NULL, 10);
 	} else if (!strcmp(name, "Contents")) {
-		if (p->fn(p->ctx, p->key.cap ? p->key.data : "", p->size)) {
-			p->stopped = 1;
-			return 1;
-		}
+		pn_buf_addf(&p->keys, "%llu", (unsigned long long)p->size);
+		pn_buf_addc(&p->keys, '\0');
+		pn_buf_add(&p->keys, p->key.data ? p->key.data : "", p->key.len);
+		pn_buf_addc(&p->keys, '\0');
 	} else if (!strcmp(name, "IsTruncated")) {
 		p->truncated = !strcmp(text, "true");
+	} else if (!strcmp(name, "EncodingType")) {
+		p->url_encoded = !strcmp(text, "url");
 	} else if (!strcmp(name, "NextContinuationToken")) {
 		pn_buf_reset(&p->token);
 		pn_buf_adds(&p->token, text);
@@ -401,12 +413,62 @@ static int list_fields(void *ctx, const char *name, const char *text)
 	return 0;
 }
 
+/* Decodes a key sent with encoding-type=url (as the AWS SDKs do: %XX is a
+ * byte, + a space) into out; -1 if it is malformed or decodes to a NUL. */
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int url_decode(const char *s, struct pn_buf *out)
+{
+	pn_buf_reset(out);
+	for (; *s; s++) {
+		char c = *s;
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = hex_digit(s[1]), lo = hi < 0 ? -1 : hex_digit(s[2]);
+
+			if (lo < 0 || !(hi | lo))
+				return -1;
+			c = (char)(hi << 4 | lo);
+			s += 2;
+		}
+		pn_buf_addc(out, c);
+	}
+	if (!out->data)
+		pn_buf_adds(out, "");
+	return 0;
+}
+
+/* Hands the page's keys on; 1 when fn asked to stop, -1 on a bad key. */
+static int list_deliver(struct list_page *p, int (*fn)(void *, const char *, uint64_t),
+			void *ctx)
+{
+	const char *k = p->keys.data, *end = p->keys.data + p->keys.len;
+
+	while (k && k < end) {
+		uint64_t size = strtoull(k, NULL, 10);
+		const char *key = k + strlen(k) + 1;
+
+		k = key + strlen(key) + 1;
+		if (p->url_encoded && url_decode(key, &p->key))
+			return -1;
+		if (fn(ctx, p->url_encoded ? p->key.data : key, size))
+			return 1;
+	}
+	return 0;
+}
+
 int pn_s3_list(struct pn_s3 *s, const char *prefix,
 	       int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx)
 {
-	struct list_page p = { PN_BUF_INIT, PN_BUF_INIT, 0, 0, fn, ctx, 0 };
+	struct list_page p = { PN_BUF_INIT, PN_BUF_INIT, PN_BUF_INIT, 0, 0, 0 };
 	struct pn_buf q = PN_BUF_INIT;
-	int st = 0;
+	int st = 0, rc = 0;
 
 	do {
 		/* the parameters in sorted order: the canonical query string */
@@ -416,10 +478,11 @@ int pn_s3_list(struct pn_s3 *s, const char *prefix,
 			add_encoded(&q, p.token.data, 0);
 			pn_buf_addc(&q, '&');
 		}
-		pn_buf_adds(&q, "list-type=2&prefix=");
+		pn_buf_adds(&q, "encoding-type=url&list-type=2&prefix=");
 		add_encoded(&q, prefix, 0);
-		p.truncated = 0;
+		p.truncated = p.url_encoded = 0;
 		pn_buf_reset(&p.token);
+		pn_buf_reset(&p.keys);
 		st = request(s, "GET", NULL, q.data, NULL, 0, NULL);
 		if (st)
 			break;
@@ -429,15 +492,22 @@ int pn_s3_list(struct pn_s3 *s, const char *prefix,
 			st = PN_EX_UNAVAILABLE;
 			break;
 		}
+		if ((rc = list_deliver(&p, fn, ctx)) < 0) {
+			pn_buf_addf(&s->err, "s3://%s/%s: the listing has a key that is not "
+				    "URL-encoded as asked", s->bucket, prefix);
+			st = PN_EX_UNAVAILABLE;
+			break;
+		}
 		if (p.truncated && !p.token.len) {
 			pn_buf_addf(&s->err, "s3://%s/%s: a truncated listing without a "
 				    "continuation token", s->bucket, prefix);
 			st = PN_EX_UNAVAILABLE;
 			break;
 		}
-	} while (p.truncated && !p.stopped);
+	} while (p.truncated && !rc);
 	pn_buf_release(&p.key);
 	pn_buf_release(&p.token);
+	pn_buf_release(&p.keys);
 	pn_buf_release(&q);
 	return st;
 }

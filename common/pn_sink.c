@@ -40,7 +40,7 @@ int pn_sink_connect(struct pn_sink *s)
 {
 	char *why;
 
-	s->conn = pn_pg_connect(s->dsn, &why);
+	s->conn = pn_pg_connect(s->dsn, &why, &s->config);
 	if (!s->conn) {
 		pn_buf_reset(&s->msg);
 		pn_buf_adds(&s->msg, why);

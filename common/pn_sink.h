@@ -44,11 +44,12 @@ struct pn_sink {
 	struct pn_pg_batch *inflight;	/* sent, not yet collected */
 	uint64_t batch_absent;		/* of the attempt under way */
 	struct pn_buf msg;		/* the last failure */
+	int config;			/* ... and no retry can mend it */
 	uint64_t written, absent, failed, batches, retries, deleted;
 };
 
 /* Connects (and makes the batch table once prepared); 0, or -1 with the
- * reason in msg. */
+ * reason in msg and config set if it is one of configuration. */
 int pn_sink_connect(struct pn_sink *s);
 void pn_sink_release(struct pn_sink *s);
 /* Runs one statement; PN_PG_OK, or the kind of failure with msg set. */

@@ -5,6 +5,7 @@
 
 With FAIL=N in the environment, one request in N (the 1st, N+1th, ...)
 gets HTTP 500 InternalError before any check, for the retry tests.
+With LISTING=FILE, a listing (GET ?list-type=2) answers FILE's content.
 
 s3rver accepts any signature; real S3 does not.  This server recomputes
 each request's signature from the AWS specification (canonical request,
@@ -25,6 +26,7 @@ import urllib.parse
 PORTFILE, KEY, SECRET = sys.argv[1:4]
 TOKEN = sys.argv[4] if len(sys.argv) > 4 else None
 FAIL = int(os.environ.get("FAIL", "0"))
+LISTING = os.environ.get("LISTING")
 requests = 0
 
 
@@ -107,6 +109,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = b""
         if self.command == "GET" and "list-type=2" in self.path:
             body = b"<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>"
+            if LISTING:
+                with open(LISTING, "rb") as f:
+                    body = f.read()
         elif self.command == "POST" and "uploads" in self.path:
             body = b"<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>"
         self.send_response(200)

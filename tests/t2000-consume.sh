@@ -69,6 +69,17 @@ test_expect_success '--start-offsets resumes where a file says' '
 	test_cmp expect actual
 '
 
+test_expect_success '--start-offsets: partitions missing on either side are warned about' '
+	echo "{\"nums\":{\"0\":498,\"7\":1},\"other\":{\"0\":5}}" >start.json &&
+	pn-consume -b "$BROKERS" -t nums --start-offsets start.json -e >out 2>err &&
+	jq -c .n out | sort -n >actual &&
+	test_line_count = 502 actual &&
+	grep "^pn-consume: warning: the start-offsets file names nums/7, which is not read$" err &&
+	grep "^pn-consume: warning: the start-offsets file names other/0, which is not read$" err &&
+	grep "^pn-consume: warning: nums/1 is not in .start.json.: it starts as -o says$" err &&
+	! grep "nums/0" err
+'
+
 test_expect_success 'a bad start-offsets file is a configuration error' '
 	echo "{\"nums\":{\"zero\":1}}" >bad.json &&
 	test_expect_code 78 pn-consume -b "$BROKERS" -t nums --start-offsets bad.json -e 2>err &&

@@ -146,7 +146,7 @@ test_expect_success 'requests carry valid SigV4 signatures, the session token si
 	grep "^signed PUT /b/p/pings/pings%2B0%2B0000000000.ndjson.zst?partNumber=2&uploadId=u1$" sigv4.log &&
 	grep "^signed POST /b/p/pings/pings%2B0%2B0000000000.ndjson.zst?uploadId=u1$" sigv4.log &&
 	grep "^signed PUT /b/p/topic%3Dpings/dt%3D2025-11-25/hour%3D00/_pings%2B0%2B0000000000.manifest.json$" sigv4.log &&
-	grep "^signed GET /b/?list-type=2&prefix=p%2F$" sigv4.log &&
+	grep "^signed GET /b/?encoding-type=url&list-type=2&prefix=p%2F$" sigv4.log &&
 	grep "^signed GET /b/?list-type=2&max-keys=1&prefix=p%2F$" sigv4.log &&
 	! grep "^refused" sigv4.log &&
 	AWS_SECRET_ACCESS_KEY=wrong test_expect_code 78 pn-archive ls --endpoint $ep s3://b/p 2>err &&
@@ -154,6 +154,33 @@ test_expect_success 'requests carry valid SigV4 signatures, the session token si
 	env -u AWS_SESSION_TOKEN pn-archive ls --endpoint $ep s3://b/p 2>err;
 	test $? = 78 &&
 	grep "x-amz-security-token not signed" err
+'
+
+# XML cannot carry a CR (a parser reads it as LF): listings are asked for
+# URL-encoded, and keys decoded when the answer says they are.
+test_expect_success 'listings are asked for with encoding-type=url and decoded' '
+	d="topic%3Dp%0Dq/dt%3D2025-11-25/hour%3D00" &&
+	cat >listing.xml <<-EOF &&
+	<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>
+	<Contents><Key>p/$d/p%0Dq%2B0%2B0000000001.ndjson.zst</Key><Size>1</Size></Contents>
+	<Contents><Key>p/$d/_p%0Dq%2B0%2B0000000001.manifest.json</Key><Size>1</Size></Contents>
+	<Contents><Key>p/a+b/x%2By%2B0%2B0000000002.ndjson.zst</Key><Size>1</Size></Contents>
+	</ListBucketResult>
+	EOF
+	LISTING=listing.xml python3 "$PN_SRC/tests/sigv4-server.py" enc.port AKTEST SKTEST 2>enc.log &
+	test_cleanup_kill $! &&
+	wait_for_file enc.port &&
+	ep=http://127.0.0.1:$(cat enc.port) &&
+	AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST \
+		test_expect_code 65 pn-archive verify --endpoint $ep s3://b/p >out 2>err &&
+	jq -r .object out | sort >actual &&
+	printf "a b/x+y+0+0000000002.ndjson.zst\ntopic=p\rq/dt=2025-11-25/hour=00/p\rq+0+0000000001.ndjson.zst\n" >expect &&
+	test_cmp expect actual &&
+	grep "^signed GET /b/p/topic%3Dp%0Dq/dt%3D2025-11-25/hour%3D00/_p%0Dq%2B0%2B0000000001.manifest.json$" enc.log &&
+	printf "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated><Contents><Key>p/x%%00y</Key><Size>1</Size></Contents></ListBucketResult>" >listing.xml &&
+	AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST \
+		test_expect_code 69 pn-archive ls --endpoint $ep s3://b/p >out 2>err &&
+	grep "not URL-encoded as asked" err
 '
 
 # One request in two fails with HTTP 500 (the first of each pair): each is

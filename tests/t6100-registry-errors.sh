@@ -145,6 +145,26 @@ test_expect_success 'basic auth: 401 without credentials (78), user:password fro
 	test_cmp pings out
 '
 
+test_expect_success 'userinfo in a registry URL is never printed: 401, 5xx, refused' '
+	authed=$(echo "$REGISTRY" | sed "s|://|://pn:s3cret@|") &&
+	wrong=$(echo "$REGISTRY" | sed "s|://|://pn:wr0ngpw@|") &&
+	shown=$(echo "$REGISTRY" | sed "s|://|://***@|") &&
+	pn-produce -b "$BROKERS" -t auth --avro --schema $ping --schema-registry "$authed" pings &&
+	test_expect_code 78 pn-produce -b "$BROKERS" -t auth --avro --schema $ping \
+		--schema-registry "$wrong" pings 2>err &&
+	grep -F "schema registry '\''$shown'\'': " err && ! grep wr0ngpw err &&
+	test_expect_code 78 pn-consume -b "$BROKERS" -t auth -e --schema-registry "$wrong" 2>err &&
+	grep -F "$shown" err && ! grep wr0ngpw err &&
+	registry_fail 500 5 &&
+	test_expect_code 75 pn-produce -b "$BROKERS" -t auth --avro --schema $ping \
+		--schema-registry "$authed" pings 2>err &&
+	grep "server error 500" err && ! grep s3cret err &&
+	test_expect_code 69 pn-produce -b "$BROKERS" -t auth --avro --schema $ping -v \
+		--schema-registry "http://pn:t0psecret@127.0.0.1:1,http://pn:t0psecret@127.0.0.1:1/x" \
+		pings 2>err &&
+	grep -F "http://***@127.0.0.1:1" err && ! grep t0psecret err
+'
+
 test_expect_success 'TLS: https with the CA from schema.registry.ssl.ca.location' '
 	kill $REGISTRY_PID && wait $REGISTRY_PID 2>/dev/null;
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \

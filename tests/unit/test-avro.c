@@ -116,10 +116,40 @@ static void test_framing(void)
 	pn_buf_release(&b);
 }
 
+/* A number beyond a double is refused, never encoded as an infinity;
+ * "Infinity" (a string, as the Avro JSON encoding has it) is one. */
+static void test_beyond_double(void)
+{
+	static const char *const texts[] = { "1e400", "-1e400", "{\"a\":1e309}" };
+	static const char *const schemas[] = { "\"double\"", "\"double\"",
+		"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"double\"}]}" };
+	struct pn_avro_codec c;
+	struct pn_json j;
+	struct pn_buf why = PN_BUF_INIT;
+
+	pn_avro_codec_init(&c);
+	pn_json_init(&j);
+	for (size_t i = 0; i < NELEM(texts); i++) {
+		struct pn_avro_schema *s = pn_avro_schema_new(schemas[i], strlen(schemas[i]), &why);
+
+		if (!CHECK(s != NULL, "schema %s: %s", schemas[i], why.data))
+			continue;
+		pn_buf_reset(&c.out);
+		CHECK(pn_json_parse(&j, texts[i], strlen(texts[i])) == 0, "%s", texts[i]);
+		CHECK(pn_avro_encode(&c, s, &j, 0, 0) < 0 && strstr(c.why.data, "does not fit a double"),
+		      "%s: %s", texts[i], c.why.data ? c.why.data : "encoded");
+		pn_avro_schema_free(s);
+	}
+	pn_json_release(&j);
+	pn_avro_codec_release(&c);
+	pn_buf_release(&why);
+}
+
 int main(int argc, char **argv)
 {
 	unit_init(argc, argv);
 	test_round_trips();
+	test_beyond_double();
 	test_framing();
 	return unit_done();
 }

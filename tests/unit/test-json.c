@@ -465,8 +465,8 @@ static void test_tokens(void)
 	CHECK(pn_json_get(&j, 0, "topi", 4) == -1, "a prefix of a key");
 	CHECK(pn_json_get(&j, 0, "topics", 6) == -1, "a key is a prefix");
 	CHECK(pn_json_get(&j, 0, "", 0) == -1, "empty key");
-	check_raw(&j, pn_json_get(&j, 0, "esc\\\"k", 6), "3", "keys compare as written");
-	CHECK(pn_json_get(&j, 0, "esc\"k", 5) == -1, "keys are not unescaped");
+	check_raw(&j, pn_json_get(&j, 0, "esc\"k", 5), "3", "keys compare decoded");
+	CHECK(pn_json_get(&j, 0, "esc\\\"k", 6) == -1, "keys do not compare as written");
 
 	h = pn_json_get(&j, 0, "headers", 7);
 	check_raw(&j, pn_json_get(&j, h, "h", 1), "\"v\\u00e9\"", "headers.h stays escaped");
@@ -989,6 +989,68 @@ static void test_members_memo(void)
 	pn_json_release(&j[1]);
 }
 
+/* Member names are compared decoded; a name twice: the last one counts. */
+static void test_member_names(void)
+{
+	static const char *const names[] = { "Ab", "x_", "\xc3\xa9", "q\"" };
+	static const size_t lens[] = { 2, 2, 2, 2 };
+	static const struct { const char *text, *ab, *x, *e, *q; int unknown; } cases[] = {
+		{ "{\"Ab\":1,\"x_\":2}", "1", "2", "-", "-", 0 },
+		{ "{\"\\u0041b\":1,\"x\\u005f\":2}", "1", "2", "-", "-", 0 },
+		{ "{\"\\u00e9\":3,\"q\\\"\":4}", "-", "-", "3", "4", 0 },
+		{ "{\"\\u0041\":1}", "-", "-", "-", "-", 1 },
+		{ "{\"A\\u0062\":1,\"A\\u0063\":2}", "1", "-", "-", "-", 1 },
+		{ "{\"Ab\":1,\"Ab\":5}", "5", "-", "-", "-", 0 },
+		{ "{\"Ab\":1,\"\\u0041b\":6,\"x_\":{}}", "6", "{}", "-", "-", 0 },
+		{ "{\"\\u005fmeta\":1,\"Ab\":2}", "2", "-", "-", "-", 0 },
+	};
+	struct pn_json j;
+	char got[4][32];
+	int val[4];
+
+	pn_json_init(&j);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		char *copy;
+		int unknown;
+
+		CHECK(parse(&j, cases[i].text, strlen(cases[i].text), &copy) == 0, "%s", cases[i].text);
+		unknown = pn_json_members(&j, names, lens, 4, val);
+		CHECK(!unknown == !cases[i].unknown, "%s: unknown %d", cases[i].text, unknown);
+		for (int f = 0; f < 4; f++)
+			if (val[f] < 0)
+				strcpy(got[f], "-");
+			else
+				val_text(&j, val[f], got[f], sizeof(got[f]));
+		CHECK(!strcmp(got[0], cases[i].ab) && !strcmp(got[1], cases[i].x) &&
+		      !strcmp(got[2], cases[i].e) && !strcmp(got[3], cases[i].q),
+		      "%s: %s %s %s %s", cases[i].text, got[0], got[1], got[2], got[3]);
+		CHECK(pn_json_get(&j, 0, "Ab", 2) == val[0], "%s: pn_json_get", cases[i].text);
+		free(copy);
+	}
+	{
+		/* the member a\b, written "a\\b": its name as written is not it */
+		static const char *const bs[] = { "a\\\\b", "a\\b" };
+		static const size_t bl[] = { 4, 3 };
+		char *copy;
+		int v[2];
+
+		CHECK(parse(&j, "{\"a\\\\b\":1}", 10, &copy) == 0, "backslash name");
+		pn_json_members(&j, bs, bl, 2, v);
+		CHECK(v[0] < 0 && v[1] == 2, "a\\b: %d %d", v[0], v[1]);
+		CHECK(pn_json_get(&j, 0, "a\\\\b", 4) < 0 && pn_json_get(&j, 0, "a\\b", 3) == 2,
+		      "pn_json_get a\\b");
+		free(copy);
+	}
+	CHECK(pn_json_is_meta_name("_x", 2) && pn_json_is_meta_name("\\u005Fx", 7) &&
+	      !pn_json_is_meta_name("x_", 2) && !pn_json_is_meta_name("", 0) &&
+	      !pn_json_is_meta_name("\\u0041", 6), "metadata names, decoded");
+	CHECK(pn_json_str_eq("a\\u0000b", 8, "a\0b", 3), "a NUL decoded");
+	CHECK(!pn_json_str_eq("a\\u0000b", 8, "a", 1), "not cut at the NUL");
+	CHECK(pn_json_str_eq("\\ud83d\\ude00", 12, "\xf0\x9f\x98\x80", 4), "a surrogate pair");
+	CHECK(!pn_json_str_eq("ab", 2, "abc", 3) && !pn_json_str_eq("abc", 3, "ab", 2), "lengths");
+	pn_json_release(&j);
+}
+
 /* ---- pn_utf8_valid --------------------------------------------------- */
 
 static void test_utf8_valid(void)
@@ -1061,6 +1123,7 @@ int main(int argc, char **argv)
 	test_parse_vs_jansson();
 	test_parse_like_last();
 	test_members_memo();
+	test_member_names();
 	test_tokens();
 	test_unescape();
 	test_int64();
