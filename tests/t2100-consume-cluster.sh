@@ -45,22 +45,29 @@ test_expect_success 'a broker killed and restarted under a consuming group: ever
 	test_must_be_empty rest
 '
 
+# MEMBER's last assignment was N partitions
+holds_partitions () { # ERRFILE N
+	grep "assigned [0-9]* partition" "$1" | tail -n 1 | grep -q "assigned $2 partition"
+}
+
 test_expect_success 'two members of a group, one killed: the other takes its partitions' '
 	numbered 20000 6 >all2 &&
 	split -l 10000 -d all2 half. || return 1
 	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t shared -g pair -v -v >one 2>one.err &
 	first=$!
-	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t shared -g pair >two 2>two.err &
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t shared -g pair -v -v >two 2>two.err &
 	second=$!
 	test_cleanup_kill $first $second &&
-	pn-produce -b "$BROKERS" -t shared half.00 &&
+	test_wait_until 60 holds_partitions one.err 3 &&
+	test_wait_until 60 holds_partitions two.err 3 &&
+	# keyed by subscriber: every partition gets records, so both members do
+	pn-produce -b "$BROKERS" -t shared --key subscriber_id half.00 &&
 	test_wait_until 60 holds_all 10000 one two &&
-	# both members had partitions
 	test -s one && test -s two &&
 	kill -KILL $second &&
-	pn-produce -b "$BROKERS" -t shared half.01 &&
+	pn-produce -b "$BROKERS" -t shared --key subscriber_id half.01 &&
 	test_wait_until 120 holds_all 20000 one two &&
-	grep "assigned 6 partition" one.err &&
+	holds_partitions one.err 6 &&
 	kill -TERM $first &&
 	wait $first
 '
