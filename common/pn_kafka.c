@@ -16,6 +16,11 @@ void pn_kafka_opts_add_prop(struct pn_kafka_opts *o, const char *kv)
 	o->props[o->nprops++] = pn_strdup(kv);
 }
 
+void pn_kafka_opt_property(const struct pn_opt *opt, const char *arg)
+{
+	pn_kafka_opts_add_prop(opt->dest, arg);
+}
+
 int pn_kafka_opts_take(struct pn_kafka_opts *o, int c, const char *arg)
 {
 	switch (c) {
