@@ -34,8 +34,6 @@ struct pn_registry_conf {
 void pn_kafka_opts_add_prop(struct pn_kafka_opts *o, const char *kv);
 /* -X for the option table: adds arg to the struct pn_kafka_opts at opt->dest. */
 pn_opt_fn pn_kafka_opt_property;
-/* Takes the shared Kafka options -b, -F and -X from getopt; 1 if c was one. */
-int pn_kafka_opts_take(struct pn_kafka_opts *o, int c, const char *arg);
 void pn_kafka_opts_release(struct pn_kafka_opts *o);
 
 /* The option table's entries of the shared Kafka options -b, -X and -F,
