@@ -36,8 +36,8 @@
 static const char usage_text[] =
 	"usage: pn-sink-pg [-d DSN] -t TABLE [-k FIELDS] [-m insert|upsert|update]\n"
 	"                  [-f FIELDS] [--map FIELD:COLUMN] [--batch-rows N]\n"
-	"                  [--batch-ms DURATION] [--create] [--delete-on-tombstone]\n"
-	"                  [--offsets-table TABLE]\n"
+	"                  [--batch-ms DURATION] [--retry-for DURATION] [--create]\n"
+	"                  [--delete-on-tombstone] [--offsets-table TABLE]\n"
 	"                  [--reject FILE] [--stats] [-qv] [FILE ...]\n"
 	"       pn-sink-pg [-d DSN] -t TABLE --offsets-table TABLE --print-offsets\n";
 

@@ -77,6 +77,27 @@ for prog in $PROGRAMS; do
 	"
 done
 
+# The options of --help (as help_options prints them) that the usage
+# synopsis at its top names by neither name; -h, -V, -q, -v are taken as read.
+missing_from_usage () {
+	sed -n '1,/^$/p' "$1" >usage &&
+	help_options "$1" | while read -r first second; do
+		case $first in -h|-V|-q|-v) continue ;; esac
+		grep -q -e "$first[] =|.,[]" -e "$first\$" usage && continue
+		test -n "$second" && grep -q -e "$second[] =|.,[]" -e "$second\$" usage &&
+			continue
+		echo "$first $second"
+	done
+}
+
+for prog in $PROGRAMS; do
+	test_expect_success "$prog: the usage synopsis names every option" "
+		$prog --help >help &&
+		missing_from_usage help >missing &&
+		test_must_be_empty missing
+	"
+done
+
 test_expect_success 'a bad value of each kind: its reason, the usage, 64' '
 	test_expect_code 64 pn-consume -t x -c 0 2>err &&
 	head -n1 err >actual &&
