@@ -12,7 +12,6 @@
  * restarted pipeline skips what it already applied: redelivery never
  * double-counts.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +22,8 @@
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
-#include "pn_num.h"
+#include "pn_opt.h"
 #include "pn_signal.h"
-#include "pn_version.h"
 
 static const char usage_text[] =
 	"usage: pn-aggregate [-w COND]... -g FIELD[:NAME]... [--count FIELD[:NAME]]...\n"
@@ -35,6 +33,14 @@ static const char usage_text[] =
 	"                    [--emit changes|final] [--emit-interval D] [--state FILE]\n"
 	"                    [--reject FILE] [--stats] [-qv] [FILE ...]\n"
 	"       pn-aggregate --state FILE --print-offsets\n";
+
+static const struct pn_opt_text help_text = {
+	.usage = usage_text,
+	.about = "Group NDJSON records and keep aggregates per group, writing changelog "
+		 "rows.\n",
+	.epilog = "Exit status: 0 done, 64 usage, 65 bad input, 74 I/O error, "
+		  "78 bad --state.\n",
+};
 
 struct opts {
 	struct pn_query query;
@@ -61,133 +67,102 @@ struct run {
 
 enum { OUT_THRESHOLD = 256 * 1024 };
 
-static void usage(void)
-{
-	printf("%s", usage_text);
-	printf("\nGroup NDJSON records and keep aggregates per group, writing changelog rows.\n\n"
-	       "  -w, --where COND          keep records where COND holds (repeatable, ANDed):\n"
-	       "                            F=V, F!=V, F IS NULL, F IS NOT NULL, F IN (V,...)\n"
-	       "  -g, --group-by F[:NAME]   group by field F, output as NAME (repeatable)\n"
-	       "      --count F[:NAME]      non-null values of F; --count '*' counts records\n"
-	       "      --sum F[:NAME]        sum of the numbers in F\n"
-	       "      --min F[:NAME]        smallest number in F\n"
-	       "      --max F[:NAME]        largest number in F\n"
-	       "      --count-distinct F[:NAME]  distinct values of F (exact)\n"
-	       "      --latest F[:NAME]     the last non-null value of F\n"
-	       "      --time-field F        event time from F (epoch s or ms, ISO 8601);\n"
-	       "                            default _timestamp\n"
-	       "      --window tumbling:SIZE, --window hopping:SIZE,ADVANCE\n"
-	       "                            group by time window too (window_start/end)\n"
-	       "      --grace D             a window takes late records for D after its\n"
-	       "                            end (default 24h); later ones are not applied\n"
-	       "      --ttl D               forget groups not updated for D of event time\n"
-	       "      --emit changes|final  changed groups every interval (default), or\n"
-	       "                            each group once: at the end, or when its\n"
-	       "                            window closes\n"
-	       "      --emit-interval D     time between emissions (default 1s)\n"
-	       "      --state FILE          checkpoint file: resume and skip applied offsets\n"
-	       "      --print-offsets       print the checkpoint's offsets for\n"
-	       "                            pn-consume --start-offsets, and exit\n"
-	       "      --reject FILE         append bad lines to FILE and go on\n"
-	       "      --stats               print counters as JSON on stderr at the end\n"
-	       "  -q, --quiet               errors only\n"
-	       "  -v, --verbose             more messages\n"
-	       "  -h, --help                this help\n"
-	       "  -V, --version             versions of pn and its libraries\n"
-	       "\nExit status: 0 done, 64 usage, 65 bad input, 74 I/O error, 78 bad --state.\n");
-}
-
-static void add_agg(struct opts *o, enum pn_agg_kind kind, const char *spec, const char *flag)
+static void take_group(const struct pn_opt *opt, const char *arg)
 {
 	const char *why;
 
-	if (pn_query_add_agg(&o->query, kind, spec, &why))
-		pn_usage_error(usage_text, "bad %s '%s': %s", flag, spec, why);
+	if (pn_query_add_group(opt->dest, arg, &why))
+		pn_usage_error(usage_text, "bad --group-by '%s': %s", arg, why);
+}
+
+static void take_where(const struct pn_opt *opt, const char *arg)
+{
+	const char *why;
+
+	if (pn_query_add_where(opt->dest, arg, &why))
+		pn_usage_error(usage_text, "bad --where '%s': %s", arg, why);
+}
+
+/* --count, --sum, ...: opt->value is the enum pn_agg_kind. */
+static void take_agg(const struct pn_opt *opt, const char *arg)
+{
+	const char *why;
+
+	if (pn_query_add_agg(opt->dest, (enum pn_agg_kind)opt->value, arg, &why))
+		pn_usage_error(usage_text, "bad --%s '%s': %s", opt->long_name, arg, why);
+}
+
+static void take_emit(const struct pn_opt *opt, const char *arg)
+{
+	if (strcmp(arg, "changes") && strcmp(arg, "final"))
+		pn_usage_error(usage_text, "bad --emit '%s': changes or final", arg);
+	*(int *)opt->dest = !strcmp(arg, "final");
+}
+
+static void take_time_field(const struct pn_opt *opt, const char *arg)
+{
+	struct pn_query *q = opt->dest;
+
+	free(q->time_field);
+	q->time_field = pn_strdup(arg);
+}
+
+static void take_window(const struct pn_opt *opt, const char *arg)
+{
+	const char *why;
+
+	if (pn_window_parse(opt->dest, arg, &why))
+		pn_usage_error(usage_text, "bad --window '%s': %s", arg, why);
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	enum { OPT_COUNT = 256, OPT_SUM, OPT_MIN, OPT_MAX, OPT_COUNT_DISTINCT, OPT_LATEST,
-	       OPT_EMIT, OPT_EMIT_INTERVAL, OPT_STATE, OPT_PRINT_OFFSETS, OPT_REJECT,
-	       OPT_STATS, OPT_TIME_FIELD, OPT_WINDOW, OPT_GRACE, OPT_TTL };
-	static const char optstring[] = "g:hqVvw:";
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, OPT_COUNT },
-		{ "count-distinct", required_argument, NULL, OPT_COUNT_DISTINCT },
-		{ "emit", required_argument, NULL, OPT_EMIT },
-		{ "emit-interval", required_argument, NULL, OPT_EMIT_INTERVAL },
-		{ "grace", required_argument, NULL, OPT_GRACE },
-		{ "group-by", required_argument, NULL, 'g' },
-		{ "latest", required_argument, NULL, OPT_LATEST },
-		{ "max", required_argument, NULL, OPT_MAX },
-		{ "min", required_argument, NULL, OPT_MIN },
-		{ "print-offsets", no_argument, NULL, OPT_PRINT_OFFSETS },
-		{ "reject", required_argument, NULL, OPT_REJECT },
-		{ "state", required_argument, NULL, OPT_STATE },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "sum", required_argument, NULL, OPT_SUM },
-		{ "time-field", required_argument, NULL, OPT_TIME_FIELD },
-		{ "ttl", required_argument, NULL, OPT_TTL },
-		{ "where", required_argument, NULL, 'w' },
-		{ "window", required_argument, NULL, OPT_WINDOW },
-		PN_COMMON_LONGOPTS,
+	struct pn_query *q = &o->query;
+	const struct pn_opt options[] = {
+		PN_OPT_CALLBACK('w', "where", "COND", "keep records where COND holds: F=V, F!=V, "
+				"F IS NULL, F IS NOT NULL, F IN (V,...); repeatable, ANDed",
+				take_where, q, 0),
+		PN_OPT_CALLBACK('g', "group-by", "F[:NAME]", "group by field F, output as NAME "
+				"(repeatable)", take_group, q, 0),
+		PN_OPT_CALLBACK(0, "count", "F[:NAME]", "non-null values of F; --count '*' counts "
+				"records", take_agg, q, PN_COUNT),
+		PN_OPT_CALLBACK(0, "sum", "F[:NAME]", "sum of the numbers in F", take_agg, q,
+				PN_SUM),
+		PN_OPT_CALLBACK(0, "min", "F[:NAME]", "smallest number in F", take_agg, q, PN_MIN),
+		PN_OPT_CALLBACK(0, "max", "F[:NAME]", "largest number in F", take_agg, q, PN_MAX),
+		PN_OPT_CALLBACK(0, "count-distinct", "F[:NAME]", "distinct values of F (exact)",
+				take_agg, q, PN_COUNT_DISTINCT),
+		PN_OPT_CALLBACK(0, "latest", "F[:NAME]", "the last non-null value of F", take_agg,
+				q, PN_LATEST),
+		PN_OPT_CALLBACK(0, "time-field", "F", "event time from F (epoch s or ms, ISO "
+				"8601); default _timestamp", take_time_field, q, 0),
+		PN_OPT_CALLBACK(0, "window", "tumbling:SIZE|hopping:SIZE,ADVANCE", "group by time "
+				"window too (window_start/end)", take_window, &q->window, 0),
+		PN_OPT_DURATION(0, "grace", "D", "a window takes late records for D after its end "
+				"(default 24h); later ones are not applied", &q->grace_ms, 0,
+				.bad = "bad --grace '%s'"),
+		PN_OPT_DURATION(0, "ttl", "D", "forget groups not updated for D of event time",
+				&q->ttl_ms, 1, .bad = "bad --ttl '%s'"),
+		PN_OPT_CALLBACK(0, "emit", "changes|final", "changed groups every interval "
+				"(default), or each group once: at the end, or when its window "
+				"closes", take_emit, &o->emit_final, 0),
+		PN_OPT_DURATION(0, "emit-interval", "D", "time between emissions (default 1s)",
+				&o->emit_interval_ms, 1),
+		PN_OPT_STRING(0, "state", "FILE", "checkpoint file: resume and skip applied "
+			      "offsets", &o->state_path),
+		PN_OPT_FLAG(0, "print-offsets", "print the checkpoint's offsets for pn-consume "
+			    "--start-offsets, and exit", &o->print_offsets),
+		PN_OPT_REJECT(&o->reject_path, "bad lines"),
+		PN_OPT_STATS(&o->stats),
+		PN_OPT_COMMON,
+		PN_OPT_END,
 	};
-	const char *why;
-	int c;
+	int first;
 
 	memset(o, 0, sizeof(*o));
 	o->emit_interval_ms = 1000;
-	o->query.grace_ms = -1;
-	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		if (pn_common_option(c, usage))
-			continue;
-		switch (c) {
-		case 'g':
-			if (pn_query_add_group(&o->query, optarg, &why))
-				pn_usage_error(usage_text, "bad --group-by '%s': %s", optarg, why);
-			break;
-		case 'w':
-			if (pn_query_add_where(&o->query, optarg, &why))
-				pn_usage_error(usage_text, "bad --where '%s': %s", optarg, why);
-			break;
-		case OPT_COUNT: add_agg(o, PN_COUNT, optarg, "--count"); break;
-		case OPT_SUM: add_agg(o, PN_SUM, optarg, "--sum"); break;
-		case OPT_MIN: add_agg(o, PN_MIN, optarg, "--min"); break;
-		case OPT_MAX: add_agg(o, PN_MAX, optarg, "--max"); break;
-		case OPT_COUNT_DISTINCT: add_agg(o, PN_COUNT_DISTINCT, optarg, "--count-distinct"); break;
-		case OPT_LATEST: add_agg(o, PN_LATEST, optarg, "--latest"); break;
-		case OPT_EMIT:
-			if (strcmp(optarg, "changes") && strcmp(optarg, "final"))
-				pn_usage_error(usage_text, "bad --emit '%s': changes or final", optarg);
-			o->emit_final = !strcmp(optarg, "final");
-			break;
-		case OPT_EMIT_INTERVAL:
-			if (pn_parse_duration(optarg, &o->emit_interval_ms) || !o->emit_interval_ms)
-				pn_usage_error(usage_text, "bad duration '%s'", optarg);
-			break;
-		case OPT_TIME_FIELD:
-			free(o->query.time_field);
-			o->query.time_field = pn_strdup(optarg);
-			break;
-		case OPT_WINDOW:
-			if (pn_window_parse(&o->query.window, optarg, &why))
-				pn_usage_error(usage_text, "bad --window '%s': %s", optarg, why);
-			break;
-		case OPT_GRACE:
-			if (pn_parse_duration(optarg, &o->query.grace_ms))
-				pn_usage_error(usage_text, "bad --grace '%s'", optarg);
-			break;
-		case OPT_TTL:
-			if (pn_parse_duration(optarg, &o->query.ttl_ms) || !o->query.ttl_ms)
-				pn_usage_error(usage_text, "bad --ttl '%s'", optarg);
-			break;
-		case OPT_STATE: o->state_path = optarg; break;
-		case OPT_PRINT_OFFSETS: o->print_offsets = 1; break;
-		case OPT_REJECT: o->reject_path = optarg; break;
-		case OPT_STATS: o->stats = 1; break;
-		default: pn_usage_error(usage_text, "unknown or incomplete option");
-		}
-	}
+	q->grace_ms = -1;
+	first = pn_opt_parse(argc, argv, options, &help_text);
 	if (o->print_offsets && !o->state_path)
 		pn_usage_error(usage_text, "--print-offsets needs --state");
 	if (!o->print_offsets && !o->query.ngroups)
@@ -198,8 +173,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "--grace needs --window");
 	if (o->query.grace_ms < 0)
 		o->query.grace_ms = 24 * 3600 * 1000; /* ksqlDB's default */
-	o->inputs = argv + optind;
-	o->ninputs = argc - optind;
+	o->inputs = argv + first;
+	o->ninputs = argc - first;
 }
 
 /*

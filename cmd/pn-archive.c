@@ -11,7 +11,6 @@
  * backfill); `ls` lists the objects and `verify` checks them all: sizes,
  * checksums, record counts, and gaps or overlaps in the offsets.
  */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,7 @@
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
-#include "pn_num.h"
+#include "pn_opt.h"
 #include "pn_signal.h"
 #include "pn_version.h"
 
@@ -35,6 +34,7 @@ static const char usage_text[] =
 	"  S3 options: [--endpoint URL] [--region R] [--retries N] [--part-size SIZE]\n";
 
 enum cmd { CMD_WRITE, CMD_CAT, CMD_LS, CMD_VERIFY, CMD_OFFSETS };
+static const char *const command_names[] = { "write", "cat", "ls", "verify", "offsets" };
 
 struct opts {
 	enum cmd cmd;
@@ -50,83 +50,98 @@ struct opts {
 
 enum { OUT_THRESHOLD = 256 * 1024 };
 
-static void usage(void)
+static const struct pn_opt_text help_text = {
+	.usage = usage_text,
+	.about = "Write NDJSON records to a zstd NDJSON archive on a directory or S3, and\n"
+		 "read them back.\n\n"
+		 "  write DEST                  store the records of FILEs (or stdin) under DEST\n"
+		 "  cat SRC                     the records back, in time and offset order\n"
+		 "  ls SRC                      the objects' manifests, one JSON line each\n"
+		 "  verify SRC                  check every object; one verdict line each\n"
+		 "  offsets SRC                 where to resume: pn-consume --start-offsets JSON\n"
+		 "DEST and SRC: a directory, file://DIR or s3://BUCKET[/PREFIX].\n",
+	.epilog = "Exit status: 0 done, 1 verify found gaps or overlaps, 64 usage, 65 bad input\n"
+		  "or a damaged object, 69 S3 unavailable, 74 I/O error, 78 bad configuration.\n",
+};
+
+static void take_partition_by(const struct pn_opt *opt, const char *arg)
 {
-	printf("%s", usage_text);
-	printf("\nWrite NDJSON records to a zstd NDJSON archive on a directory or S3, and\n"
-	       "read them back.\n\n"
-	       "  write DEST                store the records of FILEs (or stdin) under DEST\n"
-	       "  cat SRC                   the records back, in time and offset order\n"
-	       "  ls SRC                    the objects' manifests, one JSON line each\n"
-	       "  verify SRC                check every object; one verdict line each\n"
-	       "  offsets SRC               where to resume: pn-consume --start-offsets JSON\n"
-	       "DEST and SRC: a directory, file://DIR or s3://BUCKET[/PREFIX].\n\n"
-	       "      --partition-by PAT    object directories (default\n"
-	       "                            '%s'):\n"
-	       "                            {topic}, {partition}, strftime(3) over the time, UTC\n"
-	       "      --time-field F        the record's time: epoch s or ms, ISO 8601 (default\n"
-	       "                            _timestamp)\n"
-	       "  -t, --topic TOPIC         write: the topic of records without _topic;\n"
-	       "                            cat/ls/verify: only this topic\n"
-	       "  -p, --partition N         cat/ls/verify: only this partition\n"
-	       "      --from T, --to T      cat/ls: records with time in [T, T2)\n"
-	       "      --max-bytes SIZE      rotate objects at this many raw bytes (default 128M)\n"
-	       "      --max-records N       rotate objects at N records (default 1000000)\n"
-	       "      --max-age D           close objects open longer than D (default: never)\n"
-	       "      --max-open N          objects open at a time (default 64)\n"
-	       "  -l, --level N             zstd level (default 3)\n"
-	       "      --reject FILE         append bad lines to FILE and go on\n"
-	       "      --endpoint URL        S3 endpoint (default $AWS_ENDPOINT_URL_S3 or\n"
-	       "                            $AWS_ENDPOINT_URL, else AWS); path-style addressing\n"
-	       "      --region R            S3 region (default $AWS_REGION, else us-east-1)\n"
-	       "      --retries N           S3 retries of a failed request (default 5)\n"
-	       "      --part-size SIZE      S3 multipart part size (default 16M, at least 5M)\n"
-	       "      --stats               print counters as JSON on stderr at the end\n"
-	       "  -q, --quiet               errors only\n"
-	       "  -v, --verbose             more messages\n"
-	       "  -h, --help                this help\n"
-	       "  -V, --version             versions of pn and its libraries\n"
-	       "\nExit status: 0 done, 1 verify found gaps or overlaps, 64 usage, 65 bad input\n"
-	       "or a damaged object, 69 S3 unavailable, 74 I/O error, 78 bad configuration.\n",
-	       PN_ARCHIVE_DEFAULT_PATTERN);
+	const char *why;
+
+	if (!*arg)
+		pn_usage_error(usage_text, "empty --partition-by");
+	if (pn_archive_pattern_check(arg, &why))
+		pn_usage_error(usage_text, "bad --partition-by '%s': %s", arg, why);
+	*(const char **)opt->dest = arg;
 }
 
-static void parse_size_opt(const char *arg, uint64_t min, uint64_t *out)
+/* The command among argv[1]; -h and -V before it (only they make sense there). */
+static enum cmd parse_command(int argc, char **argv, const struct pn_opt *options)
 {
-	if (pn_parse_size(arg, out) || *out < min)
-		pn_usage_error(usage_text, "bad size '%s'", arg);
+	int c;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		pn_opt_help(options, &help_text);
+		exit(PN_EX_OK);
+	}
+	if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
+		pn_print_version();
+		exit(PN_EX_OK);
+	}
+	if (argc < 2)
+		pn_usage_error(usage_text, "no command given (write, cat, ls, verify or offsets)");
+	for (c = 0; c < 5 && strcmp(argv[1], command_names[c]); c++)
+		;
+	if (c == 5)
+		pn_usage_error(usage_text, "unknown command '%s'", argv[1]);
+	return (enum cmd)c;
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	enum { OPT_PARTITION_BY = 256, OPT_TIME_FIELD, OPT_MAX_BYTES, OPT_MAX_RECORDS,
-	       OPT_MAX_AGE, OPT_MAX_OPEN, OPT_REJECT, OPT_ENDPOINT, OPT_REGION, OPT_RETRIES,
-	       OPT_PART_SIZE, OPT_FROM, OPT_TO, OPT_STATS };
-	static const char optstring[] = "hl:p:qt:Vv";
-	static const struct option longopts[] = {
-		{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "level", required_argument, NULL, 'l' },
-		{ "max-age", required_argument, NULL, OPT_MAX_AGE },
-		{ "max-bytes", required_argument, NULL, OPT_MAX_BYTES },
-		{ "max-open", required_argument, NULL, OPT_MAX_OPEN },
-		{ "max-records", required_argument, NULL, OPT_MAX_RECORDS },
-		{ "part-size", required_argument, NULL, OPT_PART_SIZE },
-		{ "partition", required_argument, NULL, 'p' },
-		{ "partition-by", required_argument, NULL, OPT_PARTITION_BY },
-		{ "region", required_argument, NULL, OPT_REGION },
-		{ "reject", required_argument, NULL, OPT_REJECT },
-		{ "retries", required_argument, NULL, OPT_RETRIES },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "time-field", required_argument, NULL, OPT_TIME_FIELD },
-		{ "to", required_argument, NULL, OPT_TO },
-		{ "topic", required_argument, NULL, 't' },
-		PN_COMMON_LONGOPTS,
+	/* the last option given that only write takes, or that it does not */
+	const struct pn_opt *write_only = NULL, *read_only = NULL;
+	const struct pn_opt options[] = {
+		PN_OPT_CALLBACK(0, "partition-by", "PAT", "object directories (default '"
+				PN_ARCHIVE_DEFAULT_PATTERN "'): {topic}, {partition}, strftime(3) "
+				"over the time, UTC", take_partition_by, &o->w.pattern, 0,
+				.seen = &write_only),
+		PN_OPT_STRING(0, "time-field", "F", "the record's time: epoch s or ms, ISO 8601 "
+			      "(default _timestamp)", &o->w.time_field, .min = 1,
+			      .seen = &write_only),
+		PN_OPT_STRING('t', "topic", "TOPIC", "write: the topic of records without _topic; "
+			      "cat/ls/verify: only this topic", &o->w.topic),
+		PN_OPT_INT('p', "partition", "N", "cat/ls/verify: only this partition",
+			   &o->f.partition, 0, INT32_MAX, .seen = &read_only),
+		PN_OPT_TIME(0, "from", "T", "cat/ls: records with time at or after T", &o->f.from,
+			    .seen = &read_only),
+		PN_OPT_TIME(0, "to", "T", "cat/ls: records with time before T", &o->f.to,
+			    .seen = &read_only),
+		PN_OPT_SIZE(0, "max-bytes", "SIZE", "rotate objects at this many raw bytes "
+			    "(default 128M)", &o->w.max_bytes, 1, .seen = &write_only),
+		PN_OPT_INT(0, "max-records", "N", "rotate objects at N records (default 1000000)",
+			   &o->w.max_records, 1, INT64_MAX, .seen = &write_only),
+		PN_OPT_DURATION(0, "max-age", "D", "close objects open longer than D (default: "
+				"never)", &o->w.max_age_ms, 1, .seen = &write_only),
+		PN_OPT_INT(0, "max-open", "N", "objects open at a time (default 64)",
+			   &o->w.max_open, 1, 100000, .seen = &write_only),
+		PN_OPT_INT('l', "level", "N", "zstd level (default 3)", &o->w.level, 1, 19,
+			   .bad = "bad --level '%s': 1 to 19", .seen = &write_only),
+		PN_OPT_REJECT(&o->reject_path, "bad lines", .seen = &write_only),
+		PN_OPT_STRING(0, "endpoint", "URL", "S3 endpoint (default $AWS_ENDPOINT_URL_S3 or "
+			      "$AWS_ENDPOINT_URL, else AWS); path-style addressing",
+			      &o->store.endpoint),
+		PN_OPT_STRING(0, "region", "R", "S3 region (default $AWS_REGION, else us-east-1)",
+			      &o->store.region),
+		PN_OPT_INT(0, "retries", "N", "S3 retries of a failed request (default 5)",
+			   &o->store.retries, 0, 100),
+		PN_OPT_SIZE(0, "part-size", "SIZE", "S3 multipart part size (default 16M, at "
+			    "least 5M)", &o->store.part_size, 5 << 20, .seen = &write_only),
+		PN_OPT_STATS(&o->stats),
+		PN_OPT_COMMON,
+		PN_OPT_END,
 	};
-	static const char *const names[] = { "write", "cat", "ls", "verify", "offsets" };
-	const char *write_only = NULL, *read_only = NULL, *why;
-	int64_t v;
-	int c;
+	int first;
 
 	memset(o, 0, sizeof(*o));
 	o->store.retries = 5;
@@ -141,111 +156,21 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->f.from = INT64_MIN;
 	o->f.to = INT64_MAX;
 
-	/* options before the command: only -h and -V make sense there */
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage();
-		exit(PN_EX_OK);
-	}
-	if (argc > 1 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-		pn_print_version();
-		exit(PN_EX_OK);
-	}
-	if (argc < 2)
-		pn_usage_error(usage_text, "no command given (write, cat, ls, verify or offsets)");
-	for (c = 0; c < 5 && strcmp(argv[1], names[c]); c++)
-		;
-	if (c == 5)
-		pn_usage_error(usage_text, "unknown command '%s'", argv[1]);
-	o->cmd = (enum cmd)c;
-	argc--;
-	argv++;
+	o->cmd = parse_command(argc, argv, options);
 	/* GNU getopt permutes, so options may follow DEST/SRC */
-	optind = 1;
-	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		if (pn_common_option(c, usage))
-			continue;
-		switch (c) {
-		case 'l':
-			if (pn_parse_int(optarg, 1, 19, &v))
-				pn_usage_error(usage_text, "bad --level '%s': 1 to 19", optarg);
-			o->w.level = (int)v;
-			write_only = "--level";
-			break;
-		case 'p':
-			if (pn_parse_int(optarg, 0, INT32_MAX, &v))
-				pn_usage_error(usage_text, "bad --partition '%s'", optarg);
-			o->f.partition = (int32_t)v;
-			read_only = "--partition";
-			break;
-		case 't': o->w.topic = o->f.topic = optarg; break;
-		case OPT_PARTITION_BY:
-			if (!*optarg)
-				pn_usage_error(usage_text, "empty --partition-by");
-			if (pn_archive_pattern_check(optarg, &why))
-				pn_usage_error(usage_text, "bad --partition-by '%s': %s", optarg, why);
-			o->w.pattern = optarg;
-			write_only = "--partition-by";
-			break;
-		case OPT_TIME_FIELD:
-			if (!*optarg)
-				pn_usage_error(usage_text, "empty --time-field");
-			o->w.time_field = optarg;
-			write_only = "--time-field";
-			break;
-		case OPT_MAX_BYTES:
-			parse_size_opt(optarg, 1, &o->w.max_bytes);
-			write_only = "--max-bytes";
-			break;
-		case OPT_MAX_RECORDS:
-			if (pn_parse_int(optarg, 1, INT64_MAX, &v))
-				pn_usage_error(usage_text, "bad --max-records '%s'", optarg);
-			o->w.max_records = (uint64_t)v;
-			write_only = "--max-records";
-			break;
-		case OPT_MAX_AGE:
-			if (pn_parse_duration(optarg, &o->w.max_age_ms) || !o->w.max_age_ms)
-				pn_usage_error(usage_text, "bad duration '%s'", optarg);
-			write_only = "--max-age";
-			break;
-		case OPT_MAX_OPEN:
-			if (pn_parse_int(optarg, 1, 100000, &v))
-				pn_usage_error(usage_text, "bad --max-open '%s'", optarg);
-			o->w.max_open = (int)v;
-			write_only = "--max-open";
-			break;
-		case OPT_REJECT: o->reject_path = optarg; write_only = "--reject"; break;
-		case OPT_ENDPOINT: o->store.endpoint = optarg; break;
-		case OPT_REGION: o->store.region = optarg; break;
-		case OPT_RETRIES:
-			if (pn_parse_int(optarg, 0, 100, &v))
-				pn_usage_error(usage_text, "bad --retries '%s'", optarg);
-			o->store.retries = (int)v;
-			break;
-		case OPT_PART_SIZE:
-			parse_size_opt(optarg, 5 << 20, &o->store.part_size);
-			write_only = "--part-size";
-			break;
-		case OPT_FROM:
-		case OPT_TO:
-			if (pn_parse_time(optarg, c == OPT_FROM ? &o->f.from : &o->f.to))
-				pn_usage_error(usage_text, "bad time '%s'", optarg);
-			read_only = c == OPT_FROM ? "--from" : "--to";
-			break;
-		case OPT_STATS: o->stats = 1; break;
-		default: pn_usage_error(usage_text, "unknown or incomplete option");
-		}
-	}
+	first = pn_opt_parse(argc - 1, argv + 1, options, &help_text) + 1;
+	o->f.topic = o->w.topic;
 	if (o->cmd == CMD_WRITE && read_only)
-		pn_usage_error(usage_text, "%s is not an option of write", read_only);
+		pn_usage_error(usage_text, "--%s is not an option of write", read_only->long_name);
 	if (o->cmd != CMD_WRITE && write_only)
-		pn_usage_error(usage_text, "%s is an option of write only", write_only);
-	if (optind >= argc)
+		pn_usage_error(usage_text, "--%s is an option of write only", write_only->long_name);
+	if (first >= argc)
 		pn_usage_error(usage_text, "no %s given", o->cmd == CMD_WRITE ? "DEST" : "SRC");
-	o->where = argv[optind++];
-	o->inputs = argv + optind;
-	o->ninputs = argc - optind;
+	o->where = argv[first++];
+	o->inputs = argv + first;
+	o->ninputs = argc - first;
 	if (o->cmd != CMD_WRITE && o->ninputs)
-		pn_usage_error(usage_text, "%s takes one SRC", names[o->cmd]);
+		pn_usage_error(usage_text, "%s takes one SRC", command_names[o->cmd]);
 	if (o->f.from >= o->f.to)
 		pn_usage_error(usage_text, "--from is not before --to");
 }

@@ -10,7 +10,6 @@
  * an error): never a production broker.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +22,18 @@
 
 #include "pn_err.h"
 #include "pn_num.h"
+#include "pn_opt.h"
 #include "pn_signal.h"
-#include "pn_version.h"
 
 static const char usage_text[] =
 	"usage: pn-broker [-n BROKERS] [-t TOPIC[:PARTITIONS]]... [-w FILE] [-qv]\n";
+
+static const struct pn_opt_text help_text = {
+	.usage = usage_text,
+	.about = "Run an in-memory Kafka cluster (librdkafka's mock cluster) for "
+		 "development.\n",
+	.epilog = "SIGUSR1 takes all brokers down, SIGUSR2 brings them up; SIGTERM stops.\n",
+};
 
 struct opts {
 	int brokers;
@@ -46,53 +52,25 @@ static void on_usr(int sig)
 		want_up = 1;
 }
 
-static void usage(void)
-{
-	printf("%s", usage_text);
-	printf("\nRun an in-memory Kafka cluster (librdkafka's mock cluster) for development.\n\n"
-	       "  -n, --brokers N           number of brokers (default 1)\n"
-	       "  -t, --topic NAME[:PARTS]  create a topic (default 1 partition; repeatable)\n"
-	       "  -w, --bootstrap-file FILE write the bootstrap list to FILE\n"
-	       "  -q, --quiet               errors only\n"
-	       "  -v, --verbose             more messages\n"
-	       "  -h, --help                this help\n"
-	       "  -V, --version             versions of pn and its libraries\n"
-	       "\nSIGUSR1 takes all brokers down, SIGUSR2 brings them up; SIGTERM stops.\n");
-}
-
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	static const char optstring[] = "hn:qt:Vvw:";
-	static const struct option longopts[] = {
-		{ "bootstrap-file", required_argument, NULL, 'w' },
-		{ "brokers", required_argument, NULL, 'n' },
-		{ "topic", required_argument, NULL, 't' },
-		PN_COMMON_LONGOPTS,
+	const struct pn_opt options[] = {
+		PN_OPT_INT('n', "brokers", "N", "number of brokers (default 1)", &o->brokers, 1, 16,
+			   .bad = "bad broker count '%s' (1 to 16)"),
+		PN_OPT_LIST('t', "topic", "NAME[:PARTS]", "create a topic (default 1 partition; "
+			    "repeatable)", &o->topics, &o->ntopics),
+		PN_OPT_STRING('w', "bootstrap-file", "FILE", "write the bootstrap list to FILE",
+			      &o->bootstrap_file),
+		PN_OPT_COMMON,
+		PN_OPT_END,
 	};
-	int64_t n;
-	int c;
+	int first;
 
 	memset(o, 0, sizeof(*o));
 	o->brokers = 1;
-	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		if (pn_common_option(c, usage))
-			continue;
-		switch (c) {
-		case 'n':
-			if (pn_parse_int(optarg, 1, 16, &n))
-				pn_usage_error(usage_text, "bad broker count '%s' (1 to 16)", optarg);
-			o->brokers = (int)n;
-			break;
-		case 't':
-			o->topics = pn_realloc(o->topics, (o->ntopics + 1) * sizeof(*o->topics));
-			o->topics[o->ntopics++] = optarg;
-			break;
-		case 'w': o->bootstrap_file = optarg; break;
-		default: pn_usage_error(usage_text, "unknown or incomplete option");
-		}
-	}
-	if (optind < argc)
-		pn_usage_error(usage_text, "unexpected argument '%s'", argv[optind]);
+	first = pn_opt_parse(argc, argv, options, &help_text);
+	if (first < argc)
+		pn_usage_error(usage_text, "unexpected argument '%s'", argv[first]);
 }
 
 static void create_topic(rd_kafka_mock_cluster_t *mc, const struct opts *o, const char *spec)

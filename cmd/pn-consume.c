@@ -16,16 +16,15 @@
  * natural JSON; a message that cannot be decoded stops the program (65)
  * before its offset is committed, or with --reject is set aside.
  */
-#include <getopt.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "pn_agg.h"
 #include "pn_confluent.h"
@@ -35,10 +34,10 @@
 #include "pn_kafka.h"
 #include "pn_num.h"
 #include "pn_offsets.h"
+#include "pn_opt.h"
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"
-#include "pn_version.h"
 
 static const char usage_text[] =
 	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
@@ -47,6 +46,14 @@ static const char usage_text[] =
 	"                  [-X PROP=VAL] [-F FILE] [--avro] [--schema-registry URL]\n"
 	"                  [--schema FILE] [--reject FILE]\n"
 	"                  [--stats] [-qv] -t TOPIC...\n";
+
+static const struct pn_opt_text help_text = {
+	.usage = usage_text,
+	.about = "Write the records of Kafka topics to stdout as NDJSON.\n",
+	.epilog = "Exit status: 0 done, 1 a service broke, 64 usage, 65 undecodable message,\n"
+		  "69 Kafka or registry unavailable, 74 I/O error on output, 75 registry error\n"
+		  "worth a retry, 78 bad configuration.\n",
+};
 
 enum start_kind { START_DEFAULT, START_BEGINNING, START_END, START_STORED, START_OFFSET,
 		  START_TAIL, START_TIME };
@@ -139,46 +146,10 @@ static const char exit_at_end_default[] = "fetch.wait.max.ms=100";
 
 enum { NDEFAULTS = sizeof(kafka_defaults) / sizeof(*kafka_defaults) };
 
-static void usage(void)
+static void take_start(const struct pn_opt *opt, const char *arg)
 {
-	printf("%s", usage_text);
-	printf("\nWrite the records of Kafka topics to stdout as NDJSON.\n\n"
-	       "  -b, --brokers LIST        bootstrap brokers (host:port,...)\n"
-	       "  -t, --topic TOPIC         topic to read (repeatable; also as arguments)\n"
-	       "  -g, --group GROUP         join this consumer group and commit to it\n"
-	       "  -p, --partition N         read only partition N (repeatable; without -g)\n"
-	       "  -o, --offset START        beginning, end, stored, N, -N (N before the end)\n"
-	       "                            or @TIME (ms since epoch or ISO 8601)\n"
-	       "      --start-offsets FILE  start from these offsets (JSON topic -> partition\n"
-	       "                            -> next offset), others as -o\n"
-	       "  -e, --exit                exit at the end of every partition\n"
-	       "  -c, --count N             exit after N records\n"
-	       "      --until TIME          stop each partition at its first record at or\n"
-	       "                            after TIME\n"
-	       "      --meta                add _topic, _partition, _offset, _timestamp,\n"
-	       "                            _key, _headers to each record\n"
-	       "      --commit-interval D   commit written records every D (default 1s)\n"
-	       "      --commit-from FILE    commit what the pn-aggregate checkpoint FILE has\n"
-	       "                            applied, instead of what was written\n"
-	       "      --avro                values are Confluent Avro (the default when a\n"
-	       "                            schema registry is configured)\n"
-	       "      --schema-registry URL schema registry (or schema.registry.url in -F)\n"
-	       "      --schema FILE         reader schema (.avsc) to resolve values to\n"
-	       "      --reject FILE         append undecodable messages to FILE and go on\n"
-	       "  -X, --property K=V        librdkafka property (repeatable)\n"
-	       "  -F, --config FILE         properties file of K=V lines\n"
-	       "      --stats               print counters as JSON on stderr at the end\n"
-	       "  -q, --quiet               errors only\n"
-	       "  -v, --verbose             more messages (repeatable)\n"
-	       "  -h, --help                this help\n"
-	       "  -V, --version             versions of pn and its libraries\n"
-	       "\nExit status: 0 done, 1 a service broke, 64 usage, 65 undecodable message,\n"
-	       "69 Kafka or registry unavailable, 74 I/O error on output, 75 registry error\n"
-	       "worth a retry, 78 bad configuration.\n");
-}
+	struct opts *o = opt->dest;
 
-static void parse_start(struct opts *o, const char *arg)
-{
 	if (!strcmp(arg, "beginning")) {
 		o->start = START_BEGINNING;
 	} else if (!strcmp(arg, "end")) {
@@ -206,80 +177,59 @@ static void add_topic(struct opts *o, const char *topic)
 	o->topics[o->ntopics++] = (char *)topic;
 }
 
+static void take_partition(const struct pn_opt *opt, const char *arg)
+{
+	struct opts *o = opt->dest;
+	int64_t n;
+
+	if (pn_parse_int(arg, 0, INT32_MAX, &n))
+		pn_usage_error(usage_text, "bad partition '%s'", arg);
+	o->partitions = pn_realloc(o->partitions, (o->npartitions + 1) * sizeof(*o->partitions));
+	o->partitions[o->npartitions++] = (int32_t)n;
+}
+
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	enum { OPT_META = 256, OPT_START_OFFSETS, OPT_STATS, OPT_UNTIL, OPT_COMMIT_INTERVAL,
-	       OPT_COMMIT_FROM, OPT_AVRO, OPT_REGISTRY, OPT_SCHEMA, OPT_REJECT };
-	static const char optstring[] = "b:c:eF:g:ho:p:qt:VvX:";
-	static const struct option longopts[] = {
-		{ "avro", no_argument, NULL, OPT_AVRO },
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "commit-from", required_argument, NULL, OPT_COMMIT_FROM },
-		{ "commit-interval", required_argument, NULL, OPT_COMMIT_INTERVAL },
-		{ "config", required_argument, NULL, 'F' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "exit", no_argument, NULL, 'e' },
-		{ "group", required_argument, NULL, 'g' },
-		{ "meta", no_argument, NULL, OPT_META },
-		{ "offset", required_argument, NULL, 'o' },
-		{ "partition", required_argument, NULL, 'p' },
-		{ "property", required_argument, NULL, 'X' },
-		{ "reject", required_argument, NULL, OPT_REJECT },
-		{ "schema", required_argument, NULL, OPT_SCHEMA },
-		{ "schema-registry", required_argument, NULL, OPT_REGISTRY },
-		{ "start-offsets", required_argument, NULL, OPT_START_OFFSETS },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "topic", required_argument, NULL, 't' },
-		{ "until", required_argument, NULL, OPT_UNTIL },
-		PN_COMMON_LONGOPTS,
+	const struct pn_opt options[] = {
+		PN_OPT_KAFKA(&o->kafka),
+		PN_OPT_LIST('t', "topic", "TOPIC", "topic to read (repeatable; also as arguments)",
+			    &o->topics, &o->ntopics),
+		PN_OPT_STRING('g', "group", "GROUP", "join this consumer group and commit to it",
+			      &o->group),
+		PN_OPT_CALLBACK('p', "partition", "N", "read only partition N (repeatable; "
+				"without -g)", take_partition, o, 0),
+		PN_OPT_CALLBACK('o', "offset", "START", "beginning, end, stored, N, -N (N before "
+				"the end) or @TIME (ms since epoch or ISO 8601)", take_start, o, 0),
+		PN_OPT_STRING(0, "start-offsets", "FILE", "start from these offsets (JSON topic -> "
+			      "partition -> next offset), others as -o", &o->start_offsets_file),
+		PN_OPT_FLAG('e', "exit", "exit at the end of every partition", &o->exit_at_end),
+		PN_OPT_INT('c', "count", "N", "exit after N records", &o->max_records, 1,
+			   INT64_MAX, .bad = "bad count '%s'"),
+		PN_OPT_TIME(0, "until", "TIME", "stop each partition at its first record at or "
+			    "after TIME", &o->until_ms),
+		PN_OPT_FLAG(0, "meta", "add _topic, _partition, _offset, _timestamp, _key, "
+			    "_headers to each record", &o->meta),
+		PN_OPT_DURATION(0, "commit-interval", "D", "commit written records every D "
+				"(default 1s)", &o->commit_interval_ms, 0),
+		PN_OPT_STRING(0, "commit-from", "FILE", "commit what the pn-aggregate checkpoint "
+			      "FILE has applied, instead of what was written", &o->commit_from),
+		PN_OPT_FLAG(0, "avro", "values are Confluent Avro (the default when a schema "
+			    "registry is configured)", &o->avro),
+		PN_OPT_SCHEMA_REGISTRY(&o->registry_url),
+		PN_OPT_STRING(0, "schema", "FILE", "reader schema (.avsc) to resolve values to",
+			      &o->reader_schema),
+		PN_OPT_REJECT(&o->reject_path, "undecodable messages"),
+		PN_OPT_STATS(&o->stats),
+		PN_OPT_COMMON,
+		PN_OPT_END,
 	};
-	int64_t n;
-	int c;
+	int first;
 
 	memset(o, 0, sizeof(*o));
 	o->until_ms = -1;
 	o->commit_interval_ms = 1000;
-	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		if (pn_common_option(c, usage))
-			continue;
-		if (pn_kafka_opts_take(&o->kafka, c, optarg))
-			continue;
-		switch (c) {
-		case 'c':
-			if (pn_parse_int(optarg, 1, INT64_MAX, &o->max_records))
-				pn_usage_error(usage_text, "bad count '%s'", optarg);
-			break;
-		case 'e': o->exit_at_end = 1; break;
-		case 'g': o->group = optarg; break;
-		case 'o': parse_start(o, optarg); break;
-		case 'p':
-			if (pn_parse_int(optarg, 0, INT32_MAX, &n))
-				pn_usage_error(usage_text, "bad partition '%s'", optarg);
-			o->partitions = pn_realloc(o->partitions,
-						   (o->npartitions + 1) * sizeof(*o->partitions));
-			o->partitions[o->npartitions++] = (int32_t)n;
-			break;
-		case 't': add_topic(o, optarg); break;
-		case OPT_COMMIT_INTERVAL:
-			if (pn_parse_duration(optarg, &o->commit_interval_ms))
-				pn_usage_error(usage_text, "bad duration '%s'", optarg);
-			break;
-		case OPT_COMMIT_FROM: o->commit_from = optarg; break;
-		case OPT_META: o->meta = 1; break;
-		case OPT_START_OFFSETS: o->start_offsets_file = optarg; break;
-		case OPT_STATS: o->stats = 1; break;
-		case OPT_AVRO: o->avro = 1; break;
-		case OPT_REGISTRY: o->registry_url = optarg; break;
-		case OPT_SCHEMA: o->reader_schema = optarg; break;
-		case OPT_REJECT: o->reject_path = optarg; break;
-		case OPT_UNTIL:
-			if (pn_parse_time(optarg, &o->until_ms))
-				pn_usage_error(usage_text, "bad time '%s'", optarg);
-			break;
-		default: pn_usage_error(usage_text, "unknown or incomplete option");
-		}
-	}
-	for (int i = optind; i < argc; i++)
+	first = pn_opt_parse(argc, argv, options, &help_text);
+	for (int i = first; i < argc; i++)
 		add_topic(o, argv[i]);
 	if (!o->ntopics)
 		pn_usage_error(usage_text, "no topic given (-t)");

@@ -11,7 +11,6 @@
  * With --avro each record is sent as Confluent Avro instead, its schema
  * registered in (or read from) a schema registry.
  */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +23,10 @@
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_kafka.h"
-#include "pn_num.h"
+#include "pn_opt.h"
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"
-#include "pn_version.h"
 
 static const char usage_text[] =
 	"usage: pn-produce -b BROKERS -t TOPIC [-X PROP=VAL] [-F FILE] [-k FIELD]\n"
@@ -36,6 +34,14 @@ static const char usage_text[] =
 	"                  [-z CODEC] [--avro [--schema FILE] [--key-schema FILE]\n"
 	"                  [--subject NAME] [--schema-registry URL]]\n"
 	"                  [--reject FILE] [--stats] [-qv] [FILE ...]\n";
+
+static const struct pn_opt_text help_text = {
+	.usage = usage_text,
+	.about = "Send NDJSON records from FILEs (or stdin) to a Kafka topic.\n",
+	.epilog = "Exit status: 0 all acknowledged, 1 some records failed, 64 usage,\n"
+		  "65 bad input, 69 Kafka or registry unavailable, 74 I/O error, 75 registry\n"
+		  "error worth a retry, 78 bad configuration.\n",
+};
 
 struct opts {
 	struct pn_kafka_opts kafka;
@@ -87,38 +93,10 @@ static const char *const kafka_defaults[] = {
 	NULL,
 };
 
-static void usage(void)
+static void take_header(const struct pn_opt *opt, const char *arg)
 {
-	printf("%s", usage_text);
-	printf("\nSend NDJSON records from FILEs (or stdin) to a Kafka topic.\n\n"
-	       "  -b, --brokers LIST       bootstrap brokers (host:port,...)\n"
-	       "  -t, --topic TOPIC        topic to produce to\n"
-	       "  -X, --property K=V       librdkafka property (repeatable)\n"
-	       "  -F, --config FILE        properties file of K=V lines\n"
-	       "  -k, --key FIELD          message key from this field (default: _key)\n"
-	       "  -p, --partition N        send every record to partition N\n"
-	       "      --keep-partition     send each record to its _partition\n"
-	       "  -H, --header NAME=VALUE  add a header to every message (repeatable)\n"
-	       "  -z, --compression CODEC  none, gzip, snappy, lz4 or zstd\n"
-	       "      --avro               send Confluent Avro (needs a schema registry)\n"
-	       "      --schema FILE        register this .avsc for the values (default: the\n"
-	       "                           subject's latest schema)\n"
-	       "      --key-schema FILE    register this .avsc for the keys (<topic>-key)\n"
-	       "      --subject NAME       value subject (default <topic>-value)\n"
-	       "      --schema-registry URL  registry (or schema.registry.url in -F)\n"
-	       "      --reject FILE        append bad lines to FILE and go on\n"
-	       "      --stats              print counters as JSON on stderr at the end\n"
-	       "  -q, --quiet              errors only\n"
-	       "  -v, --verbose            more messages (repeatable)\n"
-	       "  -h, --help               this help\n"
-	       "  -V, --version            versions of pn and its libraries\n"
-	       "\nExit status: 0 all acknowledged, 1 some records failed, 64 usage,\n"
-	       "65 bad input, 69 Kafka or registry unavailable, 74 I/O error, 75 registry\n"
-	       "error worth a retry, 78 bad configuration.\n");
-}
+	struct opts *o = opt->dest;
 
-static void parse_header_opt(struct opts *o, const char *arg)
-{
 	if (!strchr(arg, '=') || *arg == '=')
 		pn_usage_error(usage_text, "bad header '%s': expected NAME=VALUE", arg);
 	o->headers = pn_realloc(o->headers, (o->nheaders + 1) * sizeof(*o->headers));
@@ -127,67 +105,45 @@ static void parse_header_opt(struct opts *o, const char *arg)
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	enum { OPT_KEEP_PARTITION = 256, OPT_REJECT, OPT_STATS, OPT_AVRO, OPT_SCHEMA,
-	       OPT_KEY_SCHEMA, OPT_SUBJECT, OPT_REGISTRY };
-	static const char optstring[] = "b:F:H:hk:p:qt:VvX:z:";
-	static const struct option longopts[] = {
-		{ "avro", no_argument, NULL, OPT_AVRO },
-		{ "brokers", required_argument, NULL, 'b' },
-		{ "compression", required_argument, NULL, 'z' },
-		{ "config", required_argument, NULL, 'F' },
-		{ "header", required_argument, NULL, 'H' },
-		{ "keep-partition", no_argument, NULL, OPT_KEEP_PARTITION },
-		{ "key", required_argument, NULL, 'k' },
-		{ "key-schema", required_argument, NULL, OPT_KEY_SCHEMA },
-		{ "partition", required_argument, NULL, 'p' },
-		{ "property", required_argument, NULL, 'X' },
-		{ "reject", required_argument, NULL, OPT_REJECT },
-		{ "schema", required_argument, NULL, OPT_SCHEMA },
-		{ "schema-registry", required_argument, NULL, OPT_REGISTRY },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "subject", required_argument, NULL, OPT_SUBJECT },
-		{ "topic", required_argument, NULL, 't' },
-		PN_COMMON_LONGOPTS,
+	const struct pn_opt options[] = {
+		PN_OPT_KAFKA(&o->kafka),
+		PN_OPT_STRING('t', "topic", "TOPIC", "topic to produce to", &o->topic),
+		PN_OPT_STRING('k', "key", "FIELD", "message key from this field (default: _key)",
+			      &o->key_field),
+		PN_OPT_INT('p', "partition", "N", "send every record to partition N",
+			   &o->partition, 0, INT32_MAX, .bad = "bad partition '%s'"),
+		PN_OPT_FLAG(0, "keep-partition", "send each record to its _partition",
+			    &o->keep_partition),
+		PN_OPT_CALLBACK('H', "header", "NAME=VALUE",
+				"add a header to every message (repeatable)", take_header, o, 0),
+		PN_OPT_STRING('z', "compression", "CODEC", "none, gzip, snappy, lz4 or zstd",
+			      &o->compression),
+		PN_OPT_FLAG(0, "avro", "send Confluent Avro (needs a schema registry)", &o->avro),
+		PN_OPT_STRING(0, "schema", "FILE", "register this .avsc for the values (default: "
+			      "the subject's latest schema)", &o->schema_path),
+		PN_OPT_STRING(0, "key-schema", "FILE", "register this .avsc for the keys "
+			      "(<topic>-key)", &o->key_schema_path),
+		PN_OPT_STRING(0, "subject", "NAME", "value subject (default <topic>-value)",
+			      &o->subject),
+		PN_OPT_SCHEMA_REGISTRY(&o->registry_url),
+		PN_OPT_REJECT(&o->reject_path, "bad lines"),
+		PN_OPT_STATS(&o->stats),
+		PN_OPT_COMMON,
+		PN_OPT_END,
 	};
-	int64_t n;
-	int c;
+	int first;
 
 	memset(o, 0, sizeof(*o));
 	o->partition = RD_KAFKA_PARTITION_UA;
-	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		if (pn_common_option(c, usage))
-			continue;
-		if (pn_kafka_opts_take(&o->kafka, c, optarg))
-			continue;
-		switch (c) {
-		case 'H': parse_header_opt(o, optarg); break;
-		case 'k': o->key_field = optarg; break;
-		case 'p':
-			if (pn_parse_int(optarg, 0, INT32_MAX, &n))
-				pn_usage_error(usage_text, "bad partition '%s'", optarg);
-			o->partition = (int32_t)n;
-			break;
-		case 't': o->topic = optarg; break;
-		case 'z': o->compression = optarg; break;
-		case OPT_KEEP_PARTITION: o->keep_partition = 1; break;
-		case OPT_REJECT: o->reject_path = optarg; break;
-		case OPT_STATS: o->stats = 1; break;
-		case OPT_AVRO: o->avro = 1; break;
-		case OPT_SCHEMA: o->schema_path = optarg; break;
-		case OPT_KEY_SCHEMA: o->key_schema_path = optarg; break;
-		case OPT_SUBJECT: o->subject = optarg; break;
-		case OPT_REGISTRY: o->registry_url = optarg; break;
-		default: pn_usage_error(usage_text, "unknown or incomplete option");
-		}
-	}
+	first = pn_opt_parse(argc, argv, options, &help_text);
 	if (!o->avro && (o->schema_path || o->key_schema_path || o->subject))
 		pn_usage_error(usage_text, "--schema, --key-schema and --subject go with --avro");
 	if (!o->topic)
 		pn_usage_error(usage_text, "no topic given (-t)");
 	if (o->keep_partition && o->partition != RD_KAFKA_PARTITION_UA)
 		pn_usage_error(usage_text, "--partition and --keep-partition exclude each other");
-	o->inputs = argv + optind;
-	o->ninputs = argc - optind;
+	o->inputs = argv + first;
+	o->ninputs = argc - first;
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)

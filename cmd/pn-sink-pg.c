@@ -16,7 +16,6 @@
  * hand is written before anything else is read.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,20 +27,27 @@
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
-#include "pn_num.h"
+#include "pn_opt.h"
 #include "pn_pg.h"
 #include "pn_record.h"
 #include "pn_signal.h"
 #include "pn_sink.h"
-#include "pn_version.h"
 
 static const char usage_text[] =
 	"usage: pn-sink-pg [-d DSN] -t TABLE [-k FIELDS] [-m insert|upsert|update]\n"
 	"                  [-f FIELDS] [--map FIELD:COLUMN] [--batch-rows N]\n"
-	"                  [--batch-ms DURATION] [--create] [--delete-on-tombstone]\n"
-	"                  [--offsets-table TABLE]\n"
+	"                  [--batch-ms DURATION] [--retry-for DURATION] [--create]\n"
+	"                  [--delete-on-tombstone] [--offsets-table TABLE]\n"
 	"                  [--reject FILE] [--stats] [-qv] [FILE ...]\n"
 	"       pn-sink-pg [-d DSN] -t TABLE --offsets-table TABLE --print-offsets\n";
+
+static const struct pn_opt_text help_text = {
+	.usage = usage_text,
+	.about = "Write NDJSON records from FILEs (or stdin) into a PostgreSQL table.\n",
+	.epilog = "Exit status: 0 done, 1 some rows failed, 64 usage, 65 bad input,\n"
+		  "69 PostgreSQL unavailable, 74 I/O error, 75 temporary failure,\n"
+		  "78 bad configuration.\n",
+};
 
 struct opts {
 	const char *dsn;
@@ -100,123 +106,87 @@ struct run {
 	int stop_input;			/* a bad line without --reject */
 };
 
-static void usage(void)
+/* -k and -f: comma-separated field names; opt->value: 1 for -k. */
+static void take_fields(const struct pn_opt *opt, const char *arg)
 {
-	printf("%s", usage_text);
-	printf("\nWrite NDJSON records from FILEs (or stdin) into a PostgreSQL table.\n\n"
-	       "  -d, --dsn CONNINFO       libpq conninfo or URI (default: PG* environment)\n"
-	       "  -t, --table TABLE        target table, schema.table allowed\n"
-	       "  -k, --pk FIELDS          key fields, comma-separated\n"
-	       "  -m, --mode MODE          insert, upsert (default) or update\n"
-	       "  -f, --fields FIELDS      write only these fields, comma-separated\n"
-	       "      --map FIELD:COLUMN   write FIELD into COLUMN (repeatable)\n"
-	       "      --batch-rows N       most rows per batch, after the last row per\n"
-	       "                           key won (default 50000)\n"
-	       "      --batch-ms DURATION  longest wait before a batch is written (default 1s)\n"
-	       "      --retry-for DURATION keep reconnecting this long (default 5m)\n"
-	       "      --create             create the table from the first record if missing\n"
-	       "      --delete-on-tombstone a record with only null non-key fields deletes its row\n"
-	       "      --offsets-table TABLE store the Kafka offsets of the rows written there\n"
-	       "      --print-offsets      print the stored offsets (pn-consume --start-offsets)\n"
-	       "      --reject FILE        append bad lines and refused rows to FILE and go on\n"
-	       "      --stats              print counters as JSON on stderr at the end\n"
-	       "  -q, --quiet              errors only\n"
-	       "  -v, --verbose            more messages\n"
-	       "  -h, --help               this help\n"
-	       "  -V, --version            versions of pn and its libraries\n"
-	       "\nExit status: 0 done, 1 some rows failed, 64 usage, 65 bad input,\n"
-	       "69 PostgreSQL unavailable, 74 I/O error, 75 temporary failure,\n"
-	       "78 bad configuration.\n");
+	struct opts *o = opt->dest;
+	char ***list = opt->value ? &o->pk : &o->fields;
+	int *n = opt->value ? &o->npk : &o->nfields;
+
+	pn_free_list(*list, *n);
+	if (!(*list = pn_split_list(arg, ',', n)))
+		pn_usage_error(usage_text, "bad %s list '%s': empty name",
+			       opt->value ? "key" : "field", arg);
+}
+
+static void take_mode(const struct pn_opt *opt, const char *arg)
+{
+	enum pn_pg_mode *mode = opt->dest;
+
+	if (!strcmp(arg, "insert"))
+		*mode = PN_PG_INSERT;
+	else if (!strcmp(arg, "upsert"))
+		*mode = PN_PG_UPSERT;
+	else if (!strcmp(arg, "update"))
+		*mode = PN_PG_UPDATE;
+	else
+		pn_usage_error(usage_text, "bad mode '%s': expected insert, upsert or update", arg);
+}
+
+static void take_map(const struct pn_opt *opt, const char *arg)
+{
+	struct opts *o = opt->dest;
+	const char *colon = strchr(arg, ':');
+
+	if (!colon || colon == arg || !colon[1])
+		pn_usage_error(usage_text, "bad mapping '%s': expected FIELD:COLUMN", arg);
+	o->maps = pn_realloc(o->maps, (o->nmaps + 1) * sizeof(*o->maps));
+	o->maps[o->nmaps++] = (char *)arg;
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	enum { OPT_MAP = 256, OPT_BATCH_ROWS, OPT_BATCH_MS, OPT_RETRY_FOR, OPT_REJECT,
-	       OPT_STATS, OPT_OFFSETS_TABLE, OPT_PRINT_OFFSETS, OPT_DELETE_TOMBSTONE,
-	       OPT_CREATE };
-	static const char optstring[] = "d:f:hk:m:qt:Vv";
-	static const struct option longopts[] = {
-		{ "batch-ms", required_argument, NULL, OPT_BATCH_MS },
-		{ "batch-rows", required_argument, NULL, OPT_BATCH_ROWS },
-		{ "create", no_argument, NULL, OPT_CREATE },
-		{ "delete-on-tombstone", no_argument, NULL, OPT_DELETE_TOMBSTONE },
-		{ "dsn", required_argument, NULL, 'd' },
-		{ "fields", required_argument, NULL, 'f' },
-		{ "map", required_argument, NULL, OPT_MAP },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "offsets-table", required_argument, NULL, OPT_OFFSETS_TABLE },
-		{ "pk", required_argument, NULL, 'k' },
-		{ "print-offsets", no_argument, NULL, OPT_PRINT_OFFSETS },
-		{ "reject", required_argument, NULL, OPT_REJECT },
-		{ "retry-for", required_argument, NULL, OPT_RETRY_FOR },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "table", required_argument, NULL, 't' },
-		PN_COMMON_LONGOPTS,
+	const struct pn_opt options[] = {
+		PN_OPT_STRING('d', "dsn", "CONNINFO", "libpq conninfo or URI (default: PG* "
+			      "environment)", &o->dsn),
+		PN_OPT_STRING('t', "table", "TABLE", "target table, schema.table allowed",
+			      &o->table),
+		PN_OPT_CALLBACK('k', "pk", "FIELDS", "key fields, comma-separated", take_fields, o,
+				1),
+		PN_OPT_CALLBACK('m', "mode", "MODE", "insert, upsert (default) or update",
+				take_mode, &o->mode, 0),
+		PN_OPT_CALLBACK('f', "fields", "FIELDS", "write only these fields, comma-separated",
+				take_fields, o, 0),
+		PN_OPT_CALLBACK(0, "map", "FIELD:COLUMN", "write FIELD into COLUMN (repeatable)",
+				take_map, o, 0),
+		PN_OPT_INT(0, "batch-rows", "N", "most rows per batch, after the last row per key "
+			   "won (default 50000)", &o->batch_rows, 1, 10000000,
+			   .bad = "bad batch size '%s'"),
+		PN_OPT_DURATION(0, "batch-ms", "DURATION", "longest wait before a batch is written "
+				"(default 1s)", &o->batch_ms, 0),
+		PN_OPT_DURATION(0, "retry-for", "DURATION", "keep reconnecting this long "
+				"(default 5m)", &o->retry_ms, 0),
+		PN_OPT_FLAG(0, "create", "create the table from the first record if missing",
+			    &o->create),
+		PN_OPT_FLAG(0, "delete-on-tombstone", "a record with only null non-key fields "
+			    "deletes its row", &o->delete_tombstone),
+		PN_OPT_STRING(0, "offsets-table", "TABLE", "store the Kafka offsets of the rows "
+			      "written there", &o->offsets_table),
+		PN_OPT_FLAG(0, "print-offsets", "print the stored offsets (pn-consume "
+			    "--start-offsets)", &o->print_offsets),
+		PN_OPT_REJECT(&o->reject_path, "bad lines and refused rows"),
+		PN_OPT_STATS(&o->stats),
+		PN_OPT_COMMON,
+		PN_OPT_END,
 	};
-	int c;
+	int first;
 
 	memset(o, 0, sizeof(*o));
 	o->mode = PN_PG_UPSERT;
 	o->batch_rows = 50000;
 	o->batch_ms = 1000;
 	o->retry_ms = 5 * 60 * 1000;
-	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
-		if (pn_common_option(c, usage))
-			continue;
-		switch (c) {
-		case 'd': o->dsn = optarg; break;
-		case 'f':
-			pn_free_list(o->fields, o->nfields);
-			if (!(o->fields = pn_split_list(optarg, ',', &o->nfields)))
-				pn_usage_error(usage_text, "bad field list '%s': empty name", optarg);
-			break;
-		case 'k':
-			pn_free_list(o->pk, o->npk);
-			if (!(o->pk = pn_split_list(optarg, ',', &o->npk)))
-				pn_usage_error(usage_text, "bad key list '%s': empty name", optarg);
-			break;
-		case 'm':
-			if (!strcmp(optarg, "insert"))
-				o->mode = PN_PG_INSERT;
-			else if (!strcmp(optarg, "upsert"))
-				o->mode = PN_PG_UPSERT;
-			else if (!strcmp(optarg, "update"))
-				o->mode = PN_PG_UPDATE;
-			else
-				pn_usage_error(usage_text, "bad mode '%s': expected insert, upsert or update",
-					       optarg);
-			break;
-		case 't': o->table = optarg; break;
-		case OPT_MAP: {
-			const char *colon = strchr(optarg, ':');
-
-			if (!colon || colon == optarg || !colon[1])
-				pn_usage_error(usage_text, "bad mapping '%s': expected FIELD:COLUMN", optarg);
-			o->maps = pn_realloc(o->maps, (o->nmaps + 1) * sizeof(*o->maps));
-			o->maps[o->nmaps++] = optarg;
-			break;
-		}
-		case OPT_BATCH_ROWS:
-			if (pn_parse_int(optarg, 1, 10000000, &o->batch_rows))
-				pn_usage_error(usage_text, "bad batch size '%s'", optarg);
-			break;
-		case OPT_BATCH_MS:
-			if (pn_parse_duration(optarg, &o->batch_ms))
-				pn_usage_error(usage_text, "bad duration '%s'", optarg);
-			break;
-		case OPT_RETRY_FOR:
-			if (pn_parse_duration(optarg, &o->retry_ms))
-				pn_usage_error(usage_text, "bad duration '%s'", optarg);
-			break;
-		case OPT_CREATE: o->create = 1; break;
-		case OPT_DELETE_TOMBSTONE: o->delete_tombstone = 1; break;
-		case OPT_OFFSETS_TABLE: o->offsets_table = optarg; break;
-		case OPT_PRINT_OFFSETS: o->print_offsets = 1; break;
-		case OPT_REJECT: o->reject_path = optarg; break;
-		case OPT_STATS: o->stats = 1; break;
-		default: pn_usage_error(usage_text, "unknown or incomplete option");
-		}
-	}
+	first = pn_opt_parse(argc, argv, options, &help_text);
 	if (!o->table)
 		pn_usage_error(usage_text, "no table given (-t)");
 	if (o->delete_tombstone && !o->npk)
@@ -226,8 +196,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	if (o->mode != PN_PG_INSERT && !o->npk && !o->print_offsets)
 		pn_usage_error(usage_text, "--mode %s needs the key fields (--pk)",
 			       o->mode == PN_PG_UPSERT ? "upsert" : "update");
-	o->inputs = argv + optind;
-	o->ninputs = argc - optind;
+	o->inputs = argv + first;
+	o->ninputs = argc - first;
 }
 
 /* The column a field goes to: its --map, else its own name. */

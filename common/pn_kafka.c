@@ -16,14 +16,9 @@ void pn_kafka_opts_add_prop(struct pn_kafka_opts *o, const char *kv)
 	o->props[o->nprops++] = pn_strdup(kv);
 }
 
-int pn_kafka_opts_take(struct pn_kafka_opts *o, int c, const char *arg)
+void pn_kafka_opt_property(const struct pn_opt *opt, const char *arg)
 {
-	switch (c) {
-	case 'b': o->brokers = arg; return 1;
-	case 'F': o->conf_file = arg; return 1;
-	case 'X': pn_kafka_opts_add_prop(o, arg); return 1;
-	default: return 0;
-	}
+	pn_kafka_opts_add_prop(opt->dest, arg);
 }
 
 void pn_kafka_opts_release(struct pn_kafka_opts *o)

@@ -14,6 +14,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "pn_opt.h"
+
 /* What the command line said about Kafka, in order. */
 struct pn_kafka_opts {
 	const char *brokers;	/* -b */
@@ -30,9 +32,22 @@ struct pn_registry_conf {
 };
 
 void pn_kafka_opts_add_prop(struct pn_kafka_opts *o, const char *kv);
-/* Takes the shared Kafka options -b, -F and -X from getopt; 1 if c was one. */
-int pn_kafka_opts_take(struct pn_kafka_opts *o, int c, const char *arg);
+/* -X for the option table: adds arg to the struct pn_kafka_opts at opt->dest. */
+pn_opt_fn pn_kafka_opt_property;
 void pn_kafka_opts_release(struct pn_kafka_opts *o);
+
+/* The option table's entries of the shared Kafka options -b, -X and -F,
+ * into the struct pn_kafka_opts at o. */
+#define PN_OPT_KAFKA(o) \
+	PN_OPT_STRING('b', "brokers", "LIST", "bootstrap brokers (host:port,...)", \
+		      &(o)->brokers), \
+	PN_OPT_CALLBACK('X', "property", "K=V", "librdkafka property (repeatable)", \
+			pn_kafka_opt_property, (o), 0), \
+	PN_OPT_STRING('F', "config", "FILE", "properties file of K=V lines", &(o)->conf_file)
+/* --schema-registry URL, beside schema.registry.url in a -F file */
+#define PN_OPT_SCHEMA_REGISTRY(to) \
+	PN_OPT_STRING(0, "schema-registry", "URL", \
+		      "schema registry (or schema.registry.url in -F)", to)
 
 /* The value of a registry setting ("url", "basic.auth.user.info"), or NULL. */
 const char *pn_registry_conf_get(const struct pn_registry_conf *r, const char *key);

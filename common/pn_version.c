@@ -1,5 +1,4 @@
 #include <stdio.h>
-#include <stdlib.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -34,23 +33,4 @@ void pn_print_version(void)
 		printf("zstd %s\n", ZSTD_versionString());
 	if (curl_version_info)
 		printf("libcurl %s\n", curl_version_info(CURLVERSION_NOW)->version);
-}
-
-int pn_common_option(int c, void (*usage)(void))
-{
-	switch (c) {
-	case 'h':
-		usage();
-		exit(PN_EX_OK);
-	case 'V':
-		pn_print_version();
-		exit(PN_EX_OK);
-	case 'q':
-		pn_verbosity = 0;
-		return 1;
-	case 'v':
-		pn_verbosity++;
-		return 1;
-	}
-	return 0;
 }

@@ -24,6 +24,10 @@ test_expect_success 'pn_num: integers, sizes, durations, times' '
 	"$PN_UNIT/test-num"
 '
 
+test_expect_success 'pn_opt: option tables, their kinds and --help columns' '
+	"$PN_UNIT/test-opt"
+'
+
 test_expect_success 'pn_buf: buffer, integers, base64' '
 	"$PN_UNIT/test-buf"
 '
