@@ -63,7 +63,7 @@ start_pg () {
 	_pg_as "$PG_BINDIR/initdb" -D "$PG_DATA" -U pn -A trust -E UTF8 --no-locale \
 		--no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; return 1; }
 	for try in 1 2 3 4 5 6 7 8; do
-		port=$((20000 + RANDOM % 40000))
+		port=$((20000 + SRANDOM % 40000))
 		cat >>"$PG_DATA/postgresql.conf" <<-CONF
 		port = $port
 		listen_addresses = '127.0.0.1'

@@ -33,6 +33,15 @@ done
 # redirected to its log, e.g. when a body calls exit and the EXIT trap reports.
 exec {_pn_out}>&1 {_pn_err}>&2
 
+# Tests that choose at random (kill points, pauses) use $RANDOM, seeded
+# here and printed, so a failure can be replayed: PN_TEST_SEED=N re-runs a
+# script with the same choices.  (Services that need a free port draw from
+# $SRANDOM instead: one seed given to parallel scripts must not make them
+# collide.)
+PN_TEST_SEED=${PN_TEST_SEED:-$((SRANDOM % 32768))}
+RANDOM=$PN_TEST_SEED
+echo "# PN_TEST_SEED=$PN_TEST_SEED" >&"$_pn_out"
+
 TEST_NAME=$(basename "$0" .sh)
 PN_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 PN_BIN=${PN_BIN:-$PN_SRC/build/bin}
@@ -294,7 +303,8 @@ test_done () {
 	[ "$_pn_broken" = 0 ] || echo "# still have $_pn_broken known breakage(s)" >&"$_pn_out"
 	_pn_kill_registered
 	if [ "$_pn_fail" != 0 ]; then
-		echo "# failed $_pn_fail among $_pn_count test(s); trash kept in $TRASH_DIRECTORY" >&"$_pn_out"
+		echo "# failed $_pn_fail among $_pn_count test(s); trash kept in $TRASH_DIRECTORY;" \
+			"PN_TEST_SEED=$PN_TEST_SEED replays its random choices" >&"$_pn_out"
 		exit 1
 	fi
 	echo "# passed all $_pn_count test(s)" >&"$_pn_out"

@@ -127,6 +127,7 @@ report () {
 	total_pass=$((total_pass + ok))
 	total_fail=$((total_fail + fail))
 	[ "$fail" = 0 ] && return
+	grep -m 1 '^# PN_TEST_SEED=' "$out" | sed 's/^# /    replay: /'
 	# The diagnostics are the "# " lines that follow each real "not ok".
 	awk '/^not ok [0-9]+/ && !/# TODO/ { show = 1; print "    " $0; next }
 	     show && /^#/ { print "    " $0; next }
