@@ -252,6 +252,12 @@ test_wait_until () {
 	done
 }
 
+# test_has_lines N FILE: FILE exists and holds N lines or more (quiet; a
+# condition for test_wait_until).
+test_has_lines () {
+	[ -f "$2" ] && [ "$(wc -l <"$2")" -ge "$1" ]
+}
+
 test_cleanup_kill () { _pn_kill_pids+=("$@"); }
 
 # test_atexit COMMAND: run COMMAND (a string, eval'd) when the script ends,

@@ -124,7 +124,8 @@ test_expect_success 'SIGTERM mid-stream: stops reading, every acknowledged recor
 	test_when_finished "kill $feeder 2>/dev/null; true"
 	pn-produce -b "$BROKERS" -t term -X sticky.partitioning.linger.ms=0 --stats <feed 2>term.err &
 	producer=$!
-	sleep 2 &&
+	# some records are in (a read of one waits for it), more are coming
+	timeout 60 pn-consume -b "$BROKERS" -t term -c 1 >/dev/null &&
 	kill -TERM $producer &&
 	wait $producer &&
 	acked=$(sed -n "s/.*\"acked\":\([0-9]*\),.*/\1/p" term.err) &&

@@ -198,7 +198,7 @@ test_expect_success 'a full disk is an output error (74)' '
 test_expect_success 'SIGTERM: flushes what it read and exits 0' '
 	pn-consume -b "$BROKERS" -t nums >term.out 2>err &
 	pid=$!
-	sleep 2 &&
+	test_wait_until 60 test_has_lines 1000 term.out &&
 	kill -TERM $pid &&
 	wait $pid &&
 	test_line_count = 1000 term.out

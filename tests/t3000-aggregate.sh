@@ -112,10 +112,10 @@ test_expect_success 'EMIT CHANGES: changed groups every interval, absolute value
 	agg=$!
 	exec 8>feed &&
 	printf "{\"k\":\"a\"}\n{\"k\":\"b\"}\n{\"k\":\"a\"}\n" >&8 &&
-	sleep 1 &&
+	test_wait_until 30 test_has_lines 2 out &&
 	cp out first &&
 	printf "{\"k\":\"b\"}\n" >&8 &&
-	sleep 1 &&
+	test_wait_until 30 test_has_lines 3 out &&
 	exec 8>&- &&
 	wait $agg &&
 	printf "{\"k\":\"a\",\"count\":2}\n{\"k\":\"b\",\"count\":1}\n" >expect &&
