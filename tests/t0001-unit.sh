@@ -36,6 +36,10 @@ test_expect_success 'pn_io: line reader and record writer' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-io"
 '
 
+test_expect_success 'pn_offsets: partition numbers from records, checkpoints, start offsets' '
+	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-offsets"
+'
+
 test_expect_success 'pn_avro: Avro binary as the specification encodes it, and back' '
 	"$PN_UNIT/test-avro"
 '
