@@ -448,9 +448,11 @@ static int url_decode(const char *s, struct pn_buf *out)
 static int list_deliver(struct list_page *p, int (*fn)(void *, const char *, uint64_t),
 			void *ctx)
 {
-	const char *k = p->keys.data, *end = p->keys.data + p->keys.len;
+	const char *k = p->keys.data, *end;
 
-	while (k && k < end) {
+	if (!k)
+		return 0;	/* no keys: a buffer never grown has no data */
+	for (end = k + p->keys.len; k < end;) {
 		uint64_t size = strtoull(k, NULL, 10);
 		const char *key = k + strlen(k) + 1;
 
