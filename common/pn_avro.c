@@ -712,9 +712,9 @@ static int decimal_to_bytes(const char *s, size_t n, int precision, int scale, s
 			}
 		}
 	}
-	for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
-		if (nd)
-			digits[nd++] = '0';
+	/* (bounded by the precision: a schema's scale can be any size) */
+	for (frac = frac < 0 ? 0 : frac; nd && frac < scale && nd <= (size_t)precision; frac++)
+		digits[nd++] = '0';
 	if (nd > (size_t)precision) {
 		*why = "has more digits than the precision";
 		return -1;
@@ -764,15 +764,30 @@ bad:
 	return -1;
 }
 
-/* Two's complement big-endian bytes as decimal text with `scale` places. */
-static void add_decimal(struct pn_buf *b, const unsigned char *p, size_t n, int scale)
+/*
+ * Two's complement big-endian bytes as decimal text with `scale` places;
+ * -1 when the value has more digits than `precision` (up to the 150 the
+ * encoder takes): data that does not fit its schema, which the encoder
+ * would refuse, so what is decoded can always be produced again.
+ */
+static int add_decimal(struct pn_buf *b, const unsigned char *p, size_t n, int precision,
+		       int scale)
 {
 	unsigned char mag[256];
 	char digits[700];
-	size_t nd = 0, len = n < sizeof(mag) ? n : sizeof(mag);
+	size_t nd = 0, len;
 	int neg = n && (p[0] & 0x80), nonzero;
 
-	memcpy(mag, p + n - len, len);
+	/* sign-extension bytes carry no digits */
+	while (n > 1 && ((p[0] == 0 && !(p[1] & 0x80)) || (p[0] == 0xff && (p[1] & 0x80)))) {
+		p++;
+		n--;
+	}
+	if (n > sizeof(mag))
+		return -1;	/* over 600 digits */
+	len = n;
+	if (len)
+		memcpy(mag, p, len);
 	if (neg) {
 		int carry = 1;
 
@@ -796,17 +811,25 @@ static void add_decimal(struct pn_buf *b, const unsigned char *p, size_t n, int 
 		}
 		digits[nd++] = (char)('0' + rem);
 	} while (nonzero && nd < sizeof(digits));
-	while ((int)nd <= scale)
-		digits[nd++] = '0';
+	if (nd > (size_t)(precision > 150 ? 150 : precision))
+		return -1;
 	pn_buf_addc(b, '"');
 	if (neg)
 		pn_buf_addc(b, '-');
+	if ((int)nd <= scale) {
+		/* "0.00ddd": the zeros written here, the scale may be large */
+		pn_buf_add(b, "0.", 2);
+		for (int k = (int)nd; k < scale; k++)
+			pn_buf_addc(b, '0');
+		scale = 0;
+	}
 	for (size_t k = nd; k-- > 0;) {
 		pn_buf_addc(b, digits[k]);
 		if ((int)k == scale && scale)
 			pn_buf_addc(b, '.');
 	}
 	pn_buf_addc(b, '"');
+	return 0;
 }
 
 /* ---- encoding: natural JSON -> Avro binary ---- */
@@ -1462,7 +1485,9 @@ static int dec(struct pn_avro_codec *c, const struct pn_avro_node *n, struct rd 
 			r->p += len;
 		}
 		if (n->logical == PN_AVRO_DECIMAL) {
-			add_decimal(&c->out, p, len, n->scale);
+			if (add_decimal(&c->out, p, len, n->precision, n->scale))
+				return fail(c, "a decimal with more digits than its precision %d",
+					    n->precision);
 		} else {
 			pn_buf_addc(&c->out, '"');
 			pn_buf_add_base64(&c->out, p, len);

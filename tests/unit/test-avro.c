@@ -103,6 +103,97 @@ static void test_round_trips(void)
 	pn_buf_release(&why);
 }
 
+/*
+ * Decimals the encoder would refuse are refused when decoding too, so what
+ * pn-consume writes pn-produce takes back (fuzz-avro: a bytes decimal of
+ * 115 digits under precision 18 decoded, then could not be encoded).  A
+ * large scale is written without a fixed buffer (decoding a zero of scale
+ * 900 overflowed a 700-byte one; encoding "1" at that scale a 200-byte one).
+ */
+static void test_decimal_bounds(void)
+{
+	static const struct { const char *schema, *hex, *json; } cases[] = {
+		{ "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":4,\"scale\":0}",
+		  "04270f", "\"9999\"" },
+		{ "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":4,\"scale\":0}",
+		  "04d8f1", "\"-9999\"" },
+		{ "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":4,\"scale\":2}",
+		  "080000270f", "\"99.99\"" },	/* sign extension carries no digit */
+		{ "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":4,\"scale\":0}",
+		  "08ffffd8f1", "\"-9999\"" },
+		{ "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":4,\"scale\":0}",
+		  "060186a0", NULL },		/* 100000: 6 digits */
+		{ "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":4,\"scale\":0}",
+		  "04d8f0", NULL },		/* -10000 */
+		{ "{\"type\":\"fixed\",\"name\":\"F\",\"size\":3,\"logicalType\":\"decimal\",\"precision\":2,\"scale\":1}",
+		  "000064", NULL },		/* 10.0 */
+		{ "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":1000,\"scale\":3}",
+		  "0200", "\"0.000\"" },
+	};
+	struct pn_buf why = PN_BUF_INIT, big = PN_BUF_INIT;
+	struct pn_avro_codec c;
+	struct pn_avro_schema *s;
+	struct pn_json j;
+	char bin[64];
+
+	pn_avro_codec_init(&c);
+	pn_json_init(&j);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		int n = from_hex(cases[i].hex, bin);
+		char *exact = unit_exact(bin, (size_t)n);
+
+		s = pn_avro_schema_new(cases[i].schema, strlen(cases[i].schema), &why);
+		if (!CHECK(s != NULL, "schema %s: %s", cases[i].schema, why.data))
+			continue;
+		pn_buf_reset(&c.out);
+		if (cases[i].json) {
+			if (CHECK(pn_avro_decode(&c, s, NULL, exact, (size_t)n) == 0, "decode %s: %s",
+				  cases[i].hex, c.why.data))
+				CHECK_MEM(c.out.data, c.out.len, cases[i].json, strlen(cases[i].json),
+					  "decode %s", cases[i].hex);
+		} else {
+			CHECK(pn_avro_decode(&c, s, NULL, exact, (size_t)n) < 0 &&
+			      strstr(c.why.data, "more digits than its precision"),
+			      "decode %s: %s", cases[i].hex, c.why.len ? c.why.data : "accepted");
+		}
+		free(exact);
+		pn_avro_schema_free(s);
+	}
+
+	/* scale 900: a zero decodes to 900 places; "1" is refused, not overflowed */
+	s = pn_avro_schema_new("{\"type\":\"bytes\",\"logicalType\":\"decimal\","
+			       "\"precision\":1000,\"scale\":900}", 69, &why);
+	if (CHECK(s != NULL, "scale 900: %s", why.data)) {
+		pn_buf_reset(&c.out);
+		if (CHECK(pn_avro_decode(&c, s, NULL, "\2\0", 2) == 0, "zero: %s", c.why.data))
+			CHECK(c.out.len == 904 && !memcmp(c.out.data, "\"0.000", 6) &&
+			      c.out.data[902] == '0', "zero: %zu bytes", c.out.len);
+		pn_buf_reset(&c.out);
+		CHECK(pn_json_parse(&j, "\"1\"", 3) == 0 && pn_avro_encode(&c, s, &j, 0, 0) < 0,
+		      "1 at scale 900: %s", c.why.len ? c.why.data : "accepted");
+		pn_avro_schema_free(s);
+	}
+
+	/* 300 bytes of sign extension before a 1 */
+	s = pn_avro_schema_new("{\"type\":\"bytes\",\"logicalType\":\"decimal\","
+			       "\"precision\":3,\"scale\":1}", 64, &why);
+	if (CHECK(s != NULL, "precision 3: %s", why.data)) {
+		pn_buf_add(&big, "\xda\x04", 2);	/* 301 bytes */
+		for (int k = 0; k < 300; k++)
+			pn_buf_addc(&big, '\0');
+		pn_buf_addc(&big, 1);
+		pn_buf_reset(&c.out);
+		if (CHECK(pn_avro_decode(&c, s, NULL, big.data, big.len) == 0, "padded: %s",
+			  c.why.data))
+			CHECK_MEM(c.out.data, c.out.len, "\"0.1\"", 5, "padded");
+		pn_avro_schema_free(s);
+	}
+	pn_json_release(&j);
+	pn_avro_codec_release(&c);
+	pn_buf_release(&why);
+	pn_buf_release(&big);
+}
+
 static void test_framing(void)
 {
 	struct pn_buf b = PN_BUF_INIT;
@@ -151,5 +242,6 @@ int main(int argc, char **argv)
 	test_round_trips();
 	test_beyond_double();
 	test_framing();
+	test_decimal_bounds();
 	return unit_done();
 }
