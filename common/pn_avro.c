@@ -1162,6 +1162,13 @@ static int enc_map(struct pn_avro_codec *c, const struct pn_avro_node *n,
 	return 0;
 }
 
+/* "NaN", "Infinity" or "-Infinity": how the decoder writes those floats. */
+static int is_special_float(const struct pn_json *j, int t)
+{
+	return pn_json_tok_eq(j, t, "NaN", 3) || pn_json_tok_eq(j, t, "Infinity", 8) ||
+	       pn_json_tok_eq(j, t, "-Infinity", 9);
+}
+
 /* How well branch b takes JSON value t: 0 not at all, higher is better. */
 static int branch_fit(const struct pn_avro_node *b, const struct pn_json *j, int t)
 {
@@ -1178,8 +1185,8 @@ static int branch_fit(const struct pn_avro_node *b, const struct pn_json *j, int
 		    pn_json_int64(j->text + j->tok[t].start, j->tok[t].end - j->tok[t].start, &v))
 			return 0;
 		return b->type == PN_AVRO_INT ? (v >= INT32_MIN && v <= INT32_MAX ? 8 : 0) : 7;
-	case PN_AVRO_FLOAT: return is_number(j, t) ? 5 : 0;
-	case PN_AVRO_DOUBLE: return is_number(j, t) ? 6 : 0;
+	case PN_AVRO_FLOAT: return is_number(j, t) || is_special_float(j, t) ? 5 : 0;
+	case PN_AVRO_DOUBLE: return is_number(j, t) || is_special_float(j, t) ? 6 : 0;
 	case PN_AVRO_STRING: return j->tok[t].type == PN_JSON_STRING ? 9 : 0;
 	case PN_AVRO_ENUM: return j->tok[t].type == PN_JSON_STRING ? 8 : 0;
 	case PN_AVRO_BYTES:

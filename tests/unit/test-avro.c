@@ -60,6 +60,12 @@ static void test_round_trips(void)
 		  "\"1970-01-01T00:00:00.000Z\"" },
 		{ "{\"type\":\"long\",\"logicalType\":\"timestamp-micros\"}", "-1", "01", "\"1969-12-31T23:59:59.999999Z\"" },
 		{ "{\"type\":\"int\",\"logicalType\":\"time-millis\"}", "\"00:00:01.500\"", "b817", NULL },
+		/* fuzz-avro: the special floats in a union (they were refused) */
+		{ "[\"null\",\"double\"]", "\"NaN\"", "02000000000000f87f", NULL },
+		{ "[\"null\",\"double\"]", "\"Infinity\"", "02000000000000f07f", NULL },
+		{ "[\"null\",\"float\"]", "\"-Infinity\"", "02000080ff", NULL },
+		{ "{\"type\":\"map\",\"values\":[\"null\",\"double\"]}", "{\"k\":\"NaN\"}",
+		  "02026b02000000000000f87f00", NULL },
 	};
 	struct pn_avro_codec c;
 	struct pn_json j;
