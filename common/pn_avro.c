@@ -1400,6 +1400,8 @@ static int dec_block_count(struct pn_avro_codec *c, struct rd *r, int64_t *count
 	if (get_long(c, r, count))
 		return -1;
 	if (*count < 0) {
+		if (*count == INT64_MIN)
+			return truncated(c);	/* no count to negate */
 		*count = -*count;
 		if (get_long(c, r, &size))
 			return -1;

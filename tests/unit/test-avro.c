@@ -200,6 +200,35 @@ static void test_decimal_bounds(void)
 	pn_buf_release(&big);
 }
 
+/* Malformed data is refused, never undefined behaviour. */
+static void test_malformed(void)
+{
+	static const struct { const char *schema, *hex; } cases[] = {
+		/* fuzz-avro: a block count of INT64_MIN, negated */
+		{ "{\"type\":\"array\",\"items\":\"long\"}", "ffffffffffffffffff01" },
+		{ "{\"type\":\"map\",\"values\":\"long\"}", "ffffffffffffffffff0100" },
+	};
+	struct pn_buf why = PN_BUF_INIT;
+	struct pn_avro_codec c;
+	char bin[64];
+
+	pn_avro_codec_init(&c);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct pn_avro_schema *s = pn_avro_schema_new(cases[i].schema,
+							      strlen(cases[i].schema), &why);
+		int n = from_hex(cases[i].hex, bin);
+		char *exact = unit_exact(bin, (size_t)n);
+
+		if (CHECK(s != NULL, "schema %s: %s", cases[i].schema, why.data))
+			CHECK(pn_avro_decode(&c, s, NULL, exact, (size_t)n) < 0, "decode %s",
+			      cases[i].hex);
+		pn_avro_schema_free(s);
+		free(exact);
+	}
+	pn_avro_codec_release(&c);
+	pn_buf_release(&why);
+}
+
 static void test_framing(void)
 {
 	struct pn_buf b = PN_BUF_INIT;
@@ -248,6 +277,7 @@ int main(int argc, char **argv)
 	test_round_trips();
 	test_beyond_double();
 	test_framing();
+	test_malformed();
 	test_decimal_bounds();
 	return unit_done();
 }
