@@ -138,7 +138,13 @@ for t in $targets; do
 		crash=$(ls "$build/crashes/$t"-* 2>/dev/null | head -n 1)
 		printf 'fuzz-%-12s %10s executions: CRASHED (exit %s): %s, log %s\n' \
 			"$t" "${execs:-?}" "$rc" "${crash:-no crash file}" "$log"
-		grep -m 3 -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error)' "$log" | sed 's/^/    /'
+		# once more with stderr, for what a target says before it aborts
+		if [ -n "$crash" ]; then
+			echo "---- $crash again, with stderr ----" >>"$log"
+			(cd "$src" && PN_SRC=$src "$build/bin/fuzz-$t" "$crash") >>"$log" 2>&1
+		fi
+		grep -m 4 -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|fuzz-)' "$log" |
+			cut -c1-300 | sed 's/^/    /'
 	fi
 done
 exit $failed

@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pn_json_parse(&j, c.out.data, c.out.len))
 			abort();	/* decoded to text that is not JSON */
 		if (pn_avro_encode(&c2, writer[k], &j, 0, 0)) {
-			fprintf(stderr, "re-encoding %.*s: %s\n", (int)c.out.len, c.out.data,
+			fprintf(stderr, "fuzz-avro: re-encoding %.*s: %s\n", (int)c.out.len, c.out.data,
 				c2.why.data);
 			abort();	/* the encoder refuses what the decoder wrote */
 		}
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pn_buf_reset(&c2.out);
 		if (pn_avro_decode(&c2, writer[k], NULL, c.tmp.data, c.tmp.len) ||
 		    c2.out.len != c.out.len || memcmp(c2.out.data, c.out.data, c.out.len)) {
-			fprintf(stderr, "round trip: %.*s became %.*s\n", (int)c.out.len,
+			fprintf(stderr, "fuzz-avro: round trip: %.*s became %.*s\n", (int)c.out.len,
 				c.out.data, (int)c2.out.len, c2.out.data);
 			abort();
 		}
