@@ -1325,6 +1325,7 @@ int pn_avro_encode(struct pn_avro_codec *c, const struct pn_avro_schema *s,
 
 struct rd {
 	const unsigned char *p, *end;
+	int64_t items_left;	/* array and map items the data may still hold */
 };
 
 static int truncated(struct pn_avro_codec *c)
@@ -1406,9 +1407,14 @@ static int dec_block_count(struct pn_avro_codec *c, struct rd *r, int64_t *count
 		if (get_long(c, r, &size))
 			return -1;
 	}
-	/* every item takes a byte at least, but for nulls: bound the loop */
-	if (*count > (r->end - r->p) + 1000000)
+	/*
+	 * Every item takes a byte at least, but for nulls (and empty
+	 * records): a million of those in a whole value, not per block,
+	 * or a few bytes of block counts would ask for gigabytes of "null".
+	 */
+	if (*count > r->items_left)
 		return truncated(c);
+	r->items_left -= *count;
 	return 0;
 }
 
@@ -1746,7 +1752,7 @@ static int dec_resolve(struct pn_avro_codec *c, const struct pn_avro_node *w,
 int pn_avro_decode(struct pn_avro_codec *c, const struct pn_avro_schema *w,
 		   const struct pn_avro_schema *rs, const void *p, size_t n)
 {
-	struct rd r = { p, (const unsigned char *)p + n };
+	struct rd r = { p, (const unsigned char *)p + n, (int64_t)n + 1000000 };
 	int status;
 
 	c->depth = 0;

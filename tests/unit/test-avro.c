@@ -207,6 +207,9 @@ static void test_malformed(void)
 		/* fuzz-avro: a block count of INT64_MIN, negated */
 		{ "{\"type\":\"array\",\"items\":\"long\"}", "ffffffffffffffffff01" },
 		{ "{\"type\":\"map\",\"values\":\"long\"}", "ffffffffffffffffff0100" },
+		/* a million nulls per block, four blocks: 20 MB of "null" from 13
+		 * bytes; a million is allowed in the whole value */
+		{ "{\"type\":\"array\",\"items\":\"null\"}", "80897a80897a80897a80897a00" },
 	};
 	struct pn_buf why = PN_BUF_INIT;
 	struct pn_avro_codec c;
