@@ -1326,7 +1326,13 @@ int pn_avro_encode(struct pn_avro_codec *c, const struct pn_avro_schema *s,
 struct rd {
 	const unsigned char *p, *end;
 	int64_t items_left;	/* array and map items the data may still hold */
+	int nest;		/* records, arrays and maps we are in */
 };
+
+static int is_container(const struct pn_avro_node *n)
+{
+	return n->type == PN_AVRO_RECORD || n->type == PN_AVRO_ARRAY || n->type == PN_AVRO_MAP;
+}
 
 static int truncated(struct pn_avro_codec *c)
 {
@@ -1440,7 +1446,7 @@ static int dec_record(struct pn_avro_codec *c, const struct pn_avro_node *n, str
 	return 0;
 }
 
-static int dec(struct pn_avro_codec *c, const struct pn_avro_node *n, struct rd *r)
+static int dec_one(struct pn_avro_codec *c, const struct pn_avro_node *n, struct rd *r)
 {
 	const unsigned char *p;
 	size_t len;
@@ -1667,14 +1673,12 @@ static int dec_array_or_map(struct pn_avro_codec *c, const struct pn_avro_node *
 	return 0;
 }
 
-static int dec_resolve(struct pn_avro_codec *c, const struct pn_avro_node *w,
-		       const struct pn_avro_node *rn, struct rd *r)
+static int dec_resolve_one(struct pn_avro_codec *c, const struct pn_avro_node *w,
+			   const struct pn_avro_node *rn, struct rd *r)
 {
 	int64_t v;
 	float f;
 
-	if (w == rn)
-		return dec(c, w, r);
 	if (w->type == PN_AVRO_UNION) {
 		if (get_long(c, r, &v))
 			return -1;
@@ -1749,10 +1753,54 @@ static int dec_resolve(struct pn_avro_codec *c, const struct pn_avro_node *w,
 	}
 }
 
+/*
+ * A recursive schema lets data nest as deep as its bytes allow: a message
+ * of a few kilobytes would decode to JSON that no pn program reads
+ * (pn_json refuses nesting past PN_JSON_MAX_DEPTH), and a larger one
+ * would exhaust the stack.  Data is refused where its JSON would be.
+ */
+static int nest_too_deep(struct pn_avro_codec *c)
+{
+	return fail(c, "records, arrays and maps nested deeper than %d", PN_JSON_MAX_DEPTH);
+}
+
+static int dec(struct pn_avro_codec *c, const struct pn_avro_node *n, struct rd *r)
+{
+	int status;
+
+	if (!is_container(n))
+		return dec_one(c, n, r);
+	if (r->nest == PN_JSON_MAX_DEPTH)
+		return nest_too_deep(c);
+	r->nest++;
+	status = dec_one(c, n, r);
+	r->nest--;
+	return status;
+}
+
+/* Unions pick a branch first: the nesting is the containers' that both
+ * sides agree on. */
+static int dec_resolve(struct pn_avro_codec *c, const struct pn_avro_node *w,
+		       const struct pn_avro_node *rn, struct rd *r)
+{
+	int status;
+
+	if (w == rn)
+		return dec(c, w, r);	/* the same schema: nothing to resolve */
+	if (!is_container(w) || !is_container(rn))
+		return dec_resolve_one(c, w, rn, r);
+	if (r->nest == PN_JSON_MAX_DEPTH)
+		return nest_too_deep(c);
+	r->nest++;
+	status = dec_resolve_one(c, w, rn, r);
+	r->nest--;
+	return status;
+}
+
 int pn_avro_decode(struct pn_avro_codec *c, const struct pn_avro_schema *w,
 		   const struct pn_avro_schema *rs, const void *p, size_t n)
 {
-	struct rd r = { p, (const unsigned char *)p + n, (int64_t)n + 1000000 };
+	struct rd r = { p, (const unsigned char *)p + n, (int64_t)n + 1000000, 0 };
 	int status;
 
 	c->depth = 0;

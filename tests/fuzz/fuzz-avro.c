@@ -66,8 +66,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pn_json_init(&j);
 	if (pn_avro_decode(&c, writer[k], reader[k], msg + PN_AVRO_FRAME_LEN,
 			   size - 1 - PN_AVRO_FRAME_LEN) == 0 && !reader[k]) {
-		if (pn_json_parse(&j, c.out.data, c.out.len))
-			abort();	/* decoded to text that is not JSON */
+		if (pn_json_parse(&j, c.out.data, c.out.len)) {
+			fprintf(stderr, "fuzz-avro: not JSON (%s at byte %zu): %.*s\n", j.why, j.at,
+				(int)c.out.len, c.out.data);
+			abort();
+		}
 		if (pn_avro_encode(&c2, writer[k], &j, 0, 0)) {
 			fprintf(stderr, "fuzz-avro: re-encoding %.*s: %s\n", (int)c.out.len, c.out.data,
 				c2.why.data);

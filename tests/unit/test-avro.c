@@ -232,6 +232,57 @@ static void test_malformed(void)
 	pn_buf_release(&why);
 }
 
+/*
+ * A recursive schema nests as deep as the data says: fuzz-avro decoded a
+ * few kilobytes into JSON nested past PN_JSON_MAX_DEPTH, which no pn
+ * program reads back (and more would exhaust the stack).  Data nests up
+ * to what pn_json reads, with or without a reader schema.
+ */
+static void test_nesting(void)
+{
+	static const char schema[] = "{\"type\":\"record\",\"name\":\"L\",\"fields\":"
+				     "[{\"name\":\"next\",\"type\":[\"null\",\"L\"]}]}";
+	struct pn_buf why = PN_BUF_INIT;
+	struct pn_avro_schema *w = pn_avro_schema_new(schema, strlen(schema), &why);
+	struct pn_avro_schema *rs = pn_avro_schema_new(schema, strlen(schema), &why);
+	struct pn_avro_codec c;
+	struct pn_json j;
+
+	if (!CHECK(w && rs, "schema: %s", why.data))
+		return;
+	pn_avro_codec_init(&c);
+	pn_json_init(&j);
+	for (int records = PN_JSON_MAX_DEPTH; records <= PN_JSON_MAX_DEPTH + 1; records++) {
+		int ok = records <= PN_JSON_MAX_DEPTH;
+		char *bin = malloc((size_t)records);
+
+		memset(bin, 2, (size_t)records - 1);	/* branch L, records - 1 times */
+		bin[records - 1] = 0;			/* then null */
+		for (int resolve = 0; resolve < 2; resolve++) {
+			pn_buf_reset(&c.out);
+			if (ok) {
+				if (CHECK(pn_avro_decode(&c, w, resolve ? rs : NULL, bin,
+							 (size_t)records) == 0,
+					  "%d records (resolve %d): %s", records, resolve, c.why.data))
+					CHECK(pn_json_parse(&j, c.out.data, c.out.len) == 0,
+					      "%d records: %s", records, j.why);
+			} else {
+				CHECK(pn_avro_decode(&c, w, resolve ? rs : NULL, bin,
+						     (size_t)records) < 0 &&
+				      strstr(c.why.data, "nested deeper than"),
+				      "%d records (resolve %d): %s", records, resolve,
+				      c.why.len ? c.why.data : "accepted");
+			}
+		}
+		free(bin);
+	}
+	pn_json_release(&j);
+	pn_avro_codec_release(&c);
+	pn_avro_schema_free(w);
+	pn_avro_schema_free(rs);
+	pn_buf_release(&why);
+}
+
 static void test_framing(void)
 {
 	struct pn_buf b = PN_BUF_INIT;
@@ -280,6 +331,7 @@ int main(int argc, char **argv)
 	test_round_trips();
 	test_beyond_double();
 	test_framing();
+	test_nesting();
 	test_malformed();
 	test_decimal_bounds();
 	return unit_done();
