@@ -143,8 +143,8 @@ for t in $targets; do
 			echo "---- $crash again, with stderr ----" >>"$log"
 			(cd "$src" && PN_SRC=$src "$build/bin/fuzz-$t" "$crash") >>"$log" 2>&1
 		fi
-		grep -m 4 -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|fuzz-)' "$log" |
-			cut -c1-300 | sed 's/^/    /'
+		grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|fuzz-[a-z0-9-]*: )' "$log" |
+			awk '!seen[$0]++' | head -n 4 | cut -c1-300 | sed 's/^/    /'
 	fi
 done
 exit $failed
