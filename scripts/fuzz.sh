@@ -119,10 +119,14 @@ fi
 # case here; libFuzzer and the sanitizers keep writing to the log.
 failed=0
 mkdir -p "$build/crashes" "$build/logs"
+# the targets that read files write one per execution, and checkpoints
+# are saved with fsync: in memory when the machine has /dev/shm
+run_tmp=${TMPDIR:-/tmp}
+[ -d /dev/shm ] && [ -w /dev/shm ] && run_tmp=/dev/shm
 for t in $targets; do
 	log=$build/logs/$t.log
 	rm -f "$build/crashes/$t"-*
-	(cd "$src" && PN_SRC=$src ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	(cd "$src" && PN_SRC=$src TMPDIR=$run_tmp ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		"$build/bin/fuzz-$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 		-max_len=65536 -close_fd_mask=2 -print_final_stats=1 \
