@@ -5,6 +5,7 @@
 #                   (on the dev broker and a real Kafka cluster)
 #   make bench      benchmarks against the peers (kcat), not tests
 #   make demo       the pipeline on the embedded dev broker
+#   make fuzz       each parser of outside data under libFuzzer for FUZZ_SECONDS
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -22,6 +23,11 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
+# the libFuzzer build (clang): coverage for the fuzzer, and the sanitizers
+ifeq ($(SAN),fuzz)
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+endif
 
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra $(CFLAGS) $(SANFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP
 # --as-needed: each program loads only the libraries it calls (pn-aggregate
@@ -36,8 +42,11 @@ BINS := $(PROGRAMS:%=$(BUILD)/bin/%)
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 MAN1 := $(PROGRAMS:%=man/%.1)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/bin/%) $(BUILD)/bin/seed-avro
+FUZZ_SECONDS ?= 60
 
-.PHONY: all unit check lint-man bench demo install clean
+.PHONY: all unit check lint-man bench demo fuzz fuzz-bins install clean
 # keep the objects: they are intermediate files of the pattern rules
 .SECONDARY:
 
@@ -60,6 +69,24 @@ $(BUILD)/bin/%: $(BUILD)/obj/cmd/%.o $(LIB)
 $(BUILD)/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+$(BUILD)/bin/fuzz-%: $(BUILD)/obj/tests/fuzz/fuzz-%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(PKG_LIBS)
+
+$(BUILD)/bin/seed-%: $(BUILD)/obj/tests/fuzz/seed-%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# The seed corpora come from the programs of the normal build, the fuzz
+# targets from clang with libFuzzer, ASan and UBSan in build/fuzz.
+fuzz:
+	@scripts/deps.sh build fuzz
+	@$(MAKE) --no-print-directory all >/dev/null
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SAN=fuzz fuzz-bins >/dev/null
+	@PN_BIN=$(CURDIR)/$(BUILD)/bin FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh build/fuzz
 
 # The tests run against binaries built with AddressSanitizer and
 # UndefinedBehaviorSanitizer, in their own build directory; the scripts that
@@ -101,4 +128,5 @@ clean:
 	rm -rf build
 
 -include $(COMMON_OBJ:.o=.d) $(BINS:$(BUILD)/bin/%=$(BUILD)/obj/cmd/%.d) \
-	$(UNIT_BINS:$(BUILD)/unit/%=$(BUILD)/obj/tests/unit/%.d)
+	$(UNIT_BINS:$(BUILD)/unit/%=$(BUILD)/obj/tests/unit/%.d) \
+	$(FUZZ_BINS:$(BUILD)/bin/%=$(BUILD)/obj/tests/fuzz/%.d)

@@ -1311,10 +1311,12 @@ static void load_offsets(struct cursor *c, struct pn_offsets *offsets)
 	for (uint32_t i = 0; i < n && !c->bad; i++) {
 		uint32_t len = get_u32(c);
 		const char *topic = take(c, len);
-		int32_t partition = (int32_t)get_u32(c);
+		uint32_t partition = get_u32(c);
 		int64_t next = (int64_t)get_u64(c);
 		char *name;
 
+		if (partition > PN_PARTITION_MAX)
+			c->bad = 1;	/* no program saves one: pn_record_position */
 		if (c->bad)
 			break;
 		name = pn_strndup(topic, len);

@@ -104,7 +104,7 @@ static int manifest_parse(const char *text, size_t len, struct pn_manifest *m,
 {
 	/* nullable ones are null or from 0 (json_int), counts from 0 */
 	static const struct { const char *name; int nullable, count; int64_t max; } ints[] = {
-		{ "partition", 1, 0, INT32_MAX }, { "first_offset", 1, 0, INT64_MAX },
+		{ "partition", 1, 0, PN_PARTITION_MAX }, { "first_offset", 1, 0, INT64_MAX },
 		{ "last_offset", 1, 0, INT64_MAX - 1 }, { "records", 0, 1, INT64_MAX },
 		{ "min_time", 0, 0, INT64_MAX }, { "max_time", 0, 0, INT64_MAX },
 		{ "raw_bytes", 0, 1, INT64_MAX }, { "bytes", 0, 1, INT64_MAX },
@@ -1618,7 +1618,7 @@ static int object_coords(const char *object, struct pn_buf *topic, int32_t *part
 	if (*plus1 != '+' || plus1 == b)
 		return -1;
 	part = strtol(plus1 + 1, &end, 10);
-	if (end != plus2 || part < 0 || part > INT32_MAX)
+	if (end != plus2 || part < 0 || part > PN_PARTITION_MAX)
 		return -1;
 	off = strtoll(plus2 + 1, &end, 10);
 	if (off < 0 || strcmp(end, DATA_SUFFIX))

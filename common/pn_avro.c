@@ -712,9 +712,9 @@ static int decimal_to_bytes(const char *s, size_t n, int precision, int scale, s
 			}
 		}
 	}
-	for (frac = frac < 0 ? 0 : frac; frac < scale; frac++)
-		if (nd)
-			digits[nd++] = '0';
+	/* (bounded by the precision: a schema's scale can be any size) */
+	for (frac = frac < 0 ? 0 : frac; nd && frac < scale && nd <= (size_t)precision; frac++)
+		digits[nd++] = '0';
 	if (nd > (size_t)precision) {
 		*why = "has more digits than the precision";
 		return -1;
@@ -764,15 +764,30 @@ bad:
 	return -1;
 }
 
-/* Two's complement big-endian bytes as decimal text with `scale` places. */
-static void add_decimal(struct pn_buf *b, const unsigned char *p, size_t n, int scale)
+/*
+ * Two's complement big-endian bytes as decimal text with `scale` places;
+ * -1 when the value has more digits than `precision` (up to the 150 the
+ * encoder takes): data that does not fit its schema, which the encoder
+ * would refuse, so what is decoded can always be produced again.
+ */
+static int add_decimal(struct pn_buf *b, const unsigned char *p, size_t n, int precision,
+		       int scale)
 {
 	unsigned char mag[256];
 	char digits[700];
-	size_t nd = 0, len = n < sizeof(mag) ? n : sizeof(mag);
+	size_t nd = 0, len;
 	int neg = n && (p[0] & 0x80), nonzero;
 
-	memcpy(mag, p + n - len, len);
+	/* sign-extension bytes carry no digits */
+	while (n > 1 && ((p[0] == 0 && !(p[1] & 0x80)) || (p[0] == 0xff && (p[1] & 0x80)))) {
+		p++;
+		n--;
+	}
+	if (n > sizeof(mag))
+		return -1;	/* over 600 digits */
+	len = n;
+	if (len)
+		memcpy(mag, p, len);
 	if (neg) {
 		int carry = 1;
 
@@ -796,17 +811,25 @@ static void add_decimal(struct pn_buf *b, const unsigned char *p, size_t n, int 
 		}
 		digits[nd++] = (char)('0' + rem);
 	} while (nonzero && nd < sizeof(digits));
-	while ((int)nd <= scale)
-		digits[nd++] = '0';
+	if (nd > (size_t)(precision > 150 ? 150 : precision))
+		return -1;
 	pn_buf_addc(b, '"');
 	if (neg)
 		pn_buf_addc(b, '-');
+	if ((int)nd <= scale) {
+		/* "0.00ddd": the zeros written here, the scale may be large */
+		pn_buf_add(b, "0.", 2);
+		for (int k = (int)nd; k < scale; k++)
+			pn_buf_addc(b, '0');
+		scale = 0;
+	}
 	for (size_t k = nd; k-- > 0;) {
 		pn_buf_addc(b, digits[k]);
 		if ((int)k == scale && scale)
 			pn_buf_addc(b, '.');
 	}
 	pn_buf_addc(b, '"');
+	return 0;
 }
 
 /* ---- encoding: natural JSON -> Avro binary ---- */
@@ -1139,6 +1162,13 @@ static int enc_map(struct pn_avro_codec *c, const struct pn_avro_node *n,
 	return 0;
 }
 
+/* "NaN", "Infinity" or "-Infinity": how the decoder writes those floats. */
+static int is_special_float(const struct pn_json *j, int t)
+{
+	return pn_json_tok_eq(j, t, "NaN", 3) || pn_json_tok_eq(j, t, "Infinity", 8) ||
+	       pn_json_tok_eq(j, t, "-Infinity", 9);
+}
+
 /* How well branch b takes JSON value t: 0 not at all, higher is better. */
 static int branch_fit(const struct pn_avro_node *b, const struct pn_json *j, int t)
 {
@@ -1155,8 +1185,8 @@ static int branch_fit(const struct pn_avro_node *b, const struct pn_json *j, int
 		    pn_json_int64(j->text + j->tok[t].start, j->tok[t].end - j->tok[t].start, &v))
 			return 0;
 		return b->type == PN_AVRO_INT ? (v >= INT32_MIN && v <= INT32_MAX ? 8 : 0) : 7;
-	case PN_AVRO_FLOAT: return is_number(j, t) ? 5 : 0;
-	case PN_AVRO_DOUBLE: return is_number(j, t) ? 6 : 0;
+	case PN_AVRO_FLOAT: return is_number(j, t) || is_special_float(j, t) ? 5 : 0;
+	case PN_AVRO_DOUBLE: return is_number(j, t) || is_special_float(j, t) ? 6 : 0;
 	case PN_AVRO_STRING: return j->tok[t].type == PN_JSON_STRING ? 9 : 0;
 	case PN_AVRO_ENUM: return j->tok[t].type == PN_JSON_STRING ? 8 : 0;
 	case PN_AVRO_BYTES:
@@ -1295,7 +1325,14 @@ int pn_avro_encode(struct pn_avro_codec *c, const struct pn_avro_schema *s,
 
 struct rd {
 	const unsigned char *p, *end;
+	int64_t items_left;	/* array and map items the data may still hold */
+	int nest;		/* records, arrays and maps we are in */
 };
+
+static int is_container(const struct pn_avro_node *n)
+{
+	return n->type == PN_AVRO_RECORD || n->type == PN_AVRO_ARRAY || n->type == PN_AVRO_MAP;
+}
 
 static int truncated(struct pn_avro_codec *c)
 {
@@ -1370,13 +1407,20 @@ static int dec_block_count(struct pn_avro_codec *c, struct rd *r, int64_t *count
 	if (get_long(c, r, count))
 		return -1;
 	if (*count < 0) {
+		if (*count == INT64_MIN)
+			return truncated(c);	/* no count to negate */
 		*count = -*count;
 		if (get_long(c, r, &size))
 			return -1;
 	}
-	/* every item takes a byte at least, but for nulls: bound the loop */
-	if (*count > (r->end - r->p) + 1000000)
+	/*
+	 * Every item takes a byte at least, but for nulls (and empty
+	 * records): a million of those in a whole value, not per block,
+	 * or a few bytes of block counts would ask for gigabytes of "null".
+	 */
+	if (*count > r->items_left)
 		return truncated(c);
+	r->items_left -= *count;
 	return 0;
 }
 
@@ -1402,7 +1446,7 @@ static int dec_record(struct pn_avro_codec *c, const struct pn_avro_node *n, str
 	return 0;
 }
 
-static int dec(struct pn_avro_codec *c, const struct pn_avro_node *n, struct rd *r)
+static int dec_one(struct pn_avro_codec *c, const struct pn_avro_node *n, struct rd *r)
 {
 	const unsigned char *p;
 	size_t len;
@@ -1462,7 +1506,9 @@ static int dec(struct pn_avro_codec *c, const struct pn_avro_node *n, struct rd 
 			r->p += len;
 		}
 		if (n->logical == PN_AVRO_DECIMAL) {
-			add_decimal(&c->out, p, len, n->scale);
+			if (add_decimal(&c->out, p, len, n->precision, n->scale))
+				return fail(c, "a decimal with more digits than its precision %d",
+					    n->precision);
 		} else {
 			pn_buf_addc(&c->out, '"');
 			pn_buf_add_base64(&c->out, p, len);
@@ -1627,14 +1673,12 @@ static int dec_array_or_map(struct pn_avro_codec *c, const struct pn_avro_node *
 	return 0;
 }
 
-static int dec_resolve(struct pn_avro_codec *c, const struct pn_avro_node *w,
-		       const struct pn_avro_node *rn, struct rd *r)
+static int dec_resolve_one(struct pn_avro_codec *c, const struct pn_avro_node *w,
+			   const struct pn_avro_node *rn, struct rd *r)
 {
 	int64_t v;
 	float f;
 
-	if (w == rn)
-		return dec(c, w, r);
 	if (w->type == PN_AVRO_UNION) {
 		if (get_long(c, r, &v))
 			return -1;
@@ -1709,10 +1753,54 @@ static int dec_resolve(struct pn_avro_codec *c, const struct pn_avro_node *w,
 	}
 }
 
+/*
+ * A recursive schema lets data nest as deep as its bytes allow: a message
+ * of a few kilobytes would decode to JSON that no pn program reads
+ * (pn_json refuses nesting past PN_JSON_MAX_DEPTH), and a larger one
+ * would exhaust the stack.  Data is refused where its JSON would be.
+ */
+static int nest_too_deep(struct pn_avro_codec *c)
+{
+	return fail(c, "records, arrays and maps nested deeper than %d", PN_JSON_MAX_DEPTH);
+}
+
+static int dec(struct pn_avro_codec *c, const struct pn_avro_node *n, struct rd *r)
+{
+	int status;
+
+	if (!is_container(n))
+		return dec_one(c, n, r);
+	if (r->nest == PN_JSON_MAX_DEPTH)
+		return nest_too_deep(c);
+	r->nest++;
+	status = dec_one(c, n, r);
+	r->nest--;
+	return status;
+}
+
+/* Unions pick a branch first: the nesting is the containers' that both
+ * sides agree on. */
+static int dec_resolve(struct pn_avro_codec *c, const struct pn_avro_node *w,
+		       const struct pn_avro_node *rn, struct rd *r)
+{
+	int status;
+
+	if (w == rn)
+		return dec(c, w, r);	/* the same schema: nothing to resolve */
+	if (!is_container(w) || !is_container(rn))
+		return dec_resolve_one(c, w, rn, r);
+	if (r->nest == PN_JSON_MAX_DEPTH)
+		return nest_too_deep(c);
+	r->nest++;
+	status = dec_resolve_one(c, w, rn, r);
+	r->nest--;
+	return status;
+}
+
 int pn_avro_decode(struct pn_avro_codec *c, const struct pn_avro_schema *w,
 		   const struct pn_avro_schema *rs, const void *p, size_t n)
 {
-	struct rd r = { p, (const unsigned char *)p + n };
+	struct rd r = { p, (const unsigned char *)p + n, (int64_t)n + 1000000, 0 };
 	int status;
 
 	c->depth = 0;

@@ -126,7 +126,7 @@ static int load_topic(struct pn_offsets *t, const char *path, const char *topic,
 	json_object_foreach(parts, key, v) {
 		int64_t partition;
 
-		if (pn_parse_int(key, 0, INT32_MAX, &partition) || !json_is_integer(v) ||
+		if (pn_parse_int(key, 0, PN_PARTITION_MAX, &partition) || !json_is_integer(v) ||
 		    json_integer_value(v) < 0) {
 			pn_error("bad start-offsets file '%s': topic '%s' partition '%s' needs "
 				 "a partition number and an offset", path, topic, key);

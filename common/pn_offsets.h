@@ -21,6 +21,16 @@
 
 #include "pn_buf.h"
 
+/*
+ * The highest partition number a table takes.  Entries live in an array
+ * indexed by partition, so a number that comes from outside data (a
+ * record's _partition, a checkpoint, a start-offsets file, an archive's
+ * manifest or object name) is checked against this before it becomes an
+ * entry: 2147483647 would have asked for 16 GB.  Kafka clusters hold a
+ * few hundred thousand partitions in all.
+ */
+#define PN_PARTITION_MAX 1048575
+
 struct pn_part {
 	const char *topic;	/* owned by the table */
 	int32_t partition;
@@ -49,7 +59,8 @@ struct pn_offsets {
 void pn_offsets_init(struct pn_offsets *t);
 void pn_offsets_release(struct pn_offsets *t);
 
-/* The entry for topic/partition, created (all offsets -1) when new. */
+/* The entry for topic/partition (0 to PN_PARTITION_MAX), created (all
+ * offsets -1) when new. */
 struct pn_part *pn_offsets_get(struct pn_offsets *t, const char *topic, int32_t partition);
 /* The same by a message's topic handle: no string comparison per record. */
 struct pn_part *pn_offsets_get_rkt(struct pn_offsets *t, const rd_kafka_topic_t *rkt,

@@ -3,6 +3,7 @@
 
 #include "pn_err.h"
 #include "pn_num.h"
+#include "pn_offsets.h"
 #include "pn_record.h"
 
 void pn_msg_init(struct pn_msg *m)
@@ -317,7 +318,7 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 		return 0;
 	if (tok_type(j, topic_tok) != PN_JSON_STRING)
 		*why = "field '_topic' must be a string";
-	else if (!tok_int64(j, partition_tok, &p) || p < 0 || p > INT32_MAX)
+	else if (!tok_int64(j, partition_tok, &p) || p < 0 || p > PN_PARTITION_MAX)
 		*why = "field '_partition' must be a partition number";
 	else if (!tok_int64(j, offset_tok, offset) || *offset < 0 || *offset == INT64_MAX)
 		*why = "field '_offset' must be an offset";	/* the next one must fit */

@@ -69,8 +69,9 @@ void pn_msg_add_header(struct pn_msg *m, const char *name, size_t name_len,
  * The Kafka position a record carries, from the tokens of its _topic,
  * _partition and _offset fields (-1 where absent): 1 with the topic decoded
  * into `topic`, 0 when any of the three is absent, -1 with *why when one is
- * not what pn-consume --meta writes (a topic must be pn_topic_valid): an offset is 0 to INT64_MAX - 1, so
- * the next one (offset + 1) always fits.
+ * not what pn-consume --meta writes (a topic must be pn_topic_valid): a
+ * partition is 0 to PN_PARTITION_MAX (pn_offsets.h), an offset 0 to
+ * INT64_MAX - 1, so the next one (offset + 1) always fits.
  */
 /*
  * 1 if the n bytes of s can name a topic: not empty, and no NUL or other

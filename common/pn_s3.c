@@ -383,7 +383,7 @@ int pn_s3_get(struct pn_s3 *s, const char *key, struct pn_buf *out)
  * keys as they are, and they are taken as they are.
  */
 struct list_page {
-	struct pn_buf key, token, keys;
+	struct pn_buf key, *token, keys;
 	uint64_t size;
 	int truncated, url_encoded;
 };
@@ -407,8 +407,8 @@ static int list_fields(void *ctx, const char *name, const char *text)
 	} else if (!strcmp(name, "EncodingType")) {
 		p->url_encoded = !strcmp(text, "url");
 	} else if (!strcmp(name, "NextContinuationToken")) {
-		pn_buf_reset(&p->token);
-		pn_buf_adds(&p->token, text);
+		pn_buf_reset(p->token);
+		pn_buf_adds(p->token, text);
 	}
 	return 0;
 }
@@ -448,9 +448,11 @@ static int url_decode(const char *s, struct pn_buf *out)
 static int list_deliver(struct list_page *p, int (*fn)(void *, const char *, uint64_t),
 			void *ctx)
 {
-	const char *k = p->keys.data, *end = p->keys.data + p->keys.len;
+	const char *k = p->keys.data, *end;
 
-	while (k && k < end) {
+	if (!k)
+		return 0;	/* no keys: a buffer never grown has no data */
+	for (end = k + p->keys.len; k < end;) {
 		uint64_t size = strtoull(k, NULL, 10);
 		const char *key = k + strlen(k) + 1;
 
@@ -463,51 +465,57 @@ static int list_deliver(struct list_page *p, int (*fn)(void *, const char *, uin
 	return 0;
 }
 
+int pn_s3_list_page(const char *body, size_t len, struct pn_buf *token,
+		    int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx,
+		    const char **why)
+{
+	struct list_page p = { PN_BUF_INIT, token, PN_BUF_INIT, 0, 0, 0 };
+	int rc;
+
+	pn_buf_reset(token);
+	if (xml_parse(body ? body : "", len, list_fields, &p)) {
+		*why = "the listing is not well-formed XML";
+		rc = -1;
+	} else if ((rc = list_deliver(&p, fn, ctx)) < 0) {
+		*why = "the listing has a key that is not URL-encoded as asked";
+	} else if (p.truncated && !token->len) {
+		*why = "a truncated listing without a continuation token";
+		rc = -1;
+	} else if (!rc && p.truncated) {
+		rc = 2;
+	}
+	pn_buf_release(&p.key);
+	pn_buf_release(&p.keys);
+	return rc;
+}
+
 int pn_s3_list(struct pn_s3 *s, const char *prefix,
 	       int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx)
 {
-	struct list_page p = { PN_BUF_INIT, PN_BUF_INIT, PN_BUF_INIT, 0, 0, 0 };
-	struct pn_buf q = PN_BUF_INIT;
-	int st = 0, rc = 0;
+	struct pn_buf q = PN_BUF_INIT, token = PN_BUF_INIT;
+	const char *why;
+	int st = 0, rc;
 
 	do {
 		/* the parameters in sorted order: the canonical query string */
 		pn_buf_reset(&q);
-		if (p.token.len) {
+		if (token.len) {
 			pn_buf_adds(&q, "continuation-token=");
-			add_encoded(&q, p.token.data, 0);
+			add_encoded(&q, token.data, 0);
 			pn_buf_addc(&q, '&');
 		}
 		pn_buf_adds(&q, "encoding-type=url&list-type=2&prefix=");
 		add_encoded(&q, prefix, 0);
-		p.truncated = p.url_encoded = 0;
-		pn_buf_reset(&p.token);
-		pn_buf_reset(&p.keys);
 		st = request(s, "GET", NULL, q.data, NULL, 0, NULL);
 		if (st)
 			break;
-		if (xml_parse(s->body.data ? s->body.data : "", s->body.len, list_fields, &p)) {
-			pn_buf_addf(&s->err, "s3://%s/%s: the listing is not well-formed XML",
-				    s->bucket, prefix);
+		if ((rc = pn_s3_list_page(s->body.data, s->body.len, &token, fn, ctx, &why)) < 0) {
+			pn_buf_addf(&s->err, "s3://%s/%s: %s", s->bucket, prefix, why);
 			st = PN_EX_UNAVAILABLE;
 			break;
 		}
-		if ((rc = list_deliver(&p, fn, ctx)) < 0) {
-			pn_buf_addf(&s->err, "s3://%s/%s: the listing has a key that is not "
-				    "URL-encoded as asked", s->bucket, prefix);
-			st = PN_EX_UNAVAILABLE;
-			break;
-		}
-		if (p.truncated && !p.token.len) {
-			pn_buf_addf(&s->err, "s3://%s/%s: a truncated listing without a "
-				    "continuation token", s->bucket, prefix);
-			st = PN_EX_UNAVAILABLE;
-			break;
-		}
-	} while (p.truncated && !rc);
-	pn_buf_release(&p.key);
-	pn_buf_release(&p.token);
-	pn_buf_release(&p.keys);
+	} while (rc == 2);
+	pn_buf_release(&token);
 	pn_buf_release(&q);
 	return st;
 }

@@ -56,6 +56,16 @@ int pn_s3_get(struct pn_s3 *s, const char *key, struct pn_buf *out);
 int pn_s3_list(struct pn_s3 *s, const char *prefix,
 	       int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx);
 
+/*
+ * One page of a ListObjectsV2 reply (body, len bytes), as pn_s3_list reads
+ * it: hands its keys to fn and, when the listing goes on, puts the
+ * continuation token in `token`.  0 the last page, 1 fn asked to stop,
+ * 2 more pages; -1 with *why when the reply is not a listing as asked.
+ */
+int pn_s3_list_page(const char *body, size_t len, struct pn_buf *token,
+		    int (*fn)(void *ctx, const char *key, uint64_t size), void *ctx,
+		    const char **why);
+
 /* One listing request of at most one key: can we reach the bucket? */
 int pn_s3_probe(struct pn_s3 *s, const char *prefix);
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # scripts/deps.sh -- make sure the Debian packages that a make target needs
-# are installed.  Usage: scripts/deps.sh SET...   (SET: build check demo bench kafka)
+# are installed.  Usage: scripts/deps.sh SET...   (SET: build check demo bench fuzz kafka)
 #
 # Prints nothing when everything is there.  As root it installs what is
 # missing with apt-get; otherwise it prints the command to run and fails.
@@ -13,6 +13,8 @@ set_packages () {
 	build) echo gcc libc6-dev make pkg-config librdkafka-dev libjansson-dev libpq-dev libzstd-dev libxxhash-dev libavro-dev libcurl4-openssl-dev libexpat1-dev ;;
 	check) echo @build @kafka mandoc procps time jq python3 postgresql python3-confluent-kafka python3-avro python3-requests curl openssl zstd xxhash npm:s3rver@3.7.1 ;;
 	demo)  echo @build procps postgresql ;;
+	# make fuzz: libFuzzer and the sanitizers' runtimes come with clang
+	fuzz)  echo @build clang libclang-rt-14-dev zstd ;;
 	bench) echo @build @kafka kcat time procps jq python3 postgresql python3-avro zstd ;;
 	# the real Apache Kafka cluster (scripts/kafka-cluster, from Maven
 	# Central by scripts/kafka-jars) and its admin calls (scripts/kafka-admin)
@@ -47,7 +49,7 @@ npm_packages () {
 }
 
 usage () {
-	echo "usage: scripts/deps.sh build|check|demo|bench|kafka..." >&2
+	echo "usage: scripts/deps.sh build|check|demo|bench|fuzz|kafka..." >&2
 	exit 2
 }
 

@@ -40,6 +40,14 @@ test_expect_success 'pn_io: line reader and record writer' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-io"
 '
 
+test_expect_success 'pn_offsets: partition numbers from records, checkpoints, start offsets' '
+	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-offsets"
+'
+
+test_expect_success 'pn_s3: a page of a listing' '
+	"$PN_UNIT/test-s3"
+'
+
 test_expect_success 'pn_avro: Avro binary as the specification encodes it, and back' '
 	"$PN_UNIT/test-avro"
 '
