@@ -212,16 +212,16 @@ test_expect_success '--max-records and --max-bytes rotate objects' '
 	test_cmp in600 out
 '
 
+aged_objects_at_least () { [ "$(visible aged 2>/dev/null | wc -l)" -ge "$1" ]; }
+
 test_expect_success '--max-age closes objects while the input is quiet' '
 	rm -f fifo && mkfifo fifo &&
 	{ pn-archive write --max-age 500ms --partition-by "{topic}" aged <fifo 2>err & } &&
 	pid=$! &&
 	exec 9>fifo &&
 	head -n 10 in >&9 &&
-	i=0 &&
-	while [ -z "$(visible aged 2>/dev/null)" ] && [ $i -lt 50 ]; do
-		sleep 0.1; i=$((i + 1))
-	done &&
+	# the three objects close each on its own clock: wait for all three
+	test_wait_until 30 aged_objects_at_least 3 &&
 	visible aged >objs &&
 	test_line_count = 3 objs &&
 	kill -0 $pid &&
