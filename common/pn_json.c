@@ -103,6 +103,7 @@ static inline uint64_t load8(const unsigned char *p)
 	return v;
 }
 
+#ifndef __SSE2__	/* the SSE2 scan below needs no word tests */
 /*
  * True if any of the 8 bytes is one a string scan must stop at: a control
  * character (< 0x20), a quote, a backslash, or not ASCII.  The usual SWAR
@@ -117,6 +118,7 @@ static inline int needs_look(uint64_t x)
 
 	return (((x - ones * 0x20) | (quote - ones) | (backslash - ones) | x) & high) != 0;
 }
+#endif
 
 static int is_hex(unsigned char c)
 {
