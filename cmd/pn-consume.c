@@ -309,6 +309,36 @@ static void mark_committed_list(struct run *r, const rd_kafka_topic_partition_li
 }
 
 /*
+ * How a commit ended, served by the consumer's polls: an asynchronous
+ * commit returns at once, and one that then fails (its group coordinator
+ * on a broker just lost, moving to another) was marked committed all the
+ * same.  Its partitions are marked uncommitted again, so the next commit,
+ * or the last one at exit, sends them once more; else a partition that
+ * got no newer record stayed uncommitted for good and a restarted member
+ * read it again (6,459 records after a broker was killed, in t2100).
+ */
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+		      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	struct run *r = opaque;
+
+	(void)rk;
+	for (int i = 0; offsets && i < offsets->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+		struct pn_part *p;
+
+		if (!err && !tp->err)
+			continue;
+		p = pn_offsets_find(&r->parts, tp->topic, tp->partition);
+		/* a partition given up since is its new owner's to commit */
+		if (p && p->assigned && p->committed == tp->offset)
+			p->committed = -1;
+	}
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		pn_warn("a commit failed, to be sent again: %s", rd_kafka_err2str(err));
+}
+
+/*
  * Commits, in group mode, the offsets of the records stdout has taken, or
  * with --commit-from those the downstream checkpoint has durably applied,
  * so the group's lag shows the pipeline's true progress.
@@ -832,6 +862,7 @@ static rd_kafka_t *open_consumer(struct run *r)
 	if (o->exit_at_end)
 		rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
 	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
 	rd_kafka_conf_set_opaque(conf, r);
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
 	if (!rk)
