@@ -23,6 +23,7 @@
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_kafka.h"
+#include "pn_num.h"
 #include "pn_opt.h"
 #include "pn_record.h"
 #include "pn_registry.h"
@@ -381,15 +382,15 @@ static long topic_limit_below(rd_kafka_t *rk, const char *topic)
 {
 	char topic_max[32], ours[32];
 	size_t size = sizeof(ours);
-	long limit;
+	int64_t limit, current;
 
 	if (pn_kafka_topic_config(rk, topic, "max.message.bytes", topic_max, sizeof(topic_max),
 				  TOPIC_CONFIG_TIMEOUT_MS) ||
 	    rd_kafka_conf_get(rd_kafka_conf(rk), "message.max.bytes", ours, &size) !=
-		    RD_KAFKA_CONF_OK)
+		    RD_KAFKA_CONF_OK ||
+	    pn_parse_int(topic_max, 1, INT32_MAX, &limit) || pn_parse_int(ours, 1, INT32_MAX, &current))
 		return 0;
-	limit = strtol(topic_max, NULL, 10);
-	return limit > 0 && limit < strtol(ours, NULL, 10) ? limit : 0;
+	return limit < current ? (long)limit : 0;
 }
 
 int main(int argc, char **argv)
