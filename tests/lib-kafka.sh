@@ -109,6 +109,16 @@ kafka_up () {
 	fi
 }
 
+# topic_holds_exactly TOPIC FILE: the topic holds the lines of FILE, each
+# once, in any order (read to its end without metadata).
+topic_holds_exactly () {
+	pn-consume -b "$BROKERS" -t "$1" -e >"$1.read" &&
+	test_line_count = "$(wc -l <"$2")" "$1.read" &&
+	sort "$2" >"$1.expect" &&
+	sort "$1.read" >"$1.actual" &&
+	test_cmp "$1.expect" "$1.actual"
+}
+
 # The JSON records of a file without pn's metadata fields, sorted: the
 # content to compare when order across partitions does not matter.
 strip_meta_sorted () {
