@@ -35,6 +35,7 @@
 #include "pn_num.h"
 #include "pn_offsets.h"
 #include "pn_opt.h"
+#include "pn_pieces.h"
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"
@@ -42,7 +43,7 @@
 static const char usage_text[] =
 	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
 	"                  [--start-offsets FILE] [-e] [-c COUNT] [--until TIME]\n"
-	"                  [--meta] [--commit-interval D] [--commit-from FILE]\n"
+	"                  [--meta] [--commit-interval D] [--commit-from STATE]\n"
 	"                  [-X PROP=VAL] [-F FILE] [--avro] [--schema-registry URL]\n"
 	"                  [--schema FILE] [--reject FILE]\n"
 	"                  [--stats] [-qv] -t TOPIC...\n";
@@ -86,6 +87,7 @@ struct counts {
 	uint64_t commits;
 	uint64_t rejected;	/* undecodable, set aside with --reject */
 	uint64_t wakes;		/* wake_fetchers() calls */
+	uint64_t controls;	/* control records written */
 };
 
 /* One run: the handle, the output, the per-partition bookkeeping. */
@@ -101,6 +103,8 @@ struct run {
 	struct pn_reject reject;
 	struct pn_buf tmp;
 	struct pn_progress progress;
+	struct pn_pieces pieces;	/* --commit-from a piece directory */
+	int by_pieces;
 	struct counts counts;
 	int64_t last_flush_ms, last_commit_ms;
 	int64_t next_wake_ms;	/* wake_fetchers() not before this */
@@ -143,6 +147,8 @@ static const char *const kafka_defaults[] = {
  * default, so an idle one asks its brokers twice a second, not ten times.
  */
 static const char exit_at_end_default[] = "fetch.wait.max.ms=100";
+
+static const char cooperative_default[] = "partition.assignment.strategy=cooperative-sticky";
 
 enum { NDEFAULTS = sizeof(kafka_defaults) / sizeof(*kafka_defaults) };
 
@@ -197,7 +203,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		PN_OPT_STRING('g', "group", "GROUP", "join this consumer group and commit to it",
 			      &o->group),
 		PN_OPT_CALLBACK('p', "partition", "N", "read only partition N (repeatable; "
-				"without -g)", take_partition, o, 0),
+				"with -g, commit to the group without joining it)",
+				take_partition, o, 0),
 		PN_OPT_CALLBACK('o', "offset", "START", "beginning, end, stored, N, -N (N before "
 				"the end) or @TIME (ms since epoch or ISO 8601)", take_start, o, 0),
 		PN_OPT_STRING(0, "start-offsets", "FILE", "start from these offsets (JSON topic -> "
@@ -211,8 +218,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			    "_headers to each record", &o->meta),
 		PN_OPT_DURATION(0, "commit-interval", "D", "commit written records every D "
 				"(default 1s)", &o->commit_interval_ms, 0),
-		PN_OPT_STRING(0, "commit-from", "FILE", "commit what the pn-aggregate checkpoint "
-			      "FILE has applied, instead of what was written", &o->commit_from),
+		PN_OPT_STRING(0, "commit-from", "STATE", "commit what the pn-aggregate checkpoint "
+			      "or state directory STATE has applied, instead of what was "
+			      "written", &o->commit_from),
 		PN_OPT_FLAG(0, "avro", "values are Confluent Avro (the default when a schema "
 			    "registry is configured)", &o->avro),
 		PN_OPT_SCHEMA_REGISTRY(&o->registry_url),
@@ -233,8 +241,6 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		add_topic(o, argv[i]);
 	if (!o->ntopics)
 		pn_usage_error(usage_text, "no topic given (-t)");
-	if (o->group && o->npartitions)
-		pn_usage_error(usage_text, "-p assigns partitions itself; it excludes -g");
 	if (o->commit_from && !o->group)
 		pn_usage_error(usage_text, "--commit-from commits to a group: it needs -g");
 	if (!o->group && o->start == START_STORED)
@@ -292,7 +298,8 @@ static void add_checkpointed(struct run *r, rd_kafka_topic_partition_list_t *lis
 	void *args[2] = { r, list };
 
 	pn_offsets_init(&applied);
-	if (pn_agg_load_offsets(r->o->commit_from, &applied) > 0)
+	if (r->by_pieces ? pn_pieces_offsets(&r->pieces, &applied) == 0
+			 : pn_agg_load_offsets(r->o->commit_from, &applied) > 0)
 		pn_offsets_each(&applied, add_applied, args);
 	pn_offsets_release(&applied);
 }
@@ -365,6 +372,91 @@ static void commit_written(struct run *r, int sync)
 		r->counts.commits++;
 	}
 	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* ---- control records: the group's decisions, told downstream ---- */
+
+/*
+ * With -g and --meta the stages downstream hear, in line with the
+ * records, which partitions this member takes and lets go:
+ *
+ *     {"_control":"assigned","_topic":"pings","_partition":3}
+ *     {"_control":"revoked","_topic":"pings","_partition":3}
+ *
+ * "lost" instead of "revoked" when the group took the partitions without
+ * asking (this member's session expired): another may own them already.
+ * An "assigned" comes before the partition's first record, a "revoked"
+ * after its last.  pn(7) documents them; a filter that does not know them
+ * passes them on.
+ */
+static void append_control(struct run *r, const char *kind, const rd_kafka_topic_partition_t *tp)
+{
+	struct pn_buf *b = &r->out.buf;
+
+	pn_buf_adds(b, "{\"_control\":\"");
+	pn_buf_adds(b, kind);
+	pn_buf_adds(b, "\",\"_topic\":");
+	pn_json_add_string(b, tp->topic, strlen(tp->topic));
+	pn_buf_addf(b, ",\"_partition\":%d}\n", (int)tp->partition);
+	r->dirty = 1;
+	r->counts.controls++;
+}
+
+static void append_controls(struct run *r, const char *kind,
+			    const rd_kafka_topic_partition_list_t *list)
+{
+	if (!r->o->group || !r->o->meta)
+		return;
+	for (int i = 0; i < list->cnt; i++)
+		append_control(r, kind, &list->elems[i]);
+	flush_output(r);
+}
+
+/* Have the pieces saved what was written of every partition of list? */
+static int pieces_caught_up(struct run *r, const rd_kafka_topic_partition_list_t *list)
+{
+	struct pn_offsets applied;
+	int done = 1;
+
+	pn_offsets_init(&applied);
+	if (pn_pieces_offsets(&r->pieces, &applied) < 0)
+		done = -1;
+	for (int i = 0; i < list->cnt && done == 1; i++) {
+		const rd_kafka_topic_partition_t *tp = &list->elems[i];
+		struct pn_part *mine = pn_offsets_find(&r->parts, tp->topic, tp->partition);
+		struct pn_part *saved = pn_offsets_find(&applied, tp->topic, tp->partition);
+
+		if (mine && mine->flushed > 0 && (!saved || saved->flushed < mine->flushed))
+			done = 0;
+	}
+	pn_offsets_release(&applied);
+	return done;
+}
+
+/*
+ * A revocation completes once the state downstream has saved everything
+ * written of the partitions (pn-aggregate saves a piece when it reads
+ * "revoked"): their new owner then starts from the commits made next,
+ * exactly what was saved.  A downstream that does not answer in time is
+ * warned about, and what it did save is committed.
+ */
+enum { REVOKE_WAIT_MS = 60000, REVOKE_POLL_MS = 10 };
+
+static void wait_for_pieces(struct run *r, const rd_kafka_topic_partition_list_t *list)
+{
+	int64_t deadline = pn_now_ms() + REVOKE_WAIT_MS;
+	int done;
+
+	while (!(done = pieces_caught_up(r, list)) && pn_now_ms() < deadline &&
+	       !pn_out_gone(&r->out)) {
+		struct timespec ts = { 0, REVOKE_POLL_MS * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	if (!done)
+		pn_warn("the state in '%s' did not save the %d revoked partition(s) within %d s: "
+			"committing what it saved", r->o->commit_from, list->cnt,
+			REVOKE_WAIT_MS / 1000);
 }
 
 /* ---- where each partition starts ---- */
@@ -471,21 +563,30 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
 	struct run *r = opaque;
 	int cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+	int lost;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		pn_info("assigned %d partition(s)", list->cnt);
 		if (set_starts(r, list) < 0)
 			pn_stop = SIGTERM;
+		append_controls(r, "assigned", list);
 		if (cooperative)
 			rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, list));
 		else
 			rd_kafka_assign(rk, list);
 		return;
 	}
-	/* Revoked: what stdout has taken is committed before letting go. */
-	pn_info("revoked %d partition(s)", list->cnt);
+	/* Revoked: what stdout has taken (or the state saved) is committed
+	 * before letting go; a lost assignment is another member's to commit. */
+	lost = rd_kafka_assignment_lost(rk);
+	pn_info("%s %d partition(s)", lost ? "lost" : "revoked", list->cnt);
+	append_controls(r, lost ? "lost" : "revoked", list);
 	flush_output(r);
-	commit_written(r, 1);
+	if (!lost) {
+		if (r->by_pieces)
+			wait_for_pieces(r, list);
+		commit_written(r, 1);
+	}
 	set_assigned(r, list, 0);
 	if (cooperative)
 		rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, list));
@@ -559,9 +660,10 @@ static int assign_partitions(struct run *r)
 	}
 	if (status == 0)
 		pn_offsets_each(&r->parts, warn_unassigned, list);
-	if (status == 0 && set_starts(r, list) == 0)
+	if (status == 0 && set_starts(r, list) == 0) {
+		append_controls(r, "assigned", list);
 		rd_kafka_assign(r->rk, list);
-	else
+	} else
 		status = -1;
 	rd_kafka_topic_partition_list_destroy(list);
 	return status;
@@ -842,19 +944,26 @@ static size_t queue_max_bytes(rd_kafka_t *rk)
 static rd_kafka_t *open_consumer(struct run *r)
 {
 	const struct opts *o = r->o;
-	const char *defaults[NDEFAULTS + 1];
+	const char *defaults[NDEFAULTS + 2];
 	rd_kafka_conf_t *conf;
 	char errstr[512], private_group[64];
 	rd_kafka_t *rk;
+	int ndefaults = NDEFAULTS - 1;	/* kafka_defaults without its NULL */
 
-	memcpy(defaults, kafka_defaults, sizeof(kafka_defaults));
-	defaults[NDEFAULTS - 1] = o->exit_at_end ? exit_at_end_default : NULL;
-	defaults[NDEFAULTS] = NULL;
+	memcpy(defaults, kafka_defaults, ndefaults * sizeof(*defaults));
+	if (o->exit_at_end)
+		defaults[ndefaults++] = exit_at_end_default;
+	/* a partition that moves takes its state along: move only those that
+	 * must, instead of revoking every partition of every member */
+	if (r->by_pieces)
+		defaults[ndefaults++] = cooperative_default;
+	defaults[ndefaults] = NULL;
 	conf = pn_kafka_conf_new(&o->kafka, defaults, &r->registry_conf);
 	if (!conf)
 		exit(PN_EX_CONFIG);
 	/* librdkafka's consumer queue wants a group.id even when we only
-	 * assign(); a private one that never joins nor commits serves */
+	 * assign(); a private one that never joins nor commits serves.  With
+	 * -p and -g the member assigns and commits without joining. */
 	snprintf(private_group, sizeof(private_group), "pn-consume-%d", (int)getpid());
 	if (rd_kafka_conf_set(conf, "group.id", o->group ? o->group : private_group, errstr,
 			      sizeof(errstr)))
@@ -893,10 +1002,11 @@ static void print_stats(const struct run *r, double seconds)
 {
 	fprintf(stderr,
 		"{\"records\":%llu,\"non_object\":%llu,\"rejected\":%llu,\"bytes\":%llu,"
-		"\"commits\":%llu,\"fetch_wakes\":%llu,\"seconds\":%.3f}\n",
+		"\"commits\":%llu,\"controls\":%llu,\"fetch_wakes\":%llu,\"seconds\":%.3f}\n",
 		(unsigned long long)r->counts.records, (unsigned long long)r->counts.non_object,
 		(unsigned long long)r->counts.rejected, (unsigned long long)r->counts.bytes,
-		(unsigned long long)r->counts.commits, (unsigned long long)r->counts.wakes, seconds);
+		(unsigned long long)r->counts.commits, (unsigned long long)r->counts.controls,
+		(unsigned long long)r->counts.wakes, seconds);
 }
 
 int main(int argc, char **argv)
@@ -919,6 +1029,9 @@ int main(int argc, char **argv)
 		pn_offsets_each(&r.parts, warn_unsubscribed, &o);
 	pn_signal_install();
 	pn_progress_init(&r.progress);
+	r.by_pieces = o.commit_from && pn_pieces_is_dir(o.commit_from);
+	if (r.by_pieces)
+		pn_pieces_open(&r.pieces, o.commit_from, 0);
 
 	return_fetch_buffers();
 	r.rk = open_consumer(&r);
@@ -955,6 +1068,8 @@ int main(int argc, char **argv)
 	pn_registry_free(r.registry);
 	pn_registry_conf_release(&r.registry_conf);
 	pn_buf_release(&r.tmp);
+	if (r.by_pieces)
+		pn_pieces_close(&r.pieces);
 	pn_kafka_opts_release(&o.kafka);
 	free(o.topics);
 	free(o.partitions);

@@ -86,6 +86,19 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 		       int64_t *offset, const char **why);
 
 /*
+ * A control record (pn(7)): pn-consume's word that the consumer group gave
+ * or took a partition, an object whose first member is "_control":
+ * {"_control":"assigned","_topic":"pings","_partition":3}.  Returns the
+ * token of the _control value, or -1 for any other record.  Programs that
+ * write records somewhere (pn-produce, pn-archive, pn-sink-pg) leave them
+ * out, counted; pn-aggregate acts on them.
+ */
+static inline int pn_record_control(const struct pn_json *j)
+{
+	return j->ntok > 2 && j->tok[0].size > 0 && pn_json_tok_eq(j, 1, "_control", 8) ? 2 : -1;
+}
+
+/*
  * Appends the NDJSON record for a consumed message to out, '\n' included.
  * With meta, the coordinates come first.  `scratch` is reused for the
  * payload check.  Returns 1 if the payload was a JSON object, 0 if it was

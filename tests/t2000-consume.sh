@@ -207,7 +207,6 @@ test_expect_success 'SIGTERM: flushes what it read and exits 0' '
 test_expect_success 'usage and configuration errors' '
 	test_expect_code 64 pn-consume -b "$BROKERS" -t nums -o stored 2>err &&
 	grep "o stored needs a consumer group" err &&
-	test_expect_code 64 pn-consume -b "$BROKERS" -t nums -g g -p 0 2>err &&
 	test_expect_code 78 pn-consume -F no-such.properties -b "$BROKERS" -t nums -e 2>err &&
 	grep "cannot open configuration file .no-such.properties." err
 '
