@@ -2,41 +2,86 @@
 #include <string.h>
 
 #include "pn_err.h"
+#include "pn_json.h"
 #include "pn_pg_sql.h"
 
-int pn_pg_add_ident(PGconn *conn, struct pn_buf *b, const char *s)
+/* The length of the character at s as libpq's UTF-8 scan takes it: from
+ * its first byte alone, 1 for a byte no character starts with. */
+static size_t utf8_char_len(unsigned char c)
 {
-	char *q = PQescapeIdentifier(conn, s, strlen(s));
+	if ((c & 0xe0) == 0xc0)
+		return 2;
+	if ((c & 0xf0) == 0xe0)
+		return 3;
+	if ((c & 0xf8) == 0xf0)
+		return 4;
+	return 1;
+}
 
-	if (!q)
+/*
+ * PQescapeIdentifier under client_encoding UTF8: the name in double quotes,
+ * each double quote doubled, nothing else escaped.  A name that is not
+ * UTF-8 is refused with libpq's words, so that messages stay those of
+ * PQescapeIdentifier; on refusal b is left as it was.
+ */
+static int add_quoted(struct pn_buf *b, const char *s, size_t n, const char **why)
+{
+	const char *bad = NULL;
+
+	for (size_t i = 0, k; i < n && !bad; i += k) {
+		k = utf8_char_len((unsigned char)s[i]);
+		if (!(s[i] & 0x80))
+			continue;
+		if (k > n - i)
+			bad = "incomplete multibyte character";
+		else if (!pn_utf8_valid(s + i, k))
+			bad = "invalid multibyte character";
+	}
+	if (bad) {
+		if (why)
+			*why = bad;
 		return -1;
-	pn_buf_adds(b, q);
-	PQfreemem(q);
+	}
+	pn_buf_addc(b, '"');
+	for (const char *q; (q = memchr(s, '"', n)); n -= q + 1 - s, s = q + 1) {
+		pn_buf_add(b, s, q + 1 - s);
+		pn_buf_addc(b, '"');
+	}
+	pn_buf_add(b, s, n);
+	pn_buf_addc(b, '"');
 	return 0;
 }
 
-int pn_pg_add_name(PGconn *conn, struct pn_buf *b, const char *name)
+int pn_pg_add_ident(struct pn_buf *b, const char *s, const char **why)
+{
+	return add_quoted(b, s, strlen(s), why);
+}
+
+int pn_pg_add_name(struct pn_buf *b, const char *name, const char **why)
 {
 	const char *dot = strchr(name, '.');
-	char *schema;
-	int rc;
+	size_t start = b->len;
 
-	if (!dot)
-		return *name ? pn_pg_add_ident(conn, b, name) : -1;
-	if (dot == name || !dot[1])
+	if (!*name || dot == name || (dot && !dot[1])) {
+		if (why)
+			*why = "an empty name";
 		return -1;
-	schema = pn_strndup(name, dot - name);
-	rc = pn_pg_add_ident(conn, b, schema);
-	free(schema);
-	if (rc)
+	}
+	if (!dot)
+		return add_quoted(b, name, strlen(name), why);
+	if (add_quoted(b, name, dot - name, why))
 		return -1;
 	pn_buf_addc(b, '.');
-	return pn_pg_add_ident(conn, b, dot + 1);
+	if (add_quoted(b, dot + 1, strlen(dot + 1), why)) {
+		b->len = start;
+		b->data[start] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 /* The context of the statement builders. */
 struct sql_ctx {
-	PGconn *conn;
 	const struct pn_pg_table *table;
 	const struct pn_pg_col *cols;
 	int bad;			/* libpq refused a name */
@@ -45,7 +90,7 @@ struct sql_ctx {
 static void add_quoted_col(struct sql_ctx *r, struct pn_buf *b, const char *prefix, int i)
 {
 	pn_buf_adds(b, prefix);
-	if (pn_pg_add_ident(r->conn, b, r->table->cols[r->cols[i].table_col].name))
+	if (pn_pg_add_ident(b, r->table->cols[r->cols[i].table_col].name, NULL))
 		r->bad = 1;
 }
 
@@ -90,14 +135,14 @@ static void add_merge_update(struct sql_ctx *r, struct pn_buf *b, int ncols, con
 	pn_buf_adds(b, "; ");
 }
 
-int pn_pg_sql_build(PGconn *conn, const struct pn_pg_table *t, const struct pn_pg_col *cols,
+int pn_pg_sql_build(int server_version, const struct pn_pg_table *t, const struct pn_pg_col *cols,
 		    int ncols, enum pn_pg_mode mode, int tombstones, int key_unique,
 		    struct pn_pg_sql *out)
 {
-	struct sql_ctx ctx = { conn, t, cols, 0 }, *r = &ctx;
+	struct sql_ctx ctx = { t, cols, 0 }, *r = &ctx;
 	struct pn_buf b = PN_BUF_INIT, list = PN_BUF_INIT, keys = PN_BUF_INIT;
 	const char *T = t->quoted, *live = "", *live_and = "", *live_on = "";
-	int nonkey = 0, can_merge = PQserverVersion(conn) >= 150000;
+	int nonkey = 0, can_merge = server_version >= 150000;
 
 	for (int i = 0, n = 0; i < ncols; i++) {
 		add_quoted_col(r, &list, i ? ", " : "", i);

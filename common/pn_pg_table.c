@@ -33,7 +33,7 @@ int pn_pg_table_load(PGconn *conn, const char *name, struct pn_pg_table *t, stru
 		" format_type(a.atttypid, NULL), a.attnotnull"
 		" FROM pg_attribute a WHERE a.attrelid = $1::regclass"
 		" AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
-	const char *dot = strchr(name, '.');
+	const char *dot = strchr(name, '.'), *bad;
 	struct pn_buf q = PN_BUF_INIT;
 	const char *param;
 	PGresult *res;
@@ -50,9 +50,8 @@ int pn_pg_table_load(PGconn *conn, const char *name, struct pn_pg_table *t, stru
 		pn_buf_addf(why, "bad table name '%s'", name);
 		return -1;
 	}
-	if (pn_pg_add_name(conn, &q, name)) {
-		pn_buf_addf(why, "bad table name '%s': ", name);
-		pn_pg_error(conn, why);
+	if (pn_pg_add_name(&q, name, &bad)) {
+		pn_buf_addf(why, "bad table name '%s': %s", name, bad);
 		pn_buf_release(&q);
 		return -1;
 	}
