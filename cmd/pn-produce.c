@@ -25,6 +25,7 @@
 #include "pn_kafka.h"
 #include "pn_num.h"
 #include "pn_opt.h"
+#include "pn_progress.h"
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"

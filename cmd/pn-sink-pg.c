@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pn_buf.h"
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
@@ -34,6 +35,7 @@
 #include "pn_pg_offsets.h"
 #include "pn_pg_sql.h"
 #include "pn_pg_table.h"
+#include "pn_progress.h"
 #include "pn_record.h"
 #include "pn_signal.h"
 #include "pn_sink.h"

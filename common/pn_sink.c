@@ -2,6 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_pg_copy.h"
 #include "pn_pg_offsets.h"
