@@ -2,8 +2,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_pg.h"
 
@@ -36,18 +36,14 @@ static void connect_wait(PGconn *conn)
 {
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	int t = connect_timeout(conn);
-	struct timespec end;
+	long long end = pn_now_ms() + t * 1000LL;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += t;
 	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
 		struct pollfd pfd = { PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 };
-		struct timespec now;
 		int ms = -1;
 
 		if (t) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			ms = (int)((end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000);
+			ms = (int)(end - pn_now_ms());
 			if (ms <= 0)
 				return;	/* the caller sees the status: not OK */
 		}
