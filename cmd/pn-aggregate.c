@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "pn_agg.h"
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"

@@ -22,6 +22,7 @@
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_opt.h"
+#include "pn_progress.h"
 #include "pn_signal.h"
 #include "pn_version.h"
 

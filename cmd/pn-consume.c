@@ -27,6 +27,7 @@
 #endif
 
 #include "pn_agg.h"
+#include "pn_clock.h"
 #include "pn_confluent.h"
 #include "pn_err.h"
 #include "pn_io.h"
@@ -36,6 +37,7 @@
 #include "pn_offsets.h"
 #include "pn_opt.h"
 #include "pn_pieces.h"
+#include "pn_progress.h"
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"

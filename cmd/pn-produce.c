@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "pn_clock.h"
 #include "pn_confluent.h"
 #include "pn_err.h"
 #include "pn_io.h"
@@ -25,6 +25,7 @@
 #include "pn_kafka.h"
 #include "pn_num.h"
 #include "pn_opt.h"
+#include "pn_progress.h"
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"
@@ -331,14 +332,6 @@ static void print_stats(const struct counts *c, double seconds)
 		(unsigned long long)c->rejected, (unsigned long long)c->bytes, seconds);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* max_bytes: message.max.bytes to set over the other settings, or 0. */
 static rd_kafka_t *open_producer(const struct opts *o, struct delivery *d,
 				 struct pn_registry_conf *reg, long max_bytes)
@@ -400,7 +393,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct run r;
 	struct delivery d;
-	double started = now();
+	long long started = pn_now_ms();
 
 	pn_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
@@ -460,7 +453,7 @@ int main(int argc, char **argv)
 		r.status = PN_EX_IOERR;
 	r.counts.rejected = r.reject.count;
 	if (o.stats)
-		print_stats(&r.counts, now() - started);
+		print_stats(&r.counts, (pn_now_ms() - started) / 1000.0);
 
 	rd_kafka_topic_destroy(r.rkt);
 	rd_kafka_destroy(r.rk);

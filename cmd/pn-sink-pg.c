@@ -24,11 +24,18 @@
 #include <unistd.h>
 
 #include "pn_buf.h"
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_opt.h"
 #include "pn_pg.h"
+#include "pn_pg_batch.h"
+#include "pn_pg_copy.h"
+#include "pn_pg_offsets.h"
+#include "pn_pg_sql.h"
+#include "pn_pg_table.h"
+#include "pn_progress.h"
 #include "pn_record.h"
 #include "pn_signal.h"
 #include "pn_sink.h"
@@ -304,7 +311,7 @@ static void create_table(struct run *r, const struct pn_json *j)
 				v = pn_json_get(j, 0, name, strlen(name));
 				if (n++)
 					pn_buf_adds(&sql, ", ");
-				pn_pg_add_ident(r->sink.conn, &sql, field);
+				pn_pg_add_ident(&sql, field, NULL);
 				pn_buf_addf(&sql, " %s", pn_pg_type_for(j, v));
 			}
 			free(name);
@@ -315,7 +322,7 @@ static void create_table(struct run *r, const struct pn_json *j)
 		for (int k = 0; k < o->npk; k++) {
 			if (k)
 				pn_buf_adds(&sql, ", ");
-			pn_pg_add_ident(r->sink.conn, &sql, column_of(o, o->pk[k]));
+			pn_pg_add_ident(&sql, column_of(o, o->pk[k]), NULL);
 		}
 		pn_buf_addc(&sql, ')');
 	}
@@ -369,8 +376,8 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 		r->names_wanted[i] = i < r->ncols ? r->cols[i].field : meta[i - r->ncols];
 		r->lens_wanted[i] = strlen(r->names_wanted[i]);
 	}
-	if (pn_pg_sql_build(r->sink.conn, &r->table, r->cols, r->ncols, r->o->mode,
-			    r->o->delete_tombstone,
+	if (pn_pg_sql_build(PQserverVersion(r->sink.conn), &r->table, r->cols, r->ncols,
+			    r->o->mode, r->o->delete_tombstone,
 			    joins_by_key(r) && key_is_unique(r), &r->sql))
 		pn_die(PN_EX_CONFIG, "cannot quote the column names of '%s'", r->o->table);
 	pn_sink_prepare(&r->sink, &r->sql);
@@ -613,7 +620,7 @@ static void open_table(struct run *r)
 	if (r->o->offsets_table) {
 		struct pn_buf q = PN_BUF_INIT;
 
-		if (pn_pg_add_name(r->sink.conn, &q, r->o->offsets_table))
+		if (pn_pg_add_name(&q, r->o->offsets_table, NULL))
 			pn_die(PN_EX_CONFIG, "bad offsets table name '%s'", r->o->offsets_table);
 		r->sink.offsets_quoted = pn_buf_detach(&q, NULL);
 		pn_buf_reset(&r->msg);

@@ -8,7 +8,9 @@
 #include <zstd.h>
 
 #include "pn_archive.h"
+#include "pn_clock.h"
 #include "pn_offsets.h"
+#include "pn_progress.h"
 #include "pn_window.h"
 #include "pn_err.h"
 #include "pn_num.h"

@@ -2,8 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "pn_buf.h"
 #include "pn_err.h"
@@ -129,37 +127,6 @@ void pn_usage_error(const char *usage, const char *fmt, ...)
 	fprintf(stderr, "%s", usage);
 	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
 	exit(PN_EX_USAGE);
-}
-
-long long pn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-void pn_progress_init(struct pn_progress *p)
-{
-	p->on = pn_verbosity >= 1 && isatty(STDERR_FILENO);
-	p->calls = 0;
-	p->last_ms = pn_now_ms();
-}
-
-void pn_progress_show(struct pn_progress *p, unsigned long long records)
-{
-	long long now = pn_now_ms();
-
-	if (now - p->last_ms < 1000)
-		return;
-	p->last_ms = now;
-	fprintf(stderr, "\r%s: %llu records\033[K", progname, records);
-}
-
-void pn_progress_done(struct pn_progress *p)
-{
-	if (p->on)
-		fprintf(stderr, "\r\033[K");
 }
 
 char *pn_url_redact(const char *url)

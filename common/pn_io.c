@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_signal.h"

@@ -2,7 +2,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pn_clock.h"
 #include "pn_err.h"
+#include "pn_pg_copy.h"
+#include "pn_pg_offsets.h"
 #include "pn_sink.h"
 
 /* Takes res: PN_PG_OK if its status is `want`, else the kind of failure

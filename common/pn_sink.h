@@ -23,6 +23,8 @@
 #include <stdint.h>
 
 #include "pn_pg.h"
+#include "pn_pg_batch.h"
+#include "pn_pg_sql.h"
 
 struct pn_sink {
 	/* the caller's settings */

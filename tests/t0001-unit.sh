@@ -48,6 +48,10 @@ test_expect_success 'pn_s3: a page of a listing' '
 	"$PN_UNIT/test-s3"
 '
 
+test_expect_success 'pn_pg_sql: quoted names, the statements of each mode, without a server' '
+	"$PN_UNIT/test-sql"
+'
+
 test_expect_success 'pn_avro: Avro binary as the specification encodes it, and back' '
 	"$PN_UNIT/test-avro"
 '

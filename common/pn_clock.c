@@ -1,0 +1,11 @@
+#include <time.h>
+
+#include "pn_clock.h"
+
+long long pn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
