@@ -30,86 +30,13 @@
 #include <stdio.h>
 
 #include "pn_buf.h"
+#include "pn_catalog.h"
 #include "pn_io.h"
 #include "pn_json.h"
+#include "pn_manifest.h"
 #include "pn_store.h"
 
 #define PN_ARCHIVE_DEFAULT_PATTERN "topic={topic}/dt=%Y-%m-%d/hour=%H"
-
-/* What a manifest says about its object. */
-struct pn_manifest {
-	char *object;		/* relative to the root */
-	char *topic;
-	char *time_field;
-	int32_t partition;	/* -1: the records had no coordinates */
-	int64_t first_offset, last_offset;	/* -1: none */
-	int64_t min_time, max_time;	/* ms since the epoch */
-	uint64_t records, raw_bytes, bytes, hash;
-	int hash_fnv;		/* hash is FNV-1a 64 (archives written before
-				 * XXH64), not XXH64 */
-};
-
-void pn_manifest_to_json(const struct pn_manifest *m, struct pn_buf *out);
-void pn_manifest_release(struct pn_manifest *m);
-/* The manifest's name for a data object's. */
-void pn_manifest_name(const char *object, struct pn_buf *out);
-
-/* The records to read back. */
-struct pn_archive_filter {
-	const char *topic;	/* NULL: all */
-	int32_t partition;	/* -1: all */
-	int64_t from, to;	/* time range [from, to) */
-};
-
-/* The objects of an archive and their manifests, sorted by topic,
- * partition, first offset (or time). */
-struct pn_catalog {
-	struct pn_manifest *m;	/* objects with a manifest, filtered */
-	size_t n;
-	char **no_manifest;	/* data objects without one */
-	size_t n_no_manifest;
-	char **orphans;		/* manifests without their object */
-	size_t n_orphans;
-	char **bad;		/* data objects whose manifest is damaged */
-	char **bad_why;		/* ... and what is wrong with it */
-	size_t n_bad;
-};
-
-int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
-		    struct pn_catalog *c);
-void pn_catalog_release(struct pn_catalog *c);
-/*
- * Appends where a writer of this archive resumes, as pn-consume
- * --start-offsets JSON: for each topic-partition, one past the end of the
- * run of offsets its objects cover without a gap from its first object.
- * An object lost to a crash is therefore written again, and one beyond
- * it is rewritten under its own name.
- */
-void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out);
-
-/* Reading one object back, line by line, checked against its manifest. */
-struct pn_objreader {
-	const struct pn_manifest *m;
-	struct pn_buf comp;	/* the compressed object */
-	size_t comp_pos;
-	void *dctx;		/* ZSTD_DCtx * */
-	struct pn_buf out;	/* decompressed, lines from `pos` */
-	size_t pos;
-	int frame_done;
-	uint64_t lines;
-	char why[512];		/* what was wrong with it, after an error */
-};
-
-void pn_objreader_init(struct pn_objreader *r);
-void pn_objreader_release(struct pn_objreader *r);
-/* Fetches the object and checks its size and hash. */
-int pn_objreader_open(struct pn_objreader *r, struct pn_store *st, const struct pn_manifest *m);
-/* 1: a line (without '\n') in *line and *len, valid until the next call;
- * 0: the end, with the record count checked; else an exit status. */
-int pn_objreader_next(struct pn_objreader *r, const char **line, size_t *len);
-/* As pn_objreader_next(), for a run of whole lines at once (each with its
- * '\n') in *p and *len: for a reader that needs no look at each record. */
-int pn_objreader_chunk(struct pn_objreader *r, const char **p, size_t *len);
 
 /* The time of a record: field's value as epoch ms (a number) or an ISO 8601
  * string.  0, or -1 with *why. */
