@@ -1,24 +1,30 @@
 /*
  * pn_archive — the archive of pn-archive: zstd-compressed NDJSON objects on
- * a directory or S3, partitioned for Athena, each with a manifest.
+ * a directory or S3, partitioned for Athena, each with a manifest; the
+ * writer that makes it, and cat and verify that read it back.
  *
  * Layout, under the root (a directory, or s3://bucket/prefix):
  *     topic=pings/dt=2026-11-01/hour=13/pings+0+0000001000.ndjson.zst
  *     topic=pings/dt=2026-11-01/hour=13/_pings+0+0000001000.manifest.json
  * The directories come from the --partition-by pattern ({topic},
  * {partition} and strftime(3) conversions over the record's time, UTC).
- * A data object is one zstd frame with the content checksum holding whole
- * NDJSON lines, the records as they came, byte for byte.  Its name is
- * <topic>+<partition>+<first offset> when the records carry _topic,
- * _partition and _offset (as the Confluent S3 sink names them), so a re-run
- * over the same records writes the same objects again instead of new ones.
- * The manifest (one JSON object) says what the object holds: records,
- * first and last offset, earliest and latest time, raw and compressed
- * bytes and the FNV-1a 64 hash of the compressed bytes.  Names that start
- * with '_' or '.' are what Athena/Hive skip, so the table sees data only.
+ * A data object holds whole NDJSON lines, the records as they came, byte
+ * for byte, as one or more zstd frames, each with its content checksum:
+ * one frame while the writer has at most two objects open; once more are
+ * open, every open object ends its frame and goes on as a frame per 128 KB
+ * of records from one shared compressor.  zstd reads the frames as one
+ * stream.  Its name is <topic>+<partition>+<first offset> when the records
+ * carry _topic, _partition and _offset (as the Confluent S3 sink names
+ * them), so a re-run over the same records writes the same objects again
+ * instead of new ones.  The manifest (pn_manifest.h) says what the object
+ * holds, with the XXH64 of its compressed bytes (what xxhsum prints;
+ * FNV-1a 64 in archives written before, which are still read).  Names
+ * that start with '_' or '.' are what Athena/Hive skip, so the table sees
+ * data only.
  *
  * Objects are written through pn_store, whole or not at all; the data
- * object before its manifest.
+ * object before its manifest.  Reading goes through the catalog
+ * (pn_catalog.h) and one object reader per stream (pn_objreader.h).
  *
  * Every function that fails has already said why on stderr (naming the
  * object) and returns the exit status of pn_err.h.

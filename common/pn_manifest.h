@@ -5,9 +5,12 @@
  * A data object <topic>+<partition>+<first offset>.ndjson.zst has beside
  * it a manifest _<topic>+<partition>+<first offset>.manifest.json (one JSON
  * object): records, first and last offset, earliest and latest time, raw
- * and compressed bytes and the hash of the compressed bytes.  The leading
- * '_' is what Athena/Hive skip, so a table over the archive sees data
- * only.  pn_manifest_to_json() writes what pn_manifest_parse() reads back.
+ * and compressed bytes, and the hash of the compressed bytes as 16 hex
+ * digits: "xxh64", XXH64 with seed 0, what xxhsum prints; or, in archives
+ * written before, "fnv1a64", FNV-1a 64 (pn_hash64), which is still read
+ * and written back as it came.  The leading '_' is what Athena/Hive skip,
+ * so a table over the archive sees data only.  pn_manifest_to_json()
+ * writes what pn_manifest_parse() reads back.
  */
 #ifndef PN_MANIFEST_H
 #define PN_MANIFEST_H
