@@ -44,10 +44,11 @@
 
 #define PN_ARCHIVE_DEFAULT_PATTERN "topic={topic}/dt=%Y-%m-%d/hour=%H"
 
-/* The time of a record: field's value as epoch ms (a number) or an ISO 8601
- * string.  0, or -1 with *why. */
-int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
-		   int64_t *ms, const char **why);
+/* The time the archive files a record by: its member `field`, an epoch
+ * time in s or ms (a number) or an ISO 8601 string, as pn_event_time()
+ * reads them, and not before 1970.  0, or -1 with *why. */
+int pn_archive_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
+			   int64_t *ms, const char **why);
 
 /* Writing. */
 struct pn_writer_opts {

@@ -218,7 +218,8 @@ static int stream_advance(struct cat *c, struct stream *s)
 			;
 		} else if (pn_json_parse(&c->json, s->line, s->len) ||
 			   !pn_json_is_object(&c->json, 0) ||
-			   pn_record_time(&c->json, s->r.m->time_field, &c->scratch, &s->time, &why)) {
+			   pn_archive_record_time(&c->json, s->r.m->time_field, &c->scratch,
+						  &s->time, &why)) {
 			snprintf(s->r.why, sizeof(s->r.why), "record %llu is not what was written",
 				 (unsigned long long)s->r.lines);
 			pn_error("error (at %s:%llu): object is damaged: not a record of the archive",
@@ -418,7 +419,7 @@ static int verify_object(struct pn_objreader *r, struct pn_store *st, const stru
 		why = NULL;
 		if (pn_json_parse(j, line, len) || !pn_json_is_object(j, 0))
 			why = "not a JSON object";
-		else if (pn_record_time(j, m->time_field, scratch, &t, &why))
+		else if (pn_archive_record_time(j, m->time_field, scratch, &t, &why))
 			;
 		else if (t < m->min_time || t > m->max_time)
 			why = "its time is outside the manifest's range";

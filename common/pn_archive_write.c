@@ -17,7 +17,7 @@ enum {
 					 * time: with pn_buf's NUL, 64 KB */
 };
 
-/* pn_record_time of the value at token t (-1: none). */
+/* pn_archive_record_time() of the value at token t (-1: none). */
 static int record_time_at(const struct pn_json *j, int t, struct pn_buf *scratch, int64_t *ms,
 			  const char **why)
 {
@@ -33,8 +33,8 @@ static int record_time_at(const struct pn_json *j, int t, struct pn_buf *scratch
 	return -1;
 }
 
-int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
-		   int64_t *ms, const char **why)
+int pn_archive_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
+			   int64_t *ms, const char **why)
 {
 	return record_time_at(j, pn_json_get(j, 0, field, strlen(field)), scratch, ms, why);
 }
