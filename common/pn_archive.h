@@ -73,9 +73,10 @@ int pn_archive_pattern_check(const char *pattern, const char **why);
 
 struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts *o);
 /*
- * Adds one record (the parsed line j, without its '\n').  0 done, 1 a
- * duplicate of an offset already written (skipped), -1 bad record (*why),
- * else an exit status from the store.
+ * Adds one record (the parsed line j, without its '\n').  0 done (or a
+ * duplicate of an offset already written: skipped, and counted in
+ * duplicates), -1 bad record (*why), else an exit status from the store or
+ * the compressor.
  */
 int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line, size_t len,
 		  const char **why);

@@ -207,18 +207,21 @@ static int expand_pattern(struct pn_writer *w, const char *topic, int32_t partit
  */
 enum { FEW_OBJECTS = 2 };
 
+/* A compression context, or NULL (said on stderr). */
 static ZSTD_CCtx *new_cctx(int level)
 {
 	ZSTD_CCtx *c = ZSTD_createCCtx();
 
-	if (!c)
-		pn_die(PN_EX_FAILED, "out of memory starting zstd");
+	if (!c) {
+		pn_error("out of memory starting zstd");
+		return NULL;
+	}
 	ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
 	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
 	return c;
 }
 
-/* The context of the objects that are a frame per stage. */
+/* The context of the objects that are a frame per stage, or NULL. */
 static ZSTD_CCtx *shared_cctx(struct pn_writer *w)
 {
 	if (!w->shared)
@@ -230,7 +233,8 @@ static ZSTD_CCtx *shared_cctx(struct pn_writer *w)
  * Compresses the staged lines; with end, the end of the object.  An object
  * with its own context is one frame; one without (one of many open at
  * once) is a frame per stage, made with the writer's shared context, which
- * is why many open objects cost little more than their stage each.
+ * is why many open objects cost little more than their stage each.  0, or
+ * an exit status.
  */
 static int wobj_compress(struct pn_writer *w, struct wobj *o, int end)
 {
@@ -242,6 +246,8 @@ static int wobj_compress(struct pn_writer *w, struct wobj *o, int end)
 
 	if (!o->cctx && !in.size)
 		return 0;	/* no empty frame at the end */
+	if (!cctx)
+		return PN_EX_FAILED;
 	do {
 		ZSTD_outBuffer out;
 
@@ -250,8 +256,11 @@ static int wobj_compress(struct pn_writer *w, struct wobj *o, int end)
 		out.size = comp->cap - comp->len - 1;
 		out.pos = 0;
 		ret = ZSTD_compressStream2(cctx, &out, &in, mode);
-		if (ZSTD_isError(ret))
-			pn_die(PN_EX_FAILED, "zstd: %s", ZSTD_getErrorName(ret));
+		if (ZSTD_isError(ret)) {
+			pn_error("cannot compress '%s': zstd: %s", o->m.object,
+				 ZSTD_getErrorName(ret));
+			return PN_EX_FAILED;
+		}
 		XXH64_update(o->hash, comp->data + comp->len, out.pos);
 		o->m.bytes += out.pos;
 		comp->len += out.pos;
@@ -274,18 +283,21 @@ static void wobj_free(struct pn_writer *w, struct wobj *o)
 }
 
 /* Many objects open: those with a context of their own end their frame
- * there and go on a frame per stage. */
-static void share_contexts(struct pn_writer *w)
+ * there and go on a frame per stage.  0, or an exit status. */
+static int share_contexts(struct pn_writer *w)
 {
 	for (int i = 0; i < w->nobj; i++) {
 		struct wobj *o = w->obj[i];
+		int rc;
 
 		if (o->cctx) {
-			wobj_compress(w, o, 1);
+			if ((rc = wobj_compress(w, o, 1)))
+				return rc;
 			ZSTD_freeCCtx(o->cctx);
 			o->cctx = NULL;
 		}
 	}
+	return 0;
 }
 
 static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t partition,
@@ -311,32 +323,38 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 			    partition >= 0 ? "p" : "none", (long long)time(NULL), (long)getpid(),
 			    (unsigned long long)++w->seq, PN_MANIFEST_OBJECT_SUFFIX);
 	o->m.object = pn_buf_detach(&rel, NULL);
-	if (w->nobj < FEW_OBJECTS) {
-		/* compression on worker threads while this one parses; with one
-		 * worker (the zstd CLI's default) the caller waits on it more
-		 * often, two gave the better wall time here for about the same
-		 * CPU, measured; 1 MB jobs keep the memory per object small */
-		o->cctx = new_cctx(w->o.level);
-		ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_nbWorkers, 2);
-		ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_jobSize, 1 << 20);
-	} else {
-		share_contexts(w);
-	}
 	o->m.topic = pn_strdup(topic);
 	o->m.time_field = pn_strdup(w->o.time_field);
 	o->m.partition = partition;
 	o->m.first_offset = offset;
 	o->m.last_offset = offset;
 	o->m.min_time = o->m.max_time = t_ms;
-	if (!(o->hash = XXH64_createState()) || XXH64_reset(o->hash, 0) != XXH_OK)
-		pn_die(PN_EX_FAILED, "out of memory starting xxhash");
-	o->opened_ms = pn_now_ms();
-	if ((*rc = pn_store_file_open(w->st, &o->file, o->m.object))) {
-		wobj_free(w, o);
-		return NULL;
+	*rc = PN_EX_FAILED;
+	if (w->nobj < FEW_OBJECTS) {
+		/* compression on worker threads while this one parses; with one
+		 * worker (the zstd CLI's default) the caller waits on it more
+		 * often, two gave the better wall time here for about the same
+		 * CPU, measured; 1 MB jobs keep the memory per object small */
+		if (!(o->cctx = new_cctx(w->o.level)))
+			goto fail;
+		ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_nbWorkers, 2);
+		ZSTD_CCtx_setParameter(o->cctx, ZSTD_c_jobSize, 1 << 20);
+	} else if ((*rc = share_contexts(w))) {
+		goto fail;
 	}
+	if (!(o->hash = XXH64_createState()) || XXH64_reset(o->hash, 0) != XXH_OK) {
+		pn_error("out of memory starting xxhash");
+		*rc = PN_EX_FAILED;
+		goto fail;
+	}
+	o->opened_ms = pn_now_ms();
+	if ((*rc = pn_store_file_open(w->st, &o->file, o->m.object)))
+		goto fail;
 	pn_info("opened '%s'", o->m.object);
 	return o;
+fail:
+	wobj_free(w, o);
+	return NULL;
 }
 
 /* Finishes the object: the data, then its manifest. */
@@ -443,7 +461,7 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 
 		if (offset <= tp->offset) {
 			w->counts.duplicates++;
-			return 1;
+			return 0;
 		}
 		tp->offset = offset;
 	}

@@ -49,10 +49,13 @@ int pn_objreader_open(struct pn_objreader *r, struct pn_store *st, const struct 
 	r->frame_done = 0;
 	r->lines = 0;
 	pn_buf_reset(&r->out);
-	if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
-		pn_die(PN_EX_FAILED, "out of memory starting zstd");
-	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
 	r->why[0] = '\0';
+	if (!r->dctx && !(r->dctx = ZSTD_createDCtx())) {
+		snprintf(r->why, sizeof(r->why), "cannot be decompressed");
+		pn_error("out of memory starting zstd");
+		return PN_EX_FAILED;
+	}
+	ZSTD_DCtx_reset(r->dctx, ZSTD_reset_session_only);
 	if ((rc = pn_store_get(st, m->object, &r->comp))) {
 		snprintf(r->why, sizeof(r->why), "cannot be read");
 		return rc;
