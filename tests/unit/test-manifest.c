@@ -16,7 +16,7 @@
 #include "pn_objreader.h"
 #include "unit.h"
 
-static char tmpdir[4096];
+static const char *tmpdir;
 
 /* 2025-11-25T00:00:00Z */
 #define T0 1764028800000LL
@@ -451,24 +451,15 @@ static void test_objreader_checks(void)
 
 int main(int argc, char **argv)
 {
-	const char *t = getenv("TMPDIR");
-	char cmd[4200];
-
 	unit_init(argc, argv);
 	pn_set_progname("test-manifest");
 	test_manifest_round_trip();
 	test_manifest_parse_errors();
 	test_manifest_names();
-	snprintf(tmpdir, sizeof(tmpdir), "%s/pn-test-manifest.XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		perror(tmpdir);
-		return 2;
-	}
+	tmpdir = unit_tmpdir();
 	test_write_catalog_read();
 	test_many_frames();
 	test_objreader_checks();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd))
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	unit_tmpdir_remove();
 	return unit_done();
 }
