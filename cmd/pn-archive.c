@@ -199,7 +199,7 @@ static int handle_line(struct run *r, const struct pn_reader *in, char *line, si
 		column = r->json.at + 1;
 	} else if (!pn_json_is_object(&r->json, 0)) {
 		why = "not a JSON object";
-	} else if ((rc = pn_writer_add(r->w, &r->json, line, len, &why)) > 1) {
+	} else if ((rc = pn_writer_add(r->w, &r->json, line, len, &why)) > 0) {
 		r->status = rc;
 		return -1;
 	}

@@ -1,24 +1,30 @@
 /*
  * pn_archive — the archive of pn-archive: zstd-compressed NDJSON objects on
- * a directory or S3, partitioned for Athena, each with a manifest.
+ * a directory or S3, partitioned for Athena, each with a manifest; the
+ * writer that makes it, and cat and verify that read it back.
  *
  * Layout, under the root (a directory, or s3://bucket/prefix):
  *     topic=pings/dt=2026-11-01/hour=13/pings+0+0000001000.ndjson.zst
  *     topic=pings/dt=2026-11-01/hour=13/_pings+0+0000001000.manifest.json
  * The directories come from the --partition-by pattern ({topic},
  * {partition} and strftime(3) conversions over the record's time, UTC).
- * A data object is one zstd frame with the content checksum holding whole
- * NDJSON lines, the records as they came, byte for byte.  Its name is
- * <topic>+<partition>+<first offset> when the records carry _topic,
- * _partition and _offset (as the Confluent S3 sink names them), so a re-run
- * over the same records writes the same objects again instead of new ones.
- * The manifest (one JSON object) says what the object holds: records,
- * first and last offset, earliest and latest time, raw and compressed
- * bytes and the FNV-1a 64 hash of the compressed bytes.  Names that start
- * with '_' or '.' are what Athena/Hive skip, so the table sees data only.
+ * A data object holds whole NDJSON lines, the records as they came, byte
+ * for byte, as one or more zstd frames, each with its content checksum:
+ * one frame while the writer has at most two objects open; once more are
+ * open, every open object ends its frame and goes on as a frame per 128 KB
+ * of records from one shared compressor.  zstd reads the frames as one
+ * stream.  Its name is <topic>+<partition>+<first offset> when the records
+ * carry _topic, _partition and _offset (as the Confluent S3 sink names
+ * them), so a re-run over the same records writes the same objects again
+ * instead of new ones.  The manifest (pn_manifest.h) says what the object
+ * holds, with the XXH64 of its compressed bytes (what xxhsum prints;
+ * FNV-1a 64 in archives written before, which are still read).  Names
+ * that start with '_' or '.' are what Athena/Hive skip, so the table sees
+ * data only.
  *
  * Objects are written through pn_store, whole or not at all; the data
- * object before its manifest.
+ * object before its manifest.  Reading goes through the catalog
+ * (pn_catalog.h) and one object reader per stream (pn_objreader.h).
  *
  * Every function that fails has already said why on stderr (naming the
  * object) and returns the exit status of pn_err.h.
@@ -30,91 +36,19 @@
 #include <stdio.h>
 
 #include "pn_buf.h"
+#include "pn_catalog.h"
 #include "pn_io.h"
 #include "pn_json.h"
+#include "pn_manifest.h"
 #include "pn_store.h"
 
 #define PN_ARCHIVE_DEFAULT_PATTERN "topic={topic}/dt=%Y-%m-%d/hour=%H"
 
-/* What a manifest says about its object. */
-struct pn_manifest {
-	char *object;		/* relative to the root */
-	char *topic;
-	char *time_field;
-	int32_t partition;	/* -1: the records had no coordinates */
-	int64_t first_offset, last_offset;	/* -1: none */
-	int64_t min_time, max_time;	/* ms since the epoch */
-	uint64_t records, raw_bytes, bytes, hash;
-	int hash_fnv;		/* hash is FNV-1a 64 (archives written before
-				 * XXH64), not XXH64 */
-};
-
-void pn_manifest_to_json(const struct pn_manifest *m, struct pn_buf *out);
-void pn_manifest_release(struct pn_manifest *m);
-/* The manifest's name for a data object's. */
-void pn_manifest_name(const char *object, struct pn_buf *out);
-
-/* The records to read back. */
-struct pn_archive_filter {
-	const char *topic;	/* NULL: all */
-	int32_t partition;	/* -1: all */
-	int64_t from, to;	/* time range [from, to) */
-};
-
-/* The objects of an archive and their manifests, sorted by topic,
- * partition, first offset (or time). */
-struct pn_catalog {
-	struct pn_manifest *m;	/* objects with a manifest, filtered */
-	size_t n;
-	char **no_manifest;	/* data objects without one */
-	size_t n_no_manifest;
-	char **orphans;		/* manifests without their object */
-	size_t n_orphans;
-	char **bad;		/* data objects whose manifest is damaged */
-	char **bad_why;		/* ... and what is wrong with it */
-	size_t n_bad;
-};
-
-int pn_catalog_load(struct pn_store *st, const struct pn_archive_filter *f,
-		    struct pn_catalog *c);
-void pn_catalog_release(struct pn_catalog *c);
-/*
- * Appends where a writer of this archive resumes, as pn-consume
- * --start-offsets JSON: for each topic-partition, one past the end of the
- * run of offsets its objects cover without a gap from its first object.
- * An object lost to a crash is therefore written again, and one beyond
- * it is rewritten under its own name.
- */
-void pn_catalog_offsets(const struct pn_catalog *c, struct pn_buf *out);
-
-/* Reading one object back, line by line, checked against its manifest. */
-struct pn_objreader {
-	const struct pn_manifest *m;
-	struct pn_buf comp;	/* the compressed object */
-	size_t comp_pos;
-	void *dctx;		/* ZSTD_DCtx * */
-	struct pn_buf out;	/* decompressed, lines from `pos` */
-	size_t pos;
-	int frame_done;
-	uint64_t lines;
-	char why[512];		/* what was wrong with it, after an error */
-};
-
-void pn_objreader_init(struct pn_objreader *r);
-void pn_objreader_release(struct pn_objreader *r);
-/* Fetches the object and checks its size and hash. */
-int pn_objreader_open(struct pn_objreader *r, struct pn_store *st, const struct pn_manifest *m);
-/* 1: a line (without '\n') in *line and *len, valid until the next call;
- * 0: the end, with the record count checked; else an exit status. */
-int pn_objreader_next(struct pn_objreader *r, const char **line, size_t *len);
-/* As pn_objreader_next(), for a run of whole lines at once (each with its
- * '\n') in *p and *len: for a reader that needs no look at each record. */
-int pn_objreader_chunk(struct pn_objreader *r, const char **p, size_t *len);
-
-/* The time of a record: field's value as epoch ms (a number) or an ISO 8601
- * string.  0, or -1 with *why. */
-int pn_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
-		   int64_t *ms, const char **why);
+/* The time the archive files a record by: its member `field`, an epoch
+ * time in s or ms (a number) or an ISO 8601 string, as pn_event_time()
+ * reads them, and not before 1970.  0, or -1 with *why. */
+int pn_archive_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
+			   int64_t *ms, const char **why);
 
 /* Writing. */
 struct pn_writer_opts {
@@ -139,9 +73,10 @@ int pn_archive_pattern_check(const char *pattern, const char **why);
 
 struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts *o);
 /*
- * Adds one record (the parsed line j, without its '\n').  0 done, 1 a
- * duplicate of an offset already written (skipped), -1 bad record (*why),
- * else an exit status from the store.
+ * Adds one record (the parsed line j, without its '\n').  0 done (or a
+ * duplicate of an offset already written: skipped, and counted in
+ * duplicates), -1 bad record (*why), else an exit status from the store or
+ * the compressor.
  */
 int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line, size_t len,
 		  const char **why);

@@ -19,6 +19,7 @@
 
 #include "fuzz.h"
 #include "pn_archive.h"
+#include "pn_objreader.h"
 
 static const char object[] = "t+0+0000000000.ndjson.zst";
 

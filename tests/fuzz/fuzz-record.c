@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)pn_json_members(&j, names, lens, 3, val);
 		(void)pn_record_position(&j, val[0], val[1], val[2], &topic, &partition, &offset,
 					 &why);
-		(void)pn_record_time(&j, "delivered_time", &scratch, &ms, &why);
+		(void)pn_archive_record_time(&j, "delivered_time", &scratch, &ms, &why);
 		if (pn_agg_apply(&agg, &j, &why))
 			pn_agg_pass(&agg, &j);
 		free(line);

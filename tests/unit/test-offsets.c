@@ -11,7 +11,7 @@
 #include "pn_record.h"
 #include "unit.h"
 
-static char tmpdir[4096];
+static const char *tmpdir;
 
 static const char *tmpfile_with(const char *name, const void *data, size_t n)
 {
@@ -136,20 +136,11 @@ static void test_checkpoint(void)
 
 int main(int argc, char **argv)
 {
-	const char *t = getenv("TMPDIR");
-	char cmd[4200];
-
 	unit_init(argc, argv);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/pn-test-offsets.XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		perror(tmpdir);
-		return 2;
-	}
+	tmpdir = unit_tmpdir();
 	test_record_position();
 	test_start_offsets();
 	test_checkpoint();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd))
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	unit_tmpdir_remove();
 	return unit_done();
 }

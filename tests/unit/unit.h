@@ -9,6 +9,7 @@
  *   CHECK_MEM(got, gotlen, want, wantlen, fmt, ...)
  *   CHECK_I64(got, want, fmt, ...)
  *                           the same, showing both sides on failure
+ *   unit_tmpdir()           a private temp directory, for tests of files
  *
  * main() calls unit_init(argc, argv) first and returns unit_done().  The
  * exit status is 1 if any CHECK failed; with --todo it is also 1 while a
@@ -164,6 +165,38 @@ static UNUSED uint64_t unit_rand(void)
 static UNUSED size_t unit_below(size_t n)
 {
 	return n ? (size_t)(unit_rand() % n) : 0;
+}
+
+static char unit_tmpdir_path[4096];
+
+/* A private temp directory under $TMPDIR (else /tmp), pn-<test>.XXXXXX,
+ * made on the first call; unit_tmpdir_remove() removes it and all it
+ * holds. */
+static UNUSED const char *unit_tmpdir(void)
+{
+	if (!unit_tmpdir_path[0]) {
+		const char *t = getenv("TMPDIR");
+
+		snprintf(unit_tmpdir_path, sizeof(unit_tmpdir_path), "%s/pn-%s.XXXXXX",
+			 t && *t ? t : "/tmp", unit_name);
+		if (!mkdtemp(unit_tmpdir_path)) {
+			perror(unit_tmpdir_path);
+			exit(2);
+		}
+	}
+	return unit_tmpdir_path;
+}
+
+static UNUSED void unit_tmpdir_remove(void)
+{
+	char cmd[4200];
+
+	if (!unit_tmpdir_path[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", unit_tmpdir_path);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", unit_tmpdir_path);
+	unit_tmpdir_path[0] = '\0';
 }
 
 static UNUSED int unit_done(void)
