@@ -1,7 +1,9 @@
 /* Unit tests for common/pn_avro.h: natural JSON -> Avro binary against the
  * encodings the Avro specification gives (zig-zag varints, length-prefixed
- * strings, blocks, union indexes), and back to the documented JSON. */
+ * strings, blocks, union indexes), and back to the documented JSON; and for
+ * what the files of pn_avro share through pn_avro_int.h, on their own. */
 #include "pn_avro.h"
+#include "pn_avro_int.h"
 #include "unit.h"
 
 static int from_hex(const char *hex, char *out)
@@ -325,6 +327,213 @@ static void test_beyond_double(void)
 	pn_buf_release(&why);
 }
 
+/* The text forms of the logical types, read (pn_avro_parse_logical) and
+ * written (pn_avro_add_logical_long), including what falls back to a number. */
+static void test_logical_text(void)
+{
+	static const struct {
+		enum pn_avro_type type;
+		enum pn_avro_logical logical;
+		const char *text;	/* NULL: v is written as a plain number */
+		int64_t v;
+		int parses;		/* text reads back as v */
+	} cases[] = {
+		{ PN_AVRO_INT, PN_AVRO_DATE, "\"1970-01-01\"", 0, 1 },
+		{ PN_AVRO_INT, PN_AVRO_DATE, "\"1969-12-31\"", -1, 1 },
+		{ PN_AVRO_INT, PN_AVRO_DATE, "\"2026-11-26\"", 20783, 1 },
+		{ PN_AVRO_INT, PN_AVRO_DATE, "\"9999-12-31\"", 2932896, 1 },
+		{ PN_AVRO_INT, PN_AVRO_DATE, NULL, 2932897, 0 },	/* year 10000 */
+		{ PN_AVRO_INT, PN_AVRO_DATE, NULL, -719163, 0 },	/* year 0 */
+		{ PN_AVRO_INT, PN_AVRO_TIME_MILLIS, "\"13:05:09.123\"", 47109123, 1 },
+		{ PN_AVRO_INT, PN_AVRO_TIME_MILLIS, NULL, 86400000, 0 },
+		{ PN_AVRO_INT, PN_AVRO_TIME_MILLIS, NULL, -1, 0 },
+		{ PN_AVRO_LONG, PN_AVRO_TIME_MICROS, "\"00:00:00.000001\"", 1, 1 },
+		{ PN_AVRO_LONG, PN_AVRO_TS_MILLIS, "\"1969-12-31T23:59:59.999Z\"", -1, 1 },
+		{ PN_AVRO_LONG, PN_AVRO_TS_MICROS, "\"1970-01-01T00:00:00.000001Z\"", 1, 1 },
+		{ PN_AVRO_LONG, PN_AVRO_LOCAL_TS_MILLIS, "\"2026-11-26T13:05:09.123\"",
+		  1795698309123LL, 1 },
+		{ PN_AVRO_LONG, PN_AVRO_LOCAL_TS_MICROS, "\"1970-01-01T00:00:00.000001\"", 1, 1 },
+		{ PN_AVRO_LONG, PN_AVRO_TS_MICROS, NULL, INT64_MAX, 0 },
+		{ PN_AVRO_LONG, PN_AVRO_TS_MILLIS, NULL, INT64_MIN, 0 },	/* us overflow */
+		{ PN_AVRO_LONG, PN_AVRO_PLAIN, NULL, 5, 0 },
+	};
+	static const struct {
+		enum pn_avro_logical logical;
+		const char *text;
+	} bad[] = {
+		{ PN_AVRO_DATE, "2026-11-26T00:00:00Z" }, { PN_AVRO_DATE, "2026-13-01" },
+		{ PN_AVRO_DATE, "26-11-2026" }, { PN_AVRO_TIME_MILLIS, "24:00:00" },
+		{ PN_AVRO_TIME_MILLIS, "13:05" }, { PN_AVRO_TIME_MICROS, "13:05:09.1234567" },
+		{ PN_AVRO_TIME_MICROS, "13:05:09x" }, { PN_AVRO_TS_MILLIS, "yesterday" },
+		{ PN_AVRO_TS_MILLIS, "" }, { PN_AVRO_PLAIN, "1970-01-01" },
+		{ PN_AVRO_UUID, "1970-01-01" },
+	};
+	struct pn_buf b = PN_BUF_INIT;
+	char num[32], text[64];
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct pn_avro_node n = { .type = cases[i].type, .logical = cases[i].logical };
+		const char *want = cases[i].text;
+		int64_t v = 0;
+
+		if (!want) {
+			snprintf(num, sizeof(num), "%" PRId64, cases[i].v);
+			want = num;
+		}
+		pn_buf_reset(&b);
+		pn_buf_adds(&b, "x");	/* appended after what is there */
+		pn_avro_add_logical_long(&b, &n, cases[i].v);
+		CHECK_MEM(b.data + 1, b.len - 1, want, strlen(want), "write %" PRId64 " (case %zu)",
+			  cases[i].v, i);
+		if (!cases[i].parses)
+			continue;
+		/* the text without its quotes reads back */
+		snprintf(text, sizeof(text), "%.*s", (int)strlen(want) - 2, want + 1);
+		CHECK(pn_avro_parse_logical(&n, text, &v) == 0, "read '%s'", text);
+		CHECK_I64(v, cases[i].v, "read '%s'", text);
+	}
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		struct pn_avro_node n = { .type = PN_AVRO_LONG, .logical = bad[i].logical };
+		int64_t v = 0;
+
+		CHECK(pn_avro_parse_logical(&n, bad[i].text, &v) < 0, "'%s' (logical %d) read as %"
+		      PRId64, bad[i].text, (int)bad[i].logical, v);
+	}
+	pn_buf_release(&b);
+}
+
+/* Decimal text <-> two's complement bytes, on their own. */
+static void test_decimal_bytes(void)
+{
+	static const struct {
+		const char *text;
+		int precision, scale;
+		size_t size;
+		const char *hex;	/* NULL: refused, why contains `why` */
+		const char *why;
+		const char *back;	/* NULL: text */
+	} cases[] = {
+		{ "1.28", 9, 2, 0, "0080", NULL, NULL },
+		{ "-1.28", 9, 2, 0, "80", NULL, NULL },
+		{ "+0", 9, 2, 0, "00", NULL, "0.00" },
+		{ "0.010", 9, 2, 0, "01", NULL, "0.01" },	/* zeros past the scale */
+		{ "-0.5", 9, 3, 0, "fe0c", NULL, "-0.500" },
+		{ "32767", 5, 0, 2, "7fff", NULL, NULL },
+		{ "-32768", 5, 0, 2, "8000", NULL, NULL },
+		{ "1", 6, 0, 3, "000001", NULL, NULL },
+		{ "-1", 6, 0, 3, "ffffff", NULL, NULL },
+		{ "32768", 5, 0, 2, NULL, "does not fit the fixed size", NULL },
+		{ "0.001", 9, 2, 0, NULL, "more decimal places than the scale", NULL },
+		{ "12345", 4, 0, 0, NULL, "more digits than the precision", NULL },
+		{ "99.9", 3, 2, 0, NULL, "more digits than the precision", NULL },
+		{ "1.", 9, 2, 0, NULL, "is not a decimal number", NULL },
+		{ ".5", 9, 2, 0, NULL, "is not a decimal number", NULL },
+		{ "-", 9, 2, 0, NULL, "is not a decimal number", NULL },
+		{ "1e3", 9, 2, 0, NULL, "is not a decimal number", NULL },
+		{ "", 9, 2, 0, NULL, "is not a decimal number", NULL },
+	};
+	struct pn_buf b = PN_BUF_INIT, text = PN_BUF_INIT;
+	char want[16];
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		const char *why = NULL, *s = cases[i].text;
+		int status;
+
+		pn_buf_reset(&b);
+		status = pn_avro_decimal_to_bytes(s, strlen(s), cases[i].precision, cases[i].scale,
+						  cases[i].size, &b, &why);
+		if (!cases[i].hex) {
+			CHECK(status < 0 && why && strstr(why, cases[i].why) && b.len == 0,
+			      "'%s' -> %s", s, why ? why : "accepted");
+			continue;
+		}
+		if (!CHECK(status == 0, "'%s': %s", s, why))
+			continue;
+		CHECK_MEM(b.data, b.len, want, (size_t)from_hex(cases[i].hex, want), "'%s'", s);
+		/* and back, quoted */
+		pn_buf_reset(&text);
+		CHECK(pn_avro_add_decimal(&text, (const unsigned char *)b.data, b.len,
+					  cases[i].precision, cases[i].scale) == 0, "back '%s'", s);
+		pn_buf_reset(&b);
+		pn_buf_addf(&b, "\"%s\"", cases[i].back ? cases[i].back : s);
+		CHECK_MEM(text.data, text.len, b.data, b.len, "back '%s'", s);
+	}
+	/* no bytes is a zero; too many digits appends nothing */
+	pn_buf_reset(&text);
+	CHECK(pn_avro_add_decimal(&text, (const unsigned char *)"", 0, 4, 2) == 0, "empty");
+	CHECK_MEM(text.data, text.len, "\"0.00\"", 6, "empty");
+	pn_buf_reset(&text);
+	CHECK(pn_avro_add_decimal(&text, (const unsigned char *)"\x01\x86\xa0", 3, 4, 0) < 0 &&
+	      text.len == 0, "100000 under precision 4: %s", text.data ? text.data : "");
+	pn_buf_release(&b);
+	pn_buf_release(&text);
+}
+
+/* The field path of errors, branch names, and the field lookup. */
+static void test_shared(void)
+{
+	static const char schema[] =
+		"{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"com.x\",\"fields\":["
+		"{\"name\":\"a\",\"type\":[\"null\",\"long\","
+		"{\"type\":\"array\",\"items\":\"int\"},"
+		"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}]},"
+		"{\"name\":\"b\",\"type\":[\"null\",\"R\"]},"
+		"{\"name\":\"ab\",\"type\":\"string\"}]}";
+	struct pn_buf why = PN_BUF_INIT, names = PN_BUF_INIT;
+	struct pn_avro_schema *s = pn_avro_schema_new(schema, strlen(schema), &why);
+	struct pn_avro_codec c;
+	struct pn_buf want = PN_BUF_INIT;
+
+	pn_avro_codec_init(&c);
+	CHECK(pn_avro_fail(&c, "top %d", 1) == -1, "fail returns -1");
+	CHECK_MEM(c.why.data, c.why.len, "top 1", 5, "no path");
+	pn_avro_push_name(&c, "a", 1);
+	pn_avro_push_index(&c, 2);
+	pn_avro_push_name(&c, "bc", 1);	/* the length counts, not the NUL */
+	pn_avro_fail(&c, "deep");
+	CHECK_MEM(c.why.data, c.why.len, "field 'a[2].b': deep", 20, "path");
+	pn_avro_pop(&c);
+	pn_avro_pop(&c);
+	pn_avro_pop(&c);
+	CHECK(c.depth == 0, "depth %d after the pops", c.depth);
+	pn_avro_push_index(&c, 0);
+	pn_avro_push_name(&c, "x", 1);
+	pn_avro_fail(&c, "r");
+	CHECK_MEM(c.why.data, c.why.len, "field '[0].x': r", 16, "index first");
+	/* past the path's room depth still counts; the path is cut */
+	c.depth = 0;
+	pn_buf_adds(&want, "field 'n");
+	for (int i = 0; i < PN_AVRO_MAX_PATH + 6; i++) {
+		pn_avro_push_name(&c, "n", 1);
+		if (i && i < PN_AVRO_MAX_PATH)
+			pn_buf_adds(&want, ".n");
+	}
+	pn_buf_adds(&want, "': cut");
+	pn_avro_fail(&c, "cut");
+	CHECK(c.depth == PN_AVRO_MAX_PATH + 6, "depth %d", c.depth);
+	CHECK_MEM(c.why.data, c.why.len, want.data, want.len, "cut path");
+
+	if (CHECK(s != NULL, "schema: %s", why.data)) {
+		const struct pn_avro_node *r = s->root, *u = r->fields[0].type;
+
+		CHECK(!strcmp(pn_avro_branch_name(r), "com.x.R"), "%s", pn_avro_branch_name(r));
+		pn_avro_union_names(&names, u);
+		CHECK_MEM(names.data, names.len, "[null, long, array, com.x.E]", 28, "union");
+		CHECK(pn_avro_find_field(r, "a", 1, 0) == 0, "a");
+		CHECK(pn_avro_find_field(r, "ab", 2, 0) == 2, "ab, hint 0");
+		CHECK(pn_avro_find_field(r, "b", 1, 1) == 1, "b, hint 1");
+		CHECK(pn_avro_find_field(r, "b", 1, 9) == 1, "b, hint past the fields");
+		CHECK(pn_avro_find_field(r, "", 0, 0) == -1, "empty name");
+		CHECK(pn_avro_find_field(r, "c", 1, 0) == -1, "c");
+		CHECK(pn_avro_find_field(r, "\\u0061b", 7, 0) == 2, "an escaped name");
+	}
+	pn_avro_schema_free(s);
+	pn_avro_codec_release(&c);
+	pn_buf_release(&why);
+	pn_buf_release(&names);
+	pn_buf_release(&want);
+}
+
 int main(int argc, char **argv)
 {
 	unit_init(argc, argv);
@@ -334,5 +543,8 @@ int main(int argc, char **argv)
 	test_nesting();
 	test_malformed();
 	test_decimal_bounds();
+	test_logical_text();
+	test_decimal_bytes();
+	test_shared();
 	return unit_done();
 }
