@@ -1,48 +1,17 @@
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pn_agg.h"
+#include "pn_agg_entry.h"
 #include "pn_err.h"
-#include "pn_io.h"
 #include "pn_record.h"
-
 
 /* ---- entries ---- */
 
-struct entry {
-	uint64_t hash;
-	int64_t win_start;	/* the window's start, with --window */
-	int64_t last_time;	/* the latest event time applied, for --ttl */
-	uint32_t key_off;
-	uint32_t key_len;
-	uint32_t dirty_next;	/* entry number + 1 of the next changed one */
-	uint32_t flags;		/* bit 0: changed; per aggregate i, bits 1+2i (has a
-				 * value) and 2+2i (the value is a double) */
-	int64_t slot[];
-};
-
 #define HAS(i) (1u << (1 + 2 * (i)))
 #define FLOAT(i) (1u << (2 + 2 * (i)))
-
-static inline struct entry *entry_at(const struct pn_agg *a, size_t n)
-{
-	return (struct entry *)(a->entries + n * a->stride);
-}
-
-/* A set of distinct values (canonical JSON texts) for --count-distinct. */
-struct strset {
-	uint32_t n, mask;
-	struct { uint64_t hash; char *s; uint32_t len; } *items;
-};
-
-/* The last value of --latest: its canonical JSON text. */
-struct latest {
-	uint32_t len;
-	char text[];
-};
 
 /* The field number of name, added when new; fields 0-2 are the metadata. */
 static int field_id(struct pn_agg *a, const char *name)
@@ -89,7 +58,7 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 	a->q = q;
 	a->stream_time = INT64_MIN;
 	register_fields(a);
-	a->stride = sizeof(struct entry) + q->nslots * sizeof(int64_t);
+	a->stride = sizeof(struct pn_agg_entry) + q->nslots * sizeof(int64_t);
 	a->index_mask = 1023;
 	a->index = calloc(a->index_mask + 1, sizeof(*a->index));
 	if (!a->index)
@@ -97,13 +66,15 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 	pn_offsets_init(&a->offsets);
 }
 
-static void free_slots(struct pn_agg *a, struct entry *e)
+static void free_slots(struct pn_agg *a, struct pn_agg_entry *e)
 {
 	for (int i = 0; i < a->q->naggs; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
 
 		if (d->kind == PN_COUNT_DISTINCT) {
-			struct strset *set = (struct strset *)(intptr_t)e->slot[d->slot];
+			struct pn_agg_strset *set;
+
+			set = (struct pn_agg_strset *)(intptr_t)e->slot[d->slot];
 
 			for (uint32_t k = 0; set && k <= set->mask; k++)
 				free(set->items[k].s);
@@ -119,7 +90,7 @@ static void free_slots(struct pn_agg *a, struct entry *e)
 void pn_agg_release(struct pn_agg *a)
 {
 	for (size_t n = 0; n < a->nentries; n++)
-		free_slots(a, entry_at(a, n));
+		free_slots(a, pn_agg_entry_at(a, n));
 	free(a->entries);
 	free(a->index);
 	pn_buf_release(&a->keys);
@@ -138,7 +109,7 @@ static void reindex(struct pn_agg *a, size_t mask)
 	if (!index)
 		pn_die(PN_EX_FAILED, "out of memory for the group index");
 	for (size_t n = 0; n < a->nentries; n++) {
-		size_t i = entry_at(a, n)->hash & mask;
+		size_t i = pn_agg_entry_at(a, n)->hash & mask;
 
 		while (index[i])
 			i = (i + 1) & mask;
@@ -149,15 +120,14 @@ static void reindex(struct pn_agg *a, size_t mask)
 	a->index_mask = mask;
 }
 
-/* The entry of a group key, created empty when new. */
-static struct entry *find_entry(struct pn_agg *a, const char *key, size_t len)
+struct pn_agg_entry *pn_agg_entry_get(struct pn_agg *a, const char *key, size_t len)
 {
 	uint64_t h = pn_hash64(PN_HASH64_INIT, key, len);
 	size_t i = h & a->index_mask;
-	struct entry *e;
+	struct pn_agg_entry *e;
 
 	for (; a->index[i]; i = (i + 1) & a->index_mask) {
-		e = entry_at(a, a->index[i] - 1);
+		e = pn_agg_entry_at(a, a->index[i] - 1);
 		if (e->hash == h && e->key_len == len && !memcmp(a->keys.data + e->key_off, key, len))
 			return e;
 	}
@@ -165,7 +135,7 @@ static struct entry *find_entry(struct pn_agg *a, const char *key, size_t len)
 		a->cap_entries = a->cap_entries ? a->cap_entries * 2 : 1024;
 		a->entries = pn_realloc(a->entries, a->cap_entries * a->stride);
 	}
-	e = entry_at(a, a->nentries);
+	e = pn_agg_entry_at(a, a->nentries);
 	memset(e, 0, a->stride);
 	e->hash = h;
 	e->last_time = INT64_MIN;
@@ -175,10 +145,10 @@ static struct entry *find_entry(struct pn_agg *a, const char *key, size_t len)
 	a->index[i] = (uint32_t)++a->nentries;
 	if (a->nentries * 2 > a->index_mask)
 		reindex(a, a->index_mask * 2 + 1);
-	return entry_at(a, a->nentries - 1);
+	return pn_agg_entry_at(a, a->nentries - 1);
 }
 
-static void mark_changed(struct pn_agg *a, struct entry *e)
+static void mark_changed(struct pn_agg *a, struct pn_agg_entry *e)
 {
 	uint32_t *tail = &a->dirty_tail;
 	uint32_t n = (uint32_t)(((unsigned char *)e - a->entries) / a->stride) + 1;
@@ -188,15 +158,15 @@ static void mark_changed(struct pn_agg *a, struct entry *e)
 	e->flags |= 1;
 	e->dirty_next = 0;
 	if (*tail)
-		entry_at(a, *tail - 1)->dirty_next = n;
+		pn_agg_entry_at(a, *tail - 1)->dirty_next = n;
 	else
 		a->dirty_head = n;
 	*tail = n;
 }
 
-static int strset_add(struct strset **setp, const char *s, size_t len)
+int pn_agg_strset_add(struct pn_agg_strset **setp, const char *s, size_t len)
 {
-	struct strset *set = *setp;
+	struct pn_agg_strset *set = *setp;
 	uint64_t h = pn_hash64(PN_HASH64_INIT, s, len);
 	uint32_t i;
 
@@ -214,7 +184,7 @@ static int strset_add(struct strset **setp, const char *s, size_t len)
 	set->items[i].s = pn_strndup(s, len);
 	set->items[i].len = (uint32_t)len;
 	if (++set->n * 2 > set->mask) {
-		struct strset bigger = { set->n, set->mask * 2 + 1, NULL };
+		struct pn_agg_strset bigger = { set->n, set->mask * 2 + 1, NULL };
 
 		bigger.items = calloc(bigger.mask + 1, sizeof(*bigger.items));
 		for (uint32_t k = 0; k <= set->mask; k++) {
@@ -233,9 +203,9 @@ static int strset_add(struct strset **setp, const char *s, size_t len)
 	return 1;
 }
 
-static void set_latest(int64_t *slot, const char *text, size_t len)
+void pn_agg_latest_set(int64_t *slot, const char *text, size_t len)
 {
-	struct latest *l = (struct latest *)(intptr_t)*slot;
+	struct pn_agg_latest *l = (struct pn_agg_latest *)(intptr_t)*slot;
 
 	l = pn_realloc(l, sizeof(*l) + len);
 	l->len = (uint32_t)len;
@@ -260,8 +230,8 @@ static int64_t double_slot(double d)
 }
 
 /* sum: slot 0 the exact integer part, slot 1 the floating part. */
-static void add_sum(struct entry *e, int i, const struct pn_agg_def *d, int is_int, int64_t iv,
-		    double dv)
+static void add_sum(struct pn_agg_entry *e, int i, const struct pn_agg_def *d, int is_int,
+		    int64_t iv, double dv)
 {
 	int64_t *s = &e->slot[d->slot];
 
@@ -276,7 +246,7 @@ static void add_sum(struct entry *e, int i, const struct pn_agg_def *d, int is_i
 	s[1] = double_slot(slot_double(s[1]) + (is_int ? (double)iv : dv));
 }
 
-static void add_minmax(struct entry *e, int i, const struct pn_agg_def *d, int is_int,
+static void add_minmax(struct pn_agg_entry *e, int i, const struct pn_agg_def *d, int is_int,
 		       int64_t iv, double dv)
 {
 	int64_t *s = &e->slot[d->slot];
@@ -358,7 +328,7 @@ static void add_key_list(struct pn_buf *b, const struct pn_agg *a)
 
 /* Whether adding the record to e would take one of its sums beyond a
  * double: an error naming the group, never a null or an infinity. */
-static int check_sums(struct pn_agg *a, const struct entry *e, const struct pn_json *j,
+static int check_sums(struct pn_agg *a, const struct pn_agg_entry *e, const struct pn_json *j,
 		      const int *vals, const char **why)
 {
 	for (int i = 0; i < a->q->naggs; i++) {
@@ -386,7 +356,8 @@ static int check_sums(struct pn_agg *a, const struct entry *e, const struct pn_j
 	return 0;
 }
 
-static void update(struct pn_agg *a, struct entry *e, const struct pn_json *j, const int *vals)
+static void update(struct pn_agg *a, struct pn_agg_entry *e, const struct pn_json *j,
+		   const int *vals)
 {
 	for (int i = 0; i < a->q->naggs; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
@@ -415,13 +386,13 @@ static void update(struct pn_agg *a, struct entry *e, const struct pn_json *j, c
 		case PN_COUNT_DISTINCT:
 			pn_buf_reset(&a->scratch);
 			pn_value_add_canonical(&a->scratch, j, v, &a->tmp);
-			strset_add((struct strset **)&e->slot[d->slot], a->scratch.data,
-				   a->scratch.len);
+			pn_agg_strset_add((struct pn_agg_strset **)&e->slot[d->slot],
+					  a->scratch.data, a->scratch.len);
 			break;
 		case PN_LATEST:
 			pn_buf_reset(&a->scratch);
 			pn_value_add_canonical(&a->scratch, j, v, &a->tmp);
-			set_latest(&e->slot[d->slot], a->scratch.data, a->scratch.len);
+			pn_agg_latest_set(&e->slot[d->slot], a->scratch.data, a->scratch.len);
 			break;
 		default:
 			break;
@@ -493,7 +464,7 @@ static int record_time(struct pn_agg *a, const struct pn_json *j, int64_t *t, co
 }
 
 /* Not updated for --ttl of stream time? */
-static int ttl_over(const struct pn_agg *a, const struct entry *e)
+static int ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 {
 	return a->q->ttl_ms > 0 && e->last_time != INT64_MIN && a->stream_time != INT64_MIN &&
 	       e->last_time <= a->stream_time - a->q->ttl_ms;
@@ -504,7 +475,7 @@ static int ttl_over(const struct pn_agg *a, const struct entry *e)
 static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
 		    int64_t win_start, const char **why)
 {
-	struct entry *e = find_entry(a, a->key.data, a->key.len);
+	struct pn_agg_entry *e = pn_agg_entry_get(a, a->key.data, a->key.len);
 
 	/* A group past its TTL starts over, whether or not an emission has
 	 * forgotten it yet: the result must not depend on when those ran. */
@@ -624,7 +595,7 @@ static void add_double(struct pn_buf *out, double d)
 	pn_buf_adds(out, tmp);
 }
 
-static void add_agg_value(struct pn_buf *out, const struct entry *e, int i,
+static void add_agg_value(struct pn_buf *out, const struct pn_agg_entry *e, int i,
 			  const struct pn_agg_def *d)
 {
 	const int64_t *s = &e->slot[d->slot];
@@ -651,13 +622,13 @@ static void add_agg_value(struct pn_buf *out, const struct entry *e, int i,
 			pn_buf_add_i64(out, s[0]);
 		return;
 	case PN_COUNT_DISTINCT: {
-		const struct strset *set = (const struct strset *)(intptr_t)s[0];
+		const struct pn_agg_strset *set = (const struct pn_agg_strset *)(intptr_t)s[0];
 
 		pn_buf_add_u64(out, set ? set->n : 0);
 		return;
 	}
 	case PN_LATEST: {
-		const struct latest *l = (const struct latest *)(intptr_t)s[0];
+		const struct pn_agg_latest *l = (const struct pn_agg_latest *)(intptr_t)s[0];
 
 		if (l)
 			pn_buf_add(out, l->text, l->len);
@@ -668,7 +639,7 @@ static void add_agg_value(struct pn_buf *out, const struct entry *e, int i,
 	}
 }
 
-static void add_row(struct pn_agg *a, struct pn_buf *out, const struct entry *e)
+static void add_row(struct pn_agg *a, struct pn_buf *out, const struct pn_agg_entry *e)
 {
 	const char *key = a->keys.data + e->key_off;
 	int first = 1;
@@ -703,7 +674,7 @@ static void add_row(struct pn_agg *a, struct pn_buf *out, const struct entry *e)
 }
 
 /* Is the group's time over: its window closed, or not updated for --ttl? */
-static int is_over(const struct pn_agg *a, const struct entry *e)
+static int is_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 {
 	const struct pn_query *q = a->q;
 
@@ -724,7 +695,7 @@ static void compact(struct pn_agg *a)
 
 	a->dirty_head = a->dirty_tail = 0;
 	for (size_t n = 0; n < a->nentries; n++) {
-		struct entry *e = entry_at(a, n);
+		struct pn_agg_entry *e = pn_agg_entry_at(a, n);
 
 		if (is_over(a, e)) {
 			free_slots(a, e);
@@ -732,8 +703,8 @@ static void compact(struct pn_agg *a)
 			continue;
 		}
 		if (kept != n)
-			memcpy(entry_at(a, kept), e, a->stride);
-		e = entry_at(a, kept++);
+			memcpy(pn_agg_entry_at(a, kept), e, a->stride);
+		e = pn_agg_entry_at(a, kept++);
 		pn_buf_add(&keys, a->keys.data + e->key_off, e->key_len);
 		e->key_off = (uint32_t)(keys.len - e->key_len);
 		if (e->flags & 1) {
@@ -754,7 +725,7 @@ size_t pn_agg_expire(struct pn_agg *a, struct pn_buf *out)
 	if (a->q->window.kind == PN_WINDOW_NONE && a->q->ttl_ms <= 0)
 		return 0;
 	for (size_t n = 0; n < a->nentries; n++) {
-		struct entry *e = entry_at(a, n);
+		struct pn_agg_entry *e = pn_agg_entry_at(a, n);
 
 		if (!is_over(a, e))
 			continue;
@@ -773,7 +744,7 @@ size_t pn_agg_expire(struct pn_agg *a, struct pn_buf *out)
 void pn_agg_mark_all(struct pn_agg *a)
 {
 	for (size_t n = 0; n < a->nentries; n++)
-		mark_changed(a, entry_at(a, n));
+		mark_changed(a, pn_agg_entry_at(a, n));
 }
 
 size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
@@ -781,7 +752,7 @@ size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
 	size_t rows = 0;
 
 	while (a->dirty_head && out->len < max_bytes) {
-		struct entry *e = entry_at(a, a->dirty_head - 1);
+		struct pn_agg_entry *e = pn_agg_entry_at(a, a->dirty_head - 1);
 
 		add_row(a, out, e);
 		e->flags &= ~1u;
@@ -792,292 +763,4 @@ size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
 		a->dirty_tail = 0;
 	a->counts.emitted += rows;
 	return rows;
-}
-
-/* ---- the checkpoint ---- */
-
-/* The last byte is the format's version: 2 added the stream time and each
- * group's window start and last event time. */
-static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 2 };
-
-static void put_u32(struct pn_buf *b, uint32_t v)
-{
-	pn_buf_add(b, &v, sizeof(v));
-}
-
-static void put_u64(struct pn_buf *b, uint64_t v)
-{
-	pn_buf_add(b, &v, sizeof(v));
-}
-
-static void put_offset(struct pn_part *p, void *arg)
-{
-	struct pn_buf *b = arg;
-
-	if (p->flushed < 0)
-		return;
-	put_u32(b, (uint32_t)strlen(p->topic));
-	pn_buf_adds(b, p->topic);
-	put_u32(b, (uint32_t)p->partition);
-	put_u64(b, (uint64_t)p->flushed);
-}
-
-static void count_offset(struct pn_part *p, void *arg)
-{
-	*(uint32_t *)arg += p->flushed >= 0;
-}
-
-static void put_entry(struct pn_agg *a, struct pn_buf *b, const struct entry *e)
-{
-	put_u32(b, e->key_len);
-	pn_buf_add(b, a->keys.data + e->key_off, e->key_len);
-	put_u32(b, e->flags & ~1u);
-	put_u64(b, (uint64_t)e->win_start);
-	put_u64(b, (uint64_t)e->last_time);
-	for (int i = 0; i < a->q->naggs; i++) {
-		const struct pn_agg_def *d = &a->q->aggs[i];
-		const int64_t *s = &e->slot[d->slot];
-
-		if (d->kind == PN_COUNT_DISTINCT) {
-			const struct strset *set = (const struct strset *)(intptr_t)s[0];
-
-			put_u32(b, set ? set->n : 0);
-			for (uint32_t k = 0; set && k <= set->mask; k++) {
-				if (!set->items[k].s)
-					continue;
-				put_u32(b, set->items[k].len);
-				pn_buf_add(b, set->items[k].s, set->items[k].len);
-			}
-		} else if (d->kind == PN_LATEST) {
-			const struct latest *l = (const struct latest *)(intptr_t)s[0];
-
-			put_u32(b, l ? l->len : UINT32_MAX);
-			if (l)
-				pn_buf_add(b, l->text, l->len);
-		} else {
-			pn_buf_add(b, s, pn_agg_kind_slots[d->kind] * sizeof(int64_t));
-		}
-	}
-}
-
-int pn_agg_save(struct pn_agg *a, const char *path)
-{
-	struct pn_buf b = PN_BUF_INIT;
-	uint32_t noffsets = 0;
-	int status;
-
-	pn_buf_add(&b, magic, sizeof(magic));
-	put_u64(&b, pn_query_fingerprint(a->q));
-	pn_offsets_each(&a->offsets, count_offset, &noffsets);
-	put_u32(&b, noffsets);
-	pn_offsets_each(&a->offsets, put_offset, &b);
-	put_u64(&b, (uint64_t)a->stream_time);
-	put_u64(&b, a->nentries);
-	for (size_t n = 0; n < a->nentries; n++)
-		put_entry(a, &b, entry_at(a, n));
-	put_u64(&b, pn_hash64(PN_HASH64_INIT, b.data, b.len));
-	status = pn_write_file_atomic(path, b.data, b.len);
-	if (status)
-		pn_error("cannot write checkpoint '%s': %s", path, strerror(errno));
-	else
-		a->counts.checkpoints++;
-	pn_buf_release(&b);
-	return status;
-}
-
-/* A cursor over a loaded checkpoint; any read past the end marks it bad. */
-struct cursor {
-	const unsigned char *p, *end;
-	int bad;
-};
-
-static const void *take(struct cursor *c, size_t n)
-{
-	const void *at = c->p;
-
-	if (c->bad || (size_t)(c->end - c->p) < n) {
-		c->bad = 1;
-		return NULL;
-	}
-	c->p += n;
-	return at;
-}
-
-static uint32_t get_u32(struct cursor *c)
-{
-	uint32_t v = 0;
-	const void *p = take(c, sizeof(v));
-
-	if (p)
-		memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t get_u64(struct cursor *c)
-{
-	uint64_t v = 0;
-	const void *p = take(c, sizeof(v));
-
-	if (p)
-		memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/* Reads the file and checks magic and checksum: 1, 0 missing, -1 bad. */
-static int read_checkpoint(const char *path, struct pn_buf *b, struct cursor *c)
-{
-	uint64_t sum;
-
-	if (pn_read_file(path, b) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		pn_error("cannot read checkpoint '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (b->len < sizeof(magic) + 16 || memcmp(b->data, magic, sizeof(magic) - 1)) {
-		pn_error("checkpoint '%s' is not a pn-aggregate checkpoint", path);
-		return -1;
-	}
-	if (b->data[sizeof(magic) - 1] != magic[sizeof(magic) - 1]) {
-		pn_error("checkpoint '%s' has format %d, this pn-aggregate reads format %d; "
-			 "rebuild it by replaying the input", path, b->data[sizeof(magic) - 1],
-			 magic[sizeof(magic) - 1]);
-		return -1;
-	}
-	memcpy(&sum, b->data + b->len - 8, 8);
-	if (sum != pn_hash64(PN_HASH64_INIT, b->data, b->len - 8)) {
-		pn_error("checkpoint '%s' is corrupt (checksum mismatch); restore it or "
-			 "remove it to start over", path);
-		return -1;
-	}
-	c->p = (const unsigned char *)b->data + sizeof(magic);
-	c->end = (const unsigned char *)b->data + b->len - 8;
-	c->bad = 0;
-	return 1;
-}
-
-static void load_offsets(struct cursor *c, struct pn_offsets *offsets)
-{
-	uint32_t n = get_u32(c);
-
-	for (uint32_t i = 0; i < n && !c->bad; i++) {
-		uint32_t len = get_u32(c);
-		const char *topic = take(c, len);
-		uint32_t partition = get_u32(c);
-		int64_t next = (int64_t)get_u64(c);
-		char *name;
-
-		if (partition > PN_PARTITION_MAX)
-			c->bad = 1;	/* no program saves one: pn_record_position */
-		if (c->bad)
-			break;
-		name = pn_strndup(topic, len);
-		pn_offsets_get(offsets, name, partition)->flushed = next;
-		free(name);
-	}
-}
-
-static void load_entry(struct pn_agg *a, struct cursor *c)
-{
-	uint32_t len = get_u32(c);
-	const char *key = take(c, len);
-	uint32_t flags = get_u32(c);
-	struct entry *e;
-
-	if (c->bad)
-		return;
-	e = find_entry(a, key, len);
-	e->flags = flags & ~1u;
-	e->win_start = (int64_t)get_u64(c);
-	e->last_time = (int64_t)get_u64(c);
-	for (int i = 0; i < a->q->naggs && !c->bad; i++) {
-		const struct pn_agg_def *d = &a->q->aggs[i];
-		int64_t *s = &e->slot[d->slot];
-
-		if (d->kind == PN_COUNT_DISTINCT) {
-			uint32_t n = get_u32(c);
-
-			for (uint32_t k = 0; k < n && !c->bad; k++) {
-				uint32_t vlen = get_u32(c);
-				const char *v = take(c, vlen);
-
-				if (v)
-					strset_add((struct strset **)s, v, vlen);
-			}
-		} else if (d->kind == PN_LATEST) {
-			uint32_t vlen = get_u32(c);
-			const char *v = vlen == UINT32_MAX ? NULL : take(c, vlen);
-
-			if (v)
-				set_latest(s, v, vlen);
-		} else {
-			const void *p = take(c, pn_agg_kind_slots[d->kind] * sizeof(int64_t));
-
-			if (p)
-				memcpy(s, p, pn_agg_kind_slots[d->kind] * sizeof(int64_t));
-		}
-	}
-}
-
-int pn_agg_load(struct pn_agg *a, const char *path)
-{
-	struct pn_buf b = PN_BUF_INIT;
-	struct cursor c;
-	int status = read_checkpoint(path, &b, &c);
-	uint64_t fingerprint, n;
-
-	if (status <= 0)
-		goto out;
-	fingerprint = get_u64(&c);
-	if (fingerprint != pn_query_fingerprint(a->q)) {
-		pn_error("checkpoint '%s' was made by another query (its --where, --group-by "
-			 "or aggregates differ); use another --state file", path);
-		status = -1;
-		goto out;
-	}
-	load_offsets(&c, &a->offsets);
-	a->stream_time = (int64_t)get_u64(&c);
-	n = get_u64(&c);
-	for (uint64_t i = 0; i < n && !c.bad; i++)
-		load_entry(a, &c);
-	if (c.bad || c.p != c.end) {
-		pn_error("checkpoint '%s' is corrupt (bad structure)", path);
-		status = -1;
-	}
-out:
-	pn_buf_release(&b);
-	return status;
-}
-
-int pn_agg_load_offsets(const char *path, struct pn_offsets *t)
-{
-	struct pn_buf b = PN_BUF_INIT;
-	struct cursor c;
-	int status = read_checkpoint(path, &b, &c);
-
-	if (status > 0) {
-		get_u64(&c); /* the fingerprint: any query's offsets will do */
-		load_offsets(&c, t);
-		if (c.bad) {
-			pn_error("checkpoint '%s' is corrupt (bad structure)", path);
-			status = -1;
-		}
-	}
-	pn_buf_release(&b);
-	return status;
-}
-
-int pn_agg_print_offsets(const char *path, struct pn_buf *out)
-{
-	struct pn_offsets offsets;
-	int status;
-
-	pn_offsets_init(&offsets);
-	status = pn_agg_load_offsets(path, &offsets);
-	if (status == 0)
-		pn_error("no checkpoint '%s'", path);
-	if (status > 0)
-		pn_offsets_write_json(&offsets, out);
-	pn_offsets_release(&offsets);
-	return status > 0 ? 0 : -1;
 }

@@ -1,7 +1,7 @@
 /*
  * pn_agg — a continuous GROUP BY over records: the state of every group
- * of a query (pn_query.h), the changelog it emits and the checkpoint that
- * keeps it.
+ * of a query (pn_query.h) and the changelog it emits; pn_checkpoint.h
+ * keeps that state.
  *
  * Each group's state lives in one fixed-size entry of a flat array, found
  * through an open-addressing index: no allocation per record, about 60
@@ -18,12 +18,6 @@
  * when it passes the window's end plus the grace period: records for it
  * after that are late, counted and not applied.  Closed windows and groups
  * not updated for --ttl of stream time are forgotten at the next emission.
- *
- * The checkpoint is a binary file: a fingerprint of the query, the next
- * offset of every topic-partition applied, and every group's state, with
- * a checksum.  It is replaced atomically, after the emission that made
- * its changes visible, so a crash at any point redoes work but never
- * loses or doubles it.
  */
 #ifndef PN_AGG_H
 #define PN_AGG_H
@@ -104,18 +98,5 @@ static inline int pn_agg_dirty(const struct pn_agg *a)
 {
 	return a->dirty_head != 0;
 }
-
-/* Writes the checkpoint to path atomically; 0, or -1 after reporting. */
-int pn_agg_save(struct pn_agg *a, const char *path);
-/*
- * Loads a checkpoint: 1 loaded, 0 no such file, -1 refused after reporting
- * (corrupt, or made by another query: the fingerprints differ).
- */
-int pn_agg_load(struct pn_agg *a, const char *path);
-/* Reads the offsets of a checkpoint (any query's) into the entries'
- * `flushed` of t: 1, 0 no such file, -1 unreadable (reported). */
-int pn_agg_load_offsets(const char *path, struct pn_offsets *t);
-/* Writes the offsets of a checkpoint as pn-consume's --start-offsets JSON. */
-int pn_agg_print_offsets(const char *path, struct pn_buf *out);
 
 #endif
