@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "pn_agg.h"
+#include "pn_checkpoint.h"
 #include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_io.h"
@@ -197,7 +198,8 @@ static void emit_and_checkpoint(struct run *r, int final)
 	if (!pn_out_gone(&r->out))
 		pn_agg_expire(&r->agg, &r->out.buf);
 	pn_out_flush(&r->out);
-	if (r->o->state_path && !pn_out_gone(&r->out) && pn_agg_save(&r->agg, r->o->state_path))
+	if (r->o->state_path && !pn_out_gone(&r->out) &&
+	    pn_checkpoint_save(&r->agg, r->o->state_path))
 		r->status = PN_EX_IOERR;
 	r->next_emit_ms = pn_now_ms() + r->o->emit_interval_ms;
 }
@@ -283,7 +285,7 @@ static void print_stats(const struct run *r)
 static int print_offsets(const char *state_path)
 {
 	struct pn_buf out = PN_BUF_INIT;
-	int status = pn_agg_print_offsets(state_path, &out) ? PN_EX_CONFIG : PN_EX_OK;
+	int status = pn_checkpoint_print_offsets(state_path, &out) ? PN_EX_CONFIG : PN_EX_OK;
 
 	if (!status && (pn_write_all(STDOUT_FILENO, out.data, out.len) < 0))
 		status = PN_EX_IOERR;
@@ -307,7 +309,7 @@ int main(int argc, char **argv)
 	pn_json_init(&r.json);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
 	if (o.state_path) {
-		int loaded = pn_agg_load(&r.agg, o.state_path);
+		int loaded = pn_checkpoint_load(&r.agg, o.state_path);
 
 		if (loaded < 0)
 			exit(PN_EX_CONFIG);

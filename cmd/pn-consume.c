@@ -26,7 +26,7 @@
 #include <malloc.h>
 #endif
 
-#include "pn_agg.h"
+#include "pn_checkpoint.h"
 #include "pn_clock.h"
 #include "pn_confluent.h"
 #include "pn_err.h"
@@ -301,7 +301,7 @@ static void add_checkpointed(struct run *r, rd_kafka_topic_partition_list_t *lis
 
 	pn_offsets_init(&applied);
 	if (r->by_pieces ? pn_pieces_offsets(&r->pieces, &applied) == 0
-			 : pn_agg_load_offsets(r->o->commit_from, &applied) > 0)
+			 : pn_checkpoint_load_offsets(r->o->commit_from, &applied) > 0)
 		pn_offsets_each(&applied, add_applied, args);
 	pn_offsets_release(&applied);
 }

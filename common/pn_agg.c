@@ -1,396 +1,17 @@
-#define _GNU_SOURCE /* strcasestr */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "pn_agg.h"
+#include "pn_agg_entry.h"
 #include "pn_err.h"
-#include "pn_io.h"
 #include "pn_record.h"
-
-/* ---- the query ---- */
-
-static void add_const(struct pn_cond *c, const char *s, size_t n)
-{
-	struct pn_json j;
-	struct pn_const *k;
-	struct pn_buf text = PN_BUF_INIT;
-
-	while (n && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	c->values = pn_realloc(c->values, (c->nvalues + 1) * sizeof(*c->values));
-	k = &c->values[c->nvalues++];
-	memset(k, 0, sizeof(*k));
-	pn_json_init(&j);
-	if (pn_json_parse(&j, s, n) == 0 && j.tok[0].type != PN_JSON_OBJECT &&
-	    j.tok[0].type != PN_JSON_ARRAY) {
-		k->type = j.tok[0].type;
-		if (k->type == PN_JSON_STRING) {
-			pn_json_unescape(s + j.tok[0].start, j.tok[0].end - j.tok[0].start, &text);
-		} else {
-			pn_buf_add(&text, s, n);
-			k->is_int = pn_json_int64(text.data, text.len, &k->ival) == 0;
-			k->dval = strtod(text.data, NULL);
-		}
-	} else {
-		k->type = PN_JSON_STRING; /* a bare word: source=campaign */
-		pn_buf_add(&text, s, n);
-	}
-	pn_json_release(&j);
-	k->text = pn_buf_detach(&text, &k->len);
-}
-
-/* "a,b,c" inside IN (...), commas inside JSON strings kept. */
-static void add_in_list(struct pn_cond *c, const char *s, size_t n)
-{
-	size_t start = 0;
-	int quoted = 0;
-
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] == '\\' && quoted) {
-			i++;
-			continue;
-		}
-		if (i < n && s[i] == '"')
-			quoted = !quoted;
-		if (i == n || (s[i] == ',' && !quoted)) {
-			add_const(c, s + start, i - start);
-			start = i + 1;
-		}
-	}
-}
-
-static char *trimmed(const char *s, size_t n)
-{
-	while (n && (*s == ' ' || *s == '\t'))
-		s++, n--;
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	return pn_strndup(s, n);
-}
-
-/* Ends with the words (case-insensitive) after white space? */
-static int ends_with_words(const char *s, size_t n, const char *words, size_t *field_len)
-{
-	size_t w = strlen(words);
-
-	while (n && s[n - 1] == ' ')
-		n--;
-	if (n <= w || strncasecmp(s + n - w, words, w) || s[n - w - 1] != ' ')
-		return 0;
-	*field_len = n - w;
-	return 1;
-}
-
-int pn_query_add_where(struct pn_query *q, const char *expr, const char **why)
-{
-	size_t n = strlen(expr), flen;
-	const char *op, *in;
-	struct pn_cond c = { 0 };
-
-	if (ends_with_words(expr, n, "is not null", &flen)) {
-		c.op = PN_NOT_NULL;
-	} else if (ends_with_words(expr, n, "is null", &flen)) {
-		c.op = PN_IS_NULL;
-	} else if ((in = strcasestr(expr, " in ")) && strchr(in, '(') && n && expr[n - 1] == ')') {
-		const char *open = strchr(in, '(');
-
-		c.op = PN_IN;
-		flen = in - expr;
-		add_in_list(&c, open + 1, (expr + n - 1) - (open + 1));
-	} else if ((op = strstr(expr, "!="))) {
-		c.op = PN_NE;
-		flen = op - expr;
-		add_const(&c, op + 2, strlen(op + 2));
-	} else if ((op = strchr(expr, '='))) {
-		c.op = PN_EQ;
-		flen = op - expr;
-		add_const(&c, op + 1, strlen(op + 1));
-	} else {
-		*why = "expected FIELD=VALUE, FIELD!=VALUE, FIELD IS [NOT] NULL or FIELD IN (V,...)";
-		return -1;
-	}
-	c.field = trimmed(expr, flen);
-	if (!*c.field) {
-		free(c.field);
-		for (int i = 0; i < c.nvalues; i++)
-			free(c.values[i].text);
-		free(c.values);
-		*why = "no field name";
-		return -1;
-	}
-	q->conds = pn_realloc(q->conds, (q->nconds + 1) * sizeof(*q->conds));
-	q->conds[q->nconds++] = c;
-	return 0;
-}
-
-/* "FIELD" or "FIELD:NAME" */
-static void split_name(const char *spec, char **field, char **name)
-{
-	const char *colon = strrchr(spec, ':');
-
-	*field = colon ? pn_strndup(spec, colon - spec) : pn_strdup(spec);
-	*name = colon ? pn_strdup(colon + 1) : NULL;
-}
-
-int pn_query_add_group(struct pn_query *q, const char *spec, const char **why)
-{
-	struct pn_group_def g;
-
-	split_name(spec, &g.field, &g.name);
-	if (!*g.field || (g.name && !*g.name)) {
-		free(g.field);
-		free(g.name);
-		*why = "expected FIELD or FIELD:NAME";
-		return -1;
-	}
-	if (!g.name)
-		g.name = pn_strdup(g.field);
-	q->groups = pn_realloc(q->groups, (q->ngroups + 1) * sizeof(*q->groups));
-	q->groups[q->ngroups++] = g;
-	return 0;
-}
-
-static const char *const kind_names[] = { "count", "sum", "min", "max", "count_distinct",
-					  "latest" };
-
-/* Slots (8 bytes) each kind keeps in an entry. */
-static const int kind_slots[] = { 1, 2, 1, 1, 1, 1 };
-
-int pn_query_add_agg(struct pn_query *q, enum pn_agg_kind kind, const char *spec,
-		     const char **why)
-{
-	struct pn_agg_def a = { .kind = kind };
-	struct pn_buf name = PN_BUF_INIT;
-
-	split_name(spec, &a.field, &a.name);
-	if (!*a.field || (a.name && !*a.name) || (kind != PN_COUNT && !strcmp(a.field, "*"))) {
-		*why = kind == PN_COUNT ? "expected FIELD[:NAME] or '*'[:NAME]"
-					: "expected FIELD[:NAME]";
-		free(a.field);
-		free(a.name);
-		return -1;
-	}
-	if (q->naggs >= 15) {
-		*why = "at most 15 aggregates";
-		free(a.field);
-		free(a.name);
-		return -1;
-	}
-	if (!strcmp(a.field, "*")) {
-		free(a.field);
-		a.field = NULL;
-	}
-	if (!a.name) {
-		pn_buf_adds(&name, kind_names[kind]);
-		if (a.field)
-			pn_buf_addf(&name, "_%s", a.field);
-		a.name = pn_buf_detach(&name, NULL);
-	}
-	a.slot = q->nslots;
-	q->nslots += kind_slots[kind];
-	q->aggs = pn_realloc(q->aggs, (q->naggs + 1) * sizeof(*q->aggs));
-	q->aggs[q->naggs++] = a;
-	return 0;
-}
-
-static uint64_t fnv_str(uint64_t h, const char *s)
-{
-	return pn_hash64(h, s ? s : "\x01", s ? strlen(s) + 1 : 1);
-}
-
-uint64_t pn_query_fingerprint(const struct pn_query *q)
-{
-	uint64_t h = PN_HASH64_INIT;
-
-	for (int i = 0; i < q->nconds; i++) {
-		h = fnv_str(h, q->conds[i].field);
-		h = pn_hash64(h, &q->conds[i].op, sizeof(q->conds[i].op));
-		for (int v = 0; v < q->conds[i].nvalues; v++) {
-			h = pn_hash64(h, &q->conds[i].values[v].type, sizeof(int));
-			h = pn_hash64(h, q->conds[i].values[v].text, q->conds[i].values[v].len);
-		}
-	}
-	h = fnv_str(h, "groups");
-	for (int i = 0; i < q->ngroups; i++)
-		h = fnv_str(fnv_str(h, q->groups[i].field), q->groups[i].name);
-	h = fnv_str(h, "aggs");
-	for (int i = 0; i < q->naggs; i++) {
-		h = pn_hash64(h, &q->aggs[i].kind, sizeof(q->aggs[i].kind));
-		h = fnv_str(fnv_str(h, q->aggs[i].field), q->aggs[i].name);
-	}
-	/* the window and its time make the keys; grace and TTL only decide
-	 * what is kept, so they may change between runs */
-	if (q->window.kind != PN_WINDOW_NONE) {
-		h = fnv_str(fnv_str(h, "window"), q->time_field);
-		h = pn_hash64(h, &q->window.size_ms, sizeof(q->window.size_ms));
-		h = pn_hash64(h, &q->window.advance_ms, sizeof(q->window.advance_ms));
-	}
-	return h;
-}
-
-void pn_query_release(struct pn_query *q)
-{
-	for (int i = 0; i < q->nconds; i++) {
-		for (int v = 0; v < q->conds[i].nvalues; v++)
-			free(q->conds[i].values[v].text);
-		free(q->conds[i].values);
-		free(q->conds[i].field);
-	}
-	for (int i = 0; i < q->ngroups; i++) {
-		free(q->groups[i].field);
-		free(q->groups[i].name);
-	}
-	for (int i = 0; i < q->naggs; i++) {
-		free(q->aggs[i].field);
-		free(q->aggs[i].name);
-	}
-	free(q->time_field);
-	free(q->conds);
-	free(q->groups);
-	free(q->aggs);
-	memset(q, 0, sizeof(*q));
-}
-
-/* ---- values ---- */
-
-static int tok_is_null(const struct pn_json *j, int v)
-{
-	return v < 0 || (j->tok[v].type == PN_JSON_PRIMITIVE && j->text[j->tok[v].start] == 'n');
-}
-
-static int tok_is_number(const struct pn_json *j, int v)
-{
-	char c = j->text[j->tok[v].start];
-
-	return j->tok[v].type == PN_JSON_PRIMITIVE && (c == '-' || (c >= '0' && c <= '9'));
-}
-
-/* A number token as an int64 (1) or a double (0). */
-static int tok_number(const struct pn_json *j, int v, int64_t *i, double *d)
-{
-	const char *s = j->text + j->tok[v].start;
-	size_t n = j->tok[v].end - j->tok[v].start;
-	char tmp[64];
-
-	if (pn_json_int64(s, n, i) == 0)
-		return 1;
-	if (n >= sizeof(tmp))
-		n = sizeof(tmp) - 1;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	*d = strtod(tmp, NULL);
-	return 0;
-}
-
-/* Appends the canonical JSON text of token v: strings re-escaped the one
- * way pn writes them, so "\u0041" and "A" are the same key. */
-static void add_canonical(struct pn_buf *b, const struct pn_json *j, int v, struct pn_buf *tmp)
-{
-	const struct pn_tok *t = &j->tok[v];
-	size_t len;
-	const char *raw = pn_json_raw(j, v, &len);
-
-	if (t->type == PN_JSON_STRING && memchr(j->text + t->start, '\\', t->end - t->start)) {
-		pn_buf_reset(tmp);
-		pn_json_unescape(j->text + t->start, t->end - t->start, tmp);
-		pn_json_add_string(b, tmp->data, tmp->len);
-	} else {
-		pn_buf_add(b, raw, len);
-	}
-}
-
-static int const_equals(const struct pn_json *j, int v, const struct pn_const *k,
-			struct pn_buf *tmp)
-{
-	const struct pn_tok *t = &j->tok[v];
-	const char *s = j->text + t->start;
-	size_t n = t->end - t->start;
-
-	if (t->type != k->type)
-		return 0;
-	if (t->type == PN_JSON_STRING) {
-		if (!memchr(s, '\\', n))
-			return n == k->len && !memcmp(s, k->text, n);
-		pn_buf_reset(tmp);
-		pn_json_unescape(s, n, tmp);
-		return tmp->len == k->len && !memcmp(tmp->data, k->text, k->len);
-	}
-	if (t->type != PN_JSON_PRIMITIVE)
-		return 0;
-	if (n == k->len && !memcmp(s, k->text, n))
-		return 1;
-	if (tok_is_number(j, v) && (k->text[0] == '-' || (k->text[0] >= '0' && k->text[0] <= '9'))) {
-		int64_t i;
-		double d;
-
-		/* 1.0 and 1 are the same number; two integers compare exactly */
-		int is_int = tok_number(j, v, &i, &d);
-
-		if (is_int && k->is_int)
-			return i == k->ival;
-		return (is_int ? (double)i : d) == k->dval;
-	}
-	return 0;
-}
-
-static int cond_holds(const struct pn_cond *c, const struct pn_json *j, int v,
-		      struct pn_buf *tmp)
-{
-	int is_null = tok_is_null(j, v);
-
-	switch (c->op) {
-	case PN_IS_NULL: return is_null;
-	case PN_NOT_NULL: return !is_null;
-	case PN_EQ: return !is_null && const_equals(j, v, &c->values[0], tmp);
-	case PN_NE: return !is_null && !const_equals(j, v, &c->values[0], tmp);
-	case PN_IN:
-		for (int i = 0; !is_null && i < c->nvalues; i++)
-			if (const_equals(j, v, &c->values[i], tmp))
-				return 1;
-		return 0;
-	}
-	return 0;
-}
 
 /* ---- entries ---- */
 
-struct entry {
-	uint64_t hash;
-	int64_t win_start;	/* the window's start, with --window */
-	int64_t last_time;	/* the latest event time applied, for --ttl */
-	uint32_t key_off;
-	uint32_t key_len;
-	uint32_t dirty_next;	/* entry number + 1 of the next changed one */
-	uint32_t flags;		/* bit 0: changed; per aggregate i, bits 1+2i (has a
-				 * value) and 2+2i (the value is a double) */
-	int64_t slot[];
-};
-
 #define HAS(i) (1u << (1 + 2 * (i)))
 #define FLOAT(i) (1u << (2 + 2 * (i)))
-
-static inline struct entry *entry_at(const struct pn_agg *a, size_t n)
-{
-	return (struct entry *)(a->entries + n * a->stride);
-}
-
-/* A set of distinct values (canonical JSON texts) for --count-distinct. */
-struct strset {
-	uint32_t n, mask;
-	struct { uint64_t hash; char *s; uint32_t len; } *items;
-};
-
-/* The last value of --latest: its canonical JSON text. */
-struct latest {
-	uint32_t len;
-	char text[];
-};
 
 /* The field number of name, added when new; fields 0-2 are the metadata. */
 static int field_id(struct pn_agg *a, const char *name)
@@ -437,7 +58,7 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 	a->q = q;
 	a->stream_time = INT64_MIN;
 	register_fields(a);
-	a->stride = sizeof(struct entry) + q->nslots * sizeof(int64_t);
+	a->stride = sizeof(struct pn_agg_entry) + q->nslots * sizeof(int64_t);
 	a->index_mask = 1023;
 	a->index = calloc(a->index_mask + 1, sizeof(*a->index));
 	if (!a->index)
@@ -445,13 +66,15 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 	pn_offsets_init(&a->offsets);
 }
 
-static void free_slots(struct pn_agg *a, struct entry *e)
+static void free_slots(struct pn_agg *a, struct pn_agg_entry *e)
 {
 	for (int i = 0; i < a->q->naggs; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
 
 		if (d->kind == PN_COUNT_DISTINCT) {
-			struct strset *set = (struct strset *)(intptr_t)e->slot[d->slot];
+			struct pn_agg_strset *set;
+
+			set = (struct pn_agg_strset *)(intptr_t)e->slot[d->slot];
 
 			for (uint32_t k = 0; set && k <= set->mask; k++)
 				free(set->items[k].s);
@@ -467,7 +90,7 @@ static void free_slots(struct pn_agg *a, struct entry *e)
 void pn_agg_release(struct pn_agg *a)
 {
 	for (size_t n = 0; n < a->nentries; n++)
-		free_slots(a, entry_at(a, n));
+		free_slots(a, pn_agg_entry_at(a, n));
 	free(a->entries);
 	free(a->index);
 	pn_buf_release(&a->keys);
@@ -486,7 +109,7 @@ static void reindex(struct pn_agg *a, size_t mask)
 	if (!index)
 		pn_die(PN_EX_FAILED, "out of memory for the group index");
 	for (size_t n = 0; n < a->nentries; n++) {
-		size_t i = entry_at(a, n)->hash & mask;
+		size_t i = pn_agg_entry_at(a, n)->hash & mask;
 
 		while (index[i])
 			i = (i + 1) & mask;
@@ -497,15 +120,14 @@ static void reindex(struct pn_agg *a, size_t mask)
 	a->index_mask = mask;
 }
 
-/* The entry of a group key, created empty when new. */
-static struct entry *find_entry(struct pn_agg *a, const char *key, size_t len)
+struct pn_agg_entry *pn_agg_entry_get(struct pn_agg *a, const char *key, size_t len)
 {
 	uint64_t h = pn_hash64(PN_HASH64_INIT, key, len);
 	size_t i = h & a->index_mask;
-	struct entry *e;
+	struct pn_agg_entry *e;
 
 	for (; a->index[i]; i = (i + 1) & a->index_mask) {
-		e = entry_at(a, a->index[i] - 1);
+		e = pn_agg_entry_at(a, a->index[i] - 1);
 		if (e->hash == h && e->key_len == len && !memcmp(a->keys.data + e->key_off, key, len))
 			return e;
 	}
@@ -513,7 +135,7 @@ static struct entry *find_entry(struct pn_agg *a, const char *key, size_t len)
 		a->cap_entries = a->cap_entries ? a->cap_entries * 2 : 1024;
 		a->entries = pn_realloc(a->entries, a->cap_entries * a->stride);
 	}
-	e = entry_at(a, a->nentries);
+	e = pn_agg_entry_at(a, a->nentries);
 	memset(e, 0, a->stride);
 	e->hash = h;
 	e->last_time = INT64_MIN;
@@ -523,10 +145,10 @@ static struct entry *find_entry(struct pn_agg *a, const char *key, size_t len)
 	a->index[i] = (uint32_t)++a->nentries;
 	if (a->nentries * 2 > a->index_mask)
 		reindex(a, a->index_mask * 2 + 1);
-	return entry_at(a, a->nentries - 1);
+	return pn_agg_entry_at(a, a->nentries - 1);
 }
 
-static void mark_changed(struct pn_agg *a, struct entry *e)
+static void mark_changed(struct pn_agg *a, struct pn_agg_entry *e)
 {
 	uint32_t *tail = &a->dirty_tail;
 	uint32_t n = (uint32_t)(((unsigned char *)e - a->entries) / a->stride) + 1;
@@ -536,15 +158,15 @@ static void mark_changed(struct pn_agg *a, struct entry *e)
 	e->flags |= 1;
 	e->dirty_next = 0;
 	if (*tail)
-		entry_at(a, *tail - 1)->dirty_next = n;
+		pn_agg_entry_at(a, *tail - 1)->dirty_next = n;
 	else
 		a->dirty_head = n;
 	*tail = n;
 }
 
-static int strset_add(struct strset **setp, const char *s, size_t len)
+int pn_agg_strset_add(struct pn_agg_strset **setp, const char *s, size_t len)
 {
-	struct strset *set = *setp;
+	struct pn_agg_strset *set = *setp;
 	uint64_t h = pn_hash64(PN_HASH64_INIT, s, len);
 	uint32_t i;
 
@@ -562,7 +184,7 @@ static int strset_add(struct strset **setp, const char *s, size_t len)
 	set->items[i].s = pn_strndup(s, len);
 	set->items[i].len = (uint32_t)len;
 	if (++set->n * 2 > set->mask) {
-		struct strset bigger = { set->n, set->mask * 2 + 1, NULL };
+		struct pn_agg_strset bigger = { set->n, set->mask * 2 + 1, NULL };
 
 		bigger.items = calloc(bigger.mask + 1, sizeof(*bigger.items));
 		for (uint32_t k = 0; k <= set->mask; k++) {
@@ -581,9 +203,9 @@ static int strset_add(struct strset **setp, const char *s, size_t len)
 	return 1;
 }
 
-static void set_latest(int64_t *slot, const char *text, size_t len)
+void pn_agg_latest_set(int64_t *slot, const char *text, size_t len)
 {
-	struct latest *l = (struct latest *)(intptr_t)*slot;
+	struct pn_agg_latest *l = (struct pn_agg_latest *)(intptr_t)*slot;
 
 	l = pn_realloc(l, sizeof(*l) + len);
 	l->len = (uint32_t)len;
@@ -608,8 +230,8 @@ static int64_t double_slot(double d)
 }
 
 /* sum: slot 0 the exact integer part, slot 1 the floating part. */
-static void add_sum(struct entry *e, int i, const struct pn_agg_def *d, int is_int, int64_t iv,
-		    double dv)
+static void add_sum(struct pn_agg_entry *e, int i, const struct pn_agg_def *d, int is_int,
+		    int64_t iv, double dv)
 {
 	int64_t *s = &e->slot[d->slot];
 
@@ -624,7 +246,7 @@ static void add_sum(struct entry *e, int i, const struct pn_agg_def *d, int is_i
 	s[1] = double_slot(slot_double(s[1]) + (is_int ? (double)iv : dv));
 }
 
-static void add_minmax(struct entry *e, int i, const struct pn_agg_def *d, int is_int,
+static void add_minmax(struct pn_agg_entry *e, int i, const struct pn_agg_def *d, int is_int,
 		       int64_t iv, double dv)
 {
 	int64_t *s = &e->slot[d->slot];
@@ -663,10 +285,10 @@ static int check_numbers(struct pn_agg *a, const struct pn_json *j, const int *v
 		double dv;
 
 		if ((d->kind != PN_SUM && d->kind != PN_MIN && d->kind != PN_MAX) ||
-		    tok_is_null(j, v))
+		    pn_value_is_null(j, v))
 			continue;
-		if (tok_is_number(j, v)) {
-			if (tok_number(j, v, &iv, &dv) || isfinite(dv))
+		if (pn_value_is_number(j, v)) {
+			if (pn_value_number(j, v, &iv, &dv) || isfinite(dv))
 				continue;
 			snprintf(a->why, sizeof(a->why), "field '%s' is %.*s, beyond a double",
 				 d->field, (int)(j->tok[v].end - j->tok[v].start > 40 ? 40 :
@@ -680,7 +302,7 @@ static int check_numbers(struct pn_agg *a, const struct pn_json *j, const int *v
 			 j->tok[v].type == PN_JSON_STRING ? "a string" :
 			 j->tok[v].type == PN_JSON_OBJECT ? "an object" :
 			 j->tok[v].type == PN_JSON_ARRAY ? "a list" : "a boolean",
-			 kind_names[d->kind]);
+			 pn_agg_kind_names[d->kind]);
 		*why = a->why;
 		return -1;
 	}
@@ -706,7 +328,7 @@ static void add_key_list(struct pn_buf *b, const struct pn_agg *a)
 
 /* Whether adding the record to e would take one of its sums beyond a
  * double: an error naming the group, never a null or an infinity. */
-static int check_sums(struct pn_agg *a, const struct entry *e, const struct pn_json *j,
+static int check_sums(struct pn_agg *a, const struct pn_agg_entry *e, const struct pn_json *j,
 		      const int *vals, const char **why)
 {
 	for (int i = 0; i < a->q->naggs; i++) {
@@ -716,9 +338,9 @@ static int check_sums(struct pn_agg *a, const struct entry *e, const struct pn_j
 		double dv;
 		int is_int;
 
-		if (d->kind != PN_SUM || tok_is_null(j, vals[i]))
+		if (d->kind != PN_SUM || pn_value_is_null(j, vals[i]))
 			continue;
-		is_int = tok_number(j, vals[i], &iv, &dv);
+		is_int = pn_value_number(j, vals[i], &iv, &dv);
 		if (is_int && !__builtin_add_overflow(s[0], iv, &sum))
 			continue;
 		dv = slot_double(s[1]) + (is_int ? (double)iv : dv);
@@ -734,7 +356,8 @@ static int check_sums(struct pn_agg *a, const struct entry *e, const struct pn_j
 	return 0;
 }
 
-static void update(struct pn_agg *a, struct entry *e, const struct pn_json *j, const int *vals)
+static void update(struct pn_agg *a, struct pn_agg_entry *e, const struct pn_json *j,
+		   const int *vals)
 {
 	for (int i = 0; i < a->q->naggs; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
@@ -744,17 +367,17 @@ static void update(struct pn_agg *a, struct entry *e, const struct pn_json *j, c
 		int is_int;
 
 		if (d->kind == PN_COUNT) {
-			if (!d->field || !tok_is_null(j, v))
+			if (!d->field || !pn_value_is_null(j, v))
 				e->slot[d->slot]++;
 			continue;
 		}
-		if (tok_is_null(j, v))
+		if (pn_value_is_null(j, v))
 			continue;
 		switch (d->kind) {
 		case PN_SUM:
 		case PN_MIN:
 		case PN_MAX:
-			is_int = tok_number(j, v, &iv, &dv);
+			is_int = pn_value_number(j, v, &iv, &dv);
 			if (d->kind == PN_SUM)
 				add_sum(e, i, d, is_int, iv, dv);
 			else
@@ -762,14 +385,14 @@ static void update(struct pn_agg *a, struct entry *e, const struct pn_json *j, c
 			break;
 		case PN_COUNT_DISTINCT:
 			pn_buf_reset(&a->scratch);
-			add_canonical(&a->scratch, j, v, &a->tmp);
-			strset_add((struct strset **)&e->slot[d->slot], a->scratch.data,
-				   a->scratch.len);
+			pn_value_add_canonical(&a->scratch, j, v, &a->tmp);
+			pn_agg_strset_add((struct pn_agg_strset **)&e->slot[d->slot],
+					  a->scratch.data, a->scratch.len);
 			break;
 		case PN_LATEST:
 			pn_buf_reset(&a->scratch);
-			add_canonical(&a->scratch, j, v, &a->tmp);
-			set_latest(&e->slot[d->slot], a->scratch.data, a->scratch.len);
+			pn_value_add_canonical(&a->scratch, j, v, &a->tmp);
+			pn_agg_latest_set(&e->slot[d->slot], a->scratch.data, a->scratch.len);
 			break;
 		default:
 			break;
@@ -812,9 +435,9 @@ static int group_key(struct pn_agg *a, const struct pn_json *j)
 	for (int g = 0; g < a->q->ngroups; g++) {
 		int v = a->value[a->group_field[g]];
 
-		if (tok_is_null(j, v))
+		if (pn_value_is_null(j, v))
 			return -1;
-		add_canonical(&a->key, j, v, &a->tmp);
+		pn_value_add_canonical(&a->key, j, v, &a->tmp);
 		pn_buf_addc(&a->key, '\0');
 	}
 	return 0;
@@ -826,7 +449,7 @@ static int record_time(struct pn_agg *a, const struct pn_json *j, int64_t *t, co
 	int v = a->value[a->time_field];
 	const char *field = a->field_name[a->time_field];
 
-	if (tok_is_null(j, v)) {
+	if (pn_value_is_null(j, v)) {
 		snprintf(a->why, sizeof(a->why), "no event time: field '%s' is %s%s", field,
 			 v < 0 ? "missing" : "null",
 			 a->q->time_field ? "" : " (set --time-field, or run pn-consume --meta)");
@@ -841,7 +464,7 @@ static int record_time(struct pn_agg *a, const struct pn_json *j, int64_t *t, co
 }
 
 /* Not updated for --ttl of stream time? */
-static int ttl_over(const struct pn_agg *a, const struct entry *e)
+static int ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 {
 	return a->q->ttl_ms > 0 && e->last_time != INT64_MIN && a->stream_time != INT64_MIN &&
 	       e->last_time <= a->stream_time - a->q->ttl_ms;
@@ -852,7 +475,7 @@ static int ttl_over(const struct pn_agg *a, const struct entry *e)
 static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
 		    int64_t win_start, const char **why)
 {
-	struct entry *e = find_entry(a, a->key.data, a->key.len);
+	struct pn_agg_entry *e = pn_agg_entry_get(a, a->key.data, a->key.len);
 
 	/* A group past its TTL starts over, whether or not an emission has
 	 * forgotten it yet: the result must not depend on when those ran. */
@@ -918,7 +541,7 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 		return 0;
 	}
 	for (int i = 0; i < a->q->nconds; i++) {
-		if (!cond_holds(&a->q->conds[i], j, a->value[a->cond_field[i]], &a->tmp)) {
+		if (!pn_cond_holds(&a->q->conds[i], j, a->value[a->cond_field[i]], &a->tmp)) {
 			a->counts.filtered++;
 			goto done;
 		}
@@ -972,7 +595,7 @@ static void add_double(struct pn_buf *out, double d)
 	pn_buf_adds(out, tmp);
 }
 
-static void add_agg_value(struct pn_buf *out, const struct entry *e, int i,
+static void add_agg_value(struct pn_buf *out, const struct pn_agg_entry *e, int i,
 			  const struct pn_agg_def *d)
 {
 	const int64_t *s = &e->slot[d->slot];
@@ -999,13 +622,13 @@ static void add_agg_value(struct pn_buf *out, const struct entry *e, int i,
 			pn_buf_add_i64(out, s[0]);
 		return;
 	case PN_COUNT_DISTINCT: {
-		const struct strset *set = (const struct strset *)(intptr_t)s[0];
+		const struct pn_agg_strset *set = (const struct pn_agg_strset *)(intptr_t)s[0];
 
 		pn_buf_add_u64(out, set ? set->n : 0);
 		return;
 	}
 	case PN_LATEST: {
-		const struct latest *l = (const struct latest *)(intptr_t)s[0];
+		const struct pn_agg_latest *l = (const struct pn_agg_latest *)(intptr_t)s[0];
 
 		if (l)
 			pn_buf_add(out, l->text, l->len);
@@ -1016,7 +639,7 @@ static void add_agg_value(struct pn_buf *out, const struct entry *e, int i,
 	}
 }
 
-static void add_row(struct pn_agg *a, struct pn_buf *out, const struct entry *e)
+static void add_row(struct pn_agg *a, struct pn_buf *out, const struct pn_agg_entry *e)
 {
 	const char *key = a->keys.data + e->key_off;
 	int first = 1;
@@ -1051,7 +674,7 @@ static void add_row(struct pn_agg *a, struct pn_buf *out, const struct entry *e)
 }
 
 /* Is the group's time over: its window closed, or not updated for --ttl? */
-static int is_over(const struct pn_agg *a, const struct entry *e)
+static int is_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 {
 	const struct pn_query *q = a->q;
 
@@ -1072,7 +695,7 @@ static void compact(struct pn_agg *a)
 
 	a->dirty_head = a->dirty_tail = 0;
 	for (size_t n = 0; n < a->nentries; n++) {
-		struct entry *e = entry_at(a, n);
+		struct pn_agg_entry *e = pn_agg_entry_at(a, n);
 
 		if (is_over(a, e)) {
 			free_slots(a, e);
@@ -1080,8 +703,8 @@ static void compact(struct pn_agg *a)
 			continue;
 		}
 		if (kept != n)
-			memcpy(entry_at(a, kept), e, a->stride);
-		e = entry_at(a, kept++);
+			memcpy(pn_agg_entry_at(a, kept), e, a->stride);
+		e = pn_agg_entry_at(a, kept++);
 		pn_buf_add(&keys, a->keys.data + e->key_off, e->key_len);
 		e->key_off = (uint32_t)(keys.len - e->key_len);
 		if (e->flags & 1) {
@@ -1102,7 +725,7 @@ size_t pn_agg_expire(struct pn_agg *a, struct pn_buf *out)
 	if (a->q->window.kind == PN_WINDOW_NONE && a->q->ttl_ms <= 0)
 		return 0;
 	for (size_t n = 0; n < a->nentries; n++) {
-		struct entry *e = entry_at(a, n);
+		struct pn_agg_entry *e = pn_agg_entry_at(a, n);
 
 		if (!is_over(a, e))
 			continue;
@@ -1121,7 +744,7 @@ size_t pn_agg_expire(struct pn_agg *a, struct pn_buf *out)
 void pn_agg_mark_all(struct pn_agg *a)
 {
 	for (size_t n = 0; n < a->nentries; n++)
-		mark_changed(a, entry_at(a, n));
+		mark_changed(a, pn_agg_entry_at(a, n));
 }
 
 size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
@@ -1129,7 +752,7 @@ size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
 	size_t rows = 0;
 
 	while (a->dirty_head && out->len < max_bytes) {
-		struct entry *e = entry_at(a, a->dirty_head - 1);
+		struct pn_agg_entry *e = pn_agg_entry_at(a, a->dirty_head - 1);
 
 		add_row(a, out, e);
 		e->flags &= ~1u;
@@ -1140,292 +763,4 @@ size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
 		a->dirty_tail = 0;
 	a->counts.emitted += rows;
 	return rows;
-}
-
-/* ---- the checkpoint ---- */
-
-/* The last byte is the format's version: 2 added the stream time and each
- * group's window start and last event time. */
-static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 2 };
-
-static void put_u32(struct pn_buf *b, uint32_t v)
-{
-	pn_buf_add(b, &v, sizeof(v));
-}
-
-static void put_u64(struct pn_buf *b, uint64_t v)
-{
-	pn_buf_add(b, &v, sizeof(v));
-}
-
-static void put_offset(struct pn_part *p, void *arg)
-{
-	struct pn_buf *b = arg;
-
-	if (p->flushed < 0)
-		return;
-	put_u32(b, (uint32_t)strlen(p->topic));
-	pn_buf_adds(b, p->topic);
-	put_u32(b, (uint32_t)p->partition);
-	put_u64(b, (uint64_t)p->flushed);
-}
-
-static void count_offset(struct pn_part *p, void *arg)
-{
-	*(uint32_t *)arg += p->flushed >= 0;
-}
-
-static void put_entry(struct pn_agg *a, struct pn_buf *b, const struct entry *e)
-{
-	put_u32(b, e->key_len);
-	pn_buf_add(b, a->keys.data + e->key_off, e->key_len);
-	put_u32(b, e->flags & ~1u);
-	put_u64(b, (uint64_t)e->win_start);
-	put_u64(b, (uint64_t)e->last_time);
-	for (int i = 0; i < a->q->naggs; i++) {
-		const struct pn_agg_def *d = &a->q->aggs[i];
-		const int64_t *s = &e->slot[d->slot];
-
-		if (d->kind == PN_COUNT_DISTINCT) {
-			const struct strset *set = (const struct strset *)(intptr_t)s[0];
-
-			put_u32(b, set ? set->n : 0);
-			for (uint32_t k = 0; set && k <= set->mask; k++) {
-				if (!set->items[k].s)
-					continue;
-				put_u32(b, set->items[k].len);
-				pn_buf_add(b, set->items[k].s, set->items[k].len);
-			}
-		} else if (d->kind == PN_LATEST) {
-			const struct latest *l = (const struct latest *)(intptr_t)s[0];
-
-			put_u32(b, l ? l->len : UINT32_MAX);
-			if (l)
-				pn_buf_add(b, l->text, l->len);
-		} else {
-			pn_buf_add(b, s, kind_slots[d->kind] * sizeof(int64_t));
-		}
-	}
-}
-
-int pn_agg_save(struct pn_agg *a, const char *path)
-{
-	struct pn_buf b = PN_BUF_INIT;
-	uint32_t noffsets = 0;
-	int status;
-
-	pn_buf_add(&b, magic, sizeof(magic));
-	put_u64(&b, pn_query_fingerprint(a->q));
-	pn_offsets_each(&a->offsets, count_offset, &noffsets);
-	put_u32(&b, noffsets);
-	pn_offsets_each(&a->offsets, put_offset, &b);
-	put_u64(&b, (uint64_t)a->stream_time);
-	put_u64(&b, a->nentries);
-	for (size_t n = 0; n < a->nentries; n++)
-		put_entry(a, &b, entry_at(a, n));
-	put_u64(&b, pn_hash64(PN_HASH64_INIT, b.data, b.len));
-	status = pn_write_file_atomic(path, b.data, b.len);
-	if (status)
-		pn_error("cannot write checkpoint '%s': %s", path, strerror(errno));
-	else
-		a->counts.checkpoints++;
-	pn_buf_release(&b);
-	return status;
-}
-
-/* A cursor over a loaded checkpoint; any read past the end marks it bad. */
-struct cursor {
-	const unsigned char *p, *end;
-	int bad;
-};
-
-static const void *take(struct cursor *c, size_t n)
-{
-	const void *at = c->p;
-
-	if (c->bad || (size_t)(c->end - c->p) < n) {
-		c->bad = 1;
-		return NULL;
-	}
-	c->p += n;
-	return at;
-}
-
-static uint32_t get_u32(struct cursor *c)
-{
-	uint32_t v = 0;
-	const void *p = take(c, sizeof(v));
-
-	if (p)
-		memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t get_u64(struct cursor *c)
-{
-	uint64_t v = 0;
-	const void *p = take(c, sizeof(v));
-
-	if (p)
-		memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/* Reads the file and checks magic and checksum: 1, 0 missing, -1 bad. */
-static int read_checkpoint(const char *path, struct pn_buf *b, struct cursor *c)
-{
-	uint64_t sum;
-
-	if (pn_read_file(path, b) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		pn_error("cannot read checkpoint '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (b->len < sizeof(magic) + 16 || memcmp(b->data, magic, sizeof(magic) - 1)) {
-		pn_error("checkpoint '%s' is not a pn-aggregate checkpoint", path);
-		return -1;
-	}
-	if (b->data[sizeof(magic) - 1] != magic[sizeof(magic) - 1]) {
-		pn_error("checkpoint '%s' has format %d, this pn-aggregate reads format %d; "
-			 "rebuild it by replaying the input", path, b->data[sizeof(magic) - 1],
-			 magic[sizeof(magic) - 1]);
-		return -1;
-	}
-	memcpy(&sum, b->data + b->len - 8, 8);
-	if (sum != pn_hash64(PN_HASH64_INIT, b->data, b->len - 8)) {
-		pn_error("checkpoint '%s' is corrupt (checksum mismatch); restore it or "
-			 "remove it to start over", path);
-		return -1;
-	}
-	c->p = (const unsigned char *)b->data + sizeof(magic);
-	c->end = (const unsigned char *)b->data + b->len - 8;
-	c->bad = 0;
-	return 1;
-}
-
-static void load_offsets(struct cursor *c, struct pn_offsets *offsets)
-{
-	uint32_t n = get_u32(c);
-
-	for (uint32_t i = 0; i < n && !c->bad; i++) {
-		uint32_t len = get_u32(c);
-		const char *topic = take(c, len);
-		uint32_t partition = get_u32(c);
-		int64_t next = (int64_t)get_u64(c);
-		char *name;
-
-		if (partition > PN_PARTITION_MAX)
-			c->bad = 1;	/* no program saves one: pn_record_position */
-		if (c->bad)
-			break;
-		name = pn_strndup(topic, len);
-		pn_offsets_get(offsets, name, partition)->flushed = next;
-		free(name);
-	}
-}
-
-static void load_entry(struct pn_agg *a, struct cursor *c)
-{
-	uint32_t len = get_u32(c);
-	const char *key = take(c, len);
-	uint32_t flags = get_u32(c);
-	struct entry *e;
-
-	if (c->bad)
-		return;
-	e = find_entry(a, key, len);
-	e->flags = flags & ~1u;
-	e->win_start = (int64_t)get_u64(c);
-	e->last_time = (int64_t)get_u64(c);
-	for (int i = 0; i < a->q->naggs && !c->bad; i++) {
-		const struct pn_agg_def *d = &a->q->aggs[i];
-		int64_t *s = &e->slot[d->slot];
-
-		if (d->kind == PN_COUNT_DISTINCT) {
-			uint32_t n = get_u32(c);
-
-			for (uint32_t k = 0; k < n && !c->bad; k++) {
-				uint32_t vlen = get_u32(c);
-				const char *v = take(c, vlen);
-
-				if (v)
-					strset_add((struct strset **)s, v, vlen);
-			}
-		} else if (d->kind == PN_LATEST) {
-			uint32_t vlen = get_u32(c);
-			const char *v = vlen == UINT32_MAX ? NULL : take(c, vlen);
-
-			if (v)
-				set_latest(s, v, vlen);
-		} else {
-			const void *p = take(c, kind_slots[d->kind] * sizeof(int64_t));
-
-			if (p)
-				memcpy(s, p, kind_slots[d->kind] * sizeof(int64_t));
-		}
-	}
-}
-
-int pn_agg_load(struct pn_agg *a, const char *path)
-{
-	struct pn_buf b = PN_BUF_INIT;
-	struct cursor c;
-	int status = read_checkpoint(path, &b, &c);
-	uint64_t fingerprint, n;
-
-	if (status <= 0)
-		goto out;
-	fingerprint = get_u64(&c);
-	if (fingerprint != pn_query_fingerprint(a->q)) {
-		pn_error("checkpoint '%s' was made by another query (its --where, --group-by "
-			 "or aggregates differ); use another --state file", path);
-		status = -1;
-		goto out;
-	}
-	load_offsets(&c, &a->offsets);
-	a->stream_time = (int64_t)get_u64(&c);
-	n = get_u64(&c);
-	for (uint64_t i = 0; i < n && !c.bad; i++)
-		load_entry(a, &c);
-	if (c.bad || c.p != c.end) {
-		pn_error("checkpoint '%s' is corrupt (bad structure)", path);
-		status = -1;
-	}
-out:
-	pn_buf_release(&b);
-	return status;
-}
-
-int pn_agg_load_offsets(const char *path, struct pn_offsets *t)
-{
-	struct pn_buf b = PN_BUF_INIT;
-	struct cursor c;
-	int status = read_checkpoint(path, &b, &c);
-
-	if (status > 0) {
-		get_u64(&c); /* the fingerprint: any query's offsets will do */
-		load_offsets(&c, t);
-		if (c.bad) {
-			pn_error("checkpoint '%s' is corrupt (bad structure)", path);
-			status = -1;
-		}
-	}
-	pn_buf_release(&b);
-	return status;
-}
-
-int pn_agg_print_offsets(const char *path, struct pn_buf *out)
-{
-	struct pn_offsets offsets;
-	int status;
-
-	pn_offsets_init(&offsets);
-	status = pn_agg_load_offsets(path, &offsets);
-	if (status == 0)
-		pn_error("no checkpoint '%s'", path);
-	if (status > 0)
-		pn_offsets_write_json(&offsets, out);
-	pn_offsets_release(&offsets);
-	return status > 0 ? 0 : -1;
 }

@@ -1,19 +1,16 @@
 /*
- * pn_agg — a continuous GROUP BY over records: the query, the state of
- * every group, the changelog it emits and the checkpoint that keeps it.
+ * pn_agg — a continuous GROUP BY over records: the state of every group
+ * of a query (pn_query.h) and the changelog it emits; pn_checkpoint.h
+ * keeps that state.
  *
- * A query is conditions (--where), group fields (--group-by) and
- * aggregates (--count, --sum, --min, --max, --count-distinct, --latest).
  * Each group's state lives in one fixed-size entry of a flat array, found
  * through an open-addressing index: no allocation per record, about 60
  * bytes per key for a count-only query.  Entries changed since the last
  * emission are chained, so an emission writes only what changed, with
  * absolute values (a changelog: replaying it is harmless).
  *
- * Values compare as JSON types: 42 and "42" differ, and strings compare
- * by their decoded characters.  A record whose group field is missing or
- * null is not counted (as ksqlDB drops null keys) but is counted in the
- * statistics.
+ * A record whose group field is missing or null is not counted (as
+ * ksqlDB drops null keys) but is counted in the statistics.
  *
  * Event time (--time-field, else the records' _timestamp) drives windows
  * and --ttl.  With a window the window's start is part of the group key;
@@ -21,12 +18,6 @@
  * when it passes the window's end plus the grace period: records for it
  * after that are late, counted and not applied.  Closed windows and groups
  * not updated for --ttl of stream time are forgotten at the next emission.
- *
- * The checkpoint is a binary file: a fingerprint of the query, the next
- * offset of every topic-partition applied, and every group's state, with
- * a checksum.  It is replaced atomically, after the emission that made
- * its changes visible, so a crash at any point redoes work but never
- * loses or doubles it.
  */
 #ifndef PN_AGG_H
 #define PN_AGG_H
@@ -36,69 +27,7 @@
 #include "pn_buf.h"
 #include "pn_json.h"
 #include "pn_offsets.h"
-#include "pn_window.h"
-
-enum pn_agg_kind { PN_COUNT, PN_SUM, PN_MIN, PN_MAX, PN_COUNT_DISTINCT, PN_LATEST };
-
-struct pn_agg_def {
-	enum pn_agg_kind kind;
-	char *field;		/* NULL for count(*) */
-	char *name;		/* output column */
-	int slot;		/* first slot in an entry */
-};
-
-enum pn_cond_op { PN_EQ, PN_NE, PN_IS_NULL, PN_NOT_NULL, PN_IN };
-
-/* A constant of a condition, as JSON: its type and canonical text. */
-struct pn_const {
-	enum pn_json_type type;
-	char *text;		/* strings: decoded bytes; others: JSON text */
-	size_t len;
-	int is_int;		/* a number: exact as ival, else compared as dval */
-	int64_t ival;
-	double dval;
-};
-
-struct pn_cond {
-	char *field;
-	enum pn_cond_op op;
-	struct pn_const *values;
-	int nvalues;
-};
-
-struct pn_group_def {
-	char *field;
-	char *name;
-};
-
-struct pn_query {
-	struct pn_cond *conds;
-	int nconds;
-	struct pn_group_def *groups;
-	int ngroups;
-	struct pn_agg_def *aggs;
-	int naggs;
-	int nslots;		/* 8-byte slots per entry */
-	char *time_field;	/* the event time; NULL: _timestamp */
-	struct pn_window window;
-	int64_t grace_ms;	/* a window closes at its end + grace */
-	int64_t ttl_ms;		/* 0: groups are kept for ever */
-};
-
-/* Does the query need each record's event time? */
-static inline int pn_query_uses_time(const struct pn_query *q)
-{
-	return q->window.kind != PN_WINDOW_NONE || q->ttl_ms > 0;
-}
-
-/* Parsing of the command-line forms; -1 with *why on a bad one. */
-int pn_query_add_where(struct pn_query *q, const char *expr, const char **why);
-int pn_query_add_group(struct pn_query *q, const char *spec, const char **why);
-int pn_query_add_agg(struct pn_query *q, enum pn_agg_kind kind, const char *spec,
-		     const char **why);
-/* A stable 64-bit fingerprint of the query, stored in checkpoints. */
-uint64_t pn_query_fingerprint(const struct pn_query *q);
-void pn_query_release(struct pn_query *q);
+#include "pn_query.h"
 
 struct pn_agg_counts {
 	uint64_t records;	/* records read */
@@ -169,18 +98,5 @@ static inline int pn_agg_dirty(const struct pn_agg *a)
 {
 	return a->dirty_head != 0;
 }
-
-/* Writes the checkpoint to path atomically; 0, or -1 after reporting. */
-int pn_agg_save(struct pn_agg *a, const char *path);
-/*
- * Loads a checkpoint: 1 loaded, 0 no such file, -1 refused after reporting
- * (corrupt, or made by another query: the fingerprints differ).
- */
-int pn_agg_load(struct pn_agg *a, const char *path);
-/* Reads the offsets of a checkpoint (any query's) into the entries'
- * `flushed` of t: 1, 0 no such file, -1 unreadable (reported). */
-int pn_agg_load_offsets(const char *path, struct pn_offsets *t);
-/* Writes the offsets of a checkpoint as pn-consume's --start-offsets JSON. */
-int pn_agg_print_offsets(const char *path, struct pn_buf *out);
 
 #endif

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pn_agg.h"
+#include "pn_checkpoint.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_pieces.h"
@@ -213,7 +213,7 @@ static int piece_offset(struct pn_pieces *s, const char *path, const char *topic
 		struct pn_part *p;
 
 		pn_offsets_init(&one);
-		if (pn_agg_load_offsets(path, &one) < 0) {
+		if (pn_checkpoint_load_offsets(path, &one) < 0) {
 			pn_offsets_release(&one);
 			return -1;
 		}

@@ -1,6 +1,6 @@
 /*
- * fuzz-checkpoint — pn-aggregate's checkpoint loader (pn_agg_load, and
- * pn_agg_load_offsets for --print-offsets), under the query of
+ * fuzz-checkpoint — pn-aggregate's checkpoint loader (pn_checkpoint_load, and
+ * pn_checkpoint_load_offsets for --print-offsets), under the query of
  * fuzz-query.h.
  *
  * The first byte of the input says how the rest becomes the file: as it
@@ -13,6 +13,7 @@
 #include "fuzz.h"
 #include "fuzz-query.h"
 #include "pn_agg.h"
+#include "pn_checkpoint.h"
 
 static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 2 };
 
@@ -40,14 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	path = fuzz_file("campaign.state", file.data, file.len);
 
 	pn_agg_init(&agg, q);
-	if (pn_agg_load(&agg, path) == 1) {
+	if (pn_checkpoint_load(&agg, path) == 1) {
 		snprintf(saved, sizeof(saved), "%s", fuzz_path("saved.state"));
 		while (pn_agg_dirty(&agg))
 			pn_agg_emit(&agg, &out, 1 << 20);
-		if (pn_agg_save(&agg, saved) || pn_read_file(saved, &a1) < 0)
+		if (pn_checkpoint_save(&agg, saved) || pn_read_file(saved, &a1) < 0)
 			abort();
 		pn_agg_init(&again, q);
-		if (pn_agg_load(&again, saved) != 1 || pn_agg_save(&again, saved) ||
+		if (pn_checkpoint_load(&again, saved) != 1 || pn_checkpoint_save(&again, saved) ||
 		    pn_read_file(saved, &a2) < 0)
 			abort();
 		if (a1.len != a2.len || memcmp(a1.data, a2.data, a1.len))
@@ -57,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	pn_agg_release(&agg);
 	pn_buf_reset(&out);
-	(void)pn_agg_print_offsets(path, &out);
+	(void)pn_checkpoint_print_offsets(path, &out);
 	pn_buf_release(&file);
 	pn_buf_release(&out);
 	pn_buf_release(&a1);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "pn_agg.h"
+#include "pn_checkpoint.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_offsets.h"
@@ -121,14 +122,15 @@ static void test_checkpoint(void)
 		struct pn_agg a;
 
 		pn_agg_init(&a, &q);
-		CHECK_I64(pn_agg_load(&a, path), cases[i].want, "partition %u", cases[i].partition);
+		CHECK_I64(pn_checkpoint_load(&a, path), cases[i].want, "partition %u",
+			  cases[i].partition);
 		if (cases[i].want > 0)
 			CHECK_I64(pn_offsets_find(&a.offsets, "t", (int32_t)cases[i].partition)->flushed,
 				  5, "partition %u", cases[i].partition);
 		pn_agg_release(&a);
 		pn_offsets_init(&t);
-		CHECK_I64(pn_agg_load_offsets(path, &t), cases[i].want, "offsets of partition %u",
-			  cases[i].partition);
+		CHECK_I64(pn_checkpoint_load_offsets(path, &t), cases[i].want,
+			  "offsets of partition %u", cases[i].partition);
 		pn_offsets_release(&t);
 	}
 	pn_query_release(&q);
