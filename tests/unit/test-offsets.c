@@ -12,13 +12,11 @@
 #include "pn_record.h"
 #include "unit.h"
 
-static char tmpdir[4096];
-
 static const char *tmpfile_with(const char *name, const void *data, size_t n)
 {
 	static char path[4200];
 
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	snprintf(path, sizeof(path), "%s/%s", unit_tmpdir, name);
 	if (pn_write_file_atomic(path, data, n)) {
 		perror(path);
 		exit(2);
@@ -138,20 +136,11 @@ static void test_checkpoint(void)
 
 int main(int argc, char **argv)
 {
-	const char *t = getenv("TMPDIR");
-	char cmd[4200];
-
 	unit_init(argc, argv);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/pn-test-offsets.XXXXXX", t && *t ? t : "/tmp");
-	if (!mkdtemp(tmpdir)) {
-		perror(tmpdir);
-		return 2;
-	}
+	unit_tmpdir_make();
 	test_record_position();
 	test_start_offsets();
 	test_checkpoint();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd))
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	unit_tmpdir_remove();
 	return unit_done();
 }

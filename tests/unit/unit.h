@@ -9,6 +9,8 @@
  *   CHECK_MEM(got, gotlen, want, wantlen, fmt, ...)
  *   CHECK_I64(got, want, fmt, ...)
  *                           the same, showing both sides on failure
+ *   unit_tmpdir_make(), unit_tmpdir_remove()
+ *                           a directory for the test's files
  *
  * main() calls unit_init(argc, argv) first and returns unit_done().  The
  * exit status is 1 if any CHECK failed; with --todo it is also 1 while a
@@ -164,6 +166,32 @@ static UNUSED uint64_t unit_rand(void)
 static UNUSED size_t unit_below(size_t n)
 {
 	return n ? (size_t)(unit_rand() % n) : 0;
+}
+
+/* A fresh directory for a test's files, pn-<test>.XXXXXX under $TMPDIR
+ * (t0001 points it at its trash directory) or /tmp, and its removal. */
+static char unit_tmpdir[4096];
+
+static UNUSED const char *unit_tmpdir_make(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(unit_tmpdir, sizeof(unit_tmpdir), "%s/pn-%s.XXXXXX", t && *t ? t : "/tmp",
+		 unit_name);
+	if (!mkdtemp(unit_tmpdir)) {
+		perror(unit_tmpdir);
+		exit(2);
+	}
+	return unit_tmpdir;
+}
+
+static UNUSED void unit_tmpdir_remove(void)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", unit_tmpdir);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", unit_tmpdir);
 }
 
 static UNUSED int unit_done(void)
