@@ -44,6 +44,10 @@ test_expect_success 'pn_offsets: partition numbers from records, checkpoints, st
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-offsets"
 '
 
+test_expect_success 'pn_query: --where, --group-by and aggregate forms, conditions, fingerprint' '
+	"$PN_UNIT/test-query"
+'
+
 test_expect_success 'pn_s3: a page of a listing' '
 	"$PN_UNIT/test-s3"
 '
