@@ -48,6 +48,14 @@ test_expect_success 'pn_manifest, pn_catalog, pn_objreader: manifests, a small a
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-manifest"
 '
 
+test_expect_success 'pn_query: --where, --group-by and aggregate forms, conditions, fingerprint' '
+	"$PN_UNIT/test-query"
+'
+
+test_expect_success 'pn_checkpoint: round trip, damaged or foreign files refused, offsets' '
+	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-checkpoint"
+'
+
 test_expect_success 'pn_s3: a page of a listing' '
 	"$PN_UNIT/test-s3"
 '
