@@ -10,7 +10,10 @@
  * applied offset of every topic-partition (from the records' _topic,
  * _partition, _offset) are checkpointed after each emission, so a
  * restarted pipeline skips what it already applied: redelivery never
- * double-counts.
+ * double-counts.  With --state DIR/ the state is kept per input partition
+ * (pn_aggparts), each partition's piece loaded when the partition comes
+ * and saved when it goes, as pn-consume's control records say: the
+ * consumer group then moves partitions and their state between members.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +22,15 @@
 #include <unistd.h>
 
 #include "pn_agg.h"
+#include "pn_aggparts.h"
 #include "pn_checkpoint.h"
 #include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_opt.h"
+#include "pn_pieces.h"
+#include "pn_record.h"
 #include "pn_signal.h"
 
 static const char usage_text[] =
@@ -32,9 +38,9 @@ static const char usage_text[] =
 	"                    [--sum|--min|--max|--count-distinct|--latest FIELD[:NAME]]...\n"
 	"                    [--time-field F] [--window tumbling:SIZE|hopping:SIZE,ADV]\n"
 	"                    [--grace D] [--ttl D]\n"
-	"                    [--emit changes|final] [--emit-interval D] [--state FILE]\n"
+	"                    [--emit changes|final] [--emit-interval D] [--state FILE|DIR/]\n"
 	"                    [--reject FILE] [--stats] [-qv] [FILE ...]\n"
-	"       pn-aggregate --state FILE --print-offsets\n";
+	"       pn-aggregate --state FILE|DIR/ --print-offsets\n";
 
 static const struct pn_opt_text help_text = {
 	.usage = usage_text,
@@ -59,7 +65,10 @@ struct opts {
 /* One run: the state, the output, the clock of the next emission. */
 struct run {
 	const struct opts *o;
-	struct pn_agg agg;
+	struct pn_agg agg;		/* the state, with --state FILE or none */
+	struct pn_aggparts parts;	/* the state per partition, with --state DIR/ */
+	int by_parts;
+	uint64_t records, controls;
 	struct pn_json json;
 	struct pn_out out;
 	struct pn_reject reject;
@@ -150,8 +159,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 				"closes", take_emit, &o->emit_final, 0),
 		PN_OPT_DURATION(0, "emit-interval", "D", "time between emissions (default 1s)",
 				&o->emit_interval_ms, 1),
-		PN_OPT_STRING(0, "state", "FILE", "checkpoint file: resume and skip applied "
-			      "offsets", &o->state_path),
+		PN_OPT_STRING(0, "state", "FILE|DIR/", "checkpoint file, or a directory of one "
+			      "piece per partition: resume and skip applied offsets",
+			      &o->state_path),
 		PN_OPT_FLAG(0, "print-offsets", "print the checkpoint's offsets for pn-consume "
 			    "--start-offsets, and exit", &o->print_offsets),
 		PN_OPT_REJECT(&o->reject_path, "bad lines"),
@@ -186,21 +196,18 @@ static void parse_options(struct opts *o, int argc, char **argv)
  */
 static void emit_and_checkpoint(struct run *r, int final)
 {
-	if (final && r->o->emit_final)
-		pn_agg_mark_all(&r->agg); /* --emit final: every group, once */
-	if (!r->o->emit_final || final) {
-		while (pn_agg_dirty(&r->agg) && !pn_out_gone(&r->out)) {
-			pn_agg_emit(&r->agg, &r->out.buf, OUT_THRESHOLD);
-			pn_out_flush(&r->out);
-		}
+	int status = 0;
+
+	if (r->by_parts) {
+		status = pn_aggparts_emit(&r->parts, &r->out, final);
+	} else {
+		pn_agg_write_changes(&r->agg, &r->out, r->o->emit_final, final);
+		if (r->o->state_path && !pn_out_gone(&r->out) &&
+		    pn_checkpoint_save(&r->agg, r->o->state_path))
+			status = PN_EX_IOERR;
 	}
-	/* closed windows and --ttl: those not emitted yet are written now */
-	if (!pn_out_gone(&r->out))
-		pn_agg_expire(&r->agg, &r->out.buf);
-	pn_out_flush(&r->out);
-	if (r->o->state_path && !pn_out_gone(&r->out) &&
-	    pn_checkpoint_save(&r->agg, r->o->state_path))
-		r->status = PN_EX_IOERR;
+	if (status && !r->status)
+		r->status = status;
 	r->next_emit_ms = pn_now_ms() + r->o->emit_interval_ms;
 }
 
@@ -214,6 +221,24 @@ static int bad_line(struct run *r, const struct pn_reader *in, const char *line,
 	return -1;
 }
 
+static int handle_record_by_parts(struct run *r, const struct pn_reader *in, const char *line,
+				  size_t len)
+{
+	const char *why;
+	int status = pn_aggparts_handle(&r->parts, &r->json, &r->out, &why);
+
+	if (status > 0) {
+		r->status = status;
+		return -1;
+	}
+	if (status < 0) {
+		if (bad_line(r, in, line, len, why, 0))
+			return -1;
+		pn_aggparts_pass(&r->parts, &r->json); /* rejected: its offset is done */
+	}
+	return 0;
+}
+
 static int handle_line(struct run *r, const struct pn_reader *in, char *line, size_t len)
 {
 	const char *why;
@@ -222,6 +247,13 @@ static int handle_line(struct run *r, const struct pn_reader *in, char *line, si
 		return bad_line(r, in, line, len, r->json.why, r->json.at + 1);
 	if (!pn_json_is_object(&r->json, 0))
 		return bad_line(r, in, line, len, "not a JSON object", 0);
+	r->records++;
+	if (r->by_parts)
+		return handle_record_by_parts(r, in, line, len);
+	if (pn_record_control(&r->json) >= 0) {
+		r->controls++; /* the group's moves: for a state kept per partition */
+		return 0;
+	}
 	if (pn_agg_apply(&r->agg, &r->json, &why)) {
 		if (bad_line(r, in, line, len, why, 0))
 			return -1;
@@ -259,7 +291,7 @@ static int aggregate_input(struct run *r, const char *path)
 			}
 			break;
 		}
-		if ((got == PN_READER_TIMEOUT || (r->agg.counts.records & 1023) == 0) &&
+		if ((got == PN_READER_TIMEOUT || (r->records & 1023) == 0) &&
 		    pn_now_ms() >= r->next_emit_ms)
 			emit_and_checkpoint(r, 0);
 	}
@@ -267,26 +299,62 @@ static int aggregate_input(struct run *r, const char *path)
 	return r->status || pn_stop || pn_out_gone(&r->out) ? -1 : 0;
 }
 
+/* The counts of the run, summed over the partitions with --state DIR/;
+ * the number of groups held. */
+static size_t run_counts(const struct run *r, struct pn_agg_counts *c)
+{
+	if (r->by_parts)
+		return pn_aggparts_sum(&r->parts, c);
+	*c = r->agg.counts;
+	return r->agg.nentries;
+}
+
 static void print_stats(const struct run *r)
 {
-	const struct pn_agg_counts *c = &r->agg.counts;
+	struct pn_agg_counts c;
+	size_t groups = run_counts(r, &c);
+	const struct pn_aggparts_counts *pc = &r->parts.counts;
 
 	fprintf(stderr,
 		"{\"records\":%llu,\"applied\":%llu,\"filtered\":%llu,\"null_key\":%llu,"
 		"\"skipped\":%llu,\"late\":%llu,\"rejected\":%llu,\"groups\":%zu,"
-		"\"expired\":%llu,\"emitted\":%llu,\"checkpoints\":%llu}\n",
-		(unsigned long long)c->records, (unsigned long long)c->applied,
-		(unsigned long long)c->filtered, (unsigned long long)c->null_key,
-		(unsigned long long)c->skipped, (unsigned long long)c->late, r->reject.count,
-		r->agg.nentries, (unsigned long long)c->expired, (unsigned long long)c->emitted,
-		(unsigned long long)c->checkpoints);
+		"\"expired\":%llu,\"emitted\":%llu,\"checkpoints\":%llu,\"controls\":%llu",
+		(unsigned long long)c.records, (unsigned long long)c.applied,
+		(unsigned long long)c.filtered, (unsigned long long)c.null_key,
+		(unsigned long long)c.skipped, (unsigned long long)c.late, r->reject.count,
+		groups, (unsigned long long)c.expired, (unsigned long long)c.emitted,
+		(unsigned long long)c.checkpoints,
+		(unsigned long long)(r->by_parts ? pc->controls : r->controls));
+	if (r->by_parts)
+		fprintf(stderr, ",\"loaded\":%llu,\"dropped\":%llu,\"fenced\":%llu,"
+			"\"split_keys\":%llu,\"not_owned\":%llu", (unsigned long long)pc->loaded,
+			(unsigned long long)pc->dropped, (unsigned long long)pc->fenced,
+			(unsigned long long)pc->split_keys, (unsigned long long)pc->not_owned);
+	fputs("}\n", stderr);
 }
 
+/* The offsets a checkpoint or a state directory has applied, as pn-consume
+ * --start-offsets takes them. */
 static int print_offsets(const char *state_path)
 {
 	struct pn_buf out = PN_BUF_INIT;
-	int status = pn_checkpoint_print_offsets(state_path, &out) ? PN_EX_CONFIG : PN_EX_OK;
+	int status = PN_EX_OK;
 
+	if (pn_pieces_is_dir(state_path)) {
+		struct pn_pieces pieces;
+		struct pn_offsets offsets;
+
+		pn_offsets_init(&offsets);
+		pn_pieces_open(&pieces, state_path, 0);
+		if (pn_pieces_offsets(&pieces, &offsets))
+			status = PN_EX_CONFIG;
+		else
+			pn_offsets_write_json(&offsets, &out);
+		pn_pieces_close(&pieces);
+		pn_offsets_release(&offsets);
+	} else if (pn_checkpoint_print_offsets(state_path, &out)) {
+		status = PN_EX_CONFIG;
+	}
 	if (!status && (pn_write_all(STDOUT_FILENO, out.data, out.len) < 0))
 		status = PN_EX_IOERR;
 	pn_buf_release(&out);
@@ -297,6 +365,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	struct run r;
+	struct pn_agg_counts sums;
 	int out_status;
 
 	pn_set_progname(argv[0]);
@@ -308,7 +377,12 @@ int main(int argc, char **argv)
 	pn_agg_init(&r.agg, &o.query);
 	pn_json_init(&r.json);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
-	if (o.state_path) {
+	r.by_parts = o.state_path && pn_pieces_is_dir(o.state_path);
+	if (r.by_parts) {
+		if ((r.status = pn_aggparts_open(&r.parts, &o.query, o.state_path)))
+			exit(r.status);
+		r.parts.emit_final = o.emit_final;
+	} else if (o.state_path) {
 		int loaded = pn_checkpoint_load(&r.agg, o.state_path);
 
 		if (loaded < 0)
@@ -329,14 +403,13 @@ int main(int argc, char **argv)
 			break;
 
 	emit_and_checkpoint(&r, 1);
-	if (r.agg.counts.null_key)
+	run_counts(&r, &sums);
+	if (sums.null_key)
 		pn_warn("%llu records had a missing or null --group-by field and were not "
-			"counted (as ksqlDB drops null keys)",
-			(unsigned long long)r.agg.counts.null_key);
-	if (r.agg.counts.late)
+			"counted (as ksqlDB drops null keys)", (unsigned long long)sums.null_key);
+	if (sums.late)
 		pn_warn("%llu late records came after their window had closed (its end + "
-			"--grace) and were not applied to it",
-			(unsigned long long)r.agg.counts.late);
+			"--grace) and were not applied to it", (unsigned long long)sums.late);
 	out_status = pn_out_close(&r.out);
 	if (out_status && !r.status)
 		r.status = out_status;
@@ -346,6 +419,8 @@ int main(int argc, char **argv)
 		print_stats(&r);
 
 	pn_agg_release(&r.agg);
+	if (r.by_parts)
+		pn_aggparts_close(&r.parts);
 	pn_json_release(&r.json);
 	pn_query_release(&o.query);
 	return r.status;

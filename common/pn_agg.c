@@ -120,17 +120,33 @@ static void reindex(struct pn_agg *a, size_t mask)
 	a->index_mask = mask;
 }
 
+/* The index slot of key: its entry's, or the empty one where it would go. */
+static size_t key_slot(const struct pn_agg *a, const char *key, size_t len, uint64_t h)
+{
+	size_t i = h & a->index_mask;
+
+	for (; a->index[i]; i = (i + 1) & a->index_mask) {
+		const struct pn_agg_entry *e = pn_agg_entry_at(a, a->index[i] - 1);
+
+		if (e->hash == h && e->key_len == len && !memcmp(a->keys.data + e->key_off, key, len))
+			break;
+	}
+	return i;
+}
+
+int pn_agg_has_key(const struct pn_agg *a, const char *key, size_t len)
+{
+	return a->index[key_slot(a, key, len, pn_hash64(PN_HASH64_INIT, key, len))] != 0;
+}
+
 struct pn_agg_entry *pn_agg_entry_get(struct pn_agg *a, const char *key, size_t len)
 {
 	uint64_t h = pn_hash64(PN_HASH64_INIT, key, len);
-	size_t i = h & a->index_mask;
+	size_t i = key_slot(a, key, len, h);
 	struct pn_agg_entry *e;
 
-	for (; a->index[i]; i = (i + 1) & a->index_mask) {
-		e = pn_agg_entry_at(a, a->index[i] - 1);
-		if (e->hash == h && e->key_len == len && !memcmp(a->keys.data + e->key_off, key, len))
-			return e;
-	}
+	if (a->index[i])
+		return pn_agg_entry_at(a, a->index[i] - 1);
 	if (a->nentries == a->cap_entries) {
 		a->cap_entries = a->cap_entries ? a->cap_entries * 2 : 1024;
 		a->entries = pn_realloc(a->entries, a->cap_entries * a->stride);

@@ -81,6 +81,10 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *rec, const char **why);
  * --reject), so its offset counts as done. */
 void pn_agg_pass(struct pn_agg *a, const struct pn_json *rec);
 
+/* Is there a group of this key (the group values' canonical texts, as
+ * a->key holds the key of the record just applied)? */
+int pn_agg_has_key(const struct pn_agg *a, const char *key, size_t len);
+
 /* Appends one changelog row per group changed since the last call to out,
  * and forgets that they changed; returns the number of rows. */
 size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes);
