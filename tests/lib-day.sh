@@ -8,8 +8,9 @@
 #                   with the campaign table
 #                   seeded from day/campaigns.tsv; day/good.ndjson holds
 #                   the pings that are JSON objects
-#   expected_table  the campaign table an independent count of
-#                   day/good.ndjson gives, as `campaign_table` prints it
+#   expected_table [FILE]  the campaign table an independent count of
+#                   day/good.ndjson (or FILE) gives, as `campaign_table`
+#                   prints it
 #   campaign_table  id|impressions|clicks of every campaign, by id
 #   reset_table     impressions and clicks back to 0
 #   pipeline ARGS   scripts/pn-pipeline with the test's brokers
@@ -40,7 +41,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
 }
 
 expected_table () {
-	python3 "$PN_SRC/tests/oracle-aggregate.py" day/good.ndjson --where source=campaign \
+	python3 "$PN_SRC/tests/oracle-aggregate.py" "${1:-day/good.ndjson}" --where source=campaign \
 		--group-by source_id:id --count delivered_time:impressions \
 		--count clicked_time:clicks >oracle.rows &&
 	jq -r "[.id, .impressions, .clicks] | map(tostring) | join(\"|\")" oracle.rows \
