@@ -67,7 +67,7 @@ test_expect_success '--commit-from: the group commits what the checkpoint applie
 	pn-aggregate $REPORT --state half <head.out >/dev/null &&
 	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t pings -g report -e --meta \
 		--commit-from half >all.out &&
-	# with -g and --meta: the records and the group's control records
+	# with -g and --meta: the records, and control records of the group
 	grep -v "^{\"_control\":" all.out >records.out &&
 	test_line_count = 40000 records.out &&
 	grep "^{\"_control\":\"assigned\"" all.out &&
