@@ -5,6 +5,10 @@
 #       second, peak RSS, and pn's rate over the peer's) to the file named
 #       by PN_BENCH_REPORT, when it is set (scripts/bench-report.sh sets
 #       it); a KB of 0 is shown as "-" (not measured)
+#   bench_note LINE...
+#       appends a line (a markdown table row) to the file named by
+#       PN_BENCH_NOTES, a table of figures without a peer (partition
+#       moves), printed after the main table
 #   bench_run NAME COMMAND...
 #       runs COMMAND under /usr/bin/time, counting and dropping its output,
 #       and keeps "seconds peak_kb lines" in $work/NAME; exits on failure
@@ -42,6 +46,11 @@ bench_row () {
 
 bench_rate () {
 	awk -v n="$1" -v s="$2" 'BEGIN { print n / (s > 0 ? s : 0.001) }'
+}
+
+bench_note () {
+	[ -n "${PN_BENCH_NOTES:-}" ] || return 0
+	echo "$*" >>"$PN_BENCH_NOTES"
 }
 
 bench_run () {

@@ -16,11 +16,12 @@ src=$(dirname "$here")
 report=${1:-$src/build/bench-report.md}
 mkdir -p "$(dirname "$report")"
 rows=$(mktemp)
-trap 'rm -f "$rows"' EXIT
-export PN_BENCH_REPORT=$rows
+notes=$(mktemp)
+trap 'rm -f "$rows" "$notes"' EXIT
+export PN_BENCH_REPORT=$rows PN_BENCH_NOTES=$notes
 status=0
 for bench in bench.sh bench-aggregate.sh bench-sink-pg.sh bench-avro.sh bench-archive.sh \
-	     bench-pipeline.sh bench-streams.sh; do
+	     bench-pipeline.sh bench-streams.sh bench-move.sh; do
 	echo "== $bench" >&2
 	"$here/$bench" >&2 || { echo "bench-report: $bench failed" >&2; status=1; }
 done
@@ -34,6 +35,16 @@ done
 	echo "| task | pn | rate | peak RSS | peer | rate | peak RSS | pn / peer |"
 	echo "|---|---|---|---|---|---|---|---|"
 	cat "$rows"
+	if [ -s "$notes" ]; then
+		echo
+		echo "A partition that moves (scripts/bench-move.sh): the new owner loads its"
+		echo "piece, applies a record and emits its groups again, the last one saved it;"
+		echo "the piece is also what each emission that changes the partition writes."
+		echo
+		echo "| state | move | piece | peak RSS |"
+		echo "|---|---|---|---|"
+		cat "$notes"
+	fi
 } | tee "$report"
 echo >&2
 echo "bench-report: written to $report" >&2
