@@ -742,9 +742,22 @@ static int decode_message(struct run *r, rd_kafka_message_t *m)
 	return -1;
 }
 
+/* The entry of a message's partition: by its topic handle, no string
+ * comparison per message once the handle is known. */
+static struct pn_part *msg_part(struct run *r, const rd_kafka_message_t *m)
+{
+	struct pn_part *p = pn_offsets_get_bound(&r->parts, m->rkt, m->partition);
+
+	if (!p) {
+		pn_offsets_bind(&r->parts, rd_kafka_topic_name(m->rkt), m->rkt);
+		p = pn_offsets_get_bound(&r->parts, m->rkt, m->partition);
+	}
+	return p;
+}
+
 static void handle_message(struct run *r, rd_kafka_message_t *m)
 {
-	struct pn_part *p = pn_offsets_get_rkt(&r->parts, m->rkt, m->partition);
+	struct pn_part *p = msg_part(r, m);
 
 	if (p->done)
 		return;
@@ -781,7 +794,7 @@ static void handle_error(struct run *r, rd_kafka_message_t *m)
 {
 	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		if (r->o->exit_at_end && m->rkt) {
-			pn_offsets_get_rkt(&r->parts, m->rkt, m->partition)->at_end = 1;
+			msg_part(r, m)->at_end = 1;
 			r->ends_changed = 1;
 		}
 		return;

@@ -78,22 +78,18 @@ struct pn_part *pn_offsets_get(struct pn_offsets *t, const char *topic, int32_t 
 	return get_part(get_topic(t, topic), partition);
 }
 
-struct pn_part *pn_offsets_get_rkt(struct pn_offsets *t, const rd_kafka_topic_t *rkt,
-				   int32_t partition)
+struct pn_part *pn_offsets_get_bound(struct pn_offsets *t, const void *handle,
+				     int32_t partition)
 {
-	struct pn_topic_parts *tp = NULL;
-
 	for (int i = 0; i < t->ntopics; i++)
-		if (t->topics[i].rkt == rkt) {
-			tp = &t->topics[i];
-			break;
-		}
-	if (!tp) {
-		/* first record of this handle: look the topic up by name once */
-		tp = get_topic(t, rd_kafka_topic_name(rkt));
-		tp->rkt = rkt;
-	}
-	return get_part(tp, partition);
+		if (t->topics[i].handle == handle)
+			return get_part(&t->topics[i], partition);
+	return NULL;
+}
+
+void pn_offsets_bind(struct pn_offsets *t, const char *topic, const void *handle)
+{
+	get_topic(t, topic)->handle = handle;
 }
 
 struct pn_part *pn_offsets_find(const struct pn_offsets *t, const char *topic, int32_t partition)

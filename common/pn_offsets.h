@@ -3,7 +3,8 @@
  *
  * Programs that track progress per topic-partition (pn-consume's commit
  * bookkeeping, later the checkpoints of pn-aggregate and pn-sink-pg) keep
- * one pn_part per topic-partition here.  The file format shared between
+ * one pn_part per topic-partition here.  Nothing here talks to Kafka.
+ * The file format shared between
  * programs, what `pn-consume --start-offsets FILE` reads, is JSON mapping
  * topic → partition → next offset to read:
  *
@@ -16,8 +17,6 @@
 #define PN_OFFSETS_H
 
 #include <stdint.h>
-
-#include <librdkafka/rdkafka.h>
 
 #include "pn_buf.h"
 
@@ -46,7 +45,7 @@ struct pn_part {
 
 struct pn_topic_parts {
 	char *name;
-	const rd_kafka_topic_t *rkt;	/* cached handle for the fast lookup */
+	const void *handle;	/* pn_offsets_bind: for the lookup per record */
 	struct pn_part **by_partition;
 	int32_t cap;
 };
@@ -62,9 +61,15 @@ void pn_offsets_release(struct pn_offsets *t);
 /* The entry for topic/partition (0 to PN_PARTITION_MAX), created (all
  * offsets -1) when new. */
 struct pn_part *pn_offsets_get(struct pn_offsets *t, const char *topic, int32_t partition);
-/* The same by a message's topic handle: no string comparison per record. */
-struct pn_part *pn_offsets_get_rkt(struct pn_offsets *t, const rd_kafka_topic_t *rkt,
-				   int32_t partition);
+/*
+ * The same by a handle bound to the topic with pn_offsets_bind (a Kafka
+ * message's topic handle): no string comparison per record.  NULL when no
+ * topic is bound to handle.
+ */
+struct pn_part *pn_offsets_get_bound(struct pn_offsets *t, const void *handle,
+				     int32_t partition);
+/* Binds handle to topic (made when new), in place of the topic's last one. */
+void pn_offsets_bind(struct pn_offsets *t, const char *topic, const void *handle);
 /* The entry if it exists, else NULL. */
 struct pn_part *pn_offsets_find(const struct pn_offsets *t, const char *topic,
 				int32_t partition);
