@@ -380,37 +380,22 @@ static void commit_written(struct run *r, int sync)
 
 /*
  * With -g and --meta the stages downstream hear, in line with the
- * records, which partitions this member takes and lets go:
- *
- *     {"_control":"assigned","_topic":"pings","_partition":3}
- *     {"_control":"revoked","_topic":"pings","_partition":3}
- *
- * "lost" instead of "revoked" when the group took the partitions without
- * asking (this member's session expired): another may own them already.
- * An "assigned" comes before the partition's first record, a "revoked"
- * after its last.  pn(7) documents them; a filter that does not know them
- * passes them on.
+ * records, which partitions this member takes and lets go: "assigned"
+ * before a partition's first record, "revoked" (or "lost") after its last
+ * (pn_record_add_control).  pn(7) documents them; a filter that does not
+ * know them passes them on.
  */
-static void append_control(struct run *r, const char *kind, const rd_kafka_topic_partition_t *tp)
-{
-	struct pn_buf *b = &r->out.buf;
-
-	pn_buf_adds(b, "{\"_control\":\"");
-	pn_buf_adds(b, kind);
-	pn_buf_adds(b, "\",\"_topic\":");
-	pn_json_add_string(b, tp->topic, strlen(tp->topic));
-	pn_buf_addf(b, ",\"_partition\":%d}\n", (int)tp->partition);
-	r->dirty = 1;
-	r->counts.controls++;
-}
-
 static void append_controls(struct run *r, const char *kind,
 			    const rd_kafka_topic_partition_list_t *list)
 {
 	if (!r->o->group || !r->o->meta)
 		return;
-	for (int i = 0; i < list->cnt; i++)
-		append_control(r, kind, &list->elems[i]);
+	for (int i = 0; i < list->cnt; i++) {
+		pn_record_add_control(&r->out.buf, kind, list->elems[i].topic,
+				      list->elems[i].partition);
+		r->dirty = 1;
+		r->counts.controls++;
+	}
 	flush_output(r);
 }
 
