@@ -20,27 +20,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
-#include "pn_checkpoint.h"
 #include "pn_clock.h"
+#include "pn_commit.h"
 #include "pn_confluent.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_kafka.h"
 #include "pn_num.h"
-#include "pn_offsets.h"
 #include "pn_opt.h"
-#include "pn_pieces.h"
 #include "pn_progress.h"
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"
+#include "pn_start.h"
 
 static const char usage_text[] =
 	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
@@ -58,9 +56,6 @@ static const struct pn_opt_text help_text = {
 		  "worth a retry, 78 bad configuration.\n",
 };
 
-enum start_kind { START_DEFAULT, START_BEGINNING, START_END, START_STORED, START_OFFSET,
-		  START_TAIL, START_TIME };
-
 struct opts {
 	struct pn_kafka_opts kafka;
 	char **topics;
@@ -68,9 +63,7 @@ struct opts {
 	const char *group;
 	int32_t *partitions;	/* -p, plain assignment only */
 	int npartitions;
-	enum start_kind start;
-	int64_t start_value;	/* offset, count from the end, or time in ms */
-	const char *start_offsets_file;
+	struct pn_start start;	/* -o and --start-offsets */
 	const char *commit_from;	/* commit what this checkpoint applied */
 	int exit_at_end;
 	int64_t max_records;	/* -c; 0: no limit */
@@ -86,7 +79,6 @@ struct counts {
 	uint64_t records;	/* lines written */
 	uint64_t non_object;	/* written as _value */
 	uint64_t bytes;		/* payload bytes */
-	uint64_t commits;
 	uint64_t rejected;	/* undecodable, set aside with --reject */
 	uint64_t wakes;		/* wake_fetchers() calls */
 	uint64_t controls;	/* control records written */
@@ -96,7 +88,7 @@ struct counts {
 struct run {
 	const struct opts *o;
 	rd_kafka_t *rk;
-	struct pn_offsets parts;
+	struct pn_commit commit;	/* the partitions: what was written, committed */
 	struct pn_out out;
 	struct pn_json scratch;
 	struct pn_registry_conf registry_conf;
@@ -105,14 +97,10 @@ struct run {
 	struct pn_reject reject;
 	struct pn_buf tmp;
 	struct pn_progress progress;
-	struct pn_pieces pieces;	/* --commit-from a piece directory */
-	int by_pieces;
 	struct counts counts;
-	int64_t last_flush_ms, last_commit_ms;
 	int64_t next_wake_ms;	/* wake_fetchers() not before this */
 	size_t queue_low;	/* payload bytes queued under which to wake them */
 	int backlog;		/* a full batch came since the last wake */
-	int dirty;		/* records appended since the last flush */
 	int finished;		/* -c reached, or every partition at its end */
 	int ends_changed;	/* a partition reached its end or --until */
 	int status;
@@ -156,27 +144,10 @@ enum { NDEFAULTS = sizeof(kafka_defaults) / sizeof(*kafka_defaults) };
 
 static void take_start(const struct pn_opt *opt, const char *arg)
 {
-	struct opts *o = opt->dest;
+	const char *why;
 
-	if (!strcmp(arg, "beginning")) {
-		o->start = START_BEGINNING;
-	} else if (!strcmp(arg, "end")) {
-		o->start = START_END;
-	} else if (!strcmp(arg, "stored")) {
-		o->start = START_STORED;
-	} else if (arg[0] == '@' || !strncmp(arg, "s@", 2)) {
-		o->start = START_TIME;
-		if (pn_parse_time(strchr(arg, '@') + 1, &o->start_value))
-			pn_usage_error(usage_text, "bad start time '%s'", arg);
-	} else if (arg[0] == '-') {
-		o->start = START_TAIL;
-		if (pn_parse_int(arg + 1, 1, INT64_MAX, &o->start_value))
-			pn_usage_error(usage_text, "bad offset '%s'", arg);
-	} else {
-		o->start = START_OFFSET;
-		if (pn_parse_int(arg, 0, INT64_MAX, &o->start_value))
-			pn_usage_error(usage_text, "bad offset '%s'", arg);
-	}
+	if (pn_start_parse(opt->dest, arg, &why))
+		pn_usage_error(usage_text, "%s '%s'", why, arg);
 }
 
 static void add_topic(struct opts *o, const char *topic)
@@ -208,9 +179,10 @@ static void parse_options(struct opts *o, int argc, char **argv)
 				"with -g, commit to the group without joining it)",
 				take_partition, o, 0),
 		PN_OPT_CALLBACK('o', "offset", "START", "beginning, end, stored, N, -N (N before "
-				"the end) or @TIME (ms since epoch or ISO 8601)", take_start, o, 0),
+				"the end) or @TIME (ms since epoch or ISO 8601)", take_start,
+				&o->start, 0),
 		PN_OPT_STRING(0, "start-offsets", "FILE", "start from these offsets (JSON topic -> "
-			      "partition -> next offset), others as -o", &o->start_offsets_file),
+			      "partition -> next offset), others as -o", &o->start.file),
 		PN_OPT_FLAG('e', "exit", "exit at the end of every partition", &o->exit_at_end),
 		PN_OPT_INT('c', "count", "N", "exit after N records", &o->max_records, 1,
 			   INT64_MAX, .bad = "bad count '%s'"),
@@ -245,319 +217,57 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "no topic given (-t)");
 	if (o->commit_from && !o->group)
 		pn_usage_error(usage_text, "--commit-from commits to a group: it needs -g");
-	if (!o->group && o->start == START_STORED)
+	if (!o->group && o->start.kind == PN_START_STORED)
 		pn_usage_error(usage_text, "-o stored needs a consumer group (-g)");
-}
-
-/* ---- offsets: what was written, what may be committed ---- */
-
-static void promote_flushed(struct pn_part *p, void *arg)
-{
-	(void)arg;
-	p->flushed = p->appended;
-}
-
-/* The records appended so far reached stdout: they become committable. */
-static void records_written(struct run *r)
-{
-	pn_offsets_each(&r->parts, promote_flushed, NULL);
-	r->dirty = 0;
-}
-
-/* Writes the buffered records. */
-static void flush_output(struct run *r)
-{
-	r->last_flush_ms = pn_now_ms();
-	if (r->dirty && pn_out_flush(&r->out) == 0)
-		records_written(r);
-	r->dirty = 0;
-}
-
-static void add_committable(struct pn_part *p, void *arg)
-{
-	rd_kafka_topic_partition_list_t *list = arg;
-
-	if (p->flushed > p->committed)
-		rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->flushed;
-}
-
-static void add_applied(struct pn_part *p, void *arg)
-{
-	void **args = arg;
-	struct run *r = args[0];
-	rd_kafka_topic_partition_list_t *list = args[1];
-	struct pn_part *mine = pn_offsets_find(&r->parts, p->topic, p->partition);
-
-	/* only partitions this member holds: the others are another's to commit */
-	if (mine && mine->assigned && p->flushed > mine->committed)
-		rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->flushed;
-}
-
-/* With --commit-from: the offsets the downstream checkpoint has applied. */
-static void add_checkpointed(struct run *r, rd_kafka_topic_partition_list_t *list)
-{
-	struct pn_offsets applied;
-	void *args[2] = { r, list };
-
-	pn_offsets_init(&applied);
-	if (r->by_pieces ? pn_pieces_offsets(&r->pieces, &applied) == 0
-			 : pn_checkpoint_load_offsets(r->o->commit_from, &applied) > 0)
-		pn_offsets_each(&applied, add_applied, args);
-	pn_offsets_release(&applied);
-}
-
-static void mark_committed_list(struct run *r, const rd_kafka_topic_partition_list_t *list)
-{
-	for (int i = 0; i < list->cnt; i++) {
-		struct pn_part *p = pn_offsets_find(&r->parts, list->elems[i].topic,
-						    list->elems[i].partition);
-
-		if (p && list->elems[i].offset > p->committed)
-			p->committed = list->elems[i].offset;
-	}
-}
-
-/*
- * How a commit ended, served by the consumer's polls: an asynchronous
- * commit returns at once, and one that then fails (its group coordinator
- * on a broker just lost, moving to another) was marked committed all the
- * same.  Its partitions are marked uncommitted again, so the next commit,
- * or the last one at exit, sends them once more; else a partition that
- * got no newer record stayed uncommitted for good and a restarted member
- * read it again (6,459 records after a broker was killed, in t2100).
- */
-static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-		      rd_kafka_topic_partition_list_t *offsets, void *opaque)
-{
-	struct run *r = opaque;
-
-	(void)rk;
-	for (int i = 0; offsets && i < offsets->cnt; i++) {
-		rd_kafka_topic_partition_t *tp = &offsets->elems[i];
-		struct pn_part *p;
-
-		if (!err && !tp->err)
-			continue;
-		p = pn_offsets_find(&r->parts, tp->topic, tp->partition);
-		/* a partition given up since is its new owner's to commit */
-		if (p && p->assigned && p->committed == tp->offset)
-			p->committed = -1;
-	}
-	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-		pn_warn("a commit failed, to be sent again: %s", rd_kafka_err2str(err));
-}
-
-/*
- * Commits, in group mode, the offsets of the records stdout has taken, or
- * with --commit-from those the downstream checkpoint has durably applied,
- * so the group's lag shows the pipeline's true progress.
- */
-static void commit_written(struct run *r, int sync)
-{
-	rd_kafka_topic_partition_list_t *list;
-	rd_kafka_resp_err_t err;
-
-	r->last_commit_ms = pn_now_ms();
-	if (!r->o->group || pn_out_gone(&r->out))
-		return;
-	list = rd_kafka_topic_partition_list_new(16);
-	if (r->o->commit_from)
-		add_checkpointed(r, list);
-	else
-		pn_offsets_each(&r->parts, add_committable, list);
-	if (list->cnt) {
-		err = rd_kafka_commit(r->rk, list, !sync);
-		if (err)
-			pn_warn("cannot commit offsets: %s", rd_kafka_err2str(err));
-		else
-			mark_committed_list(r, list);
-		r->counts.commits++;
-	}
-	rd_kafka_topic_partition_list_destroy(list);
+	o->start.group = o->group != NULL;
 }
 
 /* ---- control records: the group's decisions, told downstream ---- */
 
 /*
  * With -g and --meta the stages downstream hear, in line with the
- * records, which partitions this member takes and lets go:
- *
- *     {"_control":"assigned","_topic":"pings","_partition":3}
- *     {"_control":"revoked","_topic":"pings","_partition":3}
- *
- * "lost" instead of "revoked" when the group took the partitions without
- * asking (this member's session expired): another may own them already.
- * An "assigned" comes before the partition's first record, a "revoked"
- * after its last.  pn(7) documents them; a filter that does not know them
- * passes them on.
+ * records, which partitions this member takes and lets go: "assigned"
+ * before a partition's first record, "revoked" (or "lost") after its last
+ * (pn_record_add_control).  pn(7) documents them; a filter that does not
+ * know them passes them on.
  */
-static void append_control(struct run *r, const char *kind, const rd_kafka_topic_partition_t *tp)
-{
-	struct pn_buf *b = &r->out.buf;
-
-	pn_buf_adds(b, "{\"_control\":\"");
-	pn_buf_adds(b, kind);
-	pn_buf_adds(b, "\",\"_topic\":");
-	pn_json_add_string(b, tp->topic, strlen(tp->topic));
-	pn_buf_addf(b, ",\"_partition\":%d}\n", (int)tp->partition);
-	r->dirty = 1;
-	r->counts.controls++;
-}
-
 static void append_controls(struct run *r, const char *kind,
 			    const rd_kafka_topic_partition_list_t *list)
 {
 	if (!r->o->group || !r->o->meta)
 		return;
-	for (int i = 0; i < list->cnt; i++)
-		append_control(r, kind, &list->elems[i]);
-	flush_output(r);
-}
-
-/* Have the pieces saved what was written of every partition of list? */
-static int pieces_caught_up(struct run *r, const rd_kafka_topic_partition_list_t *list)
-{
-	struct pn_offsets applied;
-	int done = 1;
-
-	pn_offsets_init(&applied);
-	if (pn_pieces_offsets(&r->pieces, &applied) < 0)
-		done = -1;
-	for (int i = 0; i < list->cnt && done == 1; i++) {
-		const rd_kafka_topic_partition_t *tp = &list->elems[i];
-		struct pn_part *mine = pn_offsets_find(&r->parts, tp->topic, tp->partition);
-		struct pn_part *saved = pn_offsets_find(&applied, tp->topic, tp->partition);
-
-		if (mine && mine->flushed > 0 && (!saved || saved->flushed < mine->flushed))
-			done = 0;
-	}
-	pn_offsets_release(&applied);
-	return done;
-}
-
-/*
- * A revocation completes once the state downstream has saved everything
- * written of the partitions (pn-aggregate saves a piece when it reads
- * "revoked"): their new owner then starts from the commits made next,
- * exactly what was saved.  A downstream that does not answer in time is
- * warned about, and what it did save is committed.
- */
-enum { REVOKE_WAIT_MS = 60000, REVOKE_POLL_MS = 10 };
-
-static void wait_for_pieces(struct run *r, const rd_kafka_topic_partition_list_t *list)
-{
-	int64_t deadline = pn_now_ms() + REVOKE_WAIT_MS;
-	int done;
-
-	while (!(done = pieces_caught_up(r, list)) && pn_now_ms() < deadline &&
-	       !pn_out_gone(&r->out)) {
-		struct timespec ts = { 0, REVOKE_POLL_MS * 1000000L };
-
-		nanosleep(&ts, NULL);
-	}
-	if (!done)
-		pn_warn("the state in '%s' did not save the %d revoked partition(s) within %d s: "
-			"committing what it saved", r->o->commit_from, list->cnt,
-			REVOKE_WAIT_MS / 1000);
-}
-
-/* ---- where each partition starts ---- */
-
-/* The start position for a partition that has no entry in the start file. */
-static int64_t default_start(const struct opts *o)
-{
-	switch (o->start) {
-	case START_BEGINNING: return RD_KAFKA_OFFSET_BEGINNING;
-	case START_END: return RD_KAFKA_OFFSET_END;
-	case START_OFFSET: return o->start_value;
-	case START_TAIL: return RD_KAFKA_OFFSET_TAIL(o->start_value);
-	case START_TIME: return o->start_value; /* resolved by offsets_for_times */
-	case START_STORED: return RD_KAFKA_OFFSET_INVALID;
-	case START_DEFAULT: break;
-	}
-	/* a group resumes from its commits; a plain reader reads everything */
-	return o->group ? RD_KAFKA_OFFSET_INVALID : RD_KAFKA_OFFSET_BEGINNING;
-}
-
-/*
- * An explicit start offset that retention (or a deletion of records) has
- * already removed: Kafka would answer "out of range" and librdkafka would
- * apply auto.offset.reset, silently.  Records between the two are gone for
- * good, which an operator resuming from a checkpoint must hear about; the
- * partition starts at its log start, named in a warning with the count
- * lost.  A partition whose start cannot be asked keeps the offset given.
- */
-enum { WATERMARK_TIMEOUT_MS = 10000 };
-
-static void start_within_log(struct run *r, rd_kafka_topic_partition_t *tp)
-{
-	int64_t low, high;
-
-	if (tp->offset < 0 || rd_kafka_query_watermark_offsets(r->rk, tp->topic, tp->partition,
-							      &low, &high, WATERMARK_TIMEOUT_MS))
-		return;
-	if (tp->offset < low) {
-		pn_warn("topic '%s' partition %d: offset %lld is no longer in the log, which "
-			"starts at %lld (retention deleted it): %lld records lost; starting there",
-			tp->topic, (int)tp->partition, (long long)tp->offset, (long long)low,
-			(long long)(low - tp->offset));
-		tp->offset = low;
-	}
-}
-
-/* Sets the start of every newly assigned partition in list; returns -1 when
- * a time could not be resolved. */
-static int set_starts(struct run *r, rd_kafka_topic_partition_list_t *list)
-{
-	rd_kafka_topic_partition_list_t *by_time = rd_kafka_topic_partition_list_new(list->cnt);
-	int status = 0;
-
 	for (int i = 0; i < list->cnt; i++) {
-		rd_kafka_topic_partition_t *tp = &list->elems[i];
-		struct pn_part *p = pn_offsets_get(&r->parts, tp->topic, tp->partition);
-
-		p->assigned = 1;
-		r->ends_changed = 1;
-		if (p->started)
-			continue; /* a later rebalance resumes from the commits */
-		p->started = 1;
-		if (p->start < 0 && r->o->start_offsets_file)
-			pn_warn("%s/%d is not in '%s': it starts as -o says", tp->topic,
-				(int)tp->partition, r->o->start_offsets_file);
-		if (p->start >= 0)
-			tp->offset = p->start;
-		else if (r->o->start == START_TIME)
-			rd_kafka_topic_partition_list_add(by_time, tp->topic, tp->partition)->offset =
-				r->o->start_value;
-		else
-			tp->offset = default_start(r->o);
-		start_within_log(r, tp);
+		pn_record_add_control(&r->out.buf, kind, list->elems[i].topic,
+				      list->elems[i].partition);
+		r->commit.dirty = 1;
+		r->counts.controls++;
 	}
-	if (by_time->cnt) {
-		rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(r->rk, by_time, 10000);
-
-		if (err) {
-			pn_error("cannot find offsets for the start time: %s", rd_kafka_err2str(err));
-			r->status = pn_kafka_exit_status(err);
-			status = -1;
-		}
-		for (int i = 0; i < by_time->cnt && !err; i++) {
-			rd_kafka_topic_partition_t *t = &by_time->elems[i];
-
-			/* no record at or after the time: offsets_for_times answers the end */
-			rd_kafka_topic_partition_list_find(list, t->topic, t->partition)->offset =
-				t->offset;
-		}
-	}
-	rd_kafka_topic_partition_list_destroy(by_time);
-	return status;
+	pn_commit_flush(&r->commit);
 }
+
+/* ---- the group's rebalances, the commits' answers ---- */
 
 static void set_assigned(struct run *r, const rd_kafka_topic_partition_list_t *list, int on)
 {
 	r->ends_changed = 1;
-	for (int i = 0; i < list->cnt; i++)
-		pn_offsets_get(&r->parts, list->elems[i].topic, list->elems[i].partition)->assigned = on;
+	for (int i = 0; i < list->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &list->elems[i];
+
+		pn_commit_get(&r->commit, tp->topic, tp->partition)->assigned = on;
+	}
+}
+
+/* Takes the partitions of list, each from where it starts: 0, or -1 with
+ * r->status set. */
+static int take_partitions(struct run *r, rd_kafka_topic_partition_list_t *list)
+{
+	int status;
+
+	set_assigned(r, list, 1);
+	status = pn_start_set(r->rk, &r->o->start, &r->commit, list);
+	if (status)
+		r->status = status;
+	return status ? -1 : 0;
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -569,7 +279,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		pn_info("assigned %d partition(s)", list->cnt);
-		if (set_starts(r, list) < 0)
+		if (take_partitions(r, list) < 0)
 			pn_stop = SIGTERM;
 		append_controls(r, "assigned", list);
 		if (cooperative)
@@ -583,11 +293,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	lost = rd_kafka_assignment_lost(rk);
 	pn_info("%s %d partition(s)", lost ? "lost" : "revoked", list->cnt);
 	append_controls(r, lost ? "lost" : "revoked", list);
-	flush_output(r);
+	pn_commit_flush(&r->commit);
 	if (!lost) {
-		if (r->by_pieces)
-			wait_for_pieces(r, list);
-		commit_written(r, 1);
+		if (r->commit.by_pieces)
+			pn_commit_wait_saved(&r->commit, list, PN_COMMIT_REVOKE_WAIT_MS);
+		pn_commit_send(&r->commit, 1);
 	}
 	set_assigned(r, list, 0);
 	if (cooperative)
@@ -596,28 +306,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		rd_kafka_assign(rk, NULL);
 }
 
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+		      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+	(void)rk;
+	pn_commit_result(&((struct run *)opaque)->commit, err, offsets);
+}
+
 /* Without a group: every partition of the topics, or those of -p. */
-/* With a group, partitions come and go; a topic not subscribed never. */
-static void warn_unsubscribed(struct pn_part *p, void *arg)
-{
-	const struct opts *o = arg;
-
-	for (int t = 0; t < o->ntopics; t++)
-		if (!strcmp(o->topics[t], p->topic))
-			return;
-	if (p->start >= 0)
-		pn_warn("the start-offsets file names %s/%d, which is not read", p->topic,
-			(int)p->partition);
-}
-
-/* A partition of the start-offsets file that is not in list (the topic's
- * partitions, or those of -p) would be passed over in silence. */
-static void warn_unassigned(struct pn_part *p, void *arg)
-{
-	if (p->start >= 0 && !rd_kafka_topic_partition_list_find(arg, p->topic, p->partition))
-		pn_warn("the start-offsets file names %s/%d, which is not read", p->topic,
-			(int)p->partition);
-}
 
 static int assign_partitions(struct run *r)
 {
@@ -661,8 +357,8 @@ static int assign_partitions(struct run *r)
 		rd_kafka_topic_destroy(rkt);
 	}
 	if (status == 0)
-		pn_offsets_each(&r->parts, warn_unassigned, list);
-	if (status == 0 && set_starts(r, list) == 0) {
+		pn_start_warn_unassigned(&r->commit, list);
+	if (status == 0 && take_partitions(r, list) == 0) {
 		append_controls(r, "assigned", list);
 		rd_kafka_assign(r->rk, list);
 	} else
@@ -678,9 +374,10 @@ struct partition_tally {
 	int open;		/* of those, not at their end nor past --until */
 };
 
-static void tally(struct pn_part *p, void *arg)
+static void tally(struct pn_part *part, void *arg)
 {
 	struct partition_tally *t = arg;
+	const struct pn_commit_part *p = pn_commit_part_of(part);
 
 	t->assigned += p->assigned;
 	t->open += p->assigned && !p->done && !p->at_end;
@@ -693,19 +390,19 @@ static int all_partitions_finished(struct run *r)
 
 	if (!r->o->exit_at_end && r->o->until_ms < 0)
 		return 0;
-	pn_offsets_each(&r->parts, tally, &t);
+	pn_offsets_each(&r->commit.parts, tally, &t);
 	/* without -e, a partition that never reaches --until keeps us waiting */
 	return t.assigned > 0 && t.open == 0;
 }
 
 /* A partition past --until: pause it, nothing more is wanted from it. */
-static void stop_partition(struct run *r, struct pn_part *p)
+static void stop_partition(struct run *r, struct pn_commit_part *p)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
 
 	p->done = 1;
 	r->ends_changed = 1;
-	rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+	rd_kafka_topic_partition_list_add(list, p->part.topic, p->part.partition);
 	rd_kafka_pause_partitions(r->rk, list);
 	rd_kafka_topic_partition_list_destroy(list);
 }
@@ -744,7 +441,7 @@ static int decode_message(struct run *r, rd_kafka_message_t *m)
 
 static void handle_message(struct run *r, rd_kafka_message_t *m)
 {
-	struct pn_part *p = pn_offsets_get_rkt(&r->parts, m->rkt, m->partition);
+	struct pn_commit_part *p = pn_commit_msg_part(&r->commit, m->rkt, m->partition);
 
 	if (p->done)
 		return;
@@ -758,21 +455,21 @@ static void handle_message(struct run *r, rd_kafka_message_t *m)
 
 		if (set_aside) {
 			if (set_aside > 0) { /* rejected: done with, so committable */
-				p->appended = m->offset + 1;
-				r->dirty = 1;
+				p->part.appended = m->offset + 1;
+				r->commit.dirty = 1;
 			}
 			return;
 		}
 	} else if (!pn_record_from_msg(&r->out.buf, m, r->o->meta, &r->scratch)) {
 		r->counts.non_object++;
 	}
-	r->dirty = 1;
-	p->appended = m->offset + 1;
+	r->commit.dirty = 1;
+	p->part.appended = m->offset + 1;
 	r->counts.records++;
 	r->counts.bytes += m->len;
 	pn_progress_tick(&r->progress, r->counts.records);
 	if (pn_out_record(&r->out) > 0)
-		records_written(r);
+		pn_commit_written(&r->commit);
 	if (r->o->max_records && r->counts.records >= (uint64_t)r->o->max_records)
 		r->finished = 1;
 }
@@ -781,7 +478,7 @@ static void handle_error(struct run *r, rd_kafka_message_t *m)
 {
 	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		if (r->o->exit_at_end && m->rkt) {
-			pn_offsets_get_rkt(&r->parts, m->rkt, m->partition)->at_end = 1;
+			pn_commit_msg_part(&r->commit, m->rkt, m->partition)->at_end = 1;
 			r->ends_changed = 1;
 		}
 		return;
@@ -817,7 +514,7 @@ static void handle_batch(struct run *r, rd_kafka_message_t **msgs, ssize_t n)
 
 static void add_fetching(struct pn_part *p, void *arg)
 {
-	if (p->assigned && !p->done)
+	if (pn_commit_part_of(p)->assigned && !pn_commit_part_of(p)->done)
 		rd_kafka_topic_partition_list_add(arg, p->topic, p->partition)->offset =
 			RD_KAFKA_OFFSET_END;	/* "latest", as a time */
 }
@@ -860,7 +557,7 @@ static void wake_fetchers(struct run *r)
 
 	r->backlog = 0;
 	r->counts.wakes++;
-	pn_offsets_each(&r->parts, add_fetching, list);
+	pn_offsets_each(&r->commit.parts, add_fetching, list);
 	if (list->cnt)
 		err = rd_kafka_offsets_for_times(r->rk, list, 0);
 	if (err == RD_KAFKA_RESP_ERR__TIMED_OUT)
@@ -895,10 +592,10 @@ static void consume_loop(struct run *r)
 			r->backlog = 1;
 		if (r->backlog && now >= r->next_wake_ms && queue_low(r, queue))
 			wake_fetchers(r);
-		if (n <= 0 || now - r->last_flush_ms >= FLUSH_INTERVAL_MS)
-			flush_output(r);
-		if (now - r->last_commit_ms >= r->o->commit_interval_ms)
-			commit_written(r, 0);
+		if (n <= 0 || now - r->commit.last_flush_ms >= FLUSH_INTERVAL_MS)
+			pn_commit_flush(&r->commit);
+		if (now - r->commit.last_commit_ms >= r->o->commit_interval_ms)
+			pn_commit_send(&r->commit, 0);
 		if (r->ends_changed) {
 			r->ends_changed = 0;
 			if (all_partitions_finished(r))
@@ -957,7 +654,7 @@ static rd_kafka_t *open_consumer(struct run *r)
 		defaults[ndefaults++] = exit_at_end_default;
 	/* a partition that moves takes its state along: move only those that
 	 * must, instead of revoking every partition of every member */
-	if (r->by_pieces)
+	if (r->commit.by_pieces)
 		defaults[ndefaults++] = cooperative_default;
 	defaults[ndefaults] = NULL;
 	conf = pn_kafka_conf_new(&o->kafka, defaults, &r->registry_conf);
@@ -1007,7 +704,7 @@ static void print_stats(const struct run *r, double seconds)
 		"\"commits\":%llu,\"controls\":%llu,\"fetch_wakes\":%llu,\"seconds\":%.3f}\n",
 		(unsigned long long)r->counts.records, (unsigned long long)r->counts.non_object,
 		(unsigned long long)r->counts.rejected, (unsigned long long)r->counts.bytes,
-		(unsigned long long)r->counts.commits, (unsigned long long)r->counts.controls,
+		(unsigned long long)r->commit.commits, (unsigned long long)r->counts.controls,
 		(unsigned long long)r->counts.wakes, seconds);
 }
 
@@ -1016,27 +713,26 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct run r;
 	int64_t started = pn_now_ms();
-	int out_status;
+	int out_status, status;
 
 	pn_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
-	pn_offsets_init(&r.parts);
 	pn_json_init(&r.scratch);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
-	if (o.start_offsets_file && pn_offsets_load_start(&r.parts, o.start_offsets_file))
+	status = pn_commit_init(&r.commit, &r.out, o.group, o.commit_from);
+	if (status)
+		exit(status);
+	if (o.start.file && pn_offsets_load_start(&r.commit.parts, o.start.file))
 		exit(PN_EX_CONFIG);
-	if (o.start_offsets_file && o.group)
-		pn_offsets_each(&r.parts, warn_unsubscribed, &o);
+	if (o.start.file && o.group)
+		pn_start_warn_unsubscribed(&r.commit, o.topics, o.ntopics);
 	pn_signal_install();
 	pn_progress_init(&r.progress);
-	r.by_pieces = o.commit_from && pn_pieces_is_dir(o.commit_from);
-	if (r.by_pieces)
-		pn_pieces_open(&r.pieces, o.commit_from, 0);
 
 	return_fetch_buffers();
-	r.rk = open_consumer(&r);
+	r.rk = r.commit.rk = open_consumer(&r);
 	r.registry = pn_registry_new(&r.registry_conf, o.registry_url);
 	if (r.registry) {
 		r.status = pn_confluent_consumer_init(&r.avro, r.registry, o.reader_schema);
@@ -1046,12 +742,12 @@ int main(int argc, char **argv)
 		r.status = PN_EX_CONFIG;
 	}
 	pn_reject_open(&r.reject, o.reject_path);
-	r.last_flush_ms = r.last_commit_ms = pn_now_ms();
+	r.commit.last_flush_ms = r.commit.last_commit_ms = pn_now_ms();
 	if (!r.status && (o.group ? subscribe(&r) : assign_partitions(&r)) == 0)
 		consume_loop(&r);
 
-	flush_output(&r);
-	commit_written(&r, 1);
+	pn_commit_flush(&r.commit);
+	pn_commit_send(&r.commit, 1);
 	pn_progress_done(&r.progress);
 	rd_kafka_consumer_close(r.rk);
 	out_status = pn_out_close(&r.out);
@@ -1064,14 +760,12 @@ int main(int argc, char **argv)
 		print_stats(&r, (pn_now_ms() - started) / 1000.0);
 
 	rd_kafka_destroy(r.rk);
-	pn_offsets_release(&r.parts);
+	pn_commit_release(&r.commit);
 	pn_json_release(&r.scratch);
 	pn_confluent_release(&r.avro);
 	pn_registry_free(r.registry);
 	pn_registry_conf_release(&r.registry_conf);
 	pn_buf_release(&r.tmp);
-	if (r.by_pieces)
-		pn_pieces_close(&r.pieces);
 	pn_kafka_opts_release(&o.kafka);
 	free(o.topics);
 	free(o.partitions);

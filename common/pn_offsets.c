@@ -8,9 +8,16 @@
 #include "pn_num.h"
 #include "pn_offsets.h"
 
-void pn_offsets_init(struct pn_offsets *t)
+void pn_offsets_init_entries(struct pn_offsets *t, size_t size, void (*init)(struct pn_part *))
 {
 	memset(t, 0, sizeof(*t));
+	t->entry_size = size;
+	t->entry_init = init;
+}
+
+void pn_offsets_init(struct pn_offsets *t)
+{
+	pn_offsets_init_entries(t, sizeof(struct pn_part), NULL);
 }
 
 void pn_offsets_release(struct pn_offsets *t)
@@ -24,7 +31,7 @@ void pn_offsets_release(struct pn_offsets *t)
 		free(tp->name);
 	}
 	free(t->topics);
-	pn_offsets_init(t);
+	pn_offsets_init_entries(t, t->entry_size, t->entry_init);
 }
 
 static struct pn_topic_parts *find_topic(const struct pn_offsets *t, const char *topic)
@@ -48,7 +55,8 @@ static struct pn_topic_parts *get_topic(struct pn_offsets *t, const char *topic)
 	return tp;
 }
 
-static struct pn_part *get_part(struct pn_topic_parts *tp, int32_t partition)
+static struct pn_part *get_part(const struct pn_offsets *t, struct pn_topic_parts *tp,
+				int32_t partition)
 {
 	struct pn_part *p;
 
@@ -63,11 +71,13 @@ static struct pn_part *get_part(struct pn_topic_parts *tp, int32_t partition)
 	}
 	p = tp->by_partition[partition];
 	if (!p) {
-		p = pn_malloc(sizeof(*p));
-		memset(p, 0, sizeof(*p));
+		p = pn_malloc(t->entry_size);
+		memset(p, 0, t->entry_size);
 		p->topic = tp->name;
 		p->partition = partition;
-		p->start = p->appended = p->flushed = p->committed = -1;
+		p->start = p->appended = p->flushed = -1;
+		if (t->entry_init)
+			t->entry_init(p);
 		tp->by_partition[partition] = p;
 	}
 	return p;
@@ -75,25 +85,21 @@ static struct pn_part *get_part(struct pn_topic_parts *tp, int32_t partition)
 
 struct pn_part *pn_offsets_get(struct pn_offsets *t, const char *topic, int32_t partition)
 {
-	return get_part(get_topic(t, topic), partition);
+	return get_part(t, get_topic(t, topic), partition);
 }
 
-struct pn_part *pn_offsets_get_rkt(struct pn_offsets *t, const rd_kafka_topic_t *rkt,
-				   int32_t partition)
+struct pn_part *pn_offsets_get_bound(struct pn_offsets *t, const void *handle,
+				     int32_t partition)
 {
-	struct pn_topic_parts *tp = NULL;
-
 	for (int i = 0; i < t->ntopics; i++)
-		if (t->topics[i].rkt == rkt) {
-			tp = &t->topics[i];
-			break;
-		}
-	if (!tp) {
-		/* first record of this handle: look the topic up by name once */
-		tp = get_topic(t, rd_kafka_topic_name(rkt));
-		tp->rkt = rkt;
-	}
-	return get_part(tp, partition);
+		if (t->topics[i].handle == handle)
+			return get_part(t, &t->topics[i], partition);
+	return NULL;
+}
+
+void pn_offsets_bind(struct pn_offsets *t, const char *topic, const void *handle)
+{
+	get_topic(t, topic)->handle = handle;
 }
 
 struct pn_part *pn_offsets_find(const struct pn_offsets *t, const char *topic, int32_t partition)

@@ -434,6 +434,16 @@ static void add_object_body(struct pn_buf *out, const struct pn_json *j, int lea
 				out->data[i] = ' ';
 }
 
+void pn_record_add_control(struct pn_buf *out, const char *kind, const char *topic,
+			   int32_t partition)
+{
+	pn_buf_adds(out, "{\"_control\":\"");
+	pn_buf_adds(out, kind);
+	pn_buf_adds(out, "\",\"_topic\":");
+	pn_json_add_string(out, topic, strlen(topic));
+	pn_buf_addf(out, ",\"_partition\":%d}\n", (int)partition);
+}
+
 int pn_record_from_msg(struct pn_buf *out, const rd_kafka_message_t *msg, int meta,
 		       struct pn_json *scratch)
 {

@@ -99,6 +99,15 @@ static inline int pn_record_control(const struct pn_json *j)
 }
 
 /*
+ * Appends a control record to out, '\n' included: kind "assigned" before
+ * the partition's first record, "revoked" after its last, "lost" when the
+ * group took it without asking (this member's session expired: another
+ * may own it already).
+ */
+void pn_record_add_control(struct pn_buf *out, const char *kind, const char *topic,
+			   int32_t partition);
+
+/*
  * Appends the NDJSON record for a consumed message to out, '\n' included.
  * With meta, the coordinates come first.  `scratch` is reused for the
  * payload check.  Returns 1 if the payload was a JSON object, 0 if it was

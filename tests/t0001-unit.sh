@@ -44,6 +44,10 @@ test_expect_success 'pn_offsets: partition numbers from records, checkpoints, st
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-offsets"
 '
 
+test_expect_success 'pn_start, pn_commit: start positions, committable offsets, the revocation wait' '
+	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-consume"
+'
+
 test_expect_success 'pn_manifest, pn_catalog, pn_objreader: manifests, a small archive read back' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-manifest"
 '

@@ -1,0 +1,206 @@
+#include <string.h>
+#include <time.h>
+
+#include "pn_checkpoint.h"
+#include "pn_clock.h"
+#include "pn_commit.h"
+#include "pn_err.h"
+
+static void init_part(struct pn_part *p)
+{
+	pn_commit_part_of(p)->committed = -1;
+}
+
+int pn_commit_init(struct pn_commit *c, struct pn_out *out, const char *group, const char *from)
+{
+	memset(c, 0, sizeof(*c));
+	pn_offsets_init_entries(&c->parts, sizeof(struct pn_commit_part), init_part);
+	c->out = out;
+	c->group = group;
+	c->from = from;
+	c->last_flush_ms = c->last_commit_ms = pn_now_ms();
+	c->by_pieces = from && pn_pieces_is_dir(from);
+	return c->by_pieces ? pn_pieces_open(&c->pieces, from, 0) : 0;
+}
+
+void pn_commit_release(struct pn_commit *c)
+{
+	pn_offsets_release(&c->parts);
+	if (c->by_pieces)
+		pn_pieces_close(&c->pieces);
+}
+
+struct pn_commit_part *pn_commit_get(struct pn_commit *c, const char *topic, int32_t partition)
+{
+	return pn_commit_part_of(pn_offsets_get(&c->parts, topic, partition));
+}
+
+struct pn_commit_part *pn_commit_find(const struct pn_commit *c, const char *topic,
+				      int32_t partition)
+{
+	return pn_commit_part_of(pn_offsets_find(&c->parts, topic, partition));
+}
+
+static void promote_flushed(struct pn_part *p, void *arg)
+{
+	(void)arg;
+	p->flushed = p->appended;
+}
+
+void pn_commit_written(struct pn_commit *c)
+{
+	pn_offsets_each(&c->parts, promote_flushed, NULL);
+	c->dirty = 0;
+}
+
+void pn_commit_flush(struct pn_commit *c)
+{
+	c->last_flush_ms = pn_now_ms();
+	if (c->dirty && pn_out_flush(c->out) == 0)
+		pn_commit_written(c);
+	c->dirty = 0;
+}
+
+static void add_committable(struct pn_part *p, void *arg)
+{
+	rd_kafka_topic_partition_list_t *list = arg;
+
+	if (p->flushed > pn_commit_part_of(p)->committed)
+		rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->flushed;
+}
+
+struct applied {
+	const struct pn_commit *c;
+	rd_kafka_topic_partition_list_t *list;
+};
+
+static void add_applied(struct pn_part *p, void *arg)
+{
+	struct applied *a = arg;
+	struct pn_commit_part *mine = pn_commit_find(a->c, p->topic, p->partition);
+
+	/* only partitions this member holds: the others are another's to commit */
+	if (mine && mine->assigned && p->flushed > mine->committed)
+		rd_kafka_topic_partition_list_add(a->list, p->topic, p->partition)->offset =
+			p->flushed;
+}
+
+/* With --commit-from: the offsets the downstream checkpoint has applied. */
+static void add_checkpointed(struct pn_commit *c, rd_kafka_topic_partition_list_t *list)
+{
+	struct pn_offsets applied;
+	struct applied args = { c, list };
+
+	pn_offsets_init(&applied);
+	if (c->by_pieces ? pn_pieces_offsets(&c->pieces, &applied) == 0
+			 : pn_checkpoint_load_offsets(c->from, &applied) > 0)
+		pn_offsets_each(&applied, add_applied, &args);
+	pn_offsets_release(&applied);
+}
+
+void pn_commit_list(struct pn_commit *c, rd_kafka_topic_partition_list_t *list)
+{
+	if (c->from)
+		add_checkpointed(c, list);
+	else
+		pn_offsets_each(&c->parts, add_committable, list);
+}
+
+static void mark_committed(struct pn_commit *c, const rd_kafka_topic_partition_list_t *list)
+{
+	for (int i = 0; i < list->cnt; i++) {
+		struct pn_commit_part *p = pn_commit_find(c, list->elems[i].topic,
+							  list->elems[i].partition);
+
+		if (p && list->elems[i].offset > p->committed)
+			p->committed = list->elems[i].offset;
+	}
+}
+
+void pn_commit_send(struct pn_commit *c, int sync)
+{
+	rd_kafka_topic_partition_list_t *list;
+	rd_kafka_resp_err_t err;
+
+	c->last_commit_ms = pn_now_ms();
+	if (!c->group || pn_out_gone(c->out))
+		return;
+	list = rd_kafka_topic_partition_list_new(16);
+	pn_commit_list(c, list);
+	if (list->cnt) {
+		err = rd_kafka_commit(c->rk, list, !sync);
+		if (err)
+			pn_warn("cannot commit offsets: %s", rd_kafka_err2str(err));
+		else
+			mark_committed(c, list);
+		c->commits++;
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/*
+ * An asynchronous commit returns at once, and one that then fails (its
+ * group coordinator on a broker just lost, moving to another) was marked
+ * committed all the same.  Its partitions are marked uncommitted again, so
+ * the next commit, or the last one at exit, sends them once more; else a
+ * partition that got no newer record stayed uncommitted for good and a
+ * restarted member read it again (6,459 records after a broker was
+ * killed, in t2100).
+ */
+void pn_commit_result(struct pn_commit *c, rd_kafka_resp_err_t err,
+		      const rd_kafka_topic_partition_list_t *offsets)
+{
+	for (int i = 0; offsets && i < offsets->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+		struct pn_commit_part *p;
+
+		if (!err && !tp->err)
+			continue;
+		p = pn_commit_find(c, tp->topic, tp->partition);
+		/* a partition given up since is its new owner's to commit */
+		if (p && p->assigned && p->committed == tp->offset)
+			p->committed = -1;
+	}
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		pn_warn("a commit failed, to be sent again: %s", rd_kafka_err2str(err));
+}
+
+int pn_commit_saved(struct pn_commit *c, const rd_kafka_topic_partition_list_t *list)
+{
+	struct pn_offsets applied;
+	int done = 1;
+
+	pn_offsets_init(&applied);
+	if (pn_pieces_offsets(&c->pieces, &applied) < 0)
+		done = -1;
+	for (int i = 0; i < list->cnt && done == 1; i++) {
+		const rd_kafka_topic_partition_t *tp = &list->elems[i];
+		struct pn_part *mine = pn_offsets_find(&c->parts, tp->topic, tp->partition);
+		struct pn_part *saved = pn_offsets_find(&applied, tp->topic, tp->partition);
+
+		if (mine && mine->flushed > 0 && (!saved || saved->flushed < mine->flushed))
+			done = 0;
+	}
+	pn_offsets_release(&applied);
+	return done;
+}
+
+enum { REVOKE_POLL_MS = 10 };
+
+int pn_commit_wait_saved(struct pn_commit *c, const rd_kafka_topic_partition_list_t *list,
+			 int timeout_ms)
+{
+	int64_t deadline = pn_now_ms() + timeout_ms;
+	int done;
+
+	while (!(done = pn_commit_saved(c, list)) && pn_now_ms() < deadline &&
+	       !pn_out_gone(c->out)) {
+		struct timespec ts = { 0, REVOKE_POLL_MS * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	if (!done)
+		pn_warn("the state in '%s' did not save the %d revoked partition(s) within %d s: "
+			"committing what it saved", c->from, list->cnt, timeout_ms / 1000);
+	return done;
+}
