@@ -114,7 +114,7 @@ static int find_part(const struct pn_aggparts *s, const char *topic, int32_t par
 static int take_part(struct pn_aggparts *s, const char *topic, int32_t partition, int *status)
 {
 	struct pn_aggpart *p = pn_malloc(sizeof(*p));
-	const char *path;
+	struct pn_buf piece = PN_BUF_INIT;
 	int loaded;
 
 	memset(p, 0, sizeof(*p));
@@ -123,14 +123,17 @@ static int take_part(struct pn_aggparts *s, const char *topic, int32_t partition
 	pn_agg_init(&p->agg, s->q);
 	*status = pn_pieces_claim(&s->store, topic, partition, &p->epoch);
 	if (!*status) {
-		path = pn_pieces_path(&s->store, topic, partition);
-		loaded = pn_checkpoint_load(&p->agg, path);
+		loaded = pn_pieces_get(&s->store, topic, partition, &piece);
+		if (loaded > 0 && pn_checkpoint_decode(&p->agg, pn_pieces_path(&s->store, topic,
+								partition), &piece) < 0)
+			loaded = -PN_EX_CONFIG;
 		if (loaded < 0)
-			*status = PN_EX_CONFIG;
+			*status = -loaded;
 		else if (loaded > 0)
 			pn_agg_mark_all(&p->agg);
 		s->counts.loaded += loaded > 0;
 	}
+	pn_buf_release(&piece);
 	if (*status) {
 		pn_agg_release(&p->agg);
 		free(p->topic);
@@ -162,6 +165,21 @@ int pn_agg_write_changes(struct pn_agg *a, struct pn_out *out, int emit_final, i
 	return expired > 0;
 }
 
+/* Writes a partition's piece: 0 or an exit status. */
+static int save_part(struct pn_aggparts *s, struct pn_aggpart *p)
+{
+	struct pn_buf piece = PN_BUF_INIT;
+	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
+	int status;
+
+	pn_checkpoint_encode(&p->agg, &piece);
+	status = pn_pieces_put(&s->store, p->topic, p->partition, &piece, at ? at->flushed : -1);
+	if (!status)
+		p->agg.counts.checkpoints++;
+	pn_buf_release(&piece);
+	return status;
+}
+
 /*
  * Emits a partition's changed groups and saves its piece, both under its
  * lock and only while it is still ours.  1 when the partition was fenced
@@ -184,10 +202,8 @@ static int emit_part(struct pn_aggparts *s, int i, struct pn_out *out, int final
 	if (pn_agg_write_changes(&p->agg, out, s->emit_final, final))
 		p->unsaved = 1;
 	if (p->unsaved && !pn_out_gone(out)) {
-		if (pn_checkpoint_save(&p->agg, pn_pieces_path(&s->store, p->topic, p->partition)))
-			status = PN_EX_IOERR;
-		else
-			p->unsaved = 0;
+		status = save_part(s, p);
+		p->unsaved = status != 0;
 	}
 	pn_pieces_unlock(lock);
 	return status;

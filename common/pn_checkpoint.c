@@ -72,22 +72,28 @@ static void put_entry(struct pn_agg *a, struct pn_buf *b, const struct pn_agg_en
 	}
 }
 
+void pn_checkpoint_encode(struct pn_agg *a, struct pn_buf *b)
+{
+	uint32_t noffsets = 0;
+
+	pn_buf_add(b, magic, sizeof(magic));
+	put_u64(b, pn_query_fingerprint(a->q));
+	pn_offsets_each(&a->offsets, count_offset, &noffsets);
+	put_u32(b, noffsets);
+	pn_offsets_each(&a->offsets, put_offset, b);
+	put_u64(b, (uint64_t)a->stream_time);
+	put_u64(b, a->nentries);
+	for (size_t n = 0; n < a->nentries; n++)
+		put_entry(a, b, pn_agg_entry_at(a, n));
+	put_u64(b, pn_hash64(PN_HASH64_INIT, b->data, b->len));
+}
+
 int pn_checkpoint_save(struct pn_agg *a, const char *path)
 {
 	struct pn_buf b = PN_BUF_INIT;
-	uint32_t noffsets = 0;
 	int status;
 
-	pn_buf_add(&b, magic, sizeof(magic));
-	put_u64(&b, pn_query_fingerprint(a->q));
-	pn_offsets_each(&a->offsets, count_offset, &noffsets);
-	put_u32(&b, noffsets);
-	pn_offsets_each(&a->offsets, put_offset, &b);
-	put_u64(&b, (uint64_t)a->stream_time);
-	put_u64(&b, a->nentries);
-	for (size_t n = 0; n < a->nentries; n++)
-		put_entry(a, &b, pn_agg_entry_at(a, n));
-	put_u64(&b, pn_hash64(PN_HASH64_INIT, b.data, b.len));
+	pn_checkpoint_encode(a, &b);
 	status = pn_write_file_atomic(path, b.data, b.len);
 	if (status)
 		pn_error("cannot write checkpoint '%s': %s", path, strerror(errno));
@@ -136,16 +142,12 @@ static uint64_t get_u64(struct cursor *c)
 }
 
 /* Reads the file and checks magic and checksum: 1, 0 missing, -1 bad. */
-static int read_checkpoint(const char *path, struct pn_buf *b, struct cursor *c)
+/* Checks a checkpoint's frame (magic, format, checksum) and points c at
+ * its body: 1, or -1 after reporting. */
+static int open_checkpoint(const char *path, const struct pn_buf *b, struct cursor *c)
 {
 	uint64_t sum;
 
-	if (pn_read_file(path, b) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		pn_error("cannot read checkpoint '%s': %s", path, strerror(errno));
-		return -1;
-	}
 	if (b->len < sizeof(magic) + 16 || memcmp(b->data, magic, sizeof(magic) - 1)) {
 		pn_error("checkpoint '%s' is not a pn-aggregate checkpoint", path);
 		return -1;
@@ -166,6 +168,17 @@ static int read_checkpoint(const char *path, struct pn_buf *b, struct cursor *c)
 	c->end = (const unsigned char *)b->data + b->len - 8;
 	c->bad = 0;
 	return 1;
+}
+
+static int read_checkpoint(const char *path, struct pn_buf *b, struct cursor *c)
+{
+	if (pn_read_file(path, b) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		pn_error("cannot read checkpoint '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return open_checkpoint(path, b, c);
 }
 
 static void load_offsets(struct cursor *c, struct pn_offsets *offsets)
@@ -231,21 +244,17 @@ static void load_entry(struct pn_agg *a, struct cursor *c)
 	}
 }
 
-int pn_checkpoint_load(struct pn_agg *a, const char *path)
+/* Loads the checkpoint at c into a: 1, or -1 after reporting. */
+static int load_body(struct pn_agg *a, const char *path, struct cursor c)
 {
-	struct pn_buf b = PN_BUF_INIT;
-	struct cursor c;
-	int status = read_checkpoint(path, &b, &c);
 	uint64_t fingerprint, n;
+	int status = 1;
 
-	if (status <= 0)
-		goto out;
 	fingerprint = get_u64(&c);
 	if (fingerprint != pn_query_fingerprint(a->q)) {
 		pn_error("checkpoint '%s' was made by another query (its --where, --group-by "
 			 "or aggregates differ); use another --state file", path);
-		status = -1;
-		goto out;
+		return -1;
 	}
 	load_offsets(&c, &a->offsets);
 	a->stream_time = (int64_t)get_u64(&c);
@@ -256,7 +265,24 @@ int pn_checkpoint_load(struct pn_agg *a, const char *path)
 		pn_error("checkpoint '%s' is corrupt (bad structure)", path);
 		status = -1;
 	}
-out:
+	return status;
+}
+
+int pn_checkpoint_decode(struct pn_agg *a, const char *name, const struct pn_buf *b)
+{
+	struct cursor c;
+
+	return open_checkpoint(name, b, &c) < 0 ? -1 : load_body(a, name, c);
+}
+
+int pn_checkpoint_load(struct pn_agg *a, const char *path)
+{
+	struct pn_buf b = PN_BUF_INIT;
+	struct cursor c;
+	int status = read_checkpoint(path, &b, &c);
+
+	if (status > 0)
+		status = load_body(a, path, c);
 	pn_buf_release(&b);
 	return status;
 }

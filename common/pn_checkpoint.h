@@ -26,6 +26,11 @@ int pn_checkpoint_save(struct pn_agg *a, const char *path);
  * (corrupt, or made by another query: the fingerprints differ).
  */
 int pn_checkpoint_load(struct pn_agg *a, const char *path);
+/* The checkpoint of a, appended to b: what pn_checkpoint_save writes. */
+void pn_checkpoint_encode(struct pn_agg *a, struct pn_buf *b);
+/* Loads a checkpoint held in b (name is for messages): 1, or -1 refused
+ * after reporting, as pn_checkpoint_load. */
+int pn_checkpoint_decode(struct pn_agg *a, const char *name, const struct pn_buf *b);
 /* Reads the offsets of a checkpoint (any query's) into the entries'
  * `flushed` of t: 1, 0 no such file, -1 unreadable (reported). */
 int pn_checkpoint_load_offsets(const char *path, struct pn_offsets *t);

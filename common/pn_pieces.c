@@ -19,7 +19,22 @@ int pn_pieces_is_dir(const char *path)
 	struct stat sb;
 	size_t n = strlen(path);
 
-	return (n && path[n - 1] == '/') || (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
+	return !strncmp(path, "s3://", 5) || (n && path[n - 1] == '/') ||
+	       (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
+}
+
+enum { S3_RETRIES = 5, S3_PART_SIZE = 16 << 20 };
+
+static int open_s3(struct pn_pieces *s, const char *url, int check)
+{
+	struct pn_store_opts opts = { .retries = S3_RETRIES, .part_size = S3_PART_SIZE };
+	int status;
+
+	s->s3 = pn_malloc(sizeof(*s->s3));
+	status = pn_store_open(s->s3, url, &opts);
+	if (!status && check)
+		status = pn_store_check(s->s3);
+	return status;
 }
 
 static int make_dir(const char *path)
@@ -38,6 +53,8 @@ int pn_pieces_open(struct pn_pieces *s, const char *dir, int create)
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
 	s->dir = pn_strndup(dir, n);
+	if (!strncmp(dir, "s3://", 5))
+		return open_s3(s, dir, create);
 	return create ? make_dir(s->dir) : 0;
 }
 
@@ -46,6 +63,10 @@ void pn_pieces_close(struct pn_pieces *s)
 	for (int i = 0; i < s->nseen; i++)
 		free(s->seen[i].topic);
 	free(s->seen);
+	if (s->s3) {
+		pn_store_close(s->s3);
+		free(s->s3);
+	}
 	free(s->dir);
 	pn_buf_release(&s->path);
 	memset(s, 0, sizeof(*s));
@@ -63,29 +84,137 @@ static int topic_is_name(const char *topic)
 	return 1;
 }
 
+/* A file's path in the directory, or its name relative to the S3 prefix. */
 static const char *file_path(struct pn_pieces *s, const char *topic, int32_t partition,
 			     const char *suffix)
 {
 	pn_buf_reset(&s->path);
-	pn_buf_addf(&s->path, "%s/%s/%d%s", s->dir, topic, (int)partition, suffix);
+	if (!s->s3)
+		pn_buf_addf(&s->path, "%s/", s->dir);
+	pn_buf_addf(&s->path, "%s/%d%s", topic, (int)partition, suffix);
 	return s->path.data;
 }
 
+/* A topic that cannot name a directory (or a prefix): -1 after reporting. */
+static int check_topic(struct pn_pieces *s, const char *topic);
+
+/* ---- S3: the same names under the prefix, no lock ---- */
+
+/* Reads an object that may not exist: 1, 0 when it does not, or minus an
+ * exit status after reporting. */
+static int s3_get(struct pn_pieces *s, const char *rel, struct pn_buf *out)
+{
+	int rc = pn_s3_get(&s->s3->s3, pn_store_path(s->s3, rel), out);
+
+	if (rc == PN_EX_DATAERR && s->s3->s3.status == 404)
+		return 0;
+	if (rc) {
+		pn_error("cannot read '%s/%s': %s", s->dir, rel, s->s3->s3.err.data);
+		return -rc;
+	}
+	return 1;
+}
+
+/* The epoch in an owner object; 0 when there is none, or minus a status. */
+static int64_t s3_epoch(struct pn_pieces *s, const char *topic, int32_t partition)
+{
+	struct pn_buf b = PN_BUF_INIT;
+	int rc = s3_get(s, file_path(s, topic, partition, ".owner"), &b);
+	int64_t epoch = rc < 0 ? rc : 0;
+
+	if (rc > 0)
+		epoch = strtoll(b.data, NULL, 10);
+	pn_buf_release(&b);
+	return epoch;
+}
+
+static int s3_claim(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t *epoch)
+{
+	int64_t was = s3_epoch(s, topic, partition);
+	struct pn_buf b = PN_BUF_INIT;
+	char host[256] = "";
+	int status;
+
+	if (was < 0)
+		return (int)-was;
+	*epoch = (uint64_t)was + 1;
+	gethostname(host, sizeof(host) - 1);
+	pn_buf_addf(&b, "%llu %s %ld\n", (unsigned long long)*epoch, host, (long)getpid());
+	status = pn_store_put(s->s3, file_path(s, topic, partition, ".owner"), b.data, b.len);
+	pn_buf_release(&b);
+	return status;
+}
+
+/* The next offsets of every piece, from the .next objects. */
+struct s3_offsets {
+	struct pn_pieces *s;
+	struct pn_offsets *t;
+	int status;
+};
+
+static int s3_offset_one(void *ctx, const char *rel, uint64_t size)
+{
+	struct s3_offsets *o = ctx;
+	const char *slash = strrchr(rel, '/');
+	struct pn_buf b = PN_BUF_INIT;
+	char *topic, *end;
+	long partition;
+	int rc;
+
+	(void)size;
+	if (!slash || !pn_ends_with(rel, ".next"))
+		return 0;
+	partition = strtol(slash + 1, &end, 10);
+	if (end == slash + 1 || strcmp(end, ".next") || partition < 0 ||
+	    partition > PN_PARTITION_MAX)
+		return 0;
+	topic = pn_strndup(rel, (size_t)(slash - rel));
+	if (check_topic(o->s, topic) == 0) {
+		rc = s3_get(o->s, rel, &b);
+		if (rc > 0)
+			pn_offsets_get(o->t, topic, (int32_t)partition)->flushed =
+				strtoll(b.data, NULL, 10);
+		if (rc < 0)
+			o->status = -rc;
+	}
+	free(topic);
+	pn_buf_release(&b);
+	return o->status != 0;
+}
+
+/* ---- a directory ---- */
+
 const char *pn_pieces_path(struct pn_pieces *s, const char *topic, int32_t partition)
 {
-	return file_path(s, topic, partition, ".ckpt");
+	const char *rel = file_path(s, topic, partition, ".ckpt");
+
+	if (s->s3) {
+		char *copy = pn_strdup(rel);
+
+		pn_buf_reset(&s->path);
+		pn_buf_addf(&s->path, "%s/%s", s->dir, copy);
+		free(copy);
+	}
+	return s->path.data;
 }
 
 /* Opens and locks the owner file of a partition: the fd, or -1 after
  * reporting (*status set). */
+static int check_topic(struct pn_pieces *s, const char *topic)
+{
+	if (topic_is_name(topic))
+		return 0;
+	pn_error("topic '%s' cannot name a piece of state in '%s' (a Kafka topic name "
+		 "is letters, digits, '.', '_' and '-')", topic, s->dir);
+	return -1;
+}
+
 static int lock_owner(struct pn_pieces *s, const char *topic, int32_t partition, int *status)
 {
 	const char *path;
 	int fd;
 
-	if (!topic_is_name(topic)) {
-		pn_error("topic '%s' cannot name a piece of state in '%s' (a Kafka topic name "
-			 "is letters, digits, '.', '_' and '-')", topic, s->dir);
+	if (check_topic(s, topic)) {
 		*status = PN_EX_DATAERR;
 		return -1;
 	}
@@ -143,7 +272,11 @@ static int write_epoch(int fd, uint64_t epoch)
 int pn_pieces_claim(struct pn_pieces *s, const char *topic, int32_t partition,
 		    uint64_t *epoch)
 {
-	int status, fd = lock_owner(s, topic, partition, &status);
+	int status, fd;
+
+	if (s->s3)
+		return check_topic(s, topic) ? PN_EX_DATAERR : s3_claim(s, topic, partition, epoch);
+	fd = lock_owner(s, topic, partition, &status);
 
 	if (fd < 0)
 		return status;
@@ -160,7 +293,15 @@ int pn_pieces_claim(struct pn_pieces *s, const char *topic, int32_t partition,
 int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t epoch,
 		   int *lock)
 {
-	int status, fd = lock_owner(s, topic, partition, &status);
+	int status, fd;
+
+	if (s->s3) {
+		int64_t now = s3_epoch(s, topic, partition);
+
+		*lock = -1;
+		return now < 0 ? (int)-now : (uint64_t)now != epoch;
+	}
+	fd = lock_owner(s, topic, partition, &status);
 
 	if (fd < 0)
 		return status;
@@ -174,7 +315,45 @@ int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, ui
 
 void pn_pieces_unlock(int lock)
 {
-	close(lock);
+	if (lock >= 0)
+		close(lock);
+}
+
+int pn_pieces_get(struct pn_pieces *s, const char *topic, int32_t partition,
+		  struct pn_buf *out)
+{
+	const char *path = file_path(s, topic, partition, ".ckpt");
+
+	if (s->s3)
+		return s3_get(s, path, out);
+	if (pn_read_file(path, out) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	pn_error("cannot read '%s': %s", path, strerror(errno));
+	return -PN_EX_IOERR;
+}
+
+int pn_pieces_put(struct pn_pieces *s, const char *topic, int32_t partition,
+		  const struct pn_buf *piece, int64_t next)
+{
+	const char *path = file_path(s, topic, partition, ".ckpt");
+	char text[32];
+	int status;
+
+	if (!s->s3) {
+		if (pn_write_file_atomic(path, piece->data, piece->len) == 0)
+			return 0;
+		pn_error("cannot write '%s': %s", path, strerror(errno));
+		return PN_EX_IOERR;
+	}
+	status = pn_store_put(s->s3, path, piece->data, piece->len);
+	/* after the piece: an older .next only makes a reader commit less */
+	snprintf(text, sizeof(text), "%lld\n", (long long)next);
+	if (!status)
+		status = pn_store_put(s->s3, file_path(s, topic, partition, ".next"), text,
+				      strlen(text));
+	return status;
 }
 
 /* What was seen of a piece last time, made when new. */
@@ -276,10 +455,17 @@ static int topic_offsets(struct pn_pieces *s, const char *topic, struct pn_offse
 
 int pn_pieces_offsets(struct pn_pieces *s, struct pn_offsets *t)
 {
-	DIR *d = opendir(s->dir);
+	DIR *d;
 	struct dirent *de;
 	int rc = 0;
 
+	if (s->s3) {
+		struct s3_offsets o = { s, t, 0 };
+
+		rc = pn_store_list(s->s3, s3_offset_one, &o);
+		return rc || o.status ? -1 : 0;
+	}
+	d = opendir(s->dir);
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;

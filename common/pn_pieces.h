@@ -19,6 +19,16 @@
  * owner's state.  The lock is flock(2): a directory on one machine, or on
  * a file system shared by several that honours it (NFSv4).
  *
+ * The pieces can also live in an S3 bucket (s3://BUCKET/PREFIX/, through
+ * pn_store, with the AWS_* settings of pn_s3), the same names under the
+ * prefix, the owner object holding the epoch as text, and beside each
+ * piece TOPIC/PARTITION.next, its next offset as text, so that readers of
+ * the offsets need not fetch the pieces.  S3 has no lock: the epoch is
+ * checked just before each write, and a writer that lost its partition
+ * in the moment between the check and the write can still put one piece.
+ * Every piece is a whole state with its own offset, so whichever is the
+ * last one, the next owner resumes from a consistent state.
+ *
  * Functions that fail have said why on stderr and return the exit status
  * of pn_err.h.
  */
@@ -38,23 +48,37 @@ struct pn_piece_seen {
 	int64_t next;		/* the next offset to apply it held */
 };
 
+struct pn_store;
+
 struct pn_pieces {
-	char *dir;
+	char *dir;		/* the directory, or the s3:// URL */
+	struct pn_store *s3;	/* set: the pieces are in S3 */
 	struct pn_buf path;	/* scratch: the path of a piece or owner file */
 	struct pn_piece_seen *seen;
 	int nseen;
 };
 
-/* Is path a piece directory: an existing directory, or a name ending in
- * '/'?  Anything else is a single checkpoint file. */
+/* Does path name a store of pieces: s3://..., an existing directory, or a
+ * name ending in '/'?  Anything else is a single checkpoint file. */
 int pn_pieces_is_dir(const char *path);
 
-/* Opens the directory, creating it when create is set. */
+/* Opens the store: a directory, created when create is set, or s3://
+ * BUCKET/PREFIX, whose bucket must then answer. */
 int pn_pieces_open(struct pn_pieces *s, const char *dir, int create);
 void pn_pieces_close(struct pn_pieces *s);
 
-/* The path of a partition's piece, valid until the next call. */
+/* The path of a partition's piece (a directory), or its URL (S3), valid
+ * until the next call. */
 const char *pn_pieces_path(struct pn_pieces *s, const char *topic, int32_t partition);
+
+/* Reads a partition's piece into out: 1, 0 when it has none, or minus an
+ * exit status after reporting. */
+int pn_pieces_get(struct pn_pieces *s, const char *topic, int32_t partition,
+		  struct pn_buf *out);
+/* Writes a partition's piece (whole or not at all), whose next offset to
+ * apply is next: 0, or an exit status after reporting. */
+int pn_pieces_put(struct pn_pieces *s, const char *topic, int32_t partition,
+		  const struct pn_buf *piece, int64_t next);
 
 /*
  * Takes a partition: its epoch goes one up and is returned in *epoch.

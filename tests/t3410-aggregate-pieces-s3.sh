@@ -1,0 +1,81 @@
+#!/bin/bash
+# t3410-aggregate-pieces-s3: the state per partition in an S3 bucket
+# (--state s3://BUCKET/PREFIX/), shared by group members on any machine:
+# the same results, restarts, fencing, and pn-consume committing what the
+# bucket's pieces saved.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-kafka.sh"
+. "$(dirname "$0")/lib-s3.sh"
+
+oracle () { python3 "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
+final_table () { python3 "$PN_SRC/tests/final-table.py" "$@"; }
+REPORT="--where source=campaign --group-by source_id:id --count delivered_time:impressions --count clicked_time:clicks"
+STATE=s3://state/report/
+
+test_expect_success 'setup: S3, and 20000 pings on 4 partitions keyed by campaign' '
+	start_s3 state &&
+	start_broker pings:4 &&
+	gen-pings 20000 9 >gen &&
+	pn-produce -b "$BROKERS" -t pings --key source_id gen &&
+	pn-consume -b "$BROKERS" -t pings -e --meta >pings &&
+	oracle pings $REPORT >expect
+'
+
+test_expect_success 'pieces in S3: the same table, offsets from the bucket' '
+	pn-aggregate $REPORT --state $STATE pings >out &&
+	final_table id out >actual &&
+	test_cmp expect actual &&
+	pn-aggregate --state $STATE --print-offsets >offsets &&
+	pn-aggregate $REPORT --state local.state pings >/dev/null &&
+	pn-aggregate --state local.state --print-offsets >want &&
+	test_cmp want offsets
+'
+
+test_expect_success 'a restart on another machine resumes from the bucket' '
+	mkdir elsewhere && cd elsewhere &&
+	pn-aggregate $REPORT --state $STATE --stats ../pings >again 2>stats &&
+	jq -e ".skipped == 20000 and .applied == 0 and .loaded == 4" stats &&
+	final_table id again >actual &&
+	test_cmp ../expect actual
+'
+
+test_expect_success 'an owner whose partition was claimed by another is fenced' '
+	{
+		echo "{\"_control\":\"assigned\",\"_topic\":\"pings\",\"_partition\":0}" &&
+		grep "\"_partition\":0," pings | head -n 5
+	} >p0 &&
+	mkfifo feed || return 1
+	pn-aggregate $REPORT --state s3://state/z/ --emit-interval 50ms --stats <feed \
+		>a.out 2>a.err &
+	zombie=$! &&
+	test_cleanup_kill $zombie &&
+	exec 7>feed &&
+	cat p0 >&7 &&
+	test_wait_until 30 eval "pn-aggregate --state s3://state/z/ --print-offsets | grep -q ." &&
+	echo "{\"_control\":\"assigned\",\"_topic\":\"pings\",\"_partition\":0}" |
+		pn-aggregate $REPORT --state s3://state/z/ >/dev/null &&
+	grep "\"_partition\":0," pings | sed -n "6,10p" >&7 &&
+	test_wait_until 30 grep -q "taken over by another owner" a.err &&
+	exec 7>&- &&
+	wait $zombie &&
+	grep "^{" a.err | jq -e ".fenced == 1"
+'
+
+test_expect_success 'pn-consume --commit-from s3://: the group gets what the pieces saved' '
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t pings -g report -e --meta \
+		--commit-from s3://state/g/ |
+		pn-aggregate $REPORT --state s3://state/g/ >out &&
+	final_table id out >actual &&
+	test_cmp expect actual &&
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t pings -g report -e >rest &&
+	test_must_be_empty rest
+'
+
+test_expect_success 'an unreachable bucket: the state cannot be opened (69)' '
+	echo "{\"_topic\":\"pings\",\"_partition\":0,\"_offset\":0,\"source_id\":1}" >one &&
+	AWS_ENDPOINT_URL=http://127.0.0.1:1 test_expect_code 69 \
+		pn-aggregate $REPORT --state s3://state/x/ one 2>err &&
+	grep "cannot reach S3" err
+'
+
+test_done
