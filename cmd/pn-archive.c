@@ -12,6 +12,7 @@
  * checksums, record counts, and gaps or overlaps in the offsets.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "pn_opt.h"
 #include "pn_progress.h"
 #include "pn_signal.h"
+#include "pn_stats.h"
 #include "pn_version.h"
 
 static const char usage_text[] =
@@ -251,6 +253,19 @@ static int write_input(struct run *r, const char *path)
 	return r->status || pn_stop ? -1 : 0;
 }
 
+static void print_write_stats(const struct pn_writer_counts *c, uint64_t rejected)
+{
+	struct pn_stats w = PN_STATS_INIT;
+
+	pn_stats_u64(&w, "records", c->records);
+	pn_stats_u64(&w, "duplicates", c->duplicates);
+	pn_stats_u64(&w, "rejected", rejected);
+	pn_stats_u64(&w, "objects", c->objects);
+	pn_stats_u64(&w, "raw_bytes", c->raw_bytes);
+	pn_stats_u64(&w, "bytes", c->bytes);
+	pn_stats_end(&w);
+}
+
 static int cmd_write(const struct opts *o, struct pn_store *st)
 {
 	struct run r;
@@ -280,11 +295,7 @@ static int cmd_write(const struct opts *o, struct pn_store *st)
 		pn_warn("%llu records repeated an offset already written and were skipped",
 			(unsigned long long)c->duplicates);
 	if (o->stats)
-		fprintf(stderr, "{\"records\":%llu,\"duplicates\":%llu,\"rejected\":%llu,"
-			"\"objects\":%llu,\"raw_bytes\":%llu,\"bytes\":%llu}\n",
-			(unsigned long long)c->records, (unsigned long long)c->duplicates,
-			r.reject.count, (unsigned long long)c->objects,
-			(unsigned long long)c->raw_bytes, (unsigned long long)c->bytes);
+		print_write_stats(c, r.reject.count);
 	if (pn_reject_close(&r.reject) && !r.status)
 		r.status = PN_EX_IOERR;
 	pn_writer_free(r.w);
@@ -309,6 +320,23 @@ static void warn_catalog(const struct pn_catalog *c)
 	for (size_t i = 0; i < c->n_bad; i++)
 		pn_warn("'%s' has a bad manifest (%s): not counted as written", c->bad[i],
 			c->bad_why[i]);
+}
+
+/* verify's counters, or those of cat and ls */
+static void print_read_stats(enum cmd cmd, const struct pn_read_counts *c)
+{
+	struct pn_stats w = PN_STATS_INIT;
+
+	pn_stats_u64(&w, "records", c->records);
+	pn_stats_u64(&w, "objects", c->objects);
+	if (cmd == CMD_VERIFY) {
+		pn_stats_u64(&w, "damaged", c->damaged);
+		pn_stats_u64(&w, "gaps", c->gaps);
+		pn_stats_u64(&w, "overlaps", c->overlaps);
+	} else {
+		pn_stats_u64(&w, "duplicates", c->duplicates);
+	}
+	pn_stats_end(&w);
 }
 
 static int cmd_read(const struct opts *o, struct pn_store *st)
@@ -341,16 +369,8 @@ static int cmd_read(const struct opts *o, struct pn_store *st)
 	out_status = pn_out_close(&out);
 	if (out_status && !status)
 		status = out_status;
-	if (o->stats && o->cmd == CMD_VERIFY)
-		fprintf(stderr, "{\"records\":%llu,\"objects\":%llu,\"damaged\":%llu,"
-			"\"gaps\":%llu,\"overlaps\":%llu}\n",
-			(unsigned long long)counts.records, (unsigned long long)counts.objects,
-			(unsigned long long)counts.damaged, (unsigned long long)counts.gaps,
-			(unsigned long long)counts.overlaps);
-	else if (o->stats)
-		fprintf(stderr, "{\"records\":%llu,\"objects\":%llu,\"duplicates\":%llu}\n",
-			(unsigned long long)counts.records, (unsigned long long)counts.objects,
-			(unsigned long long)counts.duplicates);
+	if (o->stats)
+		print_read_stats(o->cmd, &counts);
 	if (counts.duplicates)
 		pn_warn("%llu records repeated offsets of earlier objects and were skipped",
 			(unsigned long long)counts.duplicates);

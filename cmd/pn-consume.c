@@ -39,6 +39,7 @@
 #include "pn_registry.h"
 #include "pn_signal.h"
 #include "pn_start.h"
+#include "pn_stats.h"
 
 static const char usage_text[] =
 	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
@@ -699,13 +700,17 @@ static int subscribe(struct run *r)
 
 static void print_stats(const struct run *r, double seconds)
 {
-	fprintf(stderr,
-		"{\"records\":%llu,\"non_object\":%llu,\"rejected\":%llu,\"bytes\":%llu,"
-		"\"commits\":%llu,\"controls\":%llu,\"fetch_wakes\":%llu,\"seconds\":%.3f}\n",
-		(unsigned long long)r->counts.records, (unsigned long long)r->counts.non_object,
-		(unsigned long long)r->counts.rejected, (unsigned long long)r->counts.bytes,
-		(unsigned long long)r->commit.commits, (unsigned long long)r->counts.controls,
-		(unsigned long long)r->counts.wakes, seconds);
+	struct pn_stats w = PN_STATS_INIT;
+
+	pn_stats_u64(&w, "records", r->counts.records);
+	pn_stats_u64(&w, "non_object", r->counts.non_object);
+	pn_stats_u64(&w, "rejected", r->counts.rejected);
+	pn_stats_u64(&w, "bytes", r->counts.bytes);
+	pn_stats_u64(&w, "commits", r->commit.commits);
+	pn_stats_u64(&w, "controls", r->counts.controls);
+	pn_stats_u64(&w, "fetch_wakes", r->counts.wakes);
+	pn_stats_double(&w, "seconds", seconds);
+	pn_stats_end(&w);
 }
 
 int main(int argc, char **argv)

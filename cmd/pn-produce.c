@@ -29,6 +29,7 @@
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"
+#include "pn_stats.h"
 
 static const char usage_text[] =
 	"usage: pn-produce -b BROKERS -t TOPIC [-X PROP=VAL] [-F FILE] [-k FIELD]\n"
@@ -324,12 +325,16 @@ static void drain(struct run *r)
 
 static void print_stats(const struct counts *c, double seconds)
 {
-	fprintf(stderr,
-		"{\"lines\":%llu,\"sent\":%llu,\"acked\":%llu,\"failed\":%llu,"
-		"\"rejected\":%llu,\"bytes\":%llu,\"seconds\":%.3f}\n",
-		(unsigned long long)c->lines, (unsigned long long)c->sent,
-		(unsigned long long)c->acked, (unsigned long long)c->failed,
-		(unsigned long long)c->rejected, (unsigned long long)c->bytes, seconds);
+	struct pn_stats w = PN_STATS_INIT;
+
+	pn_stats_u64(&w, "lines", c->lines);
+	pn_stats_u64(&w, "sent", c->sent);
+	pn_stats_u64(&w, "acked", c->acked);
+	pn_stats_u64(&w, "failed", c->failed);
+	pn_stats_u64(&w, "rejected", c->rejected);
+	pn_stats_u64(&w, "bytes", c->bytes);
+	pn_stats_double(&w, "seconds", seconds);
+	pn_stats_end(&w);
 }
 
 /* max_bytes: message.max.bytes to set over the other settings, or 0. */

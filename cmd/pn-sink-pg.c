@@ -39,6 +39,7 @@
 #include "pn_record.h"
 #include "pn_signal.h"
 #include "pn_sink.h"
+#include "pn_stats.h"
 
 static const char usage_text[] =
 	"usage: pn-sink-pg [-d DSN] -t TABLE [-k FIELDS] [-m insert|upsert|update]\n"
@@ -653,17 +654,21 @@ static void print_stats(const struct run *r, double seconds)
 	const struct counts *c = &r->counts;
 	const struct pn_sink *s = &r->sink;
 
-	fprintf(stderr,
-		"{\"lines\":%llu,\"rows\":%llu,\"written\":%llu,\"duplicates\":%llu,"
-		"\"absent\":%llu,\"failed\":%llu,\"rejected\":%llu,\"batches\":%llu,"
-		"\"retries\":%llu,\"skipped\":%llu,\"deleted\":%llu,\"seconds\":%.3f}\n",
-		(unsigned long long)c->lines, (unsigned long long)c->rows,
-		(unsigned long long)s->written,
-		(unsigned long long)(r->batches[0].replaced + r->batches[1].replaced),
-		(unsigned long long)s->absent, (unsigned long long)s->failed,
-		(unsigned long long)c->rejected, (unsigned long long)s->batches,
-		(unsigned long long)s->retries, (unsigned long long)c->skipped,
-		(unsigned long long)s->deleted, seconds);
+	struct pn_stats w = PN_STATS_INIT;
+
+	pn_stats_u64(&w, "lines", c->lines);
+	pn_stats_u64(&w, "rows", c->rows);
+	pn_stats_u64(&w, "written", s->written);
+	pn_stats_u64(&w, "duplicates", r->batches[0].replaced + r->batches[1].replaced);
+	pn_stats_u64(&w, "absent", s->absent);
+	pn_stats_u64(&w, "failed", s->failed);
+	pn_stats_u64(&w, "rejected", c->rejected);
+	pn_stats_u64(&w, "batches", s->batches);
+	pn_stats_u64(&w, "retries", s->retries);
+	pn_stats_u64(&w, "skipped", c->skipped);
+	pn_stats_u64(&w, "deleted", s->deleted);
+	pn_stats_double(&w, "seconds", seconds);
+	pn_stats_end(&w);
 }
 
 int main(int argc, char **argv)

@@ -40,6 +40,10 @@ test_expect_success 'pn_io: line reader and record writer' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-io"
 '
 
+test_expect_success 'pn_stats: the --stats line' '
+	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-stats"
+'
+
 test_expect_success 'pn_offsets: partition numbers from records, checkpoints, start offsets' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-offsets"
 '
