@@ -40,6 +40,10 @@ test_expect_success 'pn_io: line reader and record writer' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-io"
 '
 
+test_expect_success 'pn_input: the input loop and its bad-line contract' '
+	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-input"
+'
+
 test_expect_success 'pn_stats: the --stats line' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-stats"
 '

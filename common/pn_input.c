@@ -1,0 +1,122 @@
+#include <string.h>
+
+#include "pn_err.h"
+#include "pn_input.h"
+#include "pn_signal.h"
+
+void pn_input_init(struct pn_input *in, const char *reject_path)
+{
+	memset(in, 0, sizeof(*in));
+	in->timeout_ms = -1;
+	in->reader.fd = -1;
+	pn_json_init(&in->json);
+	pn_reject_open(&in->reject, reject_path);
+	pn_progress_init(&in->progress);
+}
+
+int pn_input_release(struct pn_input *in)
+{
+	pn_json_release(&in->json);
+	return pn_reject_close(&in->reject);
+}
+
+const char *pn_input_name(const struct pn_input *in, unsigned index)
+{
+	if (!in->npaths || !strcmp(in->paths[index], "-"))
+		return "<stdin>";
+	return in->paths[index];
+}
+
+int pn_input_bad_line(struct pn_input *in, const char *line, size_t len, const char *why,
+		      size_t column)
+{
+	if (pn_reject_bad_line(&in->reject, &in->reader, line, len, why, column) == 0)
+		return 0;
+	return PN_EX_DATAERR;
+}
+
+/* Keeps the first exit status: the first reason to stop is the one told. */
+static void end_with(struct pn_input *in, int status)
+{
+	if (status && !in->status)
+		in->status = status;
+}
+
+static int stopped(const struct pn_input *in)
+{
+	return in->status || pn_stop || (in->stop && in->stop(in->arg));
+}
+
+static void handle_line(struct pn_input *in, char *line, size_t len)
+{
+	const char *why = NULL;
+	int rc;
+
+	in->lines++;
+	if (pn_json_parse(&in->json, line, len)) {
+		rc = pn_input_bad_line(in, line, len, in->json.why, in->json.at + 1);
+	} else if (!pn_json_is_object(&in->json, 0)) {
+		rc = pn_input_bad_line(in, line, len, "not a JSON object", 0);
+	} else {
+		rc = in->record(in->arg, in, line, len, &why);
+		if (rc == 0)
+			in->records++;
+		else if (rc == PN_INPUT_BAD)
+			rc = pn_input_bad_line(in, line, len, why, 0);
+	}
+	end_with(in, rc);
+	pn_progress_tick(&in->progress, *in->shown);
+	if (in->tick && !in->status && in->lines % PN_INPUT_TICK_LINES == 0)
+		end_with(in, in->tick(in->arg, in, 0));
+}
+
+/* One input, to its end or until the run stops. */
+static void read_input(struct pn_input *in, const char *path, unsigned index)
+{
+	struct pn_reader *rd = &in->reader;
+	char *line;
+	size_t len;
+	int got;
+
+	if (pn_reader_open(rd, path) < 0) {
+		pn_error("cannot open '%s': %m", path);
+		end_with(in, PN_EX_IOERR);
+		return;
+	}
+	in->index = index;
+	rd->timeout_ms = in->timeout_ms;
+	while (!stopped(in)) {
+		if (in->deadline)
+			rd->deadline_ms = in->deadline(in->arg);
+		got = pn_reader_next(rd, &line, &len);
+		if (got == 1) {
+			handle_line(in, line, len);
+		} else if (got == PN_READER_TIMEOUT) {
+			if (in->tick)
+				end_with(in, in->tick(in->arg, in, 1));
+		} else if (got == 0) {
+			break;
+		} else {
+			if (!pn_stop) {
+				pn_error("cannot read '%s': %m", rd->name);
+				end_with(in, PN_EX_IOERR);
+			}
+			break;
+		}
+	}
+	if (in->input_done)
+		end_with(in, in->input_done(in->arg, in));
+	pn_reader_close(rd);
+}
+
+int pn_input_run(struct pn_input *in, char *const *paths, int npaths)
+{
+	in->paths = paths;
+	in->npaths = npaths;
+	if (!in->shown)
+		in->shown = &in->records;
+	for (int i = 0; i < (npaths ? npaths : 1) && !stopped(in); i++)
+		read_input(in, npaths ? paths[i] : "-", (unsigned)i);
+	pn_progress_done(&in->progress);
+	return in->status;
+}
