@@ -20,12 +20,12 @@
 #include "pn_clock.h"
 #include "pn_confluent.h"
 #include "pn_err.h"
+#include "pn_input.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_kafka.h"
 #include "pn_num.h"
 #include "pn_opt.h"
-#include "pn_progress.h"
 #include "pn_record.h"
 #include "pn_registry.h"
 #include "pn_signal.h"
@@ -63,20 +63,18 @@ struct opts {
 	int ninputs;
 };
 
-/* Counters, also what --stats prints. */
+/* Counters, also what --stats prints with the input's. */
 struct counts {
-	uint64_t lines;		/* lines read */
 	uint64_t sent;		/* records handed to librdkafka */
 	uint64_t acked;		/* delivery confirmed */
 	uint64_t failed;	/* delivery failed */
-	uint64_t rejected;	/* bad lines set aside with --reject */
 	uint64_t bytes;		/* value bytes sent */
 };
 
 /* What the delivery report callback needs to name a failed record. */
 struct delivery {
 	struct counts *counts;
-	char **inputs;		/* names by input index */
+	const struct pn_input *in;	/* names by input index */
 	unsigned reported;
 	uint64_t unreachable;	/* failures because no broker answered */
 };
@@ -163,7 +161,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	    m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
 		d->unreachable++;
 	if (d->reported++ < MAX_FAILURE_MESSAGES)
-		pn_error("delivery failed (at %s:%llu): %s", d->inputs[POSITION_INPUT(m->_private)],
+		pn_error("delivery failed (at %s:%llu): %s",
+			 pn_input_name(d->in, POSITION_INPUT(m->_private)),
 			 POSITION_LINE(m->_private), rd_kafka_err2str(m->err));
 	else if (d->reported == MAX_FAILURE_MESSAGES + 1)
 		pn_error("more deliveries failed; counting them without messages");
@@ -174,15 +173,14 @@ struct run {
 	const struct opts *o;
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *rkt;
-	struct pn_json json;
+	struct pn_input in;	/* the inputs, the reject file, the progress line */
 	struct pn_msg msg;
 	struct pn_registry_conf registry_conf;	/* schema.registry.* of -F/-X */
 	struct pn_registry *registry;
 	struct pn_confluent avro;
-	struct pn_reject reject;
-	struct pn_progress progress;
 	struct counts counts;
 	long topic_limit;	/* the topic's max.message.bytes, when below ours */
+	char why[96];		/* a bad record's reason, made here */
 	int status;		/* exit status so far */
 };
 
@@ -231,89 +229,53 @@ static rd_kafka_resp_err_t send_msg(struct run *r, void *position)
 	}
 }
 
-/* A bad line: set aside with --reject, else the end of the input. */
-static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
-		    const char *why, size_t column)
+/* Turns one record into a message and sends it (pn_input's callback). */
+static int produce_record(void *arg, struct pn_input *in, char *line, size_t len,
+			  const char **why)
 {
-	if (pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0)
-		return 0;
-	r->status = PN_EX_DATAERR;
-	return -1;
-}
-
-/* Turns one line into a message and sends it; -1 ends the input. */
-static int produce_line(struct run *r, const struct pn_reader *in, unsigned input,
-			char *line, size_t len)
-{
-	const char *why = NULL;
+	struct run *r = arg;
 	rd_kafka_resp_err_t err;
 
-	if (pn_json_parse(&r->json, line, len))
-		return bad_line(r, in, line, len, r->json.why, r->json.at + 1);
-	if (!pn_json_is_object(&r->json, 0))
-		return bad_line(r, in, line, len, "not a JSON object", 0);
-	if (pn_record_to_msg(&r->json, r->o->key_field, &r->msg, &why))
-		return bad_line(r, in, line, len, why, 0);
-	if (r->o->avro && pn_confluent_encode(&r->avro, &r->json, r->o->key_field, &r->msg, &why))
-		return bad_line(r, in, line, len, why, 0);
+	(void)line;
+	(void)len;
+	if (pn_record_to_msg(&in->json, r->o->key_field, &r->msg, why))
+		return PN_INPUT_BAD;
+	if (r->o->avro && pn_confluent_encode(&r->avro, &in->json, r->o->key_field, &r->msg, why))
+		return PN_INPUT_BAD;
 	for (int i = 0; i < r->o->nheaders; i++) {
 		const char *h = r->o->headers[i], *eq = strchr(h, '=');
 
 		pn_msg_add_header(&r->msg, h, eq - h, eq + 1, strlen(eq + 1));
 	}
-	err = send_msg(r, POSITION(input, in->lineno));
+	err = send_msg(r, POSITION(in->index, in->reader.lineno));
 	if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-		char why[96];
-
 		if (r->topic_limit)
-			snprintf(why, sizeof(why),
+			snprintf(r->why, sizeof(r->why),
 				 "record is larger than the topic's max.message.bytes (%ld)",
 				 r->topic_limit);
 		else
-			snprintf(why, sizeof(why), "record is larger than message.max.bytes");
-		return bad_line(r, in, line, len, why, 0);
+			snprintf(r->why, sizeof(r->why), "record is larger than message.max.bytes");
+		*why = r->why;
+		return PN_INPUT_BAD;
 	}
 	if (err) {
-		pn_error_at(in->name, in->lineno, "cannot produce: %s", rd_kafka_err2str(err));
-		r->status = pn_kafka_exit_status(err);
-		return -1;
+		pn_error_at(in->reader.name, in->reader.lineno, "cannot produce: %s",
+			    rd_kafka_err2str(err));
+		return pn_kafka_exit_status(err);
 	}
 	r->counts.sent++;
 	r->counts.bytes += r->msg.value_len;
-	pn_progress_tick(&r->progress, r->counts.sent);
 	/* Serve delivery reports as we go; every record would cost a lock each. */
 	if ((r->counts.sent & 255) == 0)
 		rd_kafka_poll(r->rk, 0);
 	return 0;
 }
 
-/* Reads one input to its end; -1 when the run must stop. */
-static int produce_input(struct run *r, const char *path, unsigned input)
+/* A fatal error of the idempotent producer ends the input. */
+static int kafka_failed(void *arg)
 {
-	struct pn_reader in;
-	char *line;
-	size_t len;
-	int got = 0, status = 0;
-
-	if (pn_reader_open(&in, path) < 0) {
-		pn_error("cannot open '%s': %m", path);
-		r->status = PN_EX_IOERR;
-		return -1;
-	}
-	while (!pn_stop && !pn_kafka_fatal && (got = pn_reader_next(&in, &line, &len)) > 0) {
-		r->counts.lines++;
-		if (produce_line(r, &in, input, line, len) < 0) {
-			status = -1;
-			break;
-		}
-	}
-	if (!pn_stop && got < 0 && status == 0) {
-		pn_error("cannot read '%s': %m", in.name);
-		r->status = PN_EX_IOERR;
-		status = -1;
-	}
-	pn_reader_close(&in);
-	return status;
+	(void)arg;
+	return pn_kafka_fatal;
 }
 
 /* Waits until every message is delivered or has failed. */
@@ -323,15 +285,16 @@ static void drain(struct run *r)
 		rd_kafka_flush(r->rk, 200);
 }
 
-static void print_stats(const struct counts *c, double seconds)
+static void print_stats(const struct run *r, double seconds)
 {
+	const struct counts *c = &r->counts;
 	struct pn_stats w = PN_STATS_INIT;
 
-	pn_stats_u64(&w, "lines", c->lines);
+	pn_stats_u64(&w, "lines", r->in.lines);
 	pn_stats_u64(&w, "sent", c->sent);
 	pn_stats_u64(&w, "acked", c->acked);
 	pn_stats_u64(&w, "failed", c->failed);
-	pn_stats_u64(&w, "rejected", c->rejected);
+	pn_stats_u64(&w, "rejected", r->in.reject.count);
 	pn_stats_u64(&w, "bytes", c->bytes);
 	pn_stats_double(&w, "seconds", seconds);
 	pn_stats_end(&w);
@@ -393,8 +356,6 @@ static long topic_limit_below(rd_kafka_t *rk, const char *topic)
 
 int main(int argc, char **argv)
 {
-	static char stdin_name[] = "<stdin>";
-	char *stdin_inputs[] = { stdin_name };
 	struct opts o;
 	struct run r;
 	struct delivery d;
@@ -404,12 +365,9 @@ int main(int argc, char **argv)
 	parse_options(&o, argc, argv);
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
-	pn_json_init(&r.json);
 	pn_msg_init(&r.msg);
-	d = (struct delivery){ .counts = &r.counts,
-			       .inputs = o.ninputs ? o.inputs : stdin_inputs };
+	d = (struct delivery){ .counts = &r.counts, .in = &r.in };
 	pn_signal_install();
-	pn_progress_init(&r.progress);
 
 	r.rk = open_producer(&o, &d, &r.registry_conf, 0);
 	r.topic_limit = topic_limit_below(r.rk, o.topic);
@@ -419,7 +377,10 @@ int main(int argc, char **argv)
 		r.rk = open_producer(&o, &d, &r.registry_conf, r.topic_limit);
 	}
 	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
-	pn_reject_open(&r.reject, o.reject_path);
+	pn_input_init(&r.in, o.reject_path);
+	r.in.arg = &r;
+	r.in.record = produce_record;
+	r.in.stop = kafka_failed;
 	if (o.avro) {
 		r.registry = pn_registry_new(&r.registry_conf, o.registry_url);
 		if (!r.registry) {
@@ -433,17 +394,13 @@ int main(int argc, char **argv)
 		}
 	}
 
-	if (!r.status && !o.ninputs)
-		produce_input(&r, "-", 0);
-	for (int i = 0; !r.status && i < o.ninputs; i++)
-		if (produce_input(&r, o.inputs[i], i) < 0)
-			break;
+	if (!r.status)
+		r.status = pn_input_run(&r.in, o.inputs, o.ninputs);
 	if (pn_stop)
 		pn_info("stopping on signal %d after %llu records; flushing", (int)pn_stop,
 			(unsigned long long)r.counts.sent);
 
 	drain(&r);
-	pn_progress_done(&r.progress);
 	if (r.counts.failed) {
 		pn_error("%llu of %llu records were not acknowledged",
 			 (unsigned long long)r.counts.failed, (unsigned long long)r.counts.sent);
@@ -454,15 +411,13 @@ int main(int argc, char **argv)
 	}
 	if (pn_kafka_fatal && !r.status)
 		r.status = PN_EX_FAILED;
-	if (pn_reject_close(&r.reject) && !r.status)
+	if (pn_input_release(&r.in) && !r.status)
 		r.status = PN_EX_IOERR;
-	r.counts.rejected = r.reject.count;
 	if (o.stats)
-		print_stats(&r.counts, (pn_now_ms() - started) / 1000.0);
+		print_stats(&r, (pn_now_ms() - started) / 1000.0);
 
 	rd_kafka_topic_destroy(r.rkt);
 	rd_kafka_destroy(r.rk);
-	pn_json_release(&r.json);
 	pn_msg_release(&r.msg);
 	if (o.avro)
 		pn_confluent_release(&r.avro);
