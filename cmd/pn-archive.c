@@ -20,10 +20,10 @@
 
 #include "pn_archive.h"
 #include "pn_err.h"
+#include "pn_input.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_opt.h"
-#include "pn_progress.h"
 #include "pn_signal.h"
 #include "pn_stats.h"
 #include "pn_version.h"
@@ -178,79 +178,20 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "--from is not before --to");
 }
 
-/* One run of write: the writer, its reject file, its status. */
-struct run {
-	const struct opts *o;
-	struct pn_writer *w;
-	struct pn_json json;
-	struct pn_reject reject;
-	struct pn_progress prog;
-	int status;
-};
-
-/* One line: into the archive, or, when bad, set aside with --reject or the
- * end of the input (-1). */
-static int handle_line(struct run *r, const struct pn_reader *in, char *line, size_t len)
+/* One record into the archive (pn_input's callback): 0, PN_INPUT_BAD, or
+ * an exit status from the store or the compressor. */
+static int archive_record(void *arg, struct pn_input *in, char *line, size_t len,
+			  const char **why)
 {
-	const char *why = NULL;
-	size_t column = 0;
-	int rc;
-
-	if (pn_json_parse(&r->json, line, len)) {
-		why = r->json.why;
-		column = r->json.at + 1;
-	} else if (!pn_json_is_object(&r->json, 0)) {
-		why = "not a JSON object";
-	} else if ((rc = pn_writer_add(r->w, &r->json, line, len, &why)) > 0) {
-		r->status = rc;
-		return -1;
-	}
-	if (!why || pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0)
-		return 0;
-	r->status = PN_EX_DATAERR;
-	return -1;
+	return pn_writer_add(arg, &in->json, line, len, why);
 }
 
-static int write_input(struct run *r, const char *path)
+/* Closes the objects older than --max-age, quiet pipe or not. */
+static int archive_tick(void *arg, struct pn_input *in, int quiet)
 {
-	struct pn_reader in;
-	unsigned long long n = 0;
-	char *line;
-	size_t len;
-	int got;
-
-	if (pn_reader_open(&in, path) < 0) {
-		pn_error("cannot open '%s': %m", path);
-		r->status = PN_EX_IOERR;
-		return -1;
-	}
-	if (r->o->w.max_age_ms > 0)	/* a quiet pipe must not keep objects open */
-		in.timeout_ms = (int)(r->o->w.max_age_ms < 1000 ? r->o->w.max_age_ms : 1000);
-	while (!pn_stop) {
-		got = pn_reader_next(&in, &line, &len);
-		if (got == 0)
-			break;
-		if (got == 1 && handle_line(r, &in, line, len) < 0)
-			break;
-		if (got < 0 && got != PN_READER_TIMEOUT) {
-			if (!pn_stop) {
-				pn_error("cannot read '%s': %m", in.name);
-				r->status = PN_EX_IOERR;
-			}
-			break;
-		}
-		if (got == PN_READER_TIMEOUT || (++n & 1023) == 0) {
-			int rc = pn_writer_tick(r->w);
-
-			if (rc) {
-				r->status = rc;
-				break;
-			}
-		}
-		pn_progress_tick(&r->prog, pn_writer_counts(r->w)->records);
-	}
-	pn_reader_close(&in);
-	return r->status || pn_stop ? -1 : 0;
+	(void)in;
+	(void)quiet;
+	return pn_writer_tick(arg);
 }
 
 static void print_write_stats(const struct pn_writer_counts *c, uint64_t rejected)
@@ -268,39 +209,34 @@ static void print_write_stats(const struct pn_writer_counts *c, uint64_t rejecte
 
 static int cmd_write(const struct opts *o, struct pn_store *st)
 {
-	struct run r;
-	const struct pn_writer_counts *c;
-	int rc;
+	struct pn_writer *w = pn_writer_new(st, &o->w);
+	const struct pn_writer_counts *c = pn_writer_counts(w);
+	struct pn_input in;
+	int status, rc;
 
-	memset(&r, 0, sizeof(r));
-	r.o = o;
-	r.w = pn_writer_new(st, &o->w);
-	pn_json_init(&r.json);
-	pn_reject_open(&r.reject, o->reject_path);
-	pn_progress_init(&r.prog);
-	if (!o->ninputs)
-		write_input(&r, "-");
-	for (int i = 0; i < o->ninputs; i++)
-		if (write_input(&r, o->inputs[i]) < 0)
-			break;
-	pn_progress_done(&r.prog);
+	pn_input_init(&in, o->reject_path);
+	in.arg = w;
+	in.record = archive_record;
+	in.tick = archive_tick;
+	in.shown = &c->records;
+	if (o->w.max_age_ms > 0)	/* a quiet pipe must not keep objects open */
+		in.timeout_ms = (int)(o->w.max_age_ms < 1000 ? o->w.max_age_ms : 1000);
+	status = pn_input_run(&in, o->inputs, o->ninputs);
 	/* what came before a bad line or a stop is complete: keep it */
-	if (r.status == 0 || r.status == PN_EX_DATAERR) {
-		rc = pn_writer_finish(r.w);
+	if (status == 0 || status == PN_EX_DATAERR) {
+		rc = pn_writer_finish(w);
 		if (rc)
-			r.status = rc;
+			status = rc;
 	}
-	c = pn_writer_counts(r.w);
 	if (c->duplicates)
 		pn_warn("%llu records repeated an offset already written and were skipped",
 			(unsigned long long)c->duplicates);
 	if (o->stats)
-		print_write_stats(c, r.reject.count);
-	if (pn_reject_close(&r.reject) && !r.status)
-		r.status = PN_EX_IOERR;
-	pn_writer_free(r.w);
-	pn_json_release(&r.json);
-	return r.status;
+		print_write_stats(c, in.reject.count);
+	if (pn_input_release(&in) && !status)
+		status = PN_EX_IOERR;
+	pn_writer_free(w);
+	return status;
 }
 
 /* Objects that cat and ls cannot account for are an error, not a skip. */
