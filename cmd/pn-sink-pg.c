@@ -26,6 +26,7 @@
 #include "pn_buf.h"
 #include "pn_clock.h"
 #include "pn_err.h"
+#include "pn_input.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_opt.h"
@@ -35,7 +36,6 @@
 #include "pn_pg_offsets.h"
 #include "pn_pg_sql.h"
 #include "pn_pg_table.h"
-#include "pn_progress.h"
 #include "pn_record.h"
 #include "pn_signal.h"
 #include "pn_sink.h"
@@ -81,7 +81,7 @@ struct opts {
 };
 
 struct counts {
-	uint64_t lines, rows, rejected, skipped;	/* the others are the sink's */
+	uint64_t rows, skipped;		/* the others are the input's and the sink's */
 };
 
 struct run {
@@ -99,19 +99,15 @@ struct run {
 	struct pn_json_memo val_memo;	/* the record shape val holds for */
 	int missing;			/* --create: the table is made from the first record */
 	struct pn_pg_sql sql;		/* the statements for these columns */
-	struct pn_json json;
+	struct pn_input in;		/* the inputs, the reject file, the progress line */
 	struct pn_pg_batch batches[2];	/* the one in hand, the one in flight */
 	struct pn_pg_batch *batch;	/* the rows in hand */
 	struct pn_buf tmp, msg;
 	long long batch_started_ms, sent_ms;
-	char **names;			/* input names by index */
-	struct pn_reject reject;
 	struct pn_offsets offsets;
-	struct pn_progress progress;
 	struct counts counts;
 	unsigned absent_reported;
-	int status;
-	int stop_input;			/* a bad line without --reject */
+	int refused_stop;		/* a refused row without --reject */
 };
 
 /* -k and -f: comma-separated field names; opt->value: 1 for -k. */
@@ -384,44 +380,21 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	pn_sink_prepare(&r->sink, &r->sql);
 }
 
-static void write_reject(struct run *r, const char *line, size_t len)
-{
-	pn_reject_write(&r->reject, line, len);
-	r->counts.rejected++;
-}
+/* add_line's answer when the batch is full and the record has a key it
+ * does not hold: the record is not taken, and belongs to the next batch. */
+enum { BATCH_FULL = -2 };
 
-/* A bad input line: set aside with --reject, else the end of the input.
- * Returns 0, as add_line does for a line it took. */
-static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
-		    const char *why, size_t column)
+/* Adds one record to the batch: 0, PN_INPUT_BAD with *why, or BATCH_FULL. */
+static int add_line(struct run *r, struct pn_input *in, char *line, size_t len,
+		    const char **why)
 {
-	if (pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0) {
-		r->counts.rejected++;
-		return 0;
-	}
-	r->status = PN_EX_DATAERR;
-	r->stop_input = 1;
-	return 0;
-}
-
-/* Adds one record to the batch, or reports it as bad input: 0.  -1 when
- * the batch is full and the record has a key it does not hold: the
- * record is not taken, and belongs to the next batch. */
-static int add_line(struct run *r, const struct pn_reader *in, unsigned input, char *line,
-		     size_t len)
-{
-	struct pn_json *j = &r->json;
+	struct pn_json *j = &in->json;
 	struct pn_pg_batch *b = r->batch;
-	const char *why = NULL;
 	struct pn_part *part = NULL;
 	int64_t offset = -1;
 	int values = 0;			/* non-key fields that are not null */
 	int unknown;			/* a member that is no column */
 
-	if (pn_json_parse(j, line, len))
-		return bad_line(r, in, line, len, j->why, j->at + 1);
-	if (!pn_json_is_object(j, 0))
-		return bad_line(r, in, line, len, "not a JSON object", 0);
 	if (!r->planned) {
 		if (r->missing)
 			create_table(r, j);
@@ -433,10 +406,10 @@ static int add_line(struct run *r, const struct pn_reader *in, unsigned input, c
 		int32_t partition;
 		int pos = pn_record_position(j, r->val[r->ncols], r->val[r->ncols + 1],
 					     r->val[r->ncols + 2], &r->tmp, &partition, &offset,
-					     &why);
+					     why);
 
 		if (pos < 0)
-			return bad_line(r, in, line, len, why, 0);
+			return PN_INPUT_BAD;
 		if (pos > 0)
 			part = pn_offsets_get(&r->offsets, r->tmp.data, partition);
 		if (pos > 0 && part->appended >= 0 && offset < part->appended) {
@@ -451,7 +424,8 @@ static int add_line(struct run *r, const struct pn_reader *in, unsigned input, c
 		pn_buf_reset(&r->msg);
 		pn_buf_addf(&r->msg, "field '%.*s' is not among the columns the first record set (see --fields)",
 			    t->end - t->start, j->text + t->start);
-		return bad_line(r, in, line, len, r->msg.data, 0);
+		*why = r->msg.data;
+		return PN_INPUT_BAD;
 	}
 	pn_pg_batch_begin(b);
 	for (int i = 0; i < r->ncols; i++) {
@@ -473,9 +447,9 @@ static int add_line(struct run *r, const struct pn_reader *in, unsigned input, c
 
 		values += !c->is_key && !(j->tok[v].type == PN_JSON_PRIMITIVE &&
 					  j->text[j->tok[v].start] == 'n');
-		if (pn_pg_copy_value(&b->copy, j, v, c->kind, &r->tmp, &why)) {
+		if (pn_pg_copy_value(&b->copy, j, v, c->kind, &r->tmp, why)) {
 			pn_buf_reset(&r->msg);
-			pn_buf_addf(&r->msg, "field '%s' %s, column '%s' is %s", c->field, why,
+			pn_buf_addf(&r->msg, "field '%s' %s, column '%s' is %s", c->field, *why,
 				    r->table.cols[c->table_col].name, r->table.cols[c->table_col].type);
 			goto bad;
 		}
@@ -486,16 +460,17 @@ static int add_line(struct run *r, const struct pn_reader *in, unsigned input, c
 		pn_buf_add(&b->copy, values ? "\tf" : "\tt", 2);
 	if (!b->nrows)
 		r->batch_started_ms = pn_now_ms();
-	if (pn_pg_batch_end(b, line, len, in->lineno, input, r->o->delete_tombstone && !values,
-			    r->o->npk > 0))
-		return -1;
+	if (pn_pg_batch_end(b, line, len, in->reader.lineno, in->index,
+			    r->o->delete_tombstone && !values, r->o->npk > 0))
+		return BATCH_FULL;
 	r->counts.rows++;
 	if (part)
 		part->appended = offset + 1;
 	return 0;
 bad:
 	pn_pg_batch_abandon(b);
-	return bad_line(r, in, line, len, r->msg.data, 0);
+	*why = r->msg.data;
+	return PN_INPUT_BAD;
 }
 
 /* A row the server refused: reported, set aside with --reject, else the
@@ -504,13 +479,11 @@ static void refused(void *arg, const struct pn_pg_row *w, const char *line, cons
 {
 	struct run *r = arg;
 
-	pn_error_at(r->names[w->input], w->lineno, "%s", why);
-	if (r->reject.f) {
-		write_reject(r, line, w->line_len);
-	} else {
-		r->status = PN_EX_DATAERR;
-		r->stop_input = 1;
-	}
+	pn_error_at(pn_input_name(&r->in, w->input), w->lineno, "%s", why);
+	if (r->in.reject.f)
+		pn_reject_write(&r->in.reject, line, w->line_len);
+	else
+		r->refused_stop = 1;
 }
 
 /* A row of --mode update whose key has no row: the first ones are named. */
@@ -520,7 +493,7 @@ static void absent(void *arg, const struct pn_pg_row *w)
 
 	if (r->absent_reported++ < 10 && pn_verbosity >= 1)
 		fprintf(stderr, "%s: warning (at %s:%llu): no row in '%s' has this key\n",
-			pn_progname(), r->names[w->input], w->lineno, r->o->table);
+			pn_progname(), pn_input_name(&r->in, w->input), w->lineno, r->o->table);
 }
 
 /* Sends the batch in hand, full, to be written while the next is read. */
@@ -538,63 +511,74 @@ static void flush_all(struct run *r)
 	pn_sink_wait(&r->sink);
 }
 
-/* Reads one input to its end, writing full batches as they fill. */
-static int sink_input(struct run *r, const char *path, unsigned input)
+/* What a callback answers once the sink has had its say: a row refused
+ * without --reject ends the input. */
+static int refusals(const struct run *r)
 {
-	struct pn_reader in;
-	char *line;
-	size_t len;
-	int got = 0;
+	return r->refused_stop ? PN_EX_DATAERR : 0;
+}
 
-	if (pn_reader_open(&in, path) < 0) {
-		pn_error("cannot open '%s': %m", path);
-		r->status = PN_EX_IOERR;
-		return -1;
-	}
-	r->names[input] = in.name;
-	while (!pn_stop && !r->stop_input) {
-		/* a batch in flight is collected, one in hand written, when
-		 * the input is quiet for --batch-ms */
-		long long since = r->sink.inflight ? r->sent_ms : r->batch_started_ms;
+/* One record into the batch in hand (pn_input's callback); full batches
+ * are sent as they fill. */
+static int sink_record(void *arg, struct pn_input *in, char *line, size_t len,
+		       const char **why)
+{
+	struct run *r = arg;
+	int rc;
 
-		in.deadline_ms = r->sink.inflight || r->batch->nrows ? since + r->o->batch_ms : -1;
-		got = pn_reader_next(&in, &line, &len);
-		if (got == PN_READER_TIMEOUT) {
-			pn_sink_wait(&r->sink);
-			if (r->batch->nrows && pn_now_ms() >= r->batch_started_ms + r->o->batch_ms)
-				flush_all(r);
-			continue;
-		}
-		if (got <= 0)
-			break;
-		r->counts.lines++;
-		/* a full batch is sent and the line starts the next, unless
-		 * collecting the batch before ended the input */
-		while (add_line(r, &in, input, line, len)) {
-			send_batch(r);
-			if (r->stop_input)
-				break;
-		}
-		pn_progress_tick(&r->progress, r->counts.rows);
-		/* a keyed batch that is full still takes the records whose key it
-		 * holds: it is sent when one with a new key comes, or after
-		 * --batch-ms, which input that never pauses (no timeout) must
-		 * also keep */
-		if ((!r->o->npk && r->batch->live >= (size_t)r->o->batch_rows) ||
-		    ((r->counts.lines & 1023) == 0 && r->batch->nrows &&
-		     pn_now_ms() >= r->batch_started_ms + r->o->batch_ms))
+	/* a full batch is sent and the line starts the next, unless
+	 * collecting the batch before ended the input */
+	while ((rc = add_line(r, in, line, len, why)) == BATCH_FULL) {
+		send_batch(r);
+		if (r->refused_stop)
+			return PN_EX_DATAERR;
+	}
+	if (!rc && !r->o->npk && r->batch->live >= (size_t)r->o->batch_rows)
+		send_batch(r);
+	return rc ? rc : refusals(r);
+}
+
+/*
+ * Quiet input: the batch in flight is collected, and the one in hand
+ * written once it is --batch-ms old.  Every 1024 lines: a batch that old
+ * is sent; a keyed batch that is full still takes the records whose key
+ * it holds, and is sent when one with a new key comes, or after
+ * --batch-ms, which input that never pauses must also keep.
+ */
+static int sink_tick(void *arg, struct pn_input *in, int quiet)
+{
+	struct run *r = arg;
+
+	(void)in;
+	if (quiet)
+		pn_sink_wait(&r->sink);
+	if (r->batch->nrows && pn_now_ms() >= r->batch_started_ms + r->o->batch_ms) {
+		if (quiet)
+			flush_all(r);
+		else
 			send_batch(r);
 	}
-	/* a batch written while the input was quiet may have stopped the input */
-	if (!pn_stop && got < 0 && got != PN_READER_TIMEOUT) {
-		pn_error("cannot read '%s': %m", in.name);
-		r->status = PN_EX_IOERR;
-	}
-	/* the batches may still name this input */
+	return refusals(r);
+}
+
+/* The input waits for lines until a batch in flight or in hand is
+ * --batch-ms old. */
+static long long sink_deadline(void *arg)
+{
+	const struct run *r = arg;
+	long long since = r->sink.inflight ? r->sent_ms : r->batch_started_ms;
+
+	return r->sink.inflight || r->batch->nrows ? since + r->o->batch_ms : -1;
+}
+
+/* The end of an input, for whatever reason: everything read is written. */
+static int sink_input_done(void *arg, struct pn_input *in)
+{
+	struct run *r = arg;
+
+	(void)in;
 	flush_all(r);
-	r->names[input] = NULL;
-	pn_reader_close(&in);
-	return got < 0 || r->stop_input ? -1 : 0;
+	return refusals(r);
 }
 
 static void open_table(struct run *r)
@@ -656,13 +640,13 @@ static void print_stats(const struct run *r, double seconds)
 
 	struct pn_stats w = PN_STATS_INIT;
 
-	pn_stats_u64(&w, "lines", c->lines);
+	pn_stats_u64(&w, "lines", r->in.lines);
 	pn_stats_u64(&w, "rows", c->rows);
 	pn_stats_u64(&w, "written", s->written);
 	pn_stats_u64(&w, "duplicates", r->batches[0].replaced + r->batches[1].replaced);
 	pn_stats_u64(&w, "absent", s->absent);
 	pn_stats_u64(&w, "failed", s->failed);
-	pn_stats_u64(&w, "rejected", c->rejected);
+	pn_stats_u64(&w, "rejected", r->in.reject.count);
 	pn_stats_u64(&w, "batches", s->batches);
 	pn_stats_u64(&w, "retries", s->retries);
 	pn_stats_u64(&w, "skipped", c->skipped);
@@ -676,13 +660,12 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct run r;
 	long long started = pn_now_ms();
+	int status;
 
 	pn_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
-	pn_json_init(&r.json);
-	r.names = pn_malloc((o.ninputs ? o.ninputs : 1) * sizeof(*r.names));
 	pn_pg_batch_init(&r.batches[0], (size_t)o.batch_rows);
 	pn_pg_batch_init(&r.batches[1], (size_t)o.batch_rows);
 	r.batch = &r.batches[0];
@@ -690,31 +673,31 @@ int main(int argc, char **argv)
 				   .mode = o.mode, .retry_ms = o.retry_ms, .on_refused = refused,
 				   .on_absent = absent, .arg = &r };
 	pn_signal_install();
-	pn_progress_init(&r.progress);
 
 	pn_offsets_init(&r.offsets);
 	open_table(&r);
 	if (o.print_offsets) {
-		r.status = print_offsets(&r);
+		status = print_offsets(&r);
 		goto out;
 	}
-	pn_reject_open(&r.reject, o.reject_path);
+	pn_input_init(&r.in, o.reject_path);
+	r.in.arg = &r;
+	r.in.record = sink_record;
+	r.in.tick = sink_tick;
+	r.in.deadline = sink_deadline;
+	r.in.input_done = sink_input_done;
+	r.in.shown = &r.counts.rows;
 
-	if (!o.ninputs)
-		sink_input(&r, "-", 0);
-	for (int i = 0; i < o.ninputs && !pn_stop; i++)
-		if (sink_input(&r, o.inputs[i], i) < 0)
-			break;
+	status = pn_input_run(&r.in, o.inputs, o.ninputs);
 	if (pn_stop)
 		pn_info("stopped on signal %d after %llu rows", (int)pn_stop,
 			(unsigned long long)r.sink.written);
 
-	pn_progress_done(&r.progress);
 	if (r.sink.absent)
 		pn_warn("%llu records found no row with their key in '%s' (--mode update)",
 			(unsigned long long)r.sink.absent, o.table);
-	if (pn_reject_close(&r.reject) && !r.status)
-		r.status = PN_EX_IOERR;
+	if (pn_input_release(&r.in) && !status)
+		status = PN_EX_IOERR;
 	if (o.stats)
 		print_stats(&r, (pn_now_ms() - started) / 1000.0);
 out:
@@ -728,14 +711,12 @@ out:
 	free(r.lens_wanted);
 	free(r.val);
 	pn_pg_sql_release(&r.sql);
-	free(r.names);
 	pn_pg_batch_release(&r.batches[0]);
 	pn_pg_batch_release(&r.batches[1]);
 	pn_buf_release(&r.tmp);
 	pn_buf_release(&r.msg);
-	pn_json_release(&r.json);
 	pn_free_list(o.pk, o.npk);
 	pn_free_list(o.fields, o.nfields);
 	free(o.maps);
-	return r.status;
+	return status;
 }
