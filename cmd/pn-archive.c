@@ -6,7 +6,8 @@
  * zstd-compressed NDJSON objects partitioned by topic and time, the way
  * Athena/Hive discover partitions, each object written atomically beside
  * a manifest; objects are named by topic, partition and first offset, so
- * a re-run rewrites the same objects.  `cat SRC` streams the records back
+ * a re-run rewrites the same objects; control records are left out,
+ * counted.  `cat SRC` streams the records back
  * in time and offset order, for pn-produce (a replay) or pn-aggregate (a
  * backfill); `ls` lists the objects and `verify` checks them all: sizes,
  * checksums, record counts, and gaps or overlaps in the offsets.
@@ -194,16 +195,17 @@ static int archive_tick(void *arg, struct pn_input *in, int quiet)
 	return pn_writer_tick(arg);
 }
 
-static void print_write_stats(const struct pn_writer_counts *c, uint64_t rejected)
+static void print_write_stats(const struct pn_writer_counts *c, const struct pn_input *in)
 {
 	struct pn_stats w = PN_STATS_INIT;
 
 	pn_stats_u64(&w, "records", c->records);
 	pn_stats_u64(&w, "duplicates", c->duplicates);
-	pn_stats_u64(&w, "rejected", rejected);
+	pn_stats_u64(&w, "rejected", in->reject.count);
 	pn_stats_u64(&w, "objects", c->objects);
 	pn_stats_u64(&w, "raw_bytes", c->raw_bytes);
 	pn_stats_u64(&w, "bytes", c->bytes);
+	pn_stats_u64(&w, "controls", in->controls);
 	pn_stats_end(&w);
 }
 
@@ -232,7 +234,7 @@ static int cmd_write(const struct opts *o, struct pn_store *st)
 		pn_warn("%llu records repeated an offset already written and were skipped",
 			(unsigned long long)c->duplicates);
 	if (o->stats)
-		print_write_stats(c, in.reject.count);
+		print_write_stats(c, &in);
 	if (pn_input_release(&in) && !status)
 		status = PN_EX_IOERR;
 	pn_writer_free(w);

@@ -4,7 +4,8 @@
  * Each input line is one JSON object.  Its fields, without the underscore
  * metadata fields, become the message value; _key (or --key FIELD),
  * _headers, _timestamp and, with --keep-partition, _partition shape the
- * message, so `pn-consume --meta | pn-produce` reproduces a stream.  The
+ * message, so `pn-consume --meta | pn-produce` reproduces a stream
+ * (pn-consume's control records are not sent, only counted).  The
  * producer is idempotent with acks=all; the program exits 0 only when
  * every record it sent was acknowledged.  A bad line stops the input
  * (exit 65, nothing after it sent) unless --reject sets it aside.
@@ -296,6 +297,7 @@ static void print_stats(const struct run *r, double seconds)
 	pn_stats_u64(&w, "failed", c->failed);
 	pn_stats_u64(&w, "rejected", r->in.reject.count);
 	pn_stats_u64(&w, "bytes", c->bytes);
+	pn_stats_u64(&w, "controls", r->in.controls);
 	pn_stats_double(&w, "seconds", seconds);
 	pn_stats_end(&w);
 }

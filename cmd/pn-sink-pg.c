@@ -7,6 +7,7 @@
  * merged into the target by one set-based statement (insert, upsert or
  * update), in one transaction (pn_sink).  Values travel as COPY data or
  * statement parameters, never in SQL text; identifiers are quoted by libpq.
+ * Control records are left out, counted.
  *
  * Two batches take turns: while the server merges a full one, the next is
  * read and built; it is sent once the first is collected.  A row the
@@ -651,6 +652,7 @@ static void print_stats(const struct run *r, double seconds)
 	pn_stats_u64(&w, "retries", s->retries);
 	pn_stats_u64(&w, "skipped", c->skipped);
 	pn_stats_u64(&w, "deleted", s->deleted);
+	pn_stats_u64(&w, "controls", r->in.controls);
 	pn_stats_double(&w, "seconds", seconds);
 	pn_stats_end(&w);
 }

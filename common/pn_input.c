@@ -2,6 +2,7 @@
 
 #include "pn_err.h"
 #include "pn_input.h"
+#include "pn_record.h"
 #include "pn_signal.h"
 
 void pn_input_init(struct pn_input *in, const char *reject_path)
@@ -57,6 +58,9 @@ static void handle_line(struct pn_input *in, char *line, size_t len)
 		rc = pn_input_bad_line(in, line, len, in->json.why, in->json.at + 1);
 	} else if (!pn_json_is_object(&in->json, 0)) {
 		rc = pn_input_bad_line(in, line, len, "not a JSON object", 0);
+	} else if (!in->pass_control && pn_record_control(&in->json) >= 0) {
+		in->controls++;
+		rc = 0;
 	} else {
 		rc = in->record(in->arg, in, line, len, &why);
 		if (rc == 0)

@@ -14,6 +14,8 @@
  *     bad, is reported with its input and line, "error (at NAME:LINE):
  *     why"; with --reject it is set aside and the input goes on, else the
  *     run stops with 65 (pn_reject_bad_line in pn_io.h);
+ *   - control records, pn-consume's word on partitions (pn_record.h), are
+ *     left out and counted, unless the program acts on them (pass_control);
  *   - the tick: periodic work every PN_INPUT_TICK_LINES lines, and also
  *     when no input came within timeout_ms or by the program's deadline,
  *     so that a quiet pipe still closes objects, emits, writes a batch;
@@ -65,6 +67,7 @@ struct pn_input {
 	int (*stop)(void *arg);
 	int timeout_ms;		/* a quiet tick after this long without input;
 				 * -1 (the default): none */
+	int pass_control;	/* hand control records to record() too */
 	const uint64_t *shown;	/* what the progress line counts (default:
 				 * &records) */
 
@@ -76,6 +79,7 @@ struct pn_input {
 	struct pn_progress progress;
 	uint64_t lines;			/* lines read */
 	uint64_t records;		/* lines record() took (returned 0) */
+	uint64_t controls;		/* control records left out */
 	int status;			/* the exit status that ended the run */
 	char *const *paths;		/* the inputs: FILE arguments */
 	int npaths;

@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib-kafka.sh"
 
 test_expect_success 'start the dev broker' '
-	start_broker rt:8 keyed:6 meta:1 copy:1 fixed:4 zstd:2 &&
+	start_broker rt:8 keyed:6 meta:1 copy:1 fixed:4 zstd:2 ctl:1 &&
 	test -n "$BROKERS"
 '
 
@@ -88,6 +88,17 @@ test_expect_success 'compressed batches (-z zstd) come back the same' '
 	test_cmp expect actual &&
 	test_expect_code 64 pn-produce -b "$BROKERS" -t zstd -z lzma z.in 2>err &&
 	grep "bad compression .lzma." err
+'
+
+test_expect_success 'control records are not sent, and --stats counts them' '
+	gen-pings 10 4 >ctl.base &&
+	{ head -n 5 ctl.base &&
+	  echo "{\"_control\":\"assigned\",\"_topic\":\"pings\",\"_partition\":3}" &&
+	  tail -n 5 ctl.base; } >ctl.in &&
+	pn-produce -b "$BROKERS" -t ctl --stats ctl.in 2>stats &&
+	grep "^{\"lines\":11,\"sent\":10,\"acked\":10,.*\"controls\":1," stats &&
+	pn-consume -b "$BROKERS" -t ctl -e >ctl.out &&
+	test_cmp ctl.base ctl.out
 '
 
 test_done

@@ -494,6 +494,21 @@ test_expect_success 'input that never pauses: a batch is written every --batch-m
 	test_cmp expect actual
 '
 
+test_expect_success 'control records are not written, and --stats counts them' '
+	sql "CREATE TABLE ctl (id int PRIMARY KEY, n int)" &&
+	sql "CREATE TABLE noctl (id int PRIMARY KEY, n int)" &&
+	for k in 1 2 3 1; do echo "{\"id\":$k,\"n\":$((n += 1))}"; done >noctl.in &&
+	control="{\"_control\":\"assigned\",\"_topic\":\"pings\",\"_partition\":3}" &&
+	{ echo "$control" && head -n 2 noctl.in && echo "$control" &&
+	  tail -n 2 noctl.in; } >ctl.in &&
+	pn-sink-pg -t ctl -k id --stats ctl.in 2>err &&
+	grep "^{\"lines\":6,\"rows\":4,\"written\":3,.*\"controls\":2," err &&
+	pn-sink-pg -t noctl -k id noctl.in &&
+	sql "SELECT * FROM noctl ORDER BY id" >expect &&
+	sql "SELECT * FROM ctl ORDER BY id" >actual &&
+	test_cmp expect actual
+'
+
 test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
 	sql "CREATE TABLE term (id int PRIMARY KEY, n int)" &&
 	mkfifo feed2 || return 1

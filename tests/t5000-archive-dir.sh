@@ -396,6 +396,21 @@ test_expect_success 'bad input: 65 with the position, or set aside with --reject
 	grep "no _topic field" err
 '
 
+test_expect_success 'control records are not archived, and --stats counts them' '
+	{ head -n 5 in1 &&
+	  echo "{\"_control\":\"assigned\",\"_topic\":\"pings\",\"_partition\":3}" &&
+	  sed -n 6,10p in1; } >ctl &&
+	head -n 10 in1 >noctl &&
+	pn-archive write --stats ctl-arch ctl 2>err &&
+	grep "\"records\":10,.*\"controls\":1}" err &&
+	pn-archive write noctl-arch noctl &&
+	visible ctl-arch >actual &&
+	visible noctl-arch >expect &&
+	test_cmp expect actual &&
+	pn-archive cat ctl-arch >out &&
+	test_cmp noctl out
+'
+
 test_expect_success 'records without coordinates: --topic, --time-field, unique names' '
 	cat >plain <<-\EOF &&
 	{"id":1,"at":"2026-11-01T10:15:00Z"}

@@ -212,6 +212,41 @@ static void test_open_error_and_names(void)
 	pn_buf_release(&s.records);
 }
 
+/* Control records are left out and counted, or handed over with
+ * pass_control; an object that only has a "_control" member further on
+ * is a record like any other. */
+static void test_control_records(void)
+{
+	char *path = file_with("ctl", "{\"a\":1}\n"
+				      "{\"_control\":\"assigned\",\"_topic\":\"t\",\"_partition\":3}\n"
+				      "{\"a\":2,\"_control\":\"x\"}\n");
+	char *paths[] = { path };
+	struct pn_buf err = PN_BUF_INIT, want = PN_BUF_INIT;
+	struct seen s = { 0 };
+	struct pn_input in;
+
+	pn_input_init(&in, NULL);
+	CHECK(run(&in, &s, paths, 1, &err) == 0, "control records");
+	pn_buf_addf(&want, "%s:1:{\"a\":1}\n%s:3:{\"a\":2,\"_control\":\"x\"}\n", path, path);
+	CHECK_STR(&s.records, want.data, "the control record left out");
+	CHECK(in.lines == 3 && in.records == 2 && in.controls == 1, "lines %llu records %llu "
+	      "controls %llu", (unsigned long long)in.lines, (unsigned long long)in.records,
+	      (unsigned long long)in.controls);
+	pn_input_release(&in);
+
+	pn_buf_reset(&s.records);
+	pn_input_init(&in, NULL);
+	in.pass_control = 1;
+	CHECK(run(&in, &s, paths, 1, &err) == 0, "pass_control");
+	CHECK(in.records == 3 && in.controls == 0, "pass_control: records %llu controls %llu",
+	      (unsigned long long)in.records, (unsigned long long)in.controls);
+	pn_input_release(&in);
+	free(path);
+	pn_buf_release(&err);
+	pn_buf_release(&want);
+	pn_buf_release(&s.records);
+}
+
 /* 2048 lines: two ticks; a pipe that stays quiet past timeout_ms: a quiet
  * tick each time, until the writer closes it. */
 static void test_ticks(void)
@@ -270,6 +305,7 @@ int main(int argc, char **argv)
 	pn_set_progname("test-input");
 	test_records_and_bad_lines();
 	test_open_error_and_names();
+	test_control_records();
 	test_ticks();
 	unit_tmpdir_remove();
 	return unit_done();
