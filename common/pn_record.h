@@ -95,7 +95,19 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
  */
 static inline int pn_record_control(const struct pn_json *j)
 {
-	return j->ntok > 2 && j->tok[0].size > 0 && pn_json_tok_eq(j, 1, "_control", 8) ? 2 : -1;
+	const struct pn_tok *k;
+	char c;
+
+	if (j->ntok <= 2 || j->tok[0].size == 0)
+		return -1;
+	/* asked of every record: most are told by the first byte and the
+	 * length of their first name, without a call (an escape may spell
+	 * '_' too, and makes the name longer, never shorter) */
+	k = &j->tok[1];
+	c = j->text[k->start];
+	if ((c != '_' && c != '\\') || k->end - k->start < 8)
+		return -1;
+	return pn_json_tok_eq(j, 1, "_control", 8) ? 2 : -1;
 }
 
 /*

@@ -214,12 +214,13 @@ static void test_open_error_and_names(void)
 
 /* Control records are left out and counted, or handed over with
  * pass_control; an object that only has a "_control" member further on
- * is a record like any other. */
+ * is a record like any other; a name spelt with an escape is the name. */
 static void test_control_records(void)
 {
 	char *path = file_with("ctl", "{\"a\":1}\n"
 				      "{\"_control\":\"assigned\",\"_topic\":\"t\",\"_partition\":3}\n"
-				      "{\"a\":2,\"_control\":\"x\"}\n");
+				      "{\"a\":2,\"_control\":\"x\"}\n"
+				      "{\"\\u005fcontrol\":\"lost\"}\n{\"\":1}\n");
 	char *paths[] = { path };
 	struct pn_buf err = PN_BUF_INIT, want = PN_BUF_INIT;
 	struct seen s = { 0 };
@@ -227,9 +228,10 @@ static void test_control_records(void)
 
 	pn_input_init(&in, NULL);
 	CHECK(run(&in, &s, paths, 1, &err) == 0, "control records");
-	pn_buf_addf(&want, "%s:1:{\"a\":1}\n%s:3:{\"a\":2,\"_control\":\"x\"}\n", path, path);
+	pn_buf_addf(&want, "%s:1:{\"a\":1}\n%s:3:{\"a\":2,\"_control\":\"x\"}\n%s:5:{\"\":1}\n",
+		    path, path, path);
 	CHECK_STR(&s.records, want.data, "the control record left out");
-	CHECK(in.lines == 3 && in.records == 2 && in.controls == 1, "lines %llu records %llu "
+	CHECK(in.lines == 5 && in.records == 3 && in.controls == 2, "lines %llu records %llu "
 	      "controls %llu", (unsigned long long)in.lines, (unsigned long long)in.records,
 	      (unsigned long long)in.controls);
 	pn_input_release(&in);
@@ -238,7 +240,7 @@ static void test_control_records(void)
 	pn_input_init(&in, NULL);
 	in.pass_control = 1;
 	CHECK(run(&in, &s, paths, 1, &err) == 0, "pass_control");
-	CHECK(in.records == 3 && in.controls == 0, "pass_control: records %llu controls %llu",
+	CHECK(in.records == 5 && in.controls == 0, "pass_control: records %llu controls %llu",
 	      (unsigned long long)in.records, (unsigned long long)in.controls);
 	pn_input_release(&in);
 	free(path);
