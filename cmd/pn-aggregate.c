@@ -26,6 +26,7 @@
 #include "pn_checkpoint.h"
 #include "pn_clock.h"
 #include "pn_err.h"
+#include "pn_input.h"
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_opt.h"
@@ -68,10 +69,9 @@ struct run {
 	struct pn_agg agg;		/* the state, with --state FILE or none */
 	struct pn_aggparts parts;	/* the state per partition, with --state DIR/ */
 	int by_parts;
-	uint64_t records, controls;
-	struct pn_json json;
+	uint64_t controls;	/* control records, with --state FILE */
 	struct pn_out out;
-	struct pn_reject reject;
+	struct pn_input in;
 	int64_t next_emit_ms;
 	int status;
 };
@@ -211,92 +211,66 @@ static void emit_and_checkpoint(struct run *r, int final)
 	r->next_emit_ms = pn_now_ms() + r->o->emit_interval_ms;
 }
 
-/* A bad line: set aside with --reject, else the end of the input. */
-static int bad_line(struct run *r, const struct pn_reader *in, const char *line, size_t len,
-		    const char *why, size_t column)
+/* A record the query refused: set aside with --reject (its offset is
+ * then done), else the end of the input. */
+static int refused(struct run *r, struct pn_input *in, const char *line, size_t len,
+		   const char *why)
 {
-	if (pn_reject_bad_line(&r->reject, in, line, len, why, column) == 0)
-		return 0;
-	r->status = PN_EX_DATAERR;
-	return -1;
+	int status = pn_input_bad_line(in, line, len, why, 0);
+
+	if (!status) {
+		if (r->by_parts)
+			pn_aggparts_pass(&r->parts, &in->json);
+		else
+			pn_agg_pass(&r->agg, &in->json);
+	}
+	return status;
 }
 
-static int handle_record_by_parts(struct run *r, const struct pn_reader *in, const char *line,
-				  size_t len)
+/* One record (pn_input's callback): 0, or an exit status. */
+static int aggregate_record(void *arg, struct pn_input *in, char *line, size_t len,
+			    const char **why)
 {
-	const char *why;
-	int status = pn_aggparts_handle(&r->parts, &r->json, &r->out, &why);
+	struct run *r = arg;
+	int status;
 
-	if (status > 0) {
-		r->status = status;
-		return -1;
+	if (r->by_parts) {
+		status = pn_aggparts_handle(&r->parts, &in->json, &r->out, why);
+		return status < 0 ? refused(r, in, line, len, *why) : status;
 	}
-	if (status < 0) {
-		if (bad_line(r, in, line, len, why, 0))
-			return -1;
-		pn_aggparts_pass(&r->parts, &r->json); /* rejected: its offset is done */
-	}
-	return 0;
-}
-
-static int handle_line(struct run *r, const struct pn_reader *in, char *line, size_t len)
-{
-	const char *why;
-
-	if (pn_json_parse(&r->json, line, len))
-		return bad_line(r, in, line, len, r->json.why, r->json.at + 1);
-	if (!pn_json_is_object(&r->json, 0))
-		return bad_line(r, in, line, len, "not a JSON object", 0);
-	r->records++;
-	if (r->by_parts)
-		return handle_record_by_parts(r, in, line, len);
-	if (pn_record_control(&r->json) >= 0) {
+	if (pn_record_control(&in->json) >= 0) {
 		r->controls++; /* the group's moves: for a state kept per partition */
 		return 0;
 	}
-	if (pn_agg_apply(&r->agg, &r->json, &why)) {
-		if (bad_line(r, in, line, len, why, 0))
-			return -1;
-		pn_agg_pass(&r->agg, &r->json); /* rejected: its offset is done */
-	}
+	if (pn_agg_apply(&r->agg, &in->json, why))
+		return refused(r, in, line, len, *why);
 	return 0;
 }
 
-/* Reads one input to its end; -1 when the run must stop. */
-static int aggregate_input(struct run *r, const char *path)
+/* Emits when the interval is over; a failed save has set r->status and
+ * the input goes on (the next save may succeed; the exit status says it). */
+static int aggregate_tick(void *arg, struct pn_input *in, int quiet)
 {
-	struct pn_reader in;
-	char *line;
-	size_t len;
-	int got;
+	struct run *r = arg;
 
-	if (pn_reader_open(&in, path) < 0) {
-		pn_error("cannot open '%s': %m", path);
-		r->status = PN_EX_IOERR;
-		return -1;
-	}
-	/* a quiet pipe must not hold back the emission */
-	if (!r->o->emit_final)
-		in.timeout_ms = (int)r->o->emit_interval_ms;
-	while (!pn_stop && !pn_out_gone(&r->out)) {
-		got = pn_reader_next(&in, &line, &len);
-		if (got == 1 && handle_line(r, &in, line, len) < 0)
-			break;
-		if (got == 0)
-			break;
-		if (got < 0 && got != PN_READER_TIMEOUT) {
-			if (!pn_stop) {
-				pn_error("cannot read '%s': %m", in.name);
-				r->status = PN_EX_IOERR;
-			}
-			break;
-		}
-		if ((got == PN_READER_TIMEOUT || (r->records & 1023) == 0) &&
-		    pn_now_ms() >= r->next_emit_ms)
-			emit_and_checkpoint(r, 0);
-	}
-	pn_reader_close(&in);
-	return r->status || pn_stop || pn_out_gone(&r->out) ? -1 : 0;
+	(void)in;
+	(void)quiet;
+	if (!r->o->emit_final && pn_now_ms() >= r->next_emit_ms)
+		emit_and_checkpoint(r, 0);
+	return 0;
+}
+
+/* A quiet pipe must not hold back the emission. */
+static long long aggregate_deadline(void *arg)
+{
+	const struct run *r = arg;
+
+	return r->o->emit_final ? -1 : r->next_emit_ms;
+}
+
+static int output_gone(void *arg)
+{
+	return pn_out_gone(&((struct run *)arg)->out);
 }
 
 /* The counts of the run, summed over the partitions with --state DIR/;
@@ -321,7 +295,7 @@ static void print_stats(const struct run *r)
 		"\"expired\":%llu,\"emitted\":%llu,\"checkpoints\":%llu,\"controls\":%llu",
 		(unsigned long long)c.records, (unsigned long long)c.applied,
 		(unsigned long long)c.filtered, (unsigned long long)c.null_key,
-		(unsigned long long)c.skipped, (unsigned long long)c.late, r->reject.count,
+		(unsigned long long)c.skipped, (unsigned long long)c.late, r->in.reject.count,
 		groups, (unsigned long long)c.expired, (unsigned long long)c.emitted,
 		(unsigned long long)c.checkpoints,
 		(unsigned long long)(r->by_parts ? pc->controls : r->controls));
@@ -366,7 +340,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct run r;
 	struct pn_agg_counts sums;
-	int out_status;
+	int in_status, out_status;
 
 	pn_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
@@ -375,7 +349,6 @@ int main(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
 	pn_agg_init(&r.agg, &o.query);
-	pn_json_init(&r.json);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
 	r.by_parts = o.state_path && pn_pieces_is_dir(o.state_path);
 	if (r.by_parts) {
@@ -392,15 +365,19 @@ int main(int argc, char **argv)
 		if (loaded > 0)
 			pn_agg_mark_all(&r.agg);
 	}
-	pn_reject_open(&r.reject, o.reject_path);
+	pn_input_init(&r.in, o.reject_path);
+	r.in.arg = &r;
+	r.in.record = aggregate_record;
+	r.in.tick = aggregate_tick;
+	r.in.deadline = aggregate_deadline;
+	r.in.stop = output_gone;
+	r.in.pass_control = 1;
 	pn_signal_install();
 	r.next_emit_ms = pn_now_ms() + o.emit_interval_ms;
 
-	if (!o.ninputs)
-		aggregate_input(&r, "-");
-	for (int i = 0; i < o.ninputs; i++)
-		if (aggregate_input(&r, o.inputs[i]) < 0)
-			break;
+	in_status = pn_input_run(&r.in, o.inputs, o.ninputs);
+	if (in_status && !r.status)
+		r.status = in_status;
 
 	emit_and_checkpoint(&r, 1);
 	run_counts(&r, &sums);
@@ -413,7 +390,7 @@ int main(int argc, char **argv)
 	out_status = pn_out_close(&r.out);
 	if (out_status && !r.status)
 		r.status = out_status;
-	if (pn_reject_close(&r.reject) && !r.status)
+	if (pn_input_release(&r.in) && !r.status)
 		r.status = PN_EX_IOERR;
 	if (o.stats)
 		print_stats(&r);
@@ -421,7 +398,6 @@ int main(int argc, char **argv)
 	pn_agg_release(&r.agg);
 	if (r.by_parts)
 		pn_aggparts_close(&r.parts);
-	pn_json_release(&r.json);
 	pn_query_release(&o.query);
 	return r.status;
 }
