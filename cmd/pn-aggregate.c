@@ -164,10 +164,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			      &o->state_path),
 		PN_OPT_FLAG(0, "print-offsets", "print the checkpoint's offsets for pn-consume "
 			    "--start-offsets, and exit", &o->print_offsets),
-		PN_OPT_REJECT(&o->reject_path, "bad lines"),
-		PN_OPT_STATS(&o->stats),
-		PN_OPT_COMMON,
-		PN_OPT_END,
+		PN_OPT_READER_END(&o->reject_path, "bad lines", &o->stats),
 	};
 	int first;
 

@@ -201,10 +201,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		PN_OPT_SCHEMA_REGISTRY(&o->registry_url),
 		PN_OPT_STRING(0, "schema", "FILE", "reader schema (.avsc) to resolve values to",
 			      &o->reader_schema),
-		PN_OPT_REJECT(&o->reject_path, "undecodable messages"),
-		PN_OPT_STATS(&o->stats),
-		PN_OPT_COMMON,
-		PN_OPT_END,
+		PN_OPT_READER_END(&o->reject_path, "undecodable messages", &o->stats),
 	};
 	int first;
 

@@ -128,10 +128,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		PN_OPT_STRING(0, "subject", "NAME", "value subject (default <topic>-value)",
 			      &o->subject),
 		PN_OPT_SCHEMA_REGISTRY(&o->registry_url),
-		PN_OPT_REJECT(&o->reject_path, "bad lines"),
-		PN_OPT_STATS(&o->stats),
-		PN_OPT_COMMON,
-		PN_OPT_END,
+		PN_OPT_READER_END(&o->reject_path, "bad lines", &o->stats),
 	};
 	int first;
 

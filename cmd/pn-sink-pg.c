@@ -179,10 +179,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			      "written there", &o->offsets_table),
 		PN_OPT_FLAG(0, "print-offsets", "print the stored offsets (pn-consume "
 			    "--start-offsets)", &o->print_offsets),
-		PN_OPT_REJECT(&o->reject_path, "bad lines and refused rows"),
-		PN_OPT_STATS(&o->stats),
-		PN_OPT_COMMON,
-		PN_OPT_END,
+		PN_OPT_READER_END(&o->reject_path, "bad lines and refused rows", &o->stats),
 	};
 	int first;
 

@@ -126,6 +126,10 @@ pn_opt_fn pn_opt_verbose, pn_opt_version;
 	PN_OPT_STRING(0, "reject", "FILE", "append " what " to FILE and go on", to, __VA_ARGS__)
 #define PN_OPT_STATS(to) \
 	PN_OPT_FLAG(0, "stats", "print counters as JSON on stderr at the end", to)
+/* How the table of a program that reads records ends: --reject, --stats,
+ * the common entries and the end. */
+#define PN_OPT_READER_END(reject_to, what, stats_to) \
+	PN_OPT_REJECT(reject_to, what), PN_OPT_STATS(stats_to), PN_OPT_COMMON, PN_OPT_END
 /* The last entries of every table: -q, -v, -h, -V. */
 #define PN_OPT_COMMON \
 	{ .kind = PN_OPT_KIND_FLAG, .short_name = 'q', .long_name = "quiet", \
