@@ -45,6 +45,7 @@ static const char usage_text[] =
 	"usage: pn-consume -b BROKERS [-g GROUP] [-p PARTITION]... [-o START]\n"
 	"                  [--start-offsets FILE] [-e] [-c COUNT] [--until TIME]\n"
 	"                  [--meta] [--commit-interval D] [--commit-from STATE]\n"
+	"                  [--wait-for-sink]\n"
 	"                  [-X PROP=VAL] [-F FILE] [--avro] [--schema-registry URL]\n"
 	"                  [--schema FILE] [--reject FILE]\n"
 	"                  [--stats] [-qv] -t TOPIC...\n";
@@ -66,6 +67,7 @@ struct opts {
 	int npartitions;
 	struct pn_start start;	/* -o and --start-offsets */
 	const char *commit_from;	/* commit what this checkpoint applied */
+	int wait_for_sink;	/* revocations also wait for pn-sink-pg --ack-to */
 	int exit_at_end;
 	int64_t max_records;	/* -c; 0: no limit */
 	int64_t until_ms;	/* --until; -1: none */
@@ -196,6 +198,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		PN_OPT_STRING(0, "commit-from", "STATE", "commit what the pn-aggregate checkpoint "
 			      "or state directory STATE has applied, instead of what was "
 			      "written", &o->commit_from),
+		PN_OPT_FLAG(0, "wait-for-sink", "a revocation also waits until pn-sink-pg --ack-to "
+			    "STATE has written the partition's rows", &o->wait_for_sink),
 		PN_OPT_FLAG(0, "avro", "values are Confluent Avro (the default when a schema "
 			    "registry is configured)", &o->avro),
 		PN_OPT_SCHEMA_REGISTRY(&o->registry_url),
@@ -215,6 +219,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "no topic given (-t)");
 	if (o->commit_from && !o->group)
 		pn_usage_error(usage_text, "--commit-from commits to a group: it needs -g");
+	if (o->wait_for_sink && !(o->commit_from && pn_pieces_is_dir(o->commit_from)))
+		pn_usage_error(usage_text, "--wait-for-sink needs --commit-from a state directory "
+			       "or s3:// location");
 	if (!o->group && o->start.kind == PN_START_STORED)
 		pn_usage_error(usage_text, "-o stored needs a consumer group (-g)");
 	o->start.group = o->group != NULL;
@@ -236,7 +243,7 @@ static void append_controls(struct run *r, const char *kind,
 		return;
 	for (int i = 0; i < list->cnt; i++) {
 		pn_record_add_control(&r->out.buf, kind, list->elems[i].topic,
-				      list->elems[i].partition);
+				      list->elems[i].partition, -1);
 		r->commit.dirty = 1;
 		r->counts.controls++;
 	}
@@ -724,6 +731,7 @@ int main(int argc, char **argv)
 	pn_json_init(&r.scratch);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
 	status = pn_commit_init(&r.commit, &r.out, o.group, o.commit_from);
+	r.commit.wait_sink = o.wait_for_sink;
 	if (status)
 		exit(status);
 	if (o.start.file && pn_offsets_load_start(&r.commit.parts, o.start.file))

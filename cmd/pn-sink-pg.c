@@ -37,6 +37,7 @@
 #include "pn_pg_offsets.h"
 #include "pn_pg_sql.h"
 #include "pn_pg_table.h"
+#include "pn_pieces.h"
 #include "pn_record.h"
 #include "pn_signal.h"
 #include "pn_sink.h"
@@ -46,7 +47,7 @@ static const char usage_text[] =
 	"usage: pn-sink-pg [-d DSN] -t TABLE [-k FIELDS] [-m insert|upsert|update]\n"
 	"                  [-f FIELDS] [--map FIELD:COLUMN] [--batch-rows N]\n"
 	"                  [--batch-ms DURATION] [--retry-for DURATION] [--create]\n"
-	"                  [--delete-on-tombstone] [--offsets-table TABLE]\n"
+	"                  [--delete-on-tombstone] [--offsets-table TABLE] [--ack-to STATE]\n"
 	"                  [--reject FILE] [--stats] [-qv] [FILE ...]\n"
 	"       pn-sink-pg [-d DSN] -t TABLE --offsets-table TABLE --print-offsets\n";
 
@@ -75,6 +76,7 @@ struct opts {
 	int create;
 	const char *offsets_table;
 	int print_offsets;
+	const char *ack_to;		/* --ack-to: a pn-aggregate state */
 	const char *reject_path;
 	int stats;
 	char **inputs;
@@ -106,6 +108,9 @@ struct run {
 	struct pn_buf tmp, msg;
 	long long batch_started_ms, sent_ms;
 	struct pn_offsets offsets;
+	struct pn_pieces acks;		/* --ack-to */
+	uint64_t acked;			/* revocations acknowledged */
+	uint64_t controls;		/* control records read, with --ack-to */
 	struct counts counts;
 	unsigned absent_reported;
 	int refused_stop;		/* a refused row without --reject */
@@ -179,6 +184,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			      "written there", &o->offsets_table),
 		PN_OPT_FLAG(0, "print-offsets", "print the stored offsets (pn-consume "
 			    "--start-offsets)", &o->print_offsets),
+		PN_OPT_STRING(0, "ack-to", "STATE", "when a revocation passes, write its rows and "
+			      "tell the pn-aggregate state STATE (pn-consume --wait-for-sink)",
+			      &o->ack_to),
 		PN_OPT_READER_END(&o->reject_path, "bad lines and refused rows", &o->stats),
 	};
 	int first;
@@ -516,14 +524,53 @@ static int refusals(const struct run *r)
 	return r->refused_stop ? PN_EX_DATAERR : 0;
 }
 
+/*
+ * A control record, with --ack-to: a revocation that pn-aggregate passed
+ * on after the partition's last rows, with the offset its state saved.
+ * Every row read so far is written, then the state is told, so that the
+ * partition's next owner starts only once these rows are in the table.
+ */
+static int ack_revocation(struct run *r, const struct pn_json *j, int ctl)
+{
+	int t = pn_json_get(j, 0, "_topic", 6), p = pn_json_get(j, 0, "_partition", 10);
+	int o = pn_json_get(j, 0, "_offset", 7);
+	int64_t partition, next;
+	size_t len;
+	const char *raw;
+	int status;
+
+	if (!pn_json_tok_eq(j, ctl, "revoked", 7) && !pn_json_tok_eq(j, ctl, "lost", 4))
+		return 0;
+	if (t < 0 || p < 0 || o < 0 || j->tok[t].type != PN_JSON_STRING)
+		return 0; /* pn-consume's own: the rows before it are pn-aggregate's to tell */
+	raw = pn_json_raw(j, p, &len);
+	if (pn_json_int64(raw, len, &partition) || partition < 0 || partition > PN_PARTITION_MAX)
+		return 0;
+	raw = pn_json_raw(j, o, &len);
+	if (pn_json_int64(raw, len, &next) || next < 0)
+		return 0;
+	flush_all(r);
+	if ((status = refusals(r)))
+		return status;
+	pn_buf_reset(&r->tmp);
+	pn_json_unescape(j->text + j->tok[t].start, j->tok[t].end - j->tok[t].start, &r->tmp);
+	status = pn_pieces_ack(&r->acks, r->tmp.data, (int32_t)partition, next);
+	r->acked += !status;
+	return status;
+}
+
 /* One record into the batch in hand (pn_input's callback); full batches
  * are sent as they fill. */
 static int sink_record(void *arg, struct pn_input *in, char *line, size_t len,
 		       const char **why)
 {
 	struct run *r = arg;
-	int rc;
+	int rc, ctl = pn_record_control(&in->json);
 
+	if (ctl >= 0) {
+		r->controls++;
+		return ack_revocation(r, &in->json, ctl);
+	}
 	/* a full batch is sent and the line starts the next, unless
 	 * collecting the batch before ended the input */
 	while ((rc = add_line(r, in, line, len, why)) == BATCH_FULL) {
@@ -649,7 +696,9 @@ static void print_stats(const struct run *r, double seconds)
 	pn_stats_u64(&w, "retries", s->retries);
 	pn_stats_u64(&w, "skipped", c->skipped);
 	pn_stats_u64(&w, "deleted", s->deleted);
-	pn_stats_u64(&w, "controls", r->in.controls);
+	pn_stats_u64(&w, "controls", r->in.controls + r->controls);
+	if (r->o->ack_to)
+		pn_stats_u64(&w, "acked", r->acked);
 	pn_stats_double(&w, "seconds", seconds);
 	pn_stats_end(&w);
 }
@@ -686,6 +735,11 @@ int main(int argc, char **argv)
 	r.in.deadline = sink_deadline;
 	r.in.input_done = sink_input_done;
 	r.in.shown = &r.counts.rows;
+	if (o.ack_to) {
+		r.in.pass_control = 1;
+		if ((status = pn_pieces_open(&r.acks, o.ack_to, 1)))
+			goto out;
+	}
 
 	status = pn_input_run(&r.in, o.inputs, o.ninputs);
 	if (pn_stop)
@@ -700,6 +754,8 @@ int main(int argc, char **argv)
 	if (o.stats)
 		print_stats(&r, (pn_now_ms() - started) / 1000.0);
 out:
+	if (o.ack_to)
+		pn_pieces_close(&r.acks);
 	pn_sink_release(&r.sink);
 	pn_offsets_release(&r.offsets);
 	pn_pg_table_release(&r.table);

@@ -247,6 +247,23 @@ static int control_target(struct pn_aggparts *s, const struct pn_json *j, int32_
 }
 
 /*
+ * A revocation goes on after the partition's last rows, with the next
+ * offset its piece saved: pn-sink-pg --ack-to writes those rows and then
+ * says so to the store, and pn-consume --wait-for-sink lets the partition
+ * go only then.
+ */
+static void pass_revocation(struct pn_aggparts *s, const struct pn_json *j, int ctl, int i,
+			    struct pn_out *out)
+{
+	const struct pn_aggpart *p = s->parts[i];
+	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
+
+	pn_record_add_control(&out->buf, pn_json_tok_eq(j, ctl, "lost", 4) ? "lost" : "revoked",
+			      p->topic, p->partition, at ? at->flushed : -1);
+	pn_out_flush(out);
+}
+
+/*
  * "assigned" takes the partition now, so whoever held it is fenced before
  * its first record; "revoked" and "lost" write its last changes, save it
  * and let it go (a lost one that another has claimed is only dropped).
@@ -270,6 +287,7 @@ static int control(struct pn_aggparts *s, const struct pn_json *j, int ctl, stru
 		   i >= 0) {
 		status = emit_part(s, i, out, 0);
 		if (status == 0) {
+			pass_revocation(s, j, ctl, i, out);
 			pn_info("partition %s/%d: state saved and let go", s->parts[i]->topic,
 				(int)partition);
 			s->counts.dropped++;

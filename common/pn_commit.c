@@ -180,6 +180,11 @@ int pn_commit_saved(struct pn_commit *c, const rd_kafka_topic_partition_list_t *
 
 		if (mine && mine->flushed > 0 && (!saved || saved->flushed < mine->flushed))
 			done = 0;
+		else if (done == 1 && c->wait_sink && mine && mine->flushed > 0) {
+			int64_t acked = pn_pieces_acked(&c->pieces, tp->topic, tp->partition);
+
+			done = acked == -2 ? -1 : acked >= mine->flushed;
+		}
 	}
 	pn_offsets_release(&applied);
 	return done;
@@ -200,7 +205,9 @@ int pn_commit_wait_saved(struct pn_commit *c, const rd_kafka_topic_partition_lis
 		nanosleep(&ts, NULL);
 	}
 	if (!done)
-		pn_warn("the state in '%s' did not save the %d revoked partition(s) within %d s: "
-			"committing what it saved", c->from, list->cnt, timeout_ms / 1000);
+		pn_warn("the state in '%s' did not save%s the %d revoked partition(s) within "
+			"%d s: committing what it saved", c->from,
+			c->wait_sink ? " (or the sink did not write)" : "", list->cnt,
+			timeout_ms / 1000);
 	return done;
 }

@@ -44,6 +44,7 @@ struct pn_commit {
 	const char *from;	/* --commit-from: a checkpoint file or piece directory */
 	struct pn_pieces pieces;	/* from, when it is a piece directory */
 	int by_pieces;
+	int wait_sink;		/* --wait-for-sink: revocations wait for the sink too */
 	int dirty;		/* records appended since the last flush */
 	int64_t last_flush_ms, last_commit_ms;
 	uint64_t commits;	/* commits sent */
@@ -104,8 +105,9 @@ void pn_commit_send(struct pn_commit *c, int sync);
 void pn_commit_result(struct pn_commit *c, rd_kafka_resp_err_t err,
 		      const rd_kafka_topic_partition_list_t *offsets);
 
-/* Have the pieces saved what was written of every partition of list?
- * 1 yes, 0 not yet, -1 unreadable (reported). */
+/* Have the pieces saved what was written of every partition of list (and,
+ * with wait_sink, has the sink acknowledged writing its rows)?  1 yes, 0
+ * not yet, -1 unreadable (reported). */
 int pn_commit_saved(struct pn_commit *c, const rd_kafka_topic_partition_list_t *list);
 
 /*

@@ -209,6 +209,14 @@ static int check_topic(struct pn_pieces *s, const char *topic)
 	return -1;
 }
 
+/* The directory of a topic's pieces, made when new: 0 or an exit status. */
+static int make_topic_dir(struct pn_pieces *s, const char *topic)
+{
+	pn_buf_reset(&s->path);
+	pn_buf_addf(&s->path, "%s/%s", s->dir, topic);
+	return make_dir(s->path.data);
+}
+
 static int lock_owner(struct pn_pieces *s, const char *topic, int32_t partition, int *status)
 {
 	const char *path;
@@ -218,9 +226,7 @@ static int lock_owner(struct pn_pieces *s, const char *topic, int32_t partition,
 		*status = PN_EX_DATAERR;
 		return -1;
 	}
-	pn_buf_reset(&s->path);
-	pn_buf_addf(&s->path, "%s/%s", s->dir, topic);
-	if ((*status = make_dir(s->path.data)))
+	if ((*status = make_topic_dir(s, topic)))
 		return -1;
 	path = file_path(s, topic, partition, ".owner");
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -451,6 +457,48 @@ static int topic_offsets(struct pn_pieces *s, const char *topic, struct pn_offse
 	pn_buf_release(&dir);
 	pn_buf_release(&piece);
 	return rc;
+}
+
+int pn_pieces_ack(struct pn_pieces *s, const char *topic, int32_t partition, int64_t next)
+{
+	char text[32];
+	const char *path;
+
+	if (check_topic(s, topic))
+		return PN_EX_DATAERR;
+	snprintf(text, sizeof(text), "%lld\n", (long long)next);
+	path = file_path(s, topic, partition, ".sunk");
+	if (s->s3)
+		return pn_store_put(s->s3, path, text, strlen(text));
+	if (make_topic_dir(s, topic))
+		return PN_EX_IOERR;
+	path = file_path(s, topic, partition, ".sunk");
+	if (pn_write_file_atomic(path, text, strlen(text)) == 0)
+		return 0;
+	pn_error("cannot write '%s': %s", path, strerror(errno));
+	return PN_EX_IOERR;
+}
+
+int64_t pn_pieces_acked(struct pn_pieces *s, const char *topic, int32_t partition)
+{
+	struct pn_buf b = PN_BUF_INIT;
+	const char *path = file_path(s, topic, partition, ".sunk");
+	int64_t next = -1;
+	int rc;
+
+	if (s->s3) {
+		rc = s3_get(s, path, &b);
+	} else if (pn_read_file(path, &b) == 0) {
+		rc = 1;
+	} else {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc)
+			pn_error("cannot read '%s': %s", path, strerror(errno));
+	}
+	if (rc > 0)
+		next = strtoll(b.data, NULL, 10);
+	pn_buf_release(&b);
+	return rc < 0 ? -2 : next;
 }
 
 int pn_pieces_offsets(struct pn_pieces *s, struct pn_offsets *t)

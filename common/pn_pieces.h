@@ -97,6 +97,17 @@ int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, ui
 void pn_pieces_unlock(int lock);
 
 /*
+ * The sink's word that it has written every row of a partition up to
+ * next (TOPIC/PARTITION.sunk): pn-sink-pg --ack-to writes it when a
+ * revocation passes through it, pn-consume --wait-for-sink reads it before
+ * it lets the partition go, so the next owner's rows never reach the table
+ * before the last owner's.  Write: 0 or an exit status; read: the offset,
+ * -1 when there is none, or -2 after reporting an error.
+ */
+int pn_pieces_ack(struct pn_pieces *s, const char *topic, int32_t partition, int64_t next);
+int64_t pn_pieces_acked(struct pn_pieces *s, const char *topic, int32_t partition);
+
+/*
  * Reads the next offset to apply of every piece into the entries'
  * `flushed` of t: 0, or -1 after reporting an unreadable piece.  A piece
  * is read only when it was replaced since the last call: a reader asking

@@ -435,13 +435,16 @@ static void add_object_body(struct pn_buf *out, const struct pn_json *j, int lea
 }
 
 void pn_record_add_control(struct pn_buf *out, const char *kind, const char *topic,
-			   int32_t partition)
+			   int32_t partition, int64_t next)
 {
 	pn_buf_adds(out, "{\"_control\":\"");
 	pn_buf_adds(out, kind);
 	pn_buf_adds(out, "\",\"_topic\":");
 	pn_json_add_string(out, topic, strlen(topic));
-	pn_buf_addf(out, ",\"_partition\":%d}\n", (int)partition);
+	pn_buf_addf(out, ",\"_partition\":%d", (int)partition);
+	if (next >= 0)
+		pn_buf_addf(out, ",\"_offset\":%lld", (long long)next);
+	pn_buf_adds(out, "}\n");
 }
 
 int pn_record_from_msg(struct pn_buf *out, const rd_kafka_message_t *msg, int meta,

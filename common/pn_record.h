@@ -114,10 +114,11 @@ static inline int pn_record_control(const struct pn_json *j)
  * Appends a control record to out, '\n' included: kind "assigned" before
  * the partition's first record, "revoked" after its last, "lost" when the
  * group took it without asking (this member's session expired: another
- * may own it already).
+ * may own it already).  next (>= 0) adds _offset: pn-aggregate passes a
+ * revocation on with the next offset its state saved.
  */
 void pn_record_add_control(struct pn_buf *out, const char *kind, const char *topic,
-			   int32_t partition);
+			   int32_t partition, int64_t next);
 
 /*
  * Appends the NDJSON record for a consumed message to out, '\n' included.

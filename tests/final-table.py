@@ -24,6 +24,8 @@ for path in sys.argv[2:]:
             if not line.endswith("\n"):
                 break
             row = json.loads(line)
+            if next(iter(row), None) == "_control":
+                continue  # a control record (pn(7)), not a row
             table[json.dumps([row[k] for k in keys])] = {k: norm(v) for k, v in row.items()}
 for r in sorted(json.dumps(row, ensure_ascii=False, separators=(",", ":"))
                 for row in table.values()):

@@ -84,6 +84,10 @@ test_expect_success '"revoked" saves the partition and lets it go; "assigned" ta
 		sed -n "101,200p" p1
 	} >moves &&
 	pn-aggregate $REPORT --state mv/ --stats moves >out 2>err &&
+	# the revocation goes on after the partition rows, with the saved offset
+	grep "^{\"_control\"" out >passed &&
+	echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":1,\"_offset\":100}" >want-passed &&
+	test_cmp want-passed passed &&
 	grep "which this process let go, are left to its new owner" err &&
 	grep "^{" err | jq -e ".controls == 3 and .dropped == 1 and .loaded == 1 and .not_owned == 5" &&
 	echo "{\"pings\":{\"1\":200}}" >want &&

@@ -509,6 +509,21 @@ test_expect_success 'control records are not written, and --stats counts them' '
 	test_cmp expect actual
 '
 
+test_expect_success '--ack-to: a revocation passed on is written, then acknowledged' '
+	sql "CREATE TABLE acked (id int PRIMARY KEY, n int)" &&
+	{
+		echo "{\"id\":1,\"n\":1}" &&
+		echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":2}" &&
+		echo "{\"id\":2,\"n\":2}" &&
+		echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":2,\"_offset\":41}"
+	} >ack.in &&
+	pn-sink-pg -t acked -k id --batch-ms 1h --ack-to acks/ --stats ack.in 2>err &&
+	echo 41 >want &&
+	test_cmp want acks/pings/2.sunk &&
+	grep "\"controls\":2,\"acked\":1," err &&
+	test "$(sql "SELECT count(*) FROM acked")" = 2
+'
+
 test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
 	sql "CREATE TABLE term (id int PRIMARY KEY, n int)" &&
 	mkfifo feed2 || return 1
