@@ -74,7 +74,9 @@ echo "    as $format"
 
 step "live pipelines (scripts/pn-pipeline): campaign report and archive"
 pipe_t0=$(date +%s.%N)
-pn-pipeline report -b "$brokers" -s "$work/report.state" 2>"$work/report.log" &
+# a member of the consumer group "campaign-report", its state one piece
+# per partition in a directory that other instances could share
+pn-pipeline report -b "$brokers" -s "$work/report.state/" 2>"$work/report.log" &
 report=$!
 pn-pipeline archive -b "$brokers" -D "$work/archive" 2>"$work/archive.log" &
 archive=$!
@@ -83,7 +85,7 @@ echo "    pn-consume | pn-aggregate | pn-sink-pg        (report, pid $report)"
 echo "    pn-consume | pn-archive write                 (archive, pid $archive)"
 caught_up=''
 for _ in $(seq 600); do
-	if [ -f "$work/report.state" ] &&
+	if [ -d "$work/report.state" ] &&
 	   pn-aggregate --state "$work/report.state" --print-offsets >"$work/at" 2>/dev/null &&
 	   [ "$(offsets_sum "$work/at")" = "$pings" ]; then
 		caught_up=$(awk -v a="$pipe_t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
