@@ -270,6 +270,8 @@ static int take_partitions(struct run *r, rd_kafka_topic_partition_list_t *list)
 
 	set_assigned(r, list, 1);
 	status = pn_start_set(r->rk, &r->o->start, &r->commit, list);
+	if (!status && r->commit.by_pieces && r->o->group)
+		status = pn_commit_start_at_saved(&r->commit, list);
 	if (status)
 		r->status = status;
 	return status ? -1 : 0;
@@ -448,7 +450,11 @@ static void handle_message(struct run *r, rd_kafka_message_t *m)
 {
 	struct pn_commit_part *p = pn_commit_msg_part(&r->commit, m->rkt, m->partition);
 
-	if (p->done)
+	/* A message of a partition revoked since it was fetched (the batch
+	 * was taken before the rebalance ran) is its next owner's, who reads
+	 * it from the commits: written after "revoked" it would reach a stage
+	 * that has let the partition go. */
+	if (p->done || !p->assigned)
 		return;
 	if (r->o->until_ms >= 0 && rd_kafka_message_timestamp(m, NULL) >= r->o->until_ms) {
 		stop_partition(r, p);

@@ -165,6 +165,25 @@ void pn_commit_result(struct pn_commit *c, rd_kafka_resp_err_t err,
 		pn_warn("a commit failed, to be sent again: %s", rd_kafka_err2str(err));
 }
 
+int pn_commit_start_at_saved(struct pn_commit *c, rd_kafka_topic_partition_list_t *list)
+{
+	struct pn_offsets saved;
+	int status = 0;
+
+	pn_offsets_init(&saved);
+	if (pn_pieces_offsets(&c->pieces, &saved) < 0)
+		status = PN_EX_IOERR;
+	for (int i = 0; i < list->cnt && !status; i++) {
+		rd_kafka_topic_partition_t *tp = &list->elems[i];
+		const struct pn_part *p = pn_offsets_find(&saved, tp->topic, tp->partition);
+
+		if (p && p->flushed >= 0)
+			tp->offset = p->flushed;
+	}
+	pn_offsets_release(&saved);
+	return status;
+}
+
 int pn_commit_saved(struct pn_commit *c, const rd_kafka_topic_partition_list_t *list)
 {
 	struct pn_offsets applied;

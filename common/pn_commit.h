@@ -105,6 +105,15 @@ void pn_commit_send(struct pn_commit *c, int sync);
 void pn_commit_result(struct pn_commit *c, rd_kafka_resp_err_t err,
 		      const rd_kafka_topic_partition_list_t *offsets);
 
+/*
+ * With a state of pieces, a partition the group gives starts where its
+ * piece ends, not at the group's commit: the state is what the next
+ * record must follow, whatever a commit in flight or a position that
+ * librdkafka kept from an earlier assignment says.  Partitions without a
+ * piece keep the start they have.  0, or an exit status.
+ */
+int pn_commit_start_at_saved(struct pn_commit *c, rd_kafka_topic_partition_list_t *list);
+
 /* Have the pieces saved what was written of every partition of list (and,
  * with wait_sink, has the sink acknowledged writing its rows)?  1 yes, 0
  * not yet, -1 unreadable (reported). */
