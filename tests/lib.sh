@@ -258,6 +258,23 @@ test_has_lines () {
 	[ -f "$2" ] && [ "$(wc -l <"$2")" -ge "$1" ]
 }
 
+# test_input_taken PID: PID has read everything written so far to the pipe
+# or FIFO on its standard input and is asleep waiting for more, so a signal
+# sent now finds every line written handled (quiet; a condition for
+# test_wait_until).  The pipe is looked at first: while it holds data the
+# reader is runnable, never asleep in its wait for input.
+test_input_taken () {
+	python3 - "$1" 2>/dev/null <<-\PY
+	import fcntl, os, struct, sys, termios
+	pid = sys.argv[1]
+	fd = os.open("/proc/%s/fd/0" % pid, os.O_RDONLY | os.O_NONBLOCK)
+	queued = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+	with open("/proc/%s/stat" % pid) as f:
+	    state = f.read().rsplit(")", 1)[1].split()[0]
+	sys.exit(0 if queued == 0 and state == "S" else 1)
+	PY
+}
+
 test_cleanup_kill () { _pn_kill_pids+=("$@"); }
 
 # test_atexit COMMAND: run COMMAND (a string, eval'd) when the script ends,
@@ -267,8 +284,9 @@ test_cleanup_kill () { _pn_kill_pids+=("$@"); }
 _pn_atexit=()
 test_atexit () { _pn_atexit+=("$1"); }
 
-# kill -0 also succeeds on a zombie child that nobody has waited for yet.
-_pn_alive () {
+# test_running PID: PID is running (kill -0 also succeeds on a zombie
+# child that nobody has waited for yet).
+test_running () {
 	kill -0 "$1" 2>/dev/null || return 1
 	case $(ps -o stat= -p "$1" 2>/dev/null) in Z*) return 1 ;; esac
 }
@@ -281,10 +299,10 @@ _pn_kill_registered () {
 	for pid in "${_pn_kill_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${_pn_kill_pids[@]}"; do
 		for ((i = 0; i < 50; i++)); do
-			_pn_alive "$pid" || break
+			test_running "$pid" || break
 			sleep 0.1
 		done
-		_pn_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+		test_running "$pid" && kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null	# reaps our own children; others return at once
 	done
 	_pn_kill_pids=()

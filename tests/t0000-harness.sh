@@ -107,6 +107,8 @@ test_expect_success HAVE_IT 'a test with a satisfied prereq runs' '
 	true
 '
 
+# the sleeps stand for a slow writer and a long-lived service: the waiting
+# and the killing are what is tested
 test_expect_success 'wait_for_file and test_cleanup_kill' '
 	(sleep 1 && echo up >ready) &
 	sleep 300 &
@@ -117,6 +119,26 @@ test_expect_success 'wait_for_file and test_cleanup_kill' '
 '
 test_expect_success 'registered pid is still running until exit' '
 	kill -0 "$(cat sleeper.pid)"
+'
+
+test_expect_success 'test_input_taken: the pipe drained and its reader waiting' '
+	mkfifo fifo &&
+	{ sed -u "s/^/read /" <fifo >taken & } &&
+	reader=$! &&
+	test_cleanup_kill $reader &&
+	exec 9>fifo &&
+	echo one >&9 &&
+	test_wait_until 10 test_input_taken $reader &&
+	echo "read one" >expect &&
+	test_cmp expect taken &&
+	kill -STOP $reader &&
+	echo two >&9 &&
+	! test_input_taken $reader &&
+	kill -CONT $reader &&
+	test_wait_until 10 test_input_taken $reader &&
+	exec 9>&- &&
+	wait $reader &&
+	test_line_count = 2 taken
 '
 
 test_done

@@ -8,16 +8,9 @@
 # The visible files of an archive (what Athena would read), sorted.
 visible () { (cd "$1" && find . -type f ! -name '.*' ! -name '_*' | sed 's|^\./||' | sort); }
 
-# wait_for_temp DIR: until a write has a temp file under DIR (10 s at most).
-wait_for_temp () {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -n "$(find "$1" -name ".*.tmp.*" 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
-	echo "wait_for_temp: no temp file under $1" >&2
-	return 1
-}
+# has_temp DIR: a write has a temp file under DIR (a condition for
+# test_wait_until)
+has_temp () { [ -n "$(find "$1" -name ".*.tmp.*" 2>/dev/null)" ]; }
 
 test_expect_success 'usage errors are 64; -h and --version' '
 	test_expect_code 64 pn-archive 2>err &&
@@ -241,7 +234,7 @@ test_expect_success 'a killed write leaves no object visible; a re-run completes
 	pid=$! &&
 	exec 9>fifo &&
 	head -n 1000 in >&9 &&
-	wait_for_temp crash &&
+	test_wait_until 30 has_temp crash &&
 	kill -KILL $pid &&
 	{ wait $pid; test $? = 137; } &&
 	exec 9>&- &&
@@ -261,8 +254,8 @@ test_expect_success 'SIGTERM: what was read is committed, whole' '
 	pid=$! &&
 	exec 9>fifo &&
 	head -n 1000 in >&9 &&
-	wait_for_temp term &&
-	sleep 0.3 &&
+	test_wait_until 30 has_temp term &&
+	test_wait_until 30 test_input_taken $pid &&
 	kill -TERM $pid &&
 	{ wait $pid; st=$?; } &&
 	exec 9>&- &&
