@@ -79,6 +79,17 @@ _pn_bug () {
 
 test_set_prereq () { _pn_prereqs="$_pn_prereqs$1 "; }
 
+# test_prereq_hint NAME TEXT: what gives a missing prereq, shown with the
+# tests it skips ("missing EXPENSIVE: PN_TEST_EXPENSIVE=1 runs it").
+declare -A _pn_hints=()
+test_prereq_hint () { _pn_hints[$1]=$2; }
+
+# Prerequisite EXPENSIVE: the volume tests (100k records and more, seconds
+# each).  make check sets PN_TEST_EXPENSIVE=1; PN_TEST_EXPENSIVE=0 skips
+# them for a fast loop, and so does a script run by hand without it.
+[ "${PN_TEST_EXPENSIVE:-0}" = 0 ] || test_set_prereq EXPENSIVE
+test_prereq_hint EXPENSIVE "PN_TEST_EXPENSIVE=1 runs it"
+
 # NAME[,NAME...]; a leading ! requires the prereq to be absent.
 test_have_prereq () {
 	local IFS=, p
@@ -88,7 +99,7 @@ test_have_prereq () {
 		!*) case $_pn_prereqs in *" ${p#!} "*) ;; *) continue ;; esac ;;
 		*) case $_pn_prereqs in *" $p "*) continue ;; esac ;;
 		esac
-		_pn_missing=$_pn_missing${_pn_missing:+,}$p
+		_pn_missing=$_pn_missing${_pn_missing:+,}$p${_pn_hints[${p#!}]:+: ${_pn_hints[${p#!}]}}
 	done
 	[ -z "$_pn_missing" ]
 }
@@ -156,6 +167,13 @@ _pn_test () {	# success|failure prereq description body
 	failure,*) _pn_broken=$((_pn_broken + 1))
 		echo "not ok $_pn_count - $desc # TODO known breakage" >&"$_pn_out" ;;
 	esac
+}
+
+# test_skip DESCRIPTION REASON: a test that cannot run here, reported as
+# skipped with the reason.
+test_skip () {
+	_pn_count=$((_pn_count + 1)) _pn_skip=$((_pn_skip + 1))
+	echo "ok $_pn_count # skip $1 ($2)" >&"$_pn_out"
 }
 
 test_expect_success () {

@@ -73,6 +73,9 @@ test_expect_success 'test_when_finished runs after a failing test' '
 	"
 	test_expect_failure "known breakage" "false"
 	test_expect_success MISSING "skipped" "false"
+	test_prereq_hint HINTED "HINT=1 runs it"
+	test_expect_success HINTED "hinted" "false"
+	test_skip "cannot run" "no such service"
 	test_done
 	EOF
 	test_when_finished "rm -rf \"\$(sed -n \"s/.*trash kept in //p\" tap)\"" &&
@@ -82,7 +85,9 @@ test_expect_success 'test_when_finished runs after a failing test' '
 	grep "^# some output$" tap &&
 	grep "^not ok 2 - known breakage # TODO known breakage$" tap &&
 	grep "^ok 3 # skip skipped (missing MISSING)$" tap &&
-	grep "^1\.\.3$" tap
+	grep "^ok 4 # skip hinted (missing HINTED: HINT=1 runs it)$" tap &&
+	grep "^ok 5 # skip cannot run (no such service)$" tap &&
+	grep "^1\.\.5$" tap
 '
 
 test_expect_success 'a body that exits counts as a failure' '
