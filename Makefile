@@ -92,8 +92,11 @@ fuzz:
 # UndefinedBehaviorSanitizer, in their own build directory; the scripts that
 # talk to Kafka run against the dev broker and a real cluster
 # (PN_TEST_KAFKA=mock|real|both), CHECK_JOBS scripts at a time.
+# PN_TEST_EXPENSIVE=0 skips the volume tests (100k records and more) for a
+# fast loop; CI keeps the default.
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PN_TEST_KAFKA ?= both
+PN_TEST_EXPENSIVE ?= 1
 check:
 	@scripts/deps.sh check
 	@scripts/kafka-jars
@@ -102,7 +105,7 @@ check:
 	@PN_BIN=$(CURDIR)/build/asan/bin PN_UNIT=$(CURDIR)/build/asan/unit \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  PN_TEST_KAFKA=$(PN_TEST_KAFKA) bash tests/run.sh -j $(CHECK_JOBS) $(TESTS)
+	  PN_TEST_KAFKA=$(PN_TEST_KAFKA) PN_TEST_EXPENSIVE=$(PN_TEST_EXPENSIVE) bash tests/run.sh -j $(CHECK_JOBS) $(TESTS)
 
 lint-man:
 	@out=$$(mandoc -Tlint -Wwarning $(wildcard man/*.[17]) </dev/null 2>&1); \

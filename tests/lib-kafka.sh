@@ -31,6 +31,8 @@ mock) test_set_prereq MOCK_KAFKA ;;
 real) test_set_prereq REAL_KAFKA ;;
 *) echo "Bail out! PN_TEST_KAFKA is '$PN_TEST_KAFKA', not mock or real"; exit 1 ;;
 esac
+test_prereq_hint MOCK_KAFKA "PN_TEST_KAFKA=mock runs it"
+test_prereq_hint REAL_KAFKA "PN_TEST_KAFKA=real runs it"
 
 start_broker () {
 	if [ "$1" = -n ]; then

@@ -10,6 +10,9 @@
 #   stop_pg         pg_ctl stop (-m fast)
 #   pg_start_again  pg_ctl start after stop_pg
 #   sql 'STATEMENT' psql -X -q -A -t -v ON_ERROR_STOP=1 -c STATEMENT
+#   sql_is 'STATEMENT' VALUE
+#                   the statement answers VALUE (quiet; a condition for
+#                   test_wait_until)
 #
 # PostgreSQL refuses to run as root: as root the data directory belongs to
 # the 'postgres' user (or 'nobody') and initdb, pg_ctl and the server run as
@@ -89,3 +92,4 @@ stop_pg () { _pg_ctl stop -m fast; }
 pg_start_again () { _pg_ctl start && _pg_register; }
 
 sql () { psql -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"; }
+sql_is () { test "$(sql "$1" 2>/dev/null)" = "$2"; }

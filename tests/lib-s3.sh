@@ -16,8 +16,14 @@ if ! command -v node >/dev/null || [ ! -x "$S3RVER" ]; then
 	test_skip_all "s3rver not installed in build/node (scripts/deps.sh check installs it)"
 fi
 
+# sets S3_PORT once s3rver says it listens
+_s3_port () {
+	S3_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TRASH_DIRECTORY/s3.log")
+	[ -n "$S3_PORT" ]
+}
+
 start_s3 () {
-	local args=() b i
+	local args=() b
 	for b in "$@"; do
 		args+=(--configure-bucket "$b")
 	done
@@ -26,12 +32,7 @@ start_s3 () {
 		-p 0 "${args[@]}" >"$TRASH_DIRECTORY/s3.log" 2>&1 </dev/null &
 	S3_PID=$!
 	test_cleanup_kill $S3_PID
-	for ((i = 0; i < 200; i++)); do
-		S3_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TRASH_DIRECTORY/s3.log")
-		[ -n "$S3_PORT" ] && break
-		sleep 0.1
-	done
-	if [ -z "$S3_PORT" ]; then
+	if ! test_wait_until 20 _s3_port; then
 		echo "start_s3: s3rver did not start:" >&2
 		cat "$TRASH_DIRECTORY/s3.log" >&2
 		return 1

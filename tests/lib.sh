@@ -79,6 +79,17 @@ _pn_bug () {
 
 test_set_prereq () { _pn_prereqs="$_pn_prereqs$1 "; }
 
+# test_prereq_hint NAME TEXT: what gives a missing prereq, shown with the
+# tests it skips ("missing EXPENSIVE: PN_TEST_EXPENSIVE=1 runs it").
+declare -A _pn_hints=()
+test_prereq_hint () { _pn_hints[$1]=$2; }
+
+# Prerequisite EXPENSIVE: the volume tests (100k records and more, seconds
+# each).  make check sets PN_TEST_EXPENSIVE=1; PN_TEST_EXPENSIVE=0 skips
+# them for a fast loop, and so does a script run by hand without it.
+[ "${PN_TEST_EXPENSIVE:-0}" = 0 ] || test_set_prereq EXPENSIVE
+test_prereq_hint EXPENSIVE "PN_TEST_EXPENSIVE=1 runs it"
+
 # NAME[,NAME...]; a leading ! requires the prereq to be absent.
 test_have_prereq () {
 	local IFS=, p
@@ -88,7 +99,7 @@ test_have_prereq () {
 		!*) case $_pn_prereqs in *" ${p#!} "*) ;; *) continue ;; esac ;;
 		*) case $_pn_prereqs in *" $p "*) continue ;; esac ;;
 		esac
-		_pn_missing=$_pn_missing${_pn_missing:+,}$p
+		_pn_missing=$_pn_missing${_pn_missing:+,}$p${_pn_hints[${p#!}]:+: ${_pn_hints[${p#!}]}}
 	done
 	[ -z "$_pn_missing" ]
 }
@@ -156,6 +167,13 @@ _pn_test () {	# success|failure prereq description body
 	failure,*) _pn_broken=$((_pn_broken + 1))
 		echo "not ok $_pn_count - $desc # TODO known breakage" >&"$_pn_out" ;;
 	esac
+}
+
+# test_skip DESCRIPTION REASON: a test that cannot run here, reported as
+# skipped with the reason.
+test_skip () {
+	_pn_count=$((_pn_count + 1)) _pn_skip=$((_pn_skip + 1))
+	echo "ok $_pn_count # skip $1 ($2)" >&"$_pn_out"
 }
 
 test_expect_success () {
@@ -258,6 +276,23 @@ test_has_lines () {
 	[ -f "$2" ] && [ "$(wc -l <"$2")" -ge "$1" ]
 }
 
+# test_input_taken PID: PID has read everything written so far to the pipe
+# or FIFO on its standard input and is asleep waiting for more, so a signal
+# sent now finds every line written handled (quiet; a condition for
+# test_wait_until).  The pipe is looked at first: while it holds data the
+# reader is runnable, never asleep in its wait for input.
+test_input_taken () {
+	python3 - "$1" 2>/dev/null <<-\PY
+	import fcntl, os, struct, sys, termios
+	pid = sys.argv[1]
+	fd = os.open("/proc/%s/fd/0" % pid, os.O_RDONLY | os.O_NONBLOCK)
+	queued = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+	with open("/proc/%s/stat" % pid) as f:
+	    state = f.read().rsplit(")", 1)[1].split()[0]
+	sys.exit(0 if queued == 0 and state == "S" else 1)
+	PY
+}
+
 test_cleanup_kill () { _pn_kill_pids+=("$@"); }
 
 # test_atexit COMMAND: run COMMAND (a string, eval'd) when the script ends,
@@ -267,8 +302,9 @@ test_cleanup_kill () { _pn_kill_pids+=("$@"); }
 _pn_atexit=()
 test_atexit () { _pn_atexit+=("$1"); }
 
-# kill -0 also succeeds on a zombie child that nobody has waited for yet.
-_pn_alive () {
+# test_running PID: PID is running (kill -0 also succeeds on a zombie
+# child that nobody has waited for yet).
+test_running () {
 	kill -0 "$1" 2>/dev/null || return 1
 	case $(ps -o stat= -p "$1" 2>/dev/null) in Z*) return 1 ;; esac
 }
@@ -281,10 +317,10 @@ _pn_kill_registered () {
 	for pid in "${_pn_kill_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${_pn_kill_pids[@]}"; do
 		for ((i = 0; i < 50; i++)); do
-			_pn_alive "$pid" || break
+			test_running "$pid" || break
 			sleep 0.1
 		done
-		_pn_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+		test_running "$pid" && kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null	# reaps our own children; others return at once
 	done
 	_pn_kill_pids=()

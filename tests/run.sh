@@ -91,13 +91,17 @@ run_one () {
 total_pass=0 total_fail=0
 
 report () {
-	local n out rc line ok=0 fail=0 skip=0 todo=0 plan='' note='' died=0
+	local n out rc line ok=0 fail=0 skip=0 todo=0 plan='' note='' died=0 missing=''
 	n=$(run_name "$1")
 	out=$results/$n.out
 	rc=$(cat "$results/$n.rc")
 	while IFS= read -r line; do
 		if [[ $line =~ ^ok\ [0-9]+\ \#\ (skip|SKIP) ]]; then
 			skip=$((skip + 1))
+			# the prerequisites the skipped tests lacked, each once
+			[[ $line =~ \(missing\ ([^()]*)\)$ ]] &&
+				[[ "; $missing; " != *"; ${BASH_REMATCH[1]}; "* ]] &&
+				missing="${missing:+$missing; }${BASH_REMATCH[1]}"
 		elif [[ $line =~ ^ok\ [0-9]+ ]]; then
 			ok=$((ok + 1))
 		elif [[ $line =~ ^not\ ok\ [0-9]+.*\#\ TODO ]]; then
@@ -121,6 +125,7 @@ report () {
 		note="planned $plan tests, ran $((ok + fail + skip + todo))"
 	fi
 	case $note in ''|skipped:*) ;; *) died=1; [ "$fail" != 0 ] || fail=1 ;; esac
+	[ -z "$missing" ] || note="${note:+$note; }missing $missing"
 	[ "$todo" = 0 ] || note="${note:+$note; }$todo known breakage(s)"
 	printf '%s ... %d ok, %d failed, %d skipped%s\n' \
 		"$n" "$ok" "$fail" "$skip" "${note:+ ($note)}"

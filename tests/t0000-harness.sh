@@ -73,6 +73,9 @@ test_expect_success 'test_when_finished runs after a failing test' '
 	"
 	test_expect_failure "known breakage" "false"
 	test_expect_success MISSING "skipped" "false"
+	test_prereq_hint HINTED "HINT=1 runs it"
+	test_expect_success HINTED "hinted" "false"
+	test_skip "cannot run" "no such service"
 	test_done
 	EOF
 	test_when_finished "rm -rf \"\$(sed -n \"s/.*trash kept in //p\" tap)\"" &&
@@ -82,7 +85,9 @@ test_expect_success 'test_when_finished runs after a failing test' '
 	grep "^# some output$" tap &&
 	grep "^not ok 2 - known breakage # TODO known breakage$" tap &&
 	grep "^ok 3 # skip skipped (missing MISSING)$" tap &&
-	grep "^1\.\.3$" tap
+	grep "^ok 4 # skip hinted (missing HINTED: HINT=1 runs it)$" tap &&
+	grep "^ok 5 # skip cannot run (no such service)$" tap &&
+	grep "^1\.\.5$" tap
 '
 
 test_expect_success 'a body that exits counts as a failure' '
@@ -107,6 +112,8 @@ test_expect_success HAVE_IT 'a test with a satisfied prereq runs' '
 	true
 '
 
+# the sleeps stand for a slow writer and a long-lived service: the waiting
+# and the killing are what is tested
 test_expect_success 'wait_for_file and test_cleanup_kill' '
 	(sleep 1 && echo up >ready) &
 	sleep 300 &
@@ -117,6 +124,26 @@ test_expect_success 'wait_for_file and test_cleanup_kill' '
 '
 test_expect_success 'registered pid is still running until exit' '
 	kill -0 "$(cat sleeper.pid)"
+'
+
+test_expect_success 'test_input_taken: the pipe drained and its reader waiting' '
+	mkfifo fifo &&
+	{ sed -u "s/^/read /" <fifo >taken & } &&
+	reader=$! &&
+	test_cleanup_kill $reader &&
+	exec 9>fifo &&
+	echo one >&9 &&
+	test_wait_until 10 test_input_taken $reader &&
+	echo "read one" >expect &&
+	test_cmp expect taken &&
+	kill -STOP $reader &&
+	echo two >&9 &&
+	! test_input_taken $reader &&
+	kill -CONT $reader &&
+	test_wait_until 10 test_input_taken $reader &&
+	exec 9>&- &&
+	wait $reader &&
+	test_line_count = 2 taken
 '
 
 test_done

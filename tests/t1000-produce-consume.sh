@@ -8,7 +8,7 @@ test_expect_success 'start the dev broker' '
 	test -n "$BROKERS"
 '
 
-test_expect_success '100k records round trip exactly, in order within each partition' '
+test_expect_success EXPENSIVE '100k records round trip exactly, in order within each partition' '
 	gen-pings 100000 7 | awk "{ sub(/^\\{/, \"{\\\"seq\\\":\" NR \",\") } 1" >in.ndjson &&
 	# no sticky partitioning: a fast run would pile past the 5 MB the mock keeps
 	# per partition (older records then vanish) in one partition

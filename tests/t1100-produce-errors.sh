@@ -119,6 +119,7 @@ test_expect_success 'a reject file that cannot be opened is 74' '
 
 test_expect_success 'SIGTERM mid-stream: stops reading, every acknowledged record is there' '
 	mkfifo feed || return 1
+	# paced: a stream still running when the signal comes, not a file read at once
 	for i in $(seq 1 50); do gen-pings 1000 $i; sleep 0.1; done >feed &
 	feeder=$!
 	test_when_finished "kill $feeder 2>/dev/null; true"
@@ -144,9 +145,11 @@ test_expect_success 'brokers down and back mid-produce: nothing lost, nothing do
 
 	exec 9>feed2 &&
 	cat first >&9 &&
-	sleep 1 &&
+	# down once records are going in (a read of one waits for it)
+	timeout 60 pn-consume -b "$BROKERS" -t fault -c 1 >/dev/null &&
 	kafka_down &&
 	cat second >&9 &&
+	# the outage itself: its length is the point, requests time out and retry
 	sleep 3 &&
 	kafka_up &&
 	exec 9>&- &&

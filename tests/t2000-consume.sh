@@ -162,12 +162,10 @@ test_expect_success 'a consumer that has caught up does not wake the fetchers' '
 	for i in 1 2 3 4 5; do
 		seq $((i * 10 - 9)) $((i * 10)) | sed "s/.*/{\"n\":&}/" >t.in &&
 		pn-produce -b "$BROKERS" -t trickle t.in || return 1
+		# paced: the consumer catches up between the batches
 		sleep 0.2
 	done &&
-	for _ in $(seq 100); do
-		[ "$(wc -l <trickle.out)" -ge 50 ] && break
-		sleep 0.1
-	done &&
+	test_wait_until 30 test_has_lines 50 trickle.out &&
 	kill -TERM $pid &&
 	wait $pid &&
 	test_line_count = 50 trickle.out &&

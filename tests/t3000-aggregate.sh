@@ -195,7 +195,7 @@ test_expect_success 'SIGTERM: emits, checkpoints and exits 0' '
 	agg=$!
 	exec 7>feed2 &&
 	printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":0,\"k\":\"a\"}\n" >&7 &&
-	sleep 0.5 &&
+	test_wait_until 30 test_input_taken $agg &&
 	kill -TERM $agg &&
 	wait $agg &&
 	exec 7>&- &&

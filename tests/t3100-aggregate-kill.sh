@@ -14,8 +14,11 @@ test_expect_success 'setup: pings in a topic' '
 	python3 "$PN_SRC/tests/oracle-aggregate.py" pings $REPORT >expect
 '
 
+# at_work: this run's aggregator has emitted, or is over (nothing was left)
+at_work () { test -s changelog.$run || ! test_running $aggregator; }
+
 # One run of the pipeline, resuming from the checkpoint; killed with -9
-# after $1 seconds, or left to finish when $1 is "end".
+# $1 seconds after its first emission, or left to finish when $1 is "end".
 run_pipeline () {
 	local start=()
 	rm -f pipe
@@ -34,6 +37,9 @@ run_pipeline () {
 		wait $consumer && wait $aggregator
 		return
 	fi
+	# the random kill point, counted from the first emission: a slow start
+	# must not let the kill land before the run has done anything
+	test_wait_until 60 at_work || return 1
 	sleep "$1"
 	pkill -9 -P $$ -x pn-consume 2>/dev/null
 	kill -9 $consumer $aggregator 2>/dev/null

@@ -175,6 +175,11 @@ test_expect_success 'keys with no row in a batch compacted many times: their own
 scans () {
 	sql "SELECT seq_scan || ' ' || coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = '$1'"
 }
+# index_scans_reach TABLE N: TABLE's index scans have reached N (sets seq1
+# and idx1 to its counts)
+index_scans_reach () {
+	read -r seq1 idx1 <<<"$(scans "$1")" && [ "$idx1" -ge "$2" ]
+}
 test_expect_success 'large batches find their rows through the key index, not a table scan' '
 	sql "CREATE TABLE wide (id bigint PRIMARY KEY, n bigint)" &&
 	sql "INSERT INTO wide SELECT g, 0 FROM generate_series(1, 20000) g" &&
@@ -189,14 +194,7 @@ test_expect_success 'large batches find their rows through the key index, not a 
 	pn-sink-pg -t wide -k id --delete-on-tombstone --stats in 2>err &&
 	grep "\"deleted\":10000," err &&
 	# the server counts the scans once the sinks'\'' sessions have ended
-	for _ in $(seq 50); do
-		read -r seq1 idx1 <<-EOF
-		$(scans wide)
-		EOF
-		[ "$idx1" -ge "$((idx0 + 50000))" ] && break
-		sleep 0.1
-	done &&
-	test "$idx1" -ge "$((idx0 + 50000))" &&
+	test_wait_until 30 index_scans_reach wide $((idx0 + 50000)) &&
 	test "$seq1" = "$seq0" &&
 	sql "SELECT count(*), sum(n) FROM wide" >actual &&
 	echo "10000|200000000" >expect &&
@@ -285,11 +283,17 @@ test_expect_success 'a type error is isolated: reported with its line, the rest 
 	test_cmp expect actual
 '
 
+# the input stays open until the row is reported: the batch went while it
+# was quiet, not at its end
 test_expect_success 'a row refused in a batch written while the input is quiet is 65, not 74' '
-	{ echo "{\"id\":20,\"t\":\"bad\",\"num\":\"abc\"}"; sleep 1.5; } |
-		test_expect_code 65 pn-sink-pg -t typed -k id -f id,t,num --batch-ms 200 2>err &&
-	grep "error (at <stdin>:1): invalid input syntax for type numeric: \"abc\"" err &&
-	! grep "cannot read" err
+	{
+		echo "{\"id\":20,\"t\":\"bad\",\"num\":\"abc\"}"
+		test_wait_until 60 grep -q "invalid input syntax" quiet.err
+		echo $? >reported
+	} | test_expect_code 65 pn-sink-pg -t typed -k id -f id,t,num --batch-ms 200ms 2>quiet.err &&
+	test "$(cat reported)" = 0 &&
+	grep "error (at <stdin>:1): invalid input syntax for type numeric: \"abc\"" quiet.err &&
+	! grep "cannot read" quiet.err
 '
 
 test_expect_success 'rows refused in batches merged while the next is read: their own lines' '
@@ -462,11 +466,7 @@ test_expect_success '--batch-ms writes a batch while the input is quiet' '
 	sink=$!
 	exec 8>feed &&
 	echo "{\"id\":1,\"n\":1}" >&8 &&
-	for i in $(seq 1 50); do
-		test "$(sql "SELECT count(*) FROM quiet")" = 1 && break
-		sleep 0.1
-	done &&
-	test "$(sql "SELECT count(*) FROM quiet")" = 1 &&
+	test_wait_until 30 sql_is "SELECT count(*) FROM quiet" 1 &&
 	exec 8>&- &&
 	wait $sink
 '
@@ -531,7 +531,7 @@ test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
 	sink=$!
 	exec 8>feed2 &&
 	for i in $(seq 1 500); do echo "{\"id\":$i,\"n\":$i}"; done >&8 &&
-	sleep 1 &&
+	test_wait_until 30 test_input_taken $sink &&
 	test "$(sql "SELECT count(*) FROM term")" = 0 &&
 	kill -TERM $sink &&
 	wait $sink &&

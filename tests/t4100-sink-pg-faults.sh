@@ -43,12 +43,15 @@ test_expect_success 'pg_ctl restart in the middle of a 1M-row stream: exact fina
 	! grep "\"retries\":0," sink.err
 '
 
+# retried N FILE: the sink's FILE reports N or more lost connections
+retried () { test "$(grep -c "lost the connection" "$2")" -ge "$1"; }
+
 test_expect_success 'the server down for a while: reconnects with backoff' '
 	sql "TRUNCATE campaign" &&
 	changelog 20000 5000 >all &&
 	last_per_key all >expect &&
 	mkfifo feed2 || return 1
-	pn-sink-pg -t campaign -k id --batch-rows 1000 --stats <feed2 2>sink.err &
+	pn-sink-pg -t campaign -k id --batch-rows 1000 --stats <feed2 2>down.err &
 	sink=$!
 	exec 9>feed2 &&
 	head -n 10000 all >&9 &&
@@ -56,7 +59,8 @@ test_expect_success 'the server down for a while: reconnects with backoff' '
 	# the sink reads again only once it is back: feed it meanwhile
 	tail -n +10001 all >&9 &
 	feeder=$!
-	sleep 2 &&
+	# back once the sink has found it gone and tried again after a wait
+	test_wait_until 60 retried 2 down.err &&
 	pg_start_again &&
 	wait $feeder &&
 	exec 9>&- &&
@@ -84,25 +88,16 @@ test_expect_success 'a batch lost while the next is read is written again, once,
 	exec 9>feed4 &&
 	records 1 99 >&9 &&
 	# the batch table exists, made from the table: now the table can be locked
-	for i in $(seq 1 100); do
-		test "$(sql "SELECT count(*) FROM pg_class WHERE relname = '\''pn_sink_batch'\''")" = 1 && break
-		sleep 0.1
-	done || return 1
+	test_wait_until 30 sql_is "SELECT count(*) FROM pg_class WHERE relname = '\''pn_sink_batch'\''" 1 ||
+		return 1
 	psql -X -q <lock >/dev/null &
 	locker=$!
 	exec 7>lock &&
 	echo "BEGIN; LOCK TABLE inflight;" >&7 &&
-	for i in $(seq 1 100); do
-		test "$(sql "SELECT count(*) FROM pg_locks WHERE relation = '\''inflight'\''::regclass AND granted")" = 1 && break
-		sleep 0.1
-	done &&
+	test_wait_until 30 sql_is "SELECT count(*) FROM pg_locks WHERE relation = '\''inflight'\''::regclass AND granted" 1 &&
 	# a full batch: sent, its merge waits for the lock
 	records 100 100 >&9 &&
-	for i in $(seq 1 100); do
-		test "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\''pn-sink-pg'\'' AND wait_event_type = '\''Lock'\''")" = 1 && break
-		sleep 0.1
-	done &&
-	test "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\''pn-sink-pg'\'' AND wait_event_type = '\''Lock'\''")" = 1 &&
+	test_wait_until 30 sql_is "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\''pn-sink-pg'\'' AND wait_event_type = '\''Lock'\''" 1 &&
 	# read while that batch is in flight, which then loses its connection
 	records 101 150 >&9 &&
 	sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\''pn-sink-pg'\''" >/dev/null &&
@@ -140,10 +135,7 @@ test_expect_success 'lost for longer than --retry-for mid-stream: 75' '
 	sink=$!
 	exec 9>feed3 &&
 	echo "{\"id\":1,\"n\":1}" >&9 &&
-	for i in $(seq 1 50); do
-		test "$(sql "SELECT count(*) FROM gone")" = 1 && break
-		sleep 0.1
-	done &&
+	test_wait_until 30 sql_is "SELECT count(*) FROM gone" 1 &&
 	stop_pg &&
 	test_when_finished "pg_start_again" &&
 	echo "{\"id\":2,\"n\":2}" >&9 &&

@@ -86,11 +86,7 @@ test_expect_success 'a write killed mid-upload leaves nothing visible' '
 	pid=$! &&
 	exec 9>fifo &&
 	cat big >&9 &&
-	i=0 &&
-	while ! grep -q "uploaded part 1 " err && [ $i -lt 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done &&
-	grep "uploaded part 1 " err &&
+	test_wait_until 30 grep -q "uploaded part 1 " err &&
 	kill -KILL $pid &&
 	{ wait $pid; test $? = 137; } &&
 	exec 9>&- &&

@@ -75,6 +75,15 @@ produce_chunk () {
 	pn-produce -b "$BROKERS" -t $topic --key source_id "$1"
 }
 
+# kill_stage PARENT NAME: kill -9 the stage NAME of a pn-pipeline once it
+# runs (after a restart it comes back only after the backoff); one that
+# ends on its own meanwhile needs no kill
+kill_stage () {
+	test_wait_until 60 pgrep -P "$1" -x "$2" >/dev/null || return 1
+	pkill -9 -P "$1" -x "$2"
+	return 0
+}
+
 # the checkpoint has applied all N pings of the topic
 caught_up () {
 	test -f live.state &&
@@ -112,16 +121,17 @@ test_expect_success 'kill -9 of each stage at random points: the same table' '
 	n=0 &&
 	for chunk in chunk.*; do
 		produce_chunk $chunk || return 1
+		# a random pause: the kills land at random points of the stream
 		sleep 0.$((RANDOM % 3 + 1))
 		case $n in
-		1|4|7) pkill -9 -P $wrapper -x pn-consume ;;
-		2|5|8) pkill -9 -P $wrapper -x pn-aggregate ;;
-		3|6|9) pkill -9 -P $wrapper -x pn-sink-pg ;;
-		esac
+		1|4|7) kill_stage $wrapper pn-consume ;;
+		2|5|8) kill_stage $wrapper pn-aggregate ;;
+		3|6|9) kill_stage $wrapper pn-sink-pg ;;
+		esac || return 1
 		case $n in
-		2|6) pkill -9 -P $archiver -x pn-consume ;;
-		3|7|8) pkill -9 -P $archiver -x pn-archive ;;
-		esac
+		2|6) kill_stage $archiver pn-consume ;;
+		3|7|8) kill_stage $archiver pn-archive ;;
+		esac || return 1
 		n=$((n + 1))
 	done &&
 	finish_live &&
@@ -147,6 +157,8 @@ test_expect_success 'PostgreSQL restarted and the brokers down mid-stream: the s
 	n=0 &&
 	for chunk in chunk.*; do
 		produce_chunk $chunk || return 1
+		# paced: the faults come while the stream is flowing; the
+		# outage lasts long enough for every stage to feel it
 		sleep 0.2
 		case $n in
 		3) restart_pg ;;
@@ -171,7 +183,7 @@ test_expect_success 'a row PostgreSQL refuses ends pn-pipeline with 65, without 
 test_expect_success 'SIGTERM stops every stage and exits 0' '
 	start_live &&
 	produce_chunk chunk.00 &&
-	sleep 1 &&
+	wait_caught_up $(wc -l <chunk.00) &&
 	kill -TERM $wrapper &&
 	wait $wrapper &&
 	grep "report: stopped" pipeline.log &&
