@@ -34,6 +34,7 @@ struct pn_commit_part {
 	unsigned started : 1;	/* its start position was applied once (pn_start.h) */
 	unsigned at_end : 1;	/* reached the end of the partition */
 	unsigned done : 1;	/* reached --until: no more records wanted */
+	unsigned moved : 1;	/* revoked or assigned while a batch was taken */
 };
 
 struct pn_commit {
