@@ -88,8 +88,7 @@ plan () {
 	"pn-aggregate.1 "*"--ttl 28d --state campaign.st") input=pings-meta.ndjson ;;
 	"pn-aggregate.1 "*) ;;
 	"pn-archive.1 "*"| pn-archive write s3://"*)
-		how=follow until='has_temp s3/audit/pushnotification-ping'
-		known="pn-archive write stops (65) at the control records of pn-consume -g --meta, which pn-consume(1) says it leaves out" ;;
+		how=follow until='has_temp s3/audit/pushnotification-ping' ;;
 	"pn-archive.1 "*) ;;
 	"pn-broker.1 "*"-g report"*) how=follow ;;
 	"pn-broker.1 "*) ;;
