@@ -311,7 +311,7 @@ static int print_offsets(const char *state_path)
 	struct pn_buf out = PN_BUF_INIT;
 	int status = PN_EX_OK;
 
-	if (pn_pieces_is_dir(state_path)) {
+	if (pn_pieces_is_store(state_path)) {
 		struct pn_pieces pieces;
 		struct pn_offsets offsets;
 
@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 	r.o = &o;
 	pn_agg_init(&r.agg, &o.query);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
-	r.by_parts = o.state_path && pn_pieces_is_dir(o.state_path);
+	r.by_parts = o.state_path && pn_pieces_is_store(o.state_path);
 	if (r.by_parts) {
 		if ((r.status = pn_aggparts_open(&r.parts, &o.query, o.state_path)))
 			exit(r.status);

@@ -221,7 +221,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "no topic given (-t)");
 	if (o->commit_from && !o->group)
 		pn_usage_error(usage_text, "--commit-from commits to a group: it needs -g");
-	if (o->wait_for_sink && !(o->commit_from && pn_pieces_is_dir(o->commit_from)))
+	if (o->wait_for_sink && !(o->commit_from && pn_pieces_is_store(o->commit_from)))
 		pn_usage_error(usage_text, "--wait-for-sink needs --commit-from a state directory "
 			       "or s3:// location");
 	if (!o->group && o->start.kind == PN_START_STORED)

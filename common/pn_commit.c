@@ -19,7 +19,7 @@ int pn_commit_init(struct pn_commit *c, struct pn_out *out, const char *group, c
 	c->group = group;
 	c->from = from;
 	c->last_flush_ms = c->last_commit_ms = pn_now_ms();
-	c->by_pieces = from && pn_pieces_is_dir(from);
+	c->by_pieces = from && pn_pieces_is_store(from);
 	return c->by_pieces ? pn_pieces_open(&c->pieces, from, 0) : 0;
 }
 

@@ -1,31 +1,32 @@
 /*
- * pn_pieces — a checkpoint kept as one piece per input topic-partition in
- * a directory, each piece owned by one writer at a time.
+ * pn_pieces — a checkpoint kept as one piece per input topic-partition,
+ * each piece owned by one writer at a time, in a directory or in S3.
  *
- * The layout under the directory, one subdirectory per topic:
+ * The names, under the directory or the S3 prefix (s3://BUCKET/PREFIX/,
+ * through pn_store with the AWS_* settings of pn_s3):
  *
  *     TOPIC/PARTITION.ckpt    the piece: a checkpoint of that partition's
  *                             groups and the next offset to apply
- *     TOPIC/PARTITION.owner   the owner's epoch, 8 bytes, and who it is
+ *     TOPIC/PARTITION.next    that offset as text, written after the
+ *                             piece, so that readers of the offsets (pn-
+ *                             consume, every second) need not read pieces;
+ *                             an older one only makes them commit less
+ *     TOPIC/PARTITION.owner   "EPOCH HOST PID": the current owner's epoch
+ *     TOPIC/PARTITION.sunk    the offset up to which the sink wrote the
+ *                             partition's rows (pn-sink-pg --ack-to)
  *
  * Ownership is fencing by epoch.  A writer that takes a partition (the
- * consumer group gave it to its pn-consume) claims it: under an exclusive
- * lock on the owner file it adds one to the epoch and keeps the new value.
- * Every later write of the piece, and every emission of its groups, takes
- * the same lock and goes ahead only while the epoch is still its own.  A
- * writer that lost the partition while it was paused (a "zombie": stopped,
- * its session expired, the group moved the partition) finds a newer epoch
- * when it wakes and drops the partition instead of writing over its new
- * owner's state.  The lock is flock(2): a directory on one machine, or on
- * a file system shared by several that honours it (NFSv4).
- *
- * The pieces can also live in an S3 bucket (s3://BUCKET/PREFIX/, through
- * pn_store, with the AWS_* settings of pn_s3), the same names under the
- * prefix, the owner object holding the epoch as text, and beside each
- * piece TOPIC/PARTITION.next, its next offset as text, so that readers of
- * the offsets need not fetch the pieces.  S3 has no lock: the epoch is
- * checked just before each write, and a writer that lost its partition
- * in the moment between the check and the write can still put one piece.
+ * consumer group gave it to its pn-consume) claims it: it adds one to the
+ * epoch and keeps the new value.  Every later write of the piece, and
+ * every emission of its groups, first checks that the epoch is still its
+ * own.  A writer that lost the partition while it was paused (a "zombie":
+ * stopped, its session expired, the group moved the partition) finds a
+ * newer epoch when it wakes and drops the partition instead of writing
+ * over its new owner's state.  In a directory the claim and the check
+ * hold an exclusive flock(2) on the owner file until the write is done
+ * (one machine, or a shared file system that honours it, NFSv4).  S3 has
+ * no lock: the epoch is checked just before each write, and a writer that
+ * lost its partition in the moment between can still put one piece.
  * Every piece is a whole state with its own offset, so whichever is the
  * last one, the next owner resumes from a consistent state.
  *
@@ -40,27 +41,17 @@
 #include "pn_buf.h"
 #include "pn_offsets.h"
 
-/* What a reader last saw of a piece: it is read again only once replaced. */
-struct pn_piece_seen {
-	char *topic;
-	int32_t partition;
-	uint64_t ino, mtime_ns, size;
-	int64_t next;		/* the next offset to apply it held */
-};
-
 struct pn_store;
 
 struct pn_pieces {
 	char *dir;		/* the directory, or the s3:// URL */
 	struct pn_store *s3;	/* set: the pieces are in S3 */
-	struct pn_buf path;	/* scratch: the path of a piece or owner file */
-	struct pn_piece_seen *seen;
-	int nseen;
+	struct pn_buf path;	/* scratch: the path of a file, or an S3 name */
 };
 
 /* Does path name a store of pieces: s3://..., an existing directory, or a
  * name ending in '/'?  Anything else is a single checkpoint file. */
-int pn_pieces_is_dir(const char *path);
+int pn_pieces_is_store(const char *path);
 
 /* Opens the store: a directory, created when create is set, or s3://
  * BUCKET/PREFIX, whose bucket must then answer. */
@@ -107,12 +98,8 @@ void pn_pieces_unlock(int lock);
 int pn_pieces_ack(struct pn_pieces *s, const char *topic, int32_t partition, int64_t next);
 int64_t pn_pieces_acked(struct pn_pieces *s, const char *topic, int32_t partition);
 
-/*
- * Reads the next offset to apply of every piece into the entries'
- * `flushed` of t: 0, or -1 after reporting an unreadable piece.  A piece
- * is read only when it was replaced since the last call: a reader asking
- * every second does not read a large state every second.
- */
+/* Reads the next offset to apply of every piece (its .next) into the
+ * entries' `flushed` of t: 0, or -1 after reporting. */
 int pn_pieces_offsets(struct pn_pieces *s, struct pn_offsets *t);
 
 #endif

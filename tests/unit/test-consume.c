@@ -248,7 +248,7 @@ static void test_wait_saved(void)
 	char dir[4200];
 	struct pn_commit c;
 	rd_kafka_topic_partition_list_t *list = list_of(2, "t", 0, "t", 1);
-	int64_t next[] = { 5, -1 };
+	struct pn_buf piece = PN_BUF_INIT;	/* offsets are read from .next */
 
 	snprintf(dir, sizeof(dir), "%s/state/", tmpdir);
 	CHECK(pn_commit_init(&c, &out, "g", dir) == 0, "init");
@@ -259,15 +259,23 @@ static void test_wait_saved(void)
 	pn_commit_written(&c);
 	CHECK_I64(pn_commit_saved(&c, list), 0, "no pieces yet");
 
-	CHECK(mkdir(tmp_path("state"), 0777) == 0 && mkdir(tmp_path("state/t"), 0777) == 0, "dirs");
-	save_checkpoint(pn_pieces_path(&c.pieces, "t", 0), next, 1);
+	CHECK(mkdir(tmp_path("state"), 0777) == 0, "the state directory, as pn-aggregate makes it");
+	CHECK(pn_pieces_put(&c.pieces, "t", 0, &piece, 5) == 0, "t/0 at 5");
 	CHECK_I64(pn_commit_wait_saved(&c, list, 30), 0, "t/0 saved up to 5 of 7, t/1 none");
-	next[0] = 7;
-	save_checkpoint(pn_pieces_path(&c.pieces, "t", 0), next, 1);
-	next[0] = -1;
-	next[1] = 3;
-	save_checkpoint(pn_pieces_path(&c.pieces, "t", 1), next, 2);
+	CHECK(pn_pieces_put(&c.pieces, "t", 0, &piece, 7) == 0, "t/0 at 7");
+	CHECK(pn_pieces_put(&c.pieces, "t", 1, &piece, 3) == 0, "t/1 at 3");
 	CHECK_I64(pn_commit_wait_saved(&c, list, 30), 1, "both saved");
+
+	/* --wait-for-sink: the sink's acknowledgements count too */
+	c.wait_sink = 1;
+	CHECK_I64(pn_commit_saved(&c, list), 0, "saved, not acknowledged");
+	CHECK(pn_pieces_ack(&c.pieces, "t", 0, 7) == 0, "t/0 acknowledged");
+	CHECK(pn_pieces_ack(&c.pieces, "t", 1, 2) == 0, "t/1 acknowledged short");
+	CHECK_I64(pn_commit_saved(&c, list), 0, "t/1 acknowledged up to 2 of 3");
+	CHECK(pn_pieces_ack(&c.pieces, "t", 1, 3) == 0, "t/1 acknowledged");
+	CHECK_I64(pn_commit_saved(&c, list), 1, "saved and acknowledged");
+	CHECK_I64(pn_pieces_acked(&c.pieces, "t", 2), -1, "a partition never acknowledged");
+	pn_buf_release(&piece);
 	rd_kafka_topic_partition_list_destroy(list);
 	pn_commit_release(&c);
 }
