@@ -530,31 +530,22 @@ static int refusals(const struct run *r)
  * Every row read so far is written, then the state is told, so that the
  * partition's next owner starts only once these rows are in the table.
  */
-static int ack_revocation(struct run *r, const struct pn_json *j, int ctl)
+static int ack_revocation(struct run *r, const struct pn_json *j, int ctl, const char **why)
 {
-	int t = pn_json_get(j, 0, "_topic", 6), p = pn_json_get(j, 0, "_partition", 10);
-	int o = pn_json_get(j, 0, "_offset", 7);
-	int64_t partition, next;
-	size_t len;
-	const char *raw;
+	int32_t partition;
+	int64_t next;
 	int status;
 
 	if (!pn_json_tok_eq(j, ctl, "revoked", 7) && !pn_json_tok_eq(j, ctl, "lost", 4))
 		return 0;
-	if (t < 0 || p < 0 || o < 0 || j->tok[t].type != PN_JSON_STRING)
+	if (pn_record_control_target(j, &r->tmp, &partition, &next, why) < 0)
+		return PN_INPUT_BAD;
+	if (next < 0)
 		return 0; /* pn-consume's own: the rows before it are pn-aggregate's to tell */
-	raw = pn_json_raw(j, p, &len);
-	if (pn_json_int64(raw, len, &partition) || partition < 0 || partition > PN_PARTITION_MAX)
-		return 0;
-	raw = pn_json_raw(j, o, &len);
-	if (pn_json_int64(raw, len, &next) || next < 0)
-		return 0;
 	flush_all(r);
 	if ((status = refusals(r)))
 		return status;
-	pn_buf_reset(&r->tmp);
-	pn_json_unescape(j->text + j->tok[t].start, j->tok[t].end - j->tok[t].start, &r->tmp);
-	status = pn_pieces_ack(&r->acks, r->tmp.data, (int32_t)partition, next);
+	status = pn_pieces_ack(&r->acks, r->tmp.data, partition, next);
 	r->acked += !status;
 	return status;
 }
@@ -569,7 +560,7 @@ static int sink_record(void *arg, struct pn_input *in, char *line, size_t len,
 
 	if (ctl >= 0) {
 		r->controls++;
-		return ack_revocation(r, &in->json, ctl);
+		return ack_revocation(r, &in->json, ctl, why);
 	}
 	/* a full batch is sent and the line starts the next, unless
 	 * collecting the batch before ended the input */

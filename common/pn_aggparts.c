@@ -221,31 +221,6 @@ int pn_aggparts_emit(struct pn_aggparts *s, struct pn_out *out, int final)
 	return status;
 }
 
-/* The topic and partition a control record names; 0, or -1 with *why. */
-static int control_target(struct pn_aggparts *s, const struct pn_json *j, int32_t *partition,
-			  const char **why)
-{
-	int t = pn_json_get(j, 0, "_topic", 6), n = pn_json_get(j, 0, "_partition", 10);
-	const char *raw;
-	size_t len;
-	int64_t v;
-
-	*why = "a control record needs _topic (a string) and _partition (a partition number)";
-	if (t < 0 || n < 0 || j->tok[t].type != PN_JSON_STRING ||
-	    j->tok[n].type != PN_JSON_PRIMITIVE)
-		return -1;
-	raw = pn_json_raw(j, n, &len);
-	if (pn_json_int64(raw, len, &v) || v < 0 || v > PN_PARTITION_MAX)
-		return -1;
-	pn_buf_reset(&s->topic);
-	pn_json_unescape(j->text + j->tok[t].start, j->tok[t].end - j->tok[t].start, &s->topic);
-	if (!pn_topic_valid(s->topic.data, s->topic.len))
-		return -1;
-	*partition = (int32_t)v;
-	*why = NULL;
-	return 0;
-}
-
 /*
  * A revocation goes on after the partition's last rows, with the next
  * offset its piece saved: pn-sink-pg --ack-to writes those rows and then
@@ -273,10 +248,11 @@ static int control(struct pn_aggparts *s, const struct pn_json *j, int ctl, stru
 		   const char **why)
 {
 	int32_t partition;
+	int64_t next;
 	int i, status = 0;
 
 	s->counts.controls++;
-	if (control_target(s, j, &partition, why))
+	if (pn_record_control_target(j, &s->topic, &partition, &next, why) < 0)
 		return -1;
 	i = find_part(s, s->topic.data, partition);
 	if (pn_json_tok_eq(j, ctl, "assigned", 8)) {

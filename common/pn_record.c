@@ -308,19 +308,19 @@ static int tok_int64(const struct pn_json *j, int v, int64_t *out)
 	       pn_json_int64(j->text + j->tok[v].start, j->tok[v].end - j->tok[v].start, out) == 0;
 }
 
-int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok,
-		       int offset_tok, struct pn_buf *topic, int32_t *partition,
-		       int64_t *offset, const char **why)
+/* The checks of pn_record_position; an offset_tok of -1 gives *offset -1. */
+static int position(const struct pn_json *j, int topic_tok, int partition_tok, int offset_tok,
+		    struct pn_buf *topic, int32_t *partition, int64_t *offset, const char **why)
 {
 	int64_t p;
 
-	if (topic_tok < 0 || partition_tok < 0 || offset_tok < 0)
-		return 0;
+	*offset = -1;
 	if (tok_type(j, topic_tok) != PN_JSON_STRING)
 		*why = "field '_topic' must be a string";
 	else if (!tok_int64(j, partition_tok, &p) || p < 0 || p > PN_PARTITION_MAX)
 		*why = "field '_partition' must be a partition number";
-	else if (!tok_int64(j, offset_tok, offset) || *offset < 0 || *offset == INT64_MAX)
+	else if (offset_tok >= 0 &&
+		 (!tok_int64(j, offset_tok, offset) || *offset < 0 || *offset == INT64_MAX))
 		*why = "field '_offset' must be an offset";	/* the next one must fit */
 	else {
 		pn_buf_reset(topic);
@@ -331,6 +331,27 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 		*why = "field '_topic' must be a topic name (no NUL or control character)";
 	}
 	return -1;
+}
+
+int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok,
+		       int offset_tok, struct pn_buf *topic, int32_t *partition,
+		       int64_t *offset, const char **why)
+{
+	if (topic_tok < 0 || partition_tok < 0 || offset_tok < 0)
+		return 0;
+	return position(j, topic_tok, partition_tok, offset_tok, topic, partition, offset, why);
+}
+
+int pn_record_control_target(const struct pn_json *j, struct pn_buf *topic, int32_t *partition,
+			     int64_t *next, const char **why)
+{
+	int t = pn_json_get(j, 0, "_topic", 6), p = pn_json_get(j, 0, "_partition", 10);
+
+	if (t < 0 || p < 0) {
+		*why = "a control record needs _topic and _partition";
+		return -1;
+	}
+	return position(j, t, p, pn_json_get(j, 0, "_offset", 7), topic, partition, next, why);
 }
 
 int pn_topic_valid(const char *s, size_t n)

@@ -119,6 +119,11 @@ static inline int pn_record_control(const struct pn_json *j)
  */
 void pn_record_add_control(struct pn_buf *out, const char *kind, const char *topic,
 			   int32_t partition, int64_t next);
+/* The partition a control record names: 1 with topic and *partition set,
+ * *next its _offset or -1 (pn-consume's own carry none); -1 with *why when
+ * a field is missing or not what pn_record_position takes. */
+int pn_record_control_target(const struct pn_json *j, struct pn_buf *topic, int32_t *partition,
+			     int64_t *next, const char **why);
 
 /*
  * Appends the NDJSON record for a consumed message to out, '\n' included.

@@ -131,6 +131,12 @@ test_expect_success 'a record without coordinates is bad input with a state dire
 	test_cmp nocoord rej
 '
 
+test_expect_success 'a control record without its partition is bad input (65)' '
+	echo "{\"_control\":\"assigned\",\"_topic\":\"pings\"}" >nopart &&
+	test_expect_code 65 pn-aggregate $REPORT --state np/ nopart 2>err &&
+	grep "nopart:1.*a control record needs _topic and _partition" err
+'
+
 test_expect_success 'a topic that cannot name a directory is refused, nothing written outside' '
 	echo "{\"_topic\":\"..\",\"_partition\":0,\"_offset\":0,\"source_id\":1}" >dots &&
 	test_expect_code 65 pn-aggregate $REPORT --state esc/ dots 2>err &&

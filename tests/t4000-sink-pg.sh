@@ -521,7 +521,10 @@ test_expect_success '--ack-to: a revocation passed on is written, then acknowled
 	echo 41 >want &&
 	test_cmp want acks/pings/2.sunk &&
 	grep "\"controls\":2,\"acked\":1," err &&
-	test "$(sql "SELECT count(*) FROM acked")" = 2
+	test "$(sql "SELECT count(*) FROM acked")" = 2 &&
+	echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_offset\":9}" >noack.in &&
+	test_expect_code 65 pn-sink-pg -t acked -k id --ack-to acks/ noack.in 2>err &&
+	grep "noack.in:1.*a control record needs _topic and _partition" err
 '
 
 test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '

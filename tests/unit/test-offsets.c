@@ -136,11 +136,52 @@ static void test_checkpoint(void)
 	pn_query_release(&q);
 }
 
+/* A control record's partition: _offset optional, the same checks. */
+static void test_control_target(void)
+{
+	static const struct { const char *rec; int want; int64_t next; const char *why; } cases[] = {
+		{ "{\"_control\":\"revoked\",\"_topic\":\"t\",\"_partition\":3}", 1, -1, NULL },
+		{ "{\"_control\":\"revoked\",\"_topic\":\"t\",\"_partition\":3,\"_offset\":41}", 1,
+		  41, NULL },
+		{ "{\"_control\":\"revoked\",\"_topic\":\"t\"}", -1, -1, "needs _topic and _partition" },
+		{ "{\"_control\":\"revoked\",\"_topic\":7,\"_partition\":3}", -1, -1, "'_topic'" },
+		{ "{\"_control\":\"revoked\",\"_topic\":\"t\",\"_partition\":1048576}", -1, -1,
+		  "'_partition'" },
+		{ "{\"_control\":\"revoked\",\"_topic\":\"t\",\"_partition\":3,\"_offset\":-5}", -1,
+		  -1, "'_offset'" },
+	};
+	struct pn_buf topic = PN_BUF_INIT;
+	struct pn_json j;
+
+	pn_json_init(&j);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		const char *why = NULL;
+		int32_t partition = -1;
+		int64_t next = -2;
+		int rc;
+
+		CHECK(pn_json_parse(&j, cases[i].rec, strlen(cases[i].rec)) == 0, "%s",
+		      cases[i].rec);
+		rc = pn_record_control_target(&j, &topic, &partition, &next, &why);
+		CHECK_I64(rc, cases[i].want, "%s", cases[i].rec);
+		if (rc > 0) {
+			CHECK(!strcmp(topic.data, "t") && partition == 3, "%s", cases[i].rec);
+			CHECK_I64(next, cases[i].next, "%s", cases[i].rec);
+		} else {
+			CHECK(why && strstr(why, cases[i].why), "%s: %s", cases[i].rec,
+			      why ? why : "no reason");
+		}
+	}
+	pn_json_release(&j);
+	pn_buf_release(&topic);
+}
+
 int main(int argc, char **argv)
 {
 	unit_init(argc, argv);
 	tmpdir = unit_tmpdir();
 	test_record_position();
+	test_control_target();
 	test_start_offsets();
 	test_checkpoint();
 	unit_tmpdir_remove();
