@@ -275,6 +275,22 @@ static int control(struct pn_aggparts *s, const struct pn_json *j, int ctl, stru
 	return status;
 }
 
+/* Is the record of the last record's partition?  Most are, in the
+ * runs a consumer fetches: no topic to decode then. */
+static int same_as_last(const struct pn_aggparts *s, const struct pn_json *j)
+{
+	const struct pn_aggpart *p = s->last >= 0 ? s->parts[s->last] : NULL;
+	const char *raw;
+	size_t len;
+	int64_t partition;
+
+	if (!p || s->coord[0] < 0 || s->coord[1] < 0 || s->coord[2] < 0)
+		return 0;
+	raw = pn_json_raw(j, s->coord[1], &len);
+	return !pn_json_int64(raw, len, &partition) && partition == p->partition &&
+	       pn_json_tok_eq(j, s->coord[0], p->topic, strlen(p->topic));
+}
+
 /* The partition of a record, taken when new: its index, -1 with *why for
  * a record without coordinates, -2 with *status set, or -3 for a partition
  * let go. */
@@ -283,11 +299,15 @@ static int record_part(struct pn_aggparts *s, const struct pn_json *j, const cha
 {
 	static const char *const names[] = { "_topic", "_partition", "_offset" };
 	static const size_t lens[] = { 6, 10, 7 };
-	int tok[3], i;
+	const int *tok = s->coord;
+	int i;
 	int32_t partition;
 	int64_t offset;
 
-	pn_json_members(j, names, lens, 3, tok);
+	/* records of one shape in a row: the fields are where they were */
+	pn_json_members_memo(j, names, lens, 3, s->coord, &s->coord_memo);
+	if (same_as_last(s, j))
+		return s->last; /* pn_agg_apply checks the coordinates */
 	if (pn_record_position(j, tok[0], tok[1], tok[2], &s->topic, &partition, &offset,
 			       why) <= 0) {
 		if (!*why)

@@ -67,6 +67,8 @@ struct pn_aggparts {
 	int64_t emit_max;	/* bytes of rows to write at a time */
 	struct pn_buf topic;	/* scratch: a record's topic */
 	int32_t partition;	/* and its partition */
+	int coord[3];		/* the tokens of _topic, _partition, _offset */
+	struct pn_json_memo coord_memo;	/* the record shape coord holds for */
 	char why[256];
 };
 
