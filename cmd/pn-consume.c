@@ -343,22 +343,6 @@ static void rebalance(struct run *r, rd_kafka_resp_err_t err,
 		rd_kafka_assign(rk, NULL);
 }
 
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *list, void *opaque)
-{
-	struct run *r = opaque;
-
-	(void)rk;
-	if (!r->in_batch || r->pending) {
-		rebalance(r, err, list);
-		return;
-	}
-	if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-		mark_moved(r, list);
-	r->pending = rd_kafka_topic_partition_list_copy(list);
-	r->pending_err = err;
-}
-
 /* The rebalance a batch met, once its records are written. */
 static void finish_rebalance(struct run *r)
 {
@@ -368,6 +352,24 @@ static void finish_rebalance(struct run *r)
 	rd_kafka_topic_partition_list_destroy(r->pending);
 	r->pending = NULL;
 }
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *list, void *opaque)
+{
+	struct run *r = opaque;
+
+	(void)rk;
+	finish_rebalance(r); /* none pending: librdkafka waits for the assign call */
+	if (!r->in_batch) {
+		rebalance(r, err, list);
+		return;
+	}
+	if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+		mark_moved(r, list);
+	r->pending = rd_kafka_topic_partition_list_copy(list);
+	r->pending_err = err;
+}
+
 
 static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		      rd_kafka_topic_partition_list_t *offsets, void *opaque)
