@@ -73,7 +73,7 @@ test_expect_success 'a record that does not fit the schema: 65, the field path a
 	check_bad $ping "{$ok_ping,\"delivered_time\":5}" \
 		"field '\''delivered_time'\'': a number fits no branch of the union [null, string]" &&
 	check_bad $ping "{$ok_ping,\"extra\":5}" \
-		"field '\''extra'\'': not in the schema of record '\''push_notification_ping'\''" &&
+		"field '\''extra'\'': not in the schema of record '\''com.pushowl.push_notification_ping'\''" &&
 	check_bad $ping "{$ok_ping,\"source_id\":1.5}" \
 		"field '\''source_id'\'': expected a long, got a number that is not a 64-bit integer" &&
 	check_bad $ping "[1]" "not a JSON object"

@@ -10,8 +10,46 @@ ping=$PN_SRC/schemas/push_notification_ping.avsc
 dispatch=$PN_SRC/schemas/push_notification_dispatch.avsc
 client () { $PYTHON "$PN_SRC/tests/confluent-client.py" "$@"; }
 
+# The original system's two schemas, as the workers register them (the
+# project brief's text: both records in namespace com.pushowl).
+cat >workers-dispatch.avsc <<'EOF'
+{"type": "record", "name": "push_notification_dispatch", "namespace": "com.pushowl",
+ "fields": [
+  {"name": "title", "type": "string"},
+  {"name": "description", "type": ["string", "null"]},
+  {"name": "source", "type": "string"},
+  {"name": "source_id", "type": "long"},
+  {"name": "merchant", "type": "string"},
+  {"name": "subscriber_id", "type": "long"}]}
+EOF
+cat >workers-ping.avsc <<'EOF'
+{"type": "record", "name": "push_notification_ping", "namespace": "com.pushowl",
+ "fields": [
+  {"name": "merchant", "type": "string"},
+  {"name": "source", "type": "string"},
+  {"name": "source_id", "type": "long"},
+  {"name": "subscriber_id", "type": "long"},
+  {"name": "delivered_time", "type": ["null", "string"]},
+  {"name": "clicked_time", "type": ["null", "string"]}]}
+EOF
+# The Parsing Canonical Form of an .avsc, as the Avro library of the
+# workers' client computes it (python3-avro).
+canonical () {
+	$PYTHON -c "import sys, avro.schema; print(avro.schema.parse(open(sys.argv[1]).read()).canonical_form)" "$1"
+}
+
+test_expect_success 'the shipped schemas are the workers schemas, byte for byte in canonical form' '
+	for s in dispatch ping; do
+		canonical workers-$s.avsc >expect &&
+		canonical "$PN_SRC/schemas/push_notification_$s.avsc" >actual &&
+		grep "\"name\":\"com.pushowl.push_notification_$s\"" actual &&
+		test_cmp expect actual || return 1
+	done
+'
+
 test_expect_success 'start the dev broker and the registry double' '
-	start_broker pushnotification-ping:4 pushnotification-dispatch:2 pn-ping:4 pn-dispatch:2 &&
+	start_broker pushnotification-ping:4 pushnotification-dispatch:2 pn-ping:4 pn-dispatch:2 \
+		workers-ping:1 &&
 	start_registry
 '
 
@@ -71,6 +109,18 @@ test_expect_success 'pn-produce --avro --schema registers and shares the id of t
 	sort dispatch.expect >expect &&
 	sort py.out >actual &&
 	test_cmp expect actual
+'
+
+test_expect_success 'registering a shipped schema under the workers subject adds no version' '
+	jq -Rs "{schema: .}" workers-ping.avsc >post.json &&
+	curl -sf -X POST -H "Content-Type: application/vnd.schemaregistry.v1+json" \
+		--data @post.json "$REGISTRY/subjects/workers-ping-value/versions" >posted &&
+	jq .id posted >workers.id &&
+	pn-produce -b "$BROKERS" -t workers-ping --avro --schema $ping \
+		--schema-registry "$REGISTRY" pings.workers &&
+	curl -sf "$REGISTRY/subjects/workers-ping-value/versions/latest" >latest &&
+	test "$(jq .version latest)" = 1 &&
+	test "$(jq .id latest)" = "$(cat workers.id)"
 '
 
 test_expect_success 'the bytes are the AvroProducer'\''s bytes' '
