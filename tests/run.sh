@@ -4,8 +4,9 @@
 # Usage: tests/run.sh [-j N] [SCRIPT...]
 #   SCRIPT is a path, a name (t1000-produce-basic) or a number prefix (t1000);
 #   without any, every tests/tNNNN-*.sh runs, in sorted order.
-#   -j N runs N scripts at a time; each script's report is still printed as a
-#   block, in sorted order.
+#   -j N runs N scripts at a time, the longest first (tests/durations); each
+#   script's report is still printed as a block, in sorted order.
+#   --durations prints a new tests/durations from the last runs' times.
 # Environment: PN_TEST_RESULTS (default build/test-results: each script's TAP
 # goes to <name>.out, its stderr to <name>.err), PN_TEST_TIMEOUT (seconds per
 # script, default 300), PN_TEST_KAFKA: the Kafka of the scripts that source
@@ -16,12 +17,13 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd -P)
 src=$(dirname "$here")
-jobs=1
-usage () { echo "usage: tests/run.sh [-j N] [SCRIPT...]" >&2; exit 2; }
+jobs=1 durations=0
+usage () { echo "usage: tests/run.sh [-j N] [SCRIPT...] | --durations" >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	-j) [ $# -ge 2 ] || usage; jobs=$2; shift 2 ;;
 	-j*) jobs=${1#-j}; shift ;;
+	--durations) durations=1; shift ;;
 	--) shift; break ;;
 	-*) usage ;;
 	*) break ;;
@@ -83,9 +85,20 @@ run_one () {
 	local n f=${1%@real} mode=mock
 	n=$(run_name "$1")
 	[ "$f" = "$1" ] || mode=real
+	local start=$SECONDS rc
 	(cd "$src" && PN_TEST_KAFKA=$mode timeout -k 10 "$tmo" bash "$f" </dev/null \
 		>"$results/$n.out" 2>"$results/$n.err")
-	echo $? >"$results/$n.rc.tmp" && mv "$results/$n.rc.tmp" "$results/$n.rc"
+	rc=$?
+	# wall seconds, then the CPU seconds (user, system) of the script and
+	# what it waited for (servers it started as daemons are not counted);
+	# times in a pipe would run in a fork, which counts nothing
+	times >"$results/$n.time.tmp"
+	awk -v wall=$((SECONDS - start)) '
+		function sec(t) { split(t, f, /[ms]/); return f[1] * 60 + f[2] }
+		NR == 2 { printf "%d %.1f %.1f\n", wall, sec($1), sec($2) }' \
+		"$results/$n.time.tmp" >"$results/$n.time"
+	rm -f "$results/$n.time.tmp"
+	echo $rc >"$results/$n.rc.tmp" && mv "$results/$n.rc.tmp" "$results/$n.rc"
 }
 
 total_pass=0 total_fail=0
@@ -151,19 +164,47 @@ report () {
 pids=()
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; exit 130' INT TERM
 
+# --durations: tests/durations from the times of the last runs here.
+if [ "$durations" = 1 ]; then
+	sed -n '1,/^$/p' "$here/durations"
+	for f in "$results"/*.time; do
+		[ -f "$f" ] && echo "$(basename "$f" .time) $(cut -d' ' -f1 "$f")"
+	done | sort -k2,2nr -k1,1
+	exit 0
+fi
+
+# The longest runs start first, so that the last ones to end are short:
+# the wall time of the previous run here (NAME.time), else that of
+# tests/durations (seconds on two cores, make check's default), else 10 s.
+# Reports still come in sorted order.
+weight () {
+	local n w
+	n=$(run_name "$1")
+	if [ -s "$results/$n.time" ]; then
+		read -r w _ <"$results/$n.time"
+	else
+		w=$(awk -v n="$n" '$1 == n { print $2 }' "$here/durations")
+	fi
+	echo "${w:-10}"
+}
+order=()
+mapfile -t order < <(for ((i = 0; i < ${#scripts[@]}; i++)); do
+	echo "$(weight "${scripts[i]}") $i"
+done | sort -s -k1,1nr | awk '{ print $2 }')
+
 launched=0 reported=0 count=${#scripts[@]}
-# Report, in order, every script that is over and whose predecessors are.
+# Report, in sorted order, every run that is over and whose predecessors are.
 flush () {
-	while [ "$reported" -lt "$launched" ] &&
+	while [ "$reported" -lt "$count" ] &&
 	      [ -f "$results/$(run_name "${scripts[reported]}").rc" ]; do
 		report "${scripts[reported]}"
 		reported=$((reported + 1))
 	done
 }
-finished () {
+running () {
 	local i k=0
 	for ((i = 0; i < launched; i++)); do
-		[ -f "$results/$(run_name "${scripts[i]}").rc" ] && k=$((k + 1))
+		[ -f "$results/$(run_name "${scripts[order[i]]}").rc" ] || k=$((k + 1))
 	done
 	echo "$k"
 }
@@ -173,17 +214,17 @@ for s in "${scripts[@]}"; do
 	rm -f "$results/$n.rc" "$results/$n.out" "$results/$n.err"
 done
 while [ "$launched" -lt "$count" ]; do
-	if [ $((launched - $(finished))) -ge "$jobs" ]; then
+	if [ "$(running)" -ge "$jobs" ]; then
 		sleep 0.1
 	else
-		run_one "${scripts[launched]}" &
+		run_one "${scripts[order[launched]]}" &
 		pids+=($!)
 		launched=$((launched + 1))
 	fi
 	flush
 done
 while [ "$reported" -lt "$count" ]; do
-	wait
+	wait -n 2>/dev/null || sleep 0.1
 	flush
 done
 
