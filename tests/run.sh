@@ -201,24 +201,49 @@ flush () {
 		reported=$((reported + 1))
 	done
 }
+# running: how many launched runs are not over, and of them on the real
+# cluster (each such run starts three JVM brokers of its own)
 running () {
-	local i k=0
-	for ((i = 0; i < launched; i++)); do
-		[ -f "$results/$(run_name "${scripts[order[i]]}").rc" ] || k=$((k + 1))
+	local i r k=0 kr=0
+	for i in "${!started[@]}"; do
+		r=${scripts[i]}
+		[ -f "$results/$(run_name "$r").rc" ] && continue
+		k=$((k + 1))
+		[ "$r" = "${r%@real}" ] || kr=$((kr + 1))
 	done
-	echo "$k"
+	echo "$k $kr"
+}
+# next_run REAL_RUNNING: the index of the first run in launch order not
+# started yet that may start now, or nothing
+next_run () {
+	local i r
+	for i in "${order[@]}"; do
+		[ -z "${started[i]:-}" ] || continue
+		r=${scripts[i]}
+		[ "$r" != "${r%@real}" ] && [ "$1" -ge "$real_jobs" ] && continue
+		echo "$i"
+		return
+	done
 }
 
+# At most half the jobs (rounded up) start a real cluster at once: three
+# JVMs starting together take the cores from everything else.
+real_jobs=$(((jobs + 1) / 2))
+started=()
 for s in "${scripts[@]}"; do
 	n=$(run_name "$s")
 	rm -f "$results/$n.rc" "$results/$n.out" "$results/$n.err"
 done
 while [ "$launched" -lt "$count" ]; do
-	if [ "$(running)" -ge "$jobs" ]; then
+	read -r now now_real < <(running)
+	i=''
+	[ "$now" -ge "$jobs" ] || i=$(next_run "$now_real")
+	if [ -z "$i" ]; then
 		sleep 0.1
 	else
-		run_one "${scripts[order[launched]]}" &
+		run_one "${scripts[i]}" &
 		pids+=($!)
+		started[i]=1
 		launched=$((launched + 1))
 	fi
 	flush
