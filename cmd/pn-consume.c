@@ -378,7 +378,8 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	pn_commit_result(&((struct run *)opaque)->commit, err, offsets);
 }
 
-/* Without a group: every partition of the topics, or those of -p. */
+/* Without a group, every partition of the topics, or those of -p; with a
+ * group and -p, those, committed to the group without joining it. */
 
 static int assign_partitions(struct run *r)
 {
@@ -824,7 +825,7 @@ int main(int argc, char **argv)
 	}
 	pn_reject_open(&r.reject, o.reject_path);
 	r.commit.last_flush_ms = r.commit.last_commit_ms = pn_now_ms();
-	if (!r.status && (o.group ? subscribe(&r) : assign_partitions(&r)) == 0)
+	if (!r.status && (o.group && !o.npartitions ? subscribe(&r) : assign_partitions(&r)) == 0)
 		consume_loop(&r);
 
 	pn_commit_flush(&r.commit);
