@@ -15,6 +15,9 @@
  * With a schema registry configured, values are Confluent Avro, decoded to
  * natural JSON; a message that cannot be decoded stops the program (65)
  * before its offset is committed, or with --reject is set aside.
+ *
+ * --lag and --list read no records: they report what the cluster says of
+ * a group's progress and of its brokers and partitions (pn_cluster).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +29,7 @@
 #endif
 
 #include "pn_clock.h"
+#include "pn_cluster.h"
 #include "pn_commit.h"
 #include "pn_confluent.h"
 #include "pn_err.h"
@@ -48,14 +52,18 @@ static const char usage_text[] =
 	"                  [--wait-for-sink]\n"
 	"                  [-X PROP=VAL] [-F FILE] [--avro] [--schema-registry URL]\n"
 	"                  [--schema FILE] [--reject FILE]\n"
-	"                  [--stats] [-qv] -t TOPIC...\n";
+	"                  [--stats] [-qv] -t TOPIC...\n"
+	"       pn-consume -b BROKERS -g GROUP --lag [--max-lag N] [-p PARTITION]...\n"
+	"                  [-X PROP=VAL] [-F FILE] [-qv] [-t TOPIC]...\n"
+	"       pn-consume -b BROKERS --list [-X PROP=VAL] [-F FILE] [-t TOPIC]...\n";
 
 static const struct pn_opt_text help_text = {
 	.usage = usage_text,
-	.about = "Write the records of Kafka topics to stdout as NDJSON.\n",
-	.epilog = "Exit status: 0 done, 1 a service broke, 64 usage, 65 undecodable message,\n"
-		  "69 Kafka or registry unavailable, 74 I/O error on output, 75 registry error\n"
-		  "worth a retry, 78 bad configuration.\n",
+	.about = "Write the records of Kafka topics to stdout as NDJSON; or, with --lag,\n"
+		 "a group's lag on each partition, with --list the brokers and partitions.\n",
+	.epilog = "Exit status: 0 done, 1 a service broke or --max-lag exceeded, 64 usage,\n"
+		  "65 undecodable message, 69 Kafka or registry unavailable, 74 I/O error on\n"
+		  "output, 75 registry error worth a retry, 78 bad configuration.\n",
 };
 
 struct opts {
@@ -76,6 +84,9 @@ struct opts {
 	int64_t commit_interval_ms;
 	int avro;		/* --avro: values must be Confluent Avro */
 	const char *registry_url, *reader_schema, *reject_path;
+	int lag;		/* --lag: report the group's lag instead of reading */
+	int64_t max_lag;	/* --max-lag; -1: none */
+	int list;		/* --list: report brokers and partitions instead */
 };
 
 struct counts {
@@ -207,6 +218,12 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		PN_OPT_SCHEMA_REGISTRY(&o->registry_url),
 		PN_OPT_STRING(0, "schema", "FILE", "reader schema (.avsc) to resolve values to",
 			      &o->reader_schema),
+		PN_OPT_FLAG(0, "lag", "print the lag of group -g on each partition of the topics "
+			    "(default: those it committed to) and exit", &o->lag),
+		PN_OPT_INT(0, "max-lag", "N", "with --lag, exit 1 when a partition lags more than "
+			   "N records", &o->max_lag, 0, INT64_MAX, .bad = "bad --max-lag '%s'"),
+		PN_OPT_FLAG(0, "list", "print the brokers and the partitions of the topics "
+			    "(default: all) and exit", &o->list),
 		PN_OPT_READER_END(&o->reject_path, "undecodable messages", &o->stats),
 	};
 	int first;
@@ -214,10 +231,17 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->until_ms = -1;
 	o->commit_interval_ms = 1000;
+	o->max_lag = -1;
 	first = pn_opt_parse(argc, argv, options, &help_text);
 	for (int i = first; i < argc; i++)
 		add_topic(o, argv[i]);
-	if (!o->ntopics)
+	if (o->lag && o->list)
+		pn_usage_error(usage_text, "--lag and --list are two reports: give one");
+	if (o->lag && !o->group)
+		pn_usage_error(usage_text, "--lag counts the lag of a group: it needs -g");
+	if (o->max_lag >= 0 && !o->lag)
+		pn_usage_error(usage_text, "--max-lag needs --lag");
+	if (!o->ntopics && !o->lag && !o->list)
 		pn_usage_error(usage_text, "no topic given (-t)");
 	if (o->commit_from && !o->group)
 		pn_usage_error(usage_text, "--commit-from commits to a group: it needs -g");
@@ -378,7 +402,8 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	pn_commit_result(&((struct run *)opaque)->commit, err, offsets);
 }
 
-/* Without a group: every partition of the topics, or those of -p. */
+/* Without a group, every partition of the topics, or those of -p; with a
+ * group and -p, those, committed to the group without joining it. */
 
 static int assign_partitions(struct run *r)
 {
@@ -788,6 +813,32 @@ static void print_stats(const struct run *r, double seconds)
 	pn_stats_end(&w);
 }
 
+/*
+ * --lag and --list: a report on the cluster instead of records.  The
+ * handle has the group's id for rd_kafka_committed() but never
+ * subscribes, so the group's members see no rebalance.
+ */
+static int report_cluster(const struct opts *o)
+{
+	struct run r = { .o = o };
+	const struct pn_cluster_query q = {
+		.topics = o->topics, .ntopics = o->ntopics, .partitions = o->partitions,
+		.npartitions = o->npartitions, .group = o->group, .max_lag = o->max_lag,
+	};
+	int status, out_status;
+
+	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
+	r.rk = open_consumer(&r);
+	status = o->lag ? pn_cluster_lag(r.rk, &q, &r.out) : pn_cluster_list(r.rk, &q, &r.out);
+	out_status = pn_out_close(&r.out);
+	/* a failed output outranks a lag over --max-lag, not an error */
+	if (out_status && (!status || status == PN_EX_FAILED))
+		status = out_status;
+	rd_kafka_destroy(r.rk);
+	pn_registry_conf_release(&r.registry_conf);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -797,6 +848,13 @@ int main(int argc, char **argv)
 
 	pn_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
+	if (o.lag || o.list) {
+		status = report_cluster(&o);
+		pn_kafka_opts_release(&o.kafka);
+		free(o.topics);
+		free(o.partitions);
+		return status;
+	}
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
 	pn_json_init(&r.scratch);
@@ -824,7 +882,7 @@ int main(int argc, char **argv)
 	}
 	pn_reject_open(&r.reject, o.reject_path);
 	r.commit.last_flush_ms = r.commit.last_commit_ms = pn_now_ms();
-	if (!r.status && (o.group ? subscribe(&r) : assign_partitions(&r)) == 0)
+	if (!r.status && (o.group && !o.npartitions ? subscribe(&r) : assign_partitions(&r)) == 0)
 		consume_loop(&r);
 
 	pn_commit_flush(&r.commit);

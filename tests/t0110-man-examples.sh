@@ -104,8 +104,6 @@ plan () {
 	"pn-sink-pg.1 "*"--start-offsets offsets.json"*)
 		how=follow until='holds postgres "SELECT count(*) > 0 FROM pn_offsets"' feed='' ;;
 	"pn-sink-pg.1 "*) ;;
-	"pn.7 "*"kafka-consumer-groups"*)
-		how=skip why="Apache Kafka's own tool, for a real cluster" ;;
 	"pn.7 "*"pn-pipeline report -b"*)
 		how=follow until='test -s var/lib/pn/report.state' stop=pn-pipeline ;;
 	"pn.7 "*"pn-pipeline archive"*)

@@ -105,6 +105,18 @@ test_expect_success 'a consumer group resumes from its commits after a restart' 
 	test_line_count = 0 part3
 '
 
+test_expect_success '-g with -p: those partitions, committed to the group without joining it' '
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t nums -g gp -p 1 -c 200 -v >p1 2>err &&
+	jq -c ".n % 2" p1 | sort -u >actual &&
+	echo 1 >expect &&
+	test_cmp expect actual &&
+	! grep "assigned .* partition" err &&
+	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t nums -g gp -p 1 -e >rest &&
+	test_line_count = 300 rest &&
+	jq -c ".n % 2" rest | sort -u >actual &&
+	test_cmp expect actual
+'
+
 test_expect_success 'a group with -o beginning rereads everything once' '
 	pn-consume -F "$KAFKA_PROPS" -b "$BROKERS" -t group -g g1 -o beginning -e >again &&
 	test_line_count = 1000 again
