@@ -8,11 +8,12 @@
 #   script's report is still printed as a block, in sorted order.
 #   --durations prints a new tests/durations from the last runs' times.
 # Environment: PN_TEST_RESULTS (default build/test-results: each script's TAP
-# goes to <name>.out, its stderr to <name>.err), PN_TEST_TIMEOUT (seconds per
-# script, default 300), PN_TEST_KAFKA: the Kafka of the scripts that source
-# tests/lib-kafka.sh: mock (default), real, or both (each such script runs
-# twice, the real run reported as <name>@real).  The last line is "N passed, N failed"; the exit
-# status is 0 only when nothing failed.
+# goes to <name>.out, its stderr to <name>.err, its times to <name>.time),
+# PN_TEST_TIMEOUT (seconds per script, default 600: a guard against hangs,
+# long enough for a busy machine), PN_TEST_KAFKA: the Kafka of the scripts
+# that source tests/lib-kafka.sh: mock (default), real, or both (each such
+# script runs twice, the real run reported as <name>@real).  The last line
+# is "N passed, N failed"; the exit status is 0 only when nothing failed.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd -P)
@@ -78,7 +79,7 @@ run_name () {
 results=${PN_TEST_RESULTS:-$src/build/test-results}
 mkdir -p "$results" || exit 2
 results=$(cd "$results" && pwd -P)
-tmo=${PN_TEST_TIMEOUT:-300}
+tmo=${PN_TEST_TIMEOUT:-600}
 
 # Runs in the background; the .rc file appears only once the script is over.
 run_one () {
