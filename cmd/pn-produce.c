@@ -11,6 +11,11 @@
  * (exit 65, nothing after it sent) unless --reject sets it aside.
  * With --avro each record is sent as Confluent Avro instead, its schema
  * registered in (or read from) a schema registry.
+ *
+ * With -X transactional.id=ID the whole run is one Kafka transaction,
+ * committed at the end of the input only when every record was
+ * acknowledged, and aborted on a bad line, a failed delivery or a stop
+ * signal: read_committed consumers see all of the input or none of it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -69,6 +74,8 @@ struct counts {
 	uint64_t sent;		/* records handed to librdkafka */
 	uint64_t acked;		/* delivery confirmed */
 	uint64_t failed;	/* delivery failed */
+	uint64_t purged;	/* dropped by a transaction's abort */
+	uint64_t committed;	/* in the committed transaction */
 	uint64_t bytes;		/* value bytes sent */
 };
 
@@ -87,13 +94,27 @@ enum { MAX_FAILURE_MESSAGES = 10 };
 #define POSITION_INPUT(p) ((unsigned)((uintptr_t)(p) >> 48))
 #define POSITION_LINE(p) ((unsigned long long)((uintptr_t)(p) & ((1ULL << 48) - 1)))
 
+/*
+ * transaction.timeout.ms counts only with transactional.id.  It bounds the
+ * run's one transaction: the coordinator aborts a transaction older than
+ * that.  librdkafka's 60 s would cut a replay of a few million records
+ * short; 15 minutes is the most a broker allows by default (its
+ * transaction.max.timeout.ms), and a killed run's transaction, which holds
+ * back read_committed consumers of its partitions until then, ends at
+ * once when a run with the same transactional.id starts.
+ */
 static const char *const kafka_defaults[] = {
 	"enable.idempotence=true",
 	"acks=all",
 	"linger.ms=5",
 	"client.id=pn-produce",
+	"transaction.timeout.ms=900000",
 	NULL,
 };
+
+/* How long one call of the transaction API (init, commit, abort) may
+ * take, and how often a commit that timed out is asked again. */
+enum { TXN_CALL_TIMEOUT_MS = 60000, TXN_COMMIT_TRIES = 5 };
 
 static void take_header(const struct pn_opt *opt, const char *arg)
 {
@@ -154,6 +175,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 		d->counts->acked++;
 		return;
 	}
+	/* an abort drops what was not sent yet: the abort is what is told */
+	if (m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+		d->counts->purged++;
+		return;
+	}
 	d->counts->failed++;
 	if (m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || m->err == RD_KAFKA_RESP_ERR__TRANSPORT ||
 	    m->err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
@@ -177,6 +203,9 @@ struct run {
 	struct pn_registry *registry;
 	struct pn_confluent avro;
 	struct counts counts;
+	struct delivery *delivery;
+	char *txn_id;		/* transactional.id, or NULL: no transaction */
+	int in_txn;		/* the transaction has begun */
 	long topic_limit;	/* the topic's max.message.bytes, when below ours */
 	char why[96];		/* a bad record's reason, made here */
 	int status;		/* exit status so far */
@@ -256,6 +285,9 @@ static int produce_record(void *arg, struct pn_input *in, char *line, size_t len
 		*why = r->why;
 		return PN_INPUT_BAD;
 	}
+	/* a failed delivery has doomed the transaction: its report says why */
+	if (err == RD_KAFKA_RESP_ERR__STATE && r->txn_id)
+		return PN_EX_FAILED;
 	if (err) {
 		pn_error_at(in->reader.name, in->reader.lineno, "cannot produce: %s",
 			    rd_kafka_err2str(err));
@@ -283,6 +315,217 @@ static void drain(struct run *r)
 		rd_kafka_flush(r->rk, 200);
 }
 
+/* After the drain: 0 when every record sent was acknowledged, else 1, or
+ * 69 when nothing got through and no broker answered. */
+static int delivery_status(const struct run *r)
+{
+	const struct counts *c = &r->counts;
+
+	if (!c->failed)
+		return PN_EX_OK;
+	pn_error("%llu of %llu records were not acknowledged", (unsigned long long)c->failed,
+		 (unsigned long long)c->sent);
+	return !c->acked && r->delivery->unreachable == c->failed ? PN_EX_UNAVAILABLE
+								  : PN_EX_FAILED;
+}
+
+/*
+ * Transactions.  The run is one transaction: begun before the first
+ * record, committed after the drain when nothing went wrong, aborted
+ * otherwise.  A fatal error ends it without an abort: the producer can do
+ * nothing more, and the coordinator aborts the transaction itself.
+ */
+
+/* The producer's transactional.id (malloc'ed), or NULL when it has none. */
+static char *transactional_id(const rd_kafka_conf_t *conf)
+{
+	size_t size = 0;
+	char *id;
+
+	if (rd_kafka_conf_get(conf, "transactional.id", NULL, &size) != RD_KAFKA_CONF_OK ||
+	    size <= 1)
+		return NULL;
+	id = pn_malloc(size);
+	rd_kafka_conf_get(conf, "transactional.id", id, &size);
+	return id;
+}
+
+static int64_t conf_ms(const rd_kafka_conf_t *conf, const char *name)
+{
+	char value[32];
+	size_t size = sizeof(value);
+	int64_t ms;
+
+	if (rd_kafka_conf_get(conf, name, value, &size) != RD_KAFKA_CONF_OK ||
+	    pn_parse_int(value, 0, INT64_MAX, &ms))
+		return -1;
+	return ms;
+}
+
+/*
+ * With transactional.id librdkafka raises socket.timeout.ms and
+ * message.timeout.ms to the transaction timeout unless they were set: a
+ * request to a broker gone silent would then wait 15 minutes.  They keep
+ * their values without transactions (60 s, 5 min) where they fit under the
+ * transaction timeout; where they do not, librdkafka lowers a default to
+ * it, or names the setting that is too large.
+ */
+static void keep_timeouts(rd_kafka_conf_t *conf)
+{
+	static const struct {
+		const char *name;
+		int slack;	/* how far above the transaction timeout librdkafka allows */
+	} timeouts[] = { { "socket.timeout.ms", 100 }, { "message.timeout.ms", 0 } };
+	int64_t txn = conf_ms(conf, "transaction.timeout.ms");
+	char value[32];
+
+	for (size_t i = 0; i < sizeof(timeouts) / sizeof(*timeouts); i++) {
+		int64_t ms = conf_ms(conf, timeouts[i].name);
+
+		if (ms < 0 || txn < 0 || ms > txn + timeouts[i].slack)
+			continue;
+		snprintf(value, sizeof(value), "%lld", (long long)ms);
+		rd_kafka_conf_set(conf, timeouts[i].name, value, NULL, 0);
+	}
+}
+
+static int is_fenced(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR__FENCED || err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+	       err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+}
+
+/* A producer fenced off: the other producer's run is the one that counts. */
+static void report_fenced(const struct run *r)
+{
+	pn_error("transaction fenced: another producer started with transactional.id '%s', "
+		 "or the transaction outlived transaction.timeout.ms; none of this run's "
+		 "records is visible", r->txn_id);
+}
+
+/* The fatal error that stopped the producer, reported; returns 1. */
+static int transaction_fatal(const struct run *r)
+{
+	char reason[512];
+
+	if (is_fenced(rd_kafka_fatal_error(r->rk, reason, sizeof(reason))))
+		report_fenced(r);
+	else
+		pn_error("transaction failed: none of this run's records is visible");
+	return PN_EX_FAILED;
+}
+
+/* Reports a failed call of the transaction API (what: "cannot commit the
+ * transaction") and destroys e; returns the exit status it calls for. */
+static int transaction_error(const struct run *r, const char *what, rd_kafka_error_t *e)
+{
+	rd_kafka_resp_err_t code = rd_kafka_error_code(e);
+	int status;
+
+	if (is_fenced(code)) {
+		report_fenced(r);
+		status = PN_EX_FAILED;
+	} else {
+		pn_error("%s: %s", what, rd_kafka_error_string(e));
+		if (code == RD_KAFKA_RESP_ERR_INVALID_TRANSACTION_TIMEOUT)
+			pn_error("transaction.timeout.ms is above the brokers' "
+				 "transaction.max.timeout.ms; set it lower with -X");
+		if (code == RD_KAFKA_RESP_ERR__TIMED_OUT || rd_kafka_error_is_retriable(e))
+			status = PN_EX_UNAVAILABLE;
+		else
+			status = pn_kafka_exit_status(code);
+	}
+	rd_kafka_error_destroy(e);
+	return status;
+}
+
+/* Finds the coordinator, ends what an earlier producer with the same
+ * transactional.id left open, and begins the run's transaction. */
+static int begin_transaction(struct run *r)
+{
+	rd_kafka_error_t *e = rd_kafka_init_transactions(r->rk, TXN_CALL_TIMEOUT_MS);
+
+	if (!e)
+		e = rd_kafka_begin_transaction(r->rk);
+	return e ? transaction_error(r, "cannot begin a transaction", e) : 0;
+}
+
+static void abort_transaction(struct run *r)
+{
+	rd_kafka_error_t *e = rd_kafka_abort_transaction(r->rk, TXN_CALL_TIMEOUT_MS);
+
+	rd_kafka_poll(r->rk, 0); /* the reports of what the abort dropped */
+	if (e) {
+		transaction_error(r, "cannot abort the transaction", e);
+		pn_error("the coordinator aborts it after transaction.timeout.ms, or when a "
+			 "producer with transactional.id '%s' starts", r->txn_id);
+		return;
+	}
+	pn_error("transaction aborted: none of its %llu records is visible",
+		 (unsigned long long)r->counts.sent);
+}
+
+/*
+ * Commits: librdkafka flushes, then asks the coordinator.  A commit that
+ * times out has an unknown outcome, and asking again is how to learn it.
+ * One that fails for good has not happened: it is aborted.
+ */
+static int commit_transaction(struct run *r)
+{
+	rd_kafka_error_t *e;
+	int status, unknown;
+
+	for (int tries = 1;; tries++) {
+		e = rd_kafka_commit_transaction(r->rk, TXN_CALL_TIMEOUT_MS);
+		if (!e) {
+			r->counts.committed = r->counts.acked;
+			pn_info("transaction committed: %llu records",
+				(unsigned long long)r->counts.committed);
+			return PN_EX_OK;
+		}
+		if (!rd_kafka_error_is_retriable(e) || tries == TXN_COMMIT_TRIES)
+			break;
+		pn_warn("commit not confirmed yet (%s); asking again", rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+	}
+	if (rd_kafka_error_txn_requires_abort(e)) {
+		transaction_error(r, "cannot commit the transaction", e);
+		abort_transaction(r);
+		return PN_EX_FAILED;
+	}
+	unknown = rd_kafka_error_is_retriable(e);
+	status = transaction_error(r, "cannot commit the transaction", e);
+	if (unknown)
+		pn_error("the commit was not confirmed: the records may or may not be visible; "
+			 "read the topic before running again");
+	return status;
+}
+
+/*
+ * Ends the run's transaction once the input has ended: commits it when
+ * every record was read and acknowledged, else aborts it.  Returns the
+ * run's exit status; a stop signal is 1, since nothing was sent.
+ */
+static int end_transaction(struct run *r)
+{
+	int status = r->status;
+
+	if (!status && !pn_stop && !pn_kafka_fatal) {
+		drain(r);
+		status = delivery_status(r);
+		if (!status && !pn_kafka_fatal)
+			return commit_transaction(r);
+	}
+	if (pn_kafka_fatal)
+		return transaction_fatal(r);
+	if (pn_stop && !status) {
+		pn_error("stopped by signal %d", (int)pn_stop);
+		status = PN_EX_FAILED;
+	}
+	abort_transaction(r);
+	return status;
+}
+
 static void print_stats(const struct run *r, double seconds)
 {
 	const struct counts *c = &r->counts;
@@ -295,6 +538,8 @@ static void print_stats(const struct run *r, double seconds)
 	pn_stats_u64(&w, "rejected", r->in.reject.count);
 	pn_stats_u64(&w, "bytes", c->bytes);
 	pn_stats_u64(&w, "controls", r->in.controls);
+	if (r->txn_id)
+		pn_stats_u64(&w, "committed", c->committed);
 	pn_stats_double(&w, "seconds", seconds);
 	pn_stats_end(&w);
 }
@@ -304,11 +549,15 @@ static rd_kafka_t *open_producer(const struct opts *o, struct delivery *d,
 				 struct pn_registry_conf *reg, long max_bytes)
 {
 	rd_kafka_conf_t *conf = pn_kafka_conf_new(&o->kafka, kafka_defaults, reg);
-	char errstr[512], value[32];
+	char errstr[512], value[32], *txn_id;
 	rd_kafka_t *rk;
 
 	if (!conf)
 		exit(PN_EX_CONFIG);
+	txn_id = transactional_id(conf);
+	if (txn_id)
+		keep_timeouts(conf);
+	free(txn_id);
 	if (o->compression &&
 	    rd_kafka_conf_set(conf, "compression.codec", o->compression, errstr,
 			      sizeof(errstr)) != RD_KAFKA_CONF_OK)
@@ -366,6 +615,7 @@ int main(int argc, char **argv)
 	r.o = &o;
 	pn_msg_init(&r.msg);
 	d = (struct delivery){ .counts = &r.counts, .in = &r.in };
+	r.delivery = &d;
 	pn_signal_install();
 
 	r.rk = open_producer(&o, &d, &r.registry_conf, 0);
@@ -376,6 +626,7 @@ int main(int argc, char **argv)
 		r.rk = open_producer(&o, &d, &r.registry_conf, r.topic_limit);
 	}
 	r.rkt = rd_kafka_topic_new(r.rk, o.topic, NULL);
+	r.txn_id = transactional_id(rd_kafka_conf(r.rk));
 	pn_input_init(&r.in, o.reject_path);
 	r.in.arg = &r;
 	r.in.record = produce_record;
@@ -393,23 +644,28 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (!r.status && r.txn_id) {
+		r.status = begin_transaction(&r);
+		r.in_txn = !r.status;
+	}
 	if (!r.status)
 		r.status = pn_input_run(&r.in, o.inputs, o.ninputs);
-	if (pn_stop)
-		pn_info("stopping on signal %d after %llu records; flushing", (int)pn_stop,
-			(unsigned long long)r.counts.sent);
 
-	drain(&r);
-	if (r.counts.failed) {
-		pn_error("%llu of %llu records were not acknowledged",
-			 (unsigned long long)r.counts.failed, (unsigned long long)r.counts.sent);
-		/* nothing got through and no broker answered: unavailable */
+	if (r.in_txn) {
+		r.status = end_transaction(&r);
+	} else {
+		int delivered;
+
+		if (pn_stop)
+			pn_info("stopping on signal %d after %llu records; flushing", (int)pn_stop,
+				(unsigned long long)r.counts.sent);
+		drain(&r);
+		delivered = delivery_status(&r);
 		if (!r.status)
-			r.status = !r.counts.acked && d.unreachable == r.counts.failed
-					   ? PN_EX_UNAVAILABLE : PN_EX_FAILED;
+			r.status = delivered;
+		if (pn_kafka_fatal && !r.status)
+			r.status = PN_EX_FAILED;
 	}
-	if (pn_kafka_fatal && !r.status)
-		r.status = PN_EX_FAILED;
 	if (pn_input_release(&r.in) && !r.status)
 		r.status = PN_EX_IOERR;
 	if (o.stats)
@@ -424,5 +680,6 @@ int main(int argc, char **argv)
 	pn_registry_conf_release(&r.registry_conf);
 	pn_kafka_opts_release(&o.kafka);
 	free(o.headers);
+	free(r.txn_id);
 	return r.status;
 }
