@@ -39,6 +39,7 @@ static const char usage_text[] =
 	"                    [--sum|--min|--max|--count-distinct|--latest FIELD[:NAME]]...\n"
 	"                    [--time-field F] [--window tumbling:SIZE|hopping:SIZE,ADV]\n"
 	"                    [--grace D] [--ttl D]\n"
+	"                    [--key-type strict|string|number|as-is]\n"
 	"                    [--emit changes|final] [--emit-interval D] [--state FILE|DIR/]\n"
 	"                    [--reject FILE] [--stats] [-qv] [FILE ...]\n"
 	"       pn-aggregate --state FILE|DIR/ --print-offsets\n";
@@ -103,6 +104,13 @@ static void take_agg(const struct pn_opt *opt, const char *arg)
 		pn_usage_error(usage_text, "bad --%s '%s': %s", opt->long_name, arg, why);
 }
 
+static void take_key_type(const struct pn_opt *opt, const char *arg)
+{
+	if (pn_query_set_key_mode(opt->dest, arg))
+		pn_usage_error(usage_text, "bad --key-type '%s': strict, string, number or as-is",
+			       arg);
+}
+
 static void take_emit(const struct pn_opt *opt, const char *arg)
 {
 	if (strcmp(arg, "changes") && strcmp(arg, "final"))
@@ -135,6 +143,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 				take_where, q, 0),
 		PN_OPT_CALLBACK('g', "group-by", "F[:NAME]", "group by field F, output as NAME "
 				"(repeatable)", take_group, q, 0),
+		PN_OPT_CALLBACK(0, "key-type", "strict|string|number|as-is", "a group field "
+				"whose JSON type changes: bad input (default), made a string, made "
+				"a number, or two groups", take_key_type, q, 0),
 		PN_OPT_CALLBACK(0, "count", "F[:NAME]", "non-null values of F; --count '*' counts "
 				"records", take_agg, q, PN_COUNT),
 		PN_OPT_CALLBACK(0, "sum", "F[:NAME]", "sum of the numbers in F", take_agg, q,

@@ -57,6 +57,7 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 	memset(a, 0, sizeof(*a));
 	a->q = q;
 	a->stream_time = INT64_MIN;
+	a->key_types = a->key_type_own;
 	register_fields(a);
 	a->stride = sizeof(struct pn_agg_entry) + q->nslots * sizeof(int64_t);
 	a->index_mask = 1023;
@@ -443,19 +444,129 @@ void pn_agg_pass(struct pn_agg *a, const struct pn_json *j)
 		p->flushed = offset + 1;
 }
 
-/* The group key of a record in a->key: each group value's canonical
- * text, NUL after each.  0, or -1 when one is missing or null. */
-static int group_key(struct pn_agg *a, const struct pn_json *j)
+/* Appends group value v to a->key: its canonical text, after --key-type
+ * string or number made one type of the other. */
+static void add_key_value(struct pn_agg *a, const struct pn_json *j, int v)
 {
+	const struct pn_tok *t = &j->tok[v];
+	enum pn_key_mode mode = a->q->key_mode;
+	size_t len;
+	const char *raw;
+
+	if (mode < PN_KEY_STRING) {
+		pn_value_add_canonical(&a->key, j, v, &a->tmp);
+	} else if (mode == PN_KEY_STRING && t->type == PN_JSON_PRIMITIVE) {
+		raw = pn_json_raw(j, v, &len); /* a number, true or false */
+		pn_json_add_string(&a->key, raw, len);
+	} else if (mode == PN_KEY_NUMBER && t->type == PN_JSON_STRING &&
+		   pn_json_is_number(j->text + t->start, t->end - t->start)) {
+		pn_buf_add(&a->key, j->text + t->start, t->end - t->start);
+	} else {
+		pn_value_add_canonical(&a->key, j, v, &a->tmp);
+	}
+}
+
+/* The reason a group value of type got (its text at value) is refused,
+ * in a->why: its field has another type. */
+static const char *key_type_conflict(struct pn_agg *a, int g, enum pn_key_type got,
+				     const char *value, size_t len)
+{
+	snprintf(a->why, sizeof(a->why), "--group-by field '%s' is %s (%.*s%s), earlier "
+		 "records made it %s: give --key-type string or number to merge them",
+		 a->q->groups[g].field, pn_key_type_names[got], (int)(len > 40 ? 40 : len),
+		 value, len > 40 ? "..." : "", pn_key_type_names[a->key_types[g]]);
+	return a->why;
+}
+
+/* Is type the one group field g has (or may take)?  Not a question with
+ * --key-type as-is. */
+static inline int key_type_fits(const struct pn_agg *a, int g, enum pn_key_type type)
+{
+	return a->key_types[g] == type || !a->key_types[g] || a->q->key_mode == PN_KEY_AS_IS;
+}
+
+/* The group key of a record in a->key: each group value's canonical
+ * text, NUL after each, and their types in a->rec_types (types_pending
+ * set when one is not its field's yet).  0; 1 when one is missing or
+ * null; -1 with *why when one has not its field's type. */
+static int group_key(struct pn_agg *a, const struct pn_json *j, const char **why)
+{
+	a->types_pending = 0;
 	pn_buf_reset(&a->key);
 	for (int g = 0; g < a->q->ngroups; g++) {
 		int v = a->value[a->group_field[g]];
+		size_t at = a->key.len;
+		enum pn_key_type type;
 
 		if (pn_value_is_null(j, v))
-			return -1;
-		pn_value_add_canonical(&a->key, j, v, &a->tmp);
+			return 1;
+		add_key_value(a, j, v);
+		type = pn_key_type_of(a->key.data[at]);
+		a->rec_types[g] = (unsigned char)type;
+		if (type != a->key_types[g]) { /* the first one, or another */
+			if (!key_type_fits(a, g, type)) {
+				*why = key_type_conflict(a, g, type, a->key.data + at,
+							 a->key.len - at);
+				return -1;
+			}
+			a->types_pending = 1;
+		}
 		pn_buf_addc(&a->key, '\0');
 	}
+	return 0;
+}
+
+/* The record was applied: its group values' types are their fields'. */
+static void keep_key_types(struct pn_agg *a)
+{
+	for (int g = 0; g < a->q->ngroups; g++)
+		if (!a->key_types[g])
+			a->key_types[g] = a->rec_types[g];
+	a->types_pending = 0;
+}
+
+int pn_agg_take_key_types(struct pn_agg *a, const char *key, size_t len)
+{
+	const char *end = key + len;
+
+	for (int g = 0; g < a->q->ngroups; g++) {
+		size_t n = strnlen(key, end - key);
+		enum pn_key_type type;
+
+		if (key >= end || n == (size_t)(end - key)) {
+			snprintf(a->why, sizeof(a->why), "a group key without its %d values",
+				 a->q->ngroups);
+			return -1;
+		}
+		type = pn_key_type_of(*key);
+		if (!key_type_fits(a, g, type)) {
+			snprintf(a->why, sizeof(a->why), "--group-by field '%s' has keys of two "
+				 "types, %s and %s (%.*s)", a->q->groups[g].field,
+				 pn_key_type_names[a->key_types[g]], pn_key_type_names[type],
+				 (int)(n > 40 ? 40 : n), key);
+			return -1;
+		}
+		if (a->q->key_mode != PN_KEY_AS_IS && !a->key_types[g])
+			a->key_types[g] = (unsigned char)type;
+		key += n + 1;
+	}
+	return 0;
+}
+
+int pn_agg_share_key_types(struct pn_agg *a, unsigned char *shared)
+{
+	for (int g = 0; g < a->q->ngroups; g++) {
+		if (a->key_types[g] && shared[g] && a->key_types[g] != shared[g] &&
+		    a->q->key_mode != PN_KEY_AS_IS) {
+			snprintf(a->why, sizeof(a->why), "--group-by field '%s' is %s in it and "
+				 "%s in the other partitions' state", a->q->groups[g].field,
+				 pn_key_type_names[a->key_types[g]], pn_key_type_names[shared[g]]);
+			return -1;
+		}
+		if (!shared[g])
+			shared[g] = a->key_types[g];
+	}
+	a->key_types = shared;
 	return 0;
 }
 
@@ -545,7 +656,7 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 	int64_t t = 0;
 	int64_t offset = 0;
 	struct pn_part *p;
-	int vals[16];
+	int vals[16], key;
 
 	find_fields(a, j);
 	p = record_part(a, j, &offset, why);
@@ -562,7 +673,10 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 			goto done;
 		}
 	}
-	if (group_key(a, j) < 0) {
+	key = group_key(a, j, why);
+	if (key < 0)
+		return -1;
+	if (key > 0) {
 		a->counts.null_key++;
 		goto done;
 	}
@@ -587,6 +701,8 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 		if (!n)
 			goto done;
 	}
+	if (a->types_pending)
+		keep_key_types(a);
 	a->counts.applied++;
 done:
 	if (p)
