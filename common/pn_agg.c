@@ -5,6 +5,7 @@
 
 #include "pn_agg.h"
 #include "pn_agg_entry.h"
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_record.h"
 
@@ -39,9 +40,12 @@ static void register_fields(struct pn_agg *a)
 		a->group_field[i] = field_id(a, a->q->groups[i].field);
 	for (int i = 0; i < a->q->naggs; i++)
 		a->agg_field[i] = a->q->aggs[i].field ? field_id(a, a->q->aggs[i].field) : -1;
-	a->time_field = -1;
-	if (pn_query_uses_time(a->q))
+	a->time_field = a->stamp_field = -1;
+	if (pn_query_uses_time(a->q)) {
 		a->time_field = field_id(a, a->q->time_field ? a->q->time_field : "_timestamp");
+		if (a->q->max_ahead_ms > 0)
+			a->stamp_field = field_id(a, "_timestamp");
+	}
 }
 
 /* One pass over the record's members fills a->value for every field,
@@ -57,6 +61,7 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 	memset(a, 0, sizeof(*a));
 	a->q = q;
 	a->stream_time = INT64_MIN;
+	a->clock_ok_until = INT64_MIN;
 	a->key_types = a->key_type_own;
 	register_fields(a);
 	a->stride = sizeof(struct pn_agg_entry) + q->nslots * sizeof(int64_t);
@@ -590,6 +595,48 @@ static int record_time(struct pn_agg *a, const struct pn_json *j, int64_t *t, co
 	return -1;
 }
 
+/* Is t more than ahead past ref?  Without overflow, for any times. */
+static int beyond(int64_t t, int64_t ref, int64_t ahead)
+{
+	int64_t d;
+
+	if (t <= ref)
+		return 0;
+	return __builtin_sub_overflow(t, ref, &d) || d > ahead;
+}
+
+/*
+ * May event time t (past the stream time) move the stream time?  Not when
+ * it is more than --max-ahead past the reference clock: the record's
+ * _timestamp (the producer's or broker's time) when it has one, and the
+ * wall clock, whichever says less.  During a backfill the wall clock is
+ * far ahead of the records and never in the way; _timestamp then is the
+ * records' own.  The wall clock is read only when t passes the last
+ * reading, so an ordinary record costs no system call; when the event time
+ * is the _timestamp, the bound it gives is kept in clock_ok_until, so an
+ * ordinary record costs one compare.
+ */
+static int clock_may_take(struct pn_agg *a, const struct pn_json *j, int64_t t)
+{
+	int64_t ahead = a->q->max_ahead_ms, stamp;
+	int v = a->stamp_field >= 0 ? a->value[a->stamp_field] : -1;
+	int by_stamp = a->stamp_field >= 0 && a->stamp_field != a->time_field;
+
+	if (ahead <= 0) {
+		a->clock_ok_until = INT64_MAX; /* --max-ahead 0: Kafka Streams' rule */
+		return 1;
+	}
+	if (by_stamp && !pn_value_is_null(j, v) && pn_event_time(j, v, &a->tmp, &stamp) == 0 &&
+	    beyond(t, stamp, ahead))
+		return 0;
+	if (beyond(t, a->wall_ms, ahead)) {
+		a->wall_ms = pn_wall_ms();
+		if (!by_stamp && __builtin_add_overflow(a->wall_ms, ahead, &a->clock_ok_until))
+			a->clock_ok_until = INT64_MAX;
+	}
+	return !beyond(t, a->wall_ms, ahead);
+}
+
 /* Not updated for --ttl of stream time? */
 static int ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 {
@@ -597,8 +644,9 @@ static int ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 	       e->last_time <= a->stream_time - a->q->ttl_ms;
 }
 
-/* Applies the record to the group whose key is in a->key; 0, or -1 with
- * *why when a sum would go beyond a double (nothing changed then). */
+/* Applies the record to the group whose key is in a->key, at time t for
+ * --ttl; 0, or -1 with *why when a sum would go beyond a double (nothing
+ * changed then). */
 static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
 		    int64_t win_start, const char **why)
 {
@@ -624,12 +672,13 @@ static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, 
 }
 
 /*
- * Applies the record to each of its windows that is still open; the
- * window's start goes into the key after the group values.  Returns how
- * many windows took it, or -1 with *why.
+ * Applies the record of event time t to each of its windows that is still
+ * open (t_clock is its time for --ttl); the window's start goes into the
+ * key after the group values.  Returns how many windows took it, or -1
+ * with *why.
  */
 static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
-			 const char **why)
+			 int64_t t_clock, const char **why)
 {
 	const struct pn_window *w = &a->q->window;
 	size_t key_len = a->key.len;
@@ -642,7 +691,7 @@ static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *v
 		a->key.len = key_len;
 		pn_buf_add_i64(&a->key, start);
 		pn_buf_addc(&a->key, '\0');
-		if (apply_to(a, j, vals, t, start, why))
+		if (apply_to(a, j, vals, t_clock, start, why))
 			return -1;
 		applied++;
 	}
@@ -653,7 +702,7 @@ static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *v
 
 int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 {
-	int64_t t = 0;
+	int64_t t = 0, t_clock = 0;
 	int64_t offset = 0;
 	struct pn_part *p;
 	int vals[16], key;
@@ -687,14 +736,20 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 	if (a->time_field >= 0) {
 		if (record_time(a, j, &t, why))
 			return -1;
-		if (t > a->stream_time)
+		t_clock = t;
+		if (t > a->stream_time && (t <= a->clock_ok_until || clock_may_take(a, j, t))) {
 			a->stream_time = t;
+		} else if (t > a->stream_time) {
+			/* counted in its group, at the stream time for --ttl */
+			a->counts.future_times++;
+			t_clock = a->stream_time;
+		}
 	}
 	if (a->q->window.kind == PN_WINDOW_NONE) {
-		if (apply_to(a, j, vals, t, 0, why))
+		if (apply_to(a, j, vals, t_clock, 0, why))
 			return -1;
 	} else {
-		int n = apply_windows(a, j, vals, t, why);
+		int n = apply_windows(a, j, vals, t, t_clock, why);
 
 		if (n < 0)
 			return -1;

@@ -22,6 +22,11 @@
  * when it passes the window's end plus the grace period: records for it
  * after that are late, counted and not applied.  Closed windows and groups
  * not updated for --ttl of stream time are forgotten at the next emission.
+ * An event time more than --max-ahead past the reference clock (the wall
+ * clock, and the record's _timestamp when earlier) is applied to its group
+ * but does not move the stream time, and counts as a future time: one
+ * record with a clock years ahead must not close every window or expire
+ * every group.
  */
 #ifndef PN_AGG_H
 #define PN_AGG_H
@@ -40,6 +45,7 @@ struct pn_agg_counts {
 	uint64_t null_key;	/* a group field missing or null */
 	uint64_t skipped;	/* at or below a checkpointed offset */
 	uint64_t late;		/* not applied to a window that had closed */
+	uint64_t future_times;	/* event times too far ahead to move the stream time */
 	uint64_t expired;	/* groups forgotten: window closed, or --ttl */
 	uint64_t emitted;	/* changelog rows written */
 	uint64_t checkpoints;
@@ -56,7 +62,11 @@ struct pn_agg {
 	int cond_field[PN_AGG_MAX_FIELDS], group_field[PN_AGG_MAX_FIELDS];
 	int agg_field[16];
 	int time_field;		/* field number of the event time, or -1 */
-	int64_t stream_time;	/* the largest event time applied */
+	int stamp_field;	/* of _timestamp, the reference clock, or -1 */
+	int64_t stream_time;	/* the largest event time applied, --max-ahead bounding */
+	int64_t wall_ms;	/* the wall clock, read again only when a time passes it */
+	int64_t clock_ok_until;	/* times up to this may move the stream time, no
+				 * question asked (INT64_MIN: ask clock_may_take) */
 	/* Per group field, its JSON type (enum pn_key_type, 0 while none is
 	 * known): key_type_own, or the table the partitions share. */
 	unsigned char *key_types;

@@ -98,6 +98,10 @@ struct pn_query {
 	int64_t grace_ms;	/* a window closes at its end + grace */
 	int64_t ttl_ms;		/* 0: groups are kept for ever */
 	enum pn_key_mode key_mode;
+	/* An event time more than this ahead of the reference clock (the
+	 * wall clock, and the record's _timestamp when it has one) does not
+	 * move the stream time: one bad clock must not close every window. */
+	int64_t max_ahead_ms;
 };
 
 /* Does the query need each record's event time? */

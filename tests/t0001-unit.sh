@@ -68,7 +68,7 @@ test_expect_success 'pn_checkpoint: round trip, damaged or foreign files refused
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-checkpoint"
 '
 
-test_expect_success 'pn_agg: one JSON type per group field, in checkpoints and partitions' '
+test_expect_success 'pn_agg: one JSON type per group field, a clock one record cannot throw' '
 	"$PN_UNIT/test-aggkeys"
 '
 

@@ -1,14 +1,19 @@
-/* Unit tests for a rule of pn_agg (pn_agg.h): one JSON type per group
+/* Unit tests for two rules of pn_agg (pn_agg.h): one JSON type per group
  * field (--key-type), kept in checkpoints of format 3 and taken from the
- * keys of format 2, and shared by partitions. */
+ * keys of format 2, and shared by partitions; and a stream time that an
+ * event time too far ahead of the reference clock (--max-ahead) does not
+ * move. */
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "pn_agg.h"
 #include "pn_checkpoint.h"
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_io.h"
 #include "unit.h"
+
+static const int64_t DAY = 86400000;
 
 static void query(struct pn_query *q, enum pn_key_mode mode)
 {
@@ -252,6 +257,85 @@ static void test_shared(void)
 	pn_query_release(&q);
 }
 
+/* Records of event time t (and _timestamp stamp, when >= 0) under
+ * --ttl 28d and --max-ahead ahead. */
+static void ttl_query(struct pn_query *q, int64_t ahead)
+{
+	query(q, PN_KEY_STRICT);
+	q->ttl_ms = 28 * DAY;
+	q->max_ahead_ms = ahead;
+	q->time_field = pn_strdup("t");
+}
+
+static int apply_at(struct pn_agg *a, int id, int64_t t, int64_t stamp)
+{
+	char rec[200];
+	const char *why;
+
+	if (stamp >= 0)
+		snprintf(rec, sizeof(rec), "{\"source\":\"campaign\",\"source_id\":%d,\"t\":%lld,"
+			 "\"_timestamp\":%lld}", id, (long long)t, (long long)stamp);
+	else
+		snprintf(rec, sizeof(rec), "{\"source\":\"campaign\",\"source_id\":%d,\"t\":%lld}",
+			 id, (long long)t);
+	return apply(a, rec, &why);
+}
+
+static void test_max_ahead(void)
+{
+	int64_t now = pn_wall_ms(), old = 1764028800000; /* 2025-11-25 */
+	struct pn_buf out = PN_BUF_INIT;
+	struct pn_query q;
+	struct pn_agg a;
+
+	/* ten years ahead of the wall clock: counted, the clock stays */
+	ttl_query(&q, 3600000);
+	pn_agg_init(&a, &q);
+	CHECK(apply_at(&a, 1, now - 2 * DAY, -1) == 0 && apply_at(&a, 2, now - 2 * DAY, -1) == 0,
+	      "two campaigns");
+	CHECK(apply_at(&a, 2, now + 3650 * DAY, -1) == 0, "ten years ahead");
+	CHECK_I64(a.stream_time, now - 2 * DAY, "the stream time stays");
+	CHECK_I64(a.counts.future_times, 1, "future_times");
+	CHECK(apply_at(&a, 1, now - DAY, -1) == 0, "the next record");
+	CHECK_I64(pn_agg_expire(&a, &out), 0, "nothing expires");
+	emit_all(&a, &out);
+	CHECK(!strcmp(out.data, "{\"id\":1,\"n\":2}\n{\"id\":2,\"n\":2}\n"), "rows %s", out.data);
+	/* within the bound: it moves */
+	CHECK(apply_at(&a, 1, now + 1800000, -1) == 0, "half an hour ahead");
+	CHECK_I64(a.stream_time, now + 1800000, "the stream time moves");
+	pn_agg_release(&a);
+
+	/* a backfill: old times, their _timestamp their own; a day ahead of
+	 * its _timestamp is held back, though years behind the wall clock */
+	pn_agg_init(&a, &q);
+	CHECK(apply_at(&a, 1, old, old) == 0 && apply_at(&a, 2, old, old) == 0, "old");
+	CHECK(apply_at(&a, 2, old + DAY, old) == 0, "a day past its _timestamp");
+	CHECK_I64(a.stream_time, old, "held back by _timestamp");
+	CHECK(apply_at(&a, 1, old + 30 * DAY, old + 30 * DAY) == 0, "30 days on");
+	CHECK_I64(a.stream_time, old + 30 * DAY, "the backfill moves the clock");
+	CHECK_I64(pn_agg_expire(&a, &out), 1, "campaign 2 expires, as it did live");
+	CHECK_I64(a.counts.future_times, 1, "future_times");
+	pn_agg_release(&a);
+
+	/* extreme times do not overflow the comparison */
+	pn_agg_init(&a, &q);
+	CHECK(apply_at(&a, 1, INT64_C(9000000000000000000), 0) == 0, "the far end");
+	CHECK_I64(a.stream_time, INT64_MIN, "held back");
+	pn_agg_release(&a);
+	pn_query_release(&q);
+
+	/* --max-ahead 0: Kafka Streams' rule, the clock takes anything */
+	ttl_query(&q, 0);
+	pn_agg_init(&a, &q);
+	CHECK(apply_at(&a, 1, now - DAY, -1) == 0 && apply_at(&a, 2, now + 3650 * DAY, -1) == 0,
+	      "ten years ahead");
+	CHECK_I64(a.stream_time, now + 3650 * DAY, "the stream time jumps");
+	CHECK_I64(pn_agg_expire(&a, &out), 1, "campaign 1 expires");
+	pn_agg_release(&a);
+	pn_query_release(&q);
+	pn_buf_release(&out);
+}
+
 int main(int argc, char **argv)
 {
 	unit_init(argc, argv);
@@ -261,5 +345,6 @@ int main(int argc, char **argv)
 	test_number_not_a_number();
 	test_checkpoint_types();
 	test_shared();
+	test_max_ahead();
 	return unit_done();
 }
