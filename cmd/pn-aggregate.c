@@ -38,7 +38,8 @@ static const char usage_text[] =
 	"usage: pn-aggregate [-w COND]... -g FIELD[:NAME]... [--count FIELD[:NAME]]...\n"
 	"                    [--sum|--min|--max|--count-distinct|--latest FIELD[:NAME]]...\n"
 	"                    [--time-field F] [--window tumbling:SIZE|hopping:SIZE,ADV]\n"
-	"                    [--grace D] [--ttl D]\n"
+	"                    [--grace D] [--ttl D] [--max-ahead D]\n"
+	"                    [--key-type strict|string|number|as-is]\n"
 	"                    [--emit changes|final] [--emit-interval D] [--state FILE|DIR/]\n"
 	"                    [--reject FILE] [--stats] [-qv] [FILE ...]\n"
 	"       pn-aggregate --state FILE|DIR/ --print-offsets\n";
@@ -103,6 +104,13 @@ static void take_agg(const struct pn_opt *opt, const char *arg)
 		pn_usage_error(usage_text, "bad --%s '%s': %s", opt->long_name, arg, why);
 }
 
+static void take_key_type(const struct pn_opt *opt, const char *arg)
+{
+	if (pn_query_set_key_mode(opt->dest, arg))
+		pn_usage_error(usage_text, "bad --key-type '%s': strict, string, number or as-is",
+			       arg);
+}
+
 static void take_emit(const struct pn_opt *opt, const char *arg)
 {
 	if (strcmp(arg, "changes") && strcmp(arg, "final"))
@@ -135,6 +143,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 				take_where, q, 0),
 		PN_OPT_CALLBACK('g', "group-by", "F[:NAME]", "group by field F, output as NAME "
 				"(repeatable)", take_group, q, 0),
+		PN_OPT_CALLBACK(0, "key-type", "strict|string|number|as-is", "a group field "
+				"whose JSON type changes: bad input (default), made a string, made "
+				"a number, or two groups", take_key_type, q, 0),
 		PN_OPT_CALLBACK(0, "count", "F[:NAME]", "non-null values of F; --count '*' counts "
 				"records", take_agg, q, PN_COUNT),
 		PN_OPT_CALLBACK(0, "sum", "F[:NAME]", "sum of the numbers in F", take_agg, q,
@@ -154,6 +165,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 				.bad = "bad --grace '%s'"),
 		PN_OPT_DURATION(0, "ttl", "D", "forget groups not updated for D of event time",
 				&q->ttl_ms, 1, .bad = "bad --ttl '%s'"),
+		PN_OPT_DURATION(0, "max-ahead", "D", "event times more than D ahead of the "
+				"wall clock or _timestamp do not move the stream time (default 1h; "
+				"0: no bound)", &q->max_ahead_ms, 0, .bad = "bad --max-ahead '%s'"),
 		PN_OPT_CALLBACK(0, "emit", "changes|final", "changed groups every interval "
 				"(default), or each group once: at the end, or when its window "
 				"closes", take_emit, &o->emit_final, 0),
@@ -171,6 +185,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->emit_interval_ms = 1000;
 	q->grace_ms = -1;
+	q->max_ahead_ms = 3600 * 1000;
 	first = pn_opt_parse(argc, argv, options, &help_text);
 	if (o->print_offsets && !o->state_path)
 		pn_usage_error(usage_text, "--print-offsets needs --state");
@@ -288,11 +303,13 @@ static void print_stats(const struct run *r)
 
 	fprintf(stderr,
 		"{\"records\":%llu,\"applied\":%llu,\"filtered\":%llu,\"null_key\":%llu,"
-		"\"skipped\":%llu,\"late\":%llu,\"rejected\":%llu,\"groups\":%zu,"
+		"\"skipped\":%llu,\"late\":%llu,\"future_times\":%llu,\"rejected\":%llu,"
+		"\"groups\":%zu,"
 		"\"expired\":%llu,\"emitted\":%llu,\"checkpoints\":%llu,\"controls\":%llu",
 		(unsigned long long)c.records, (unsigned long long)c.applied,
 		(unsigned long long)c.filtered, (unsigned long long)c.null_key,
-		(unsigned long long)c.skipped, (unsigned long long)c.late, r->in.reject.count,
+		(unsigned long long)c.skipped, (unsigned long long)c.late,
+		(unsigned long long)c.future_times, r->in.reject.count,
 		groups, (unsigned long long)c.expired, (unsigned long long)c.emitted,
 		(unsigned long long)c.checkpoints,
 		(unsigned long long)(r->by_parts ? pc->controls : r->controls));
@@ -381,6 +398,10 @@ int main(int argc, char **argv)
 	if (sums.null_key)
 		pn_warn("%llu records had a missing or null --group-by field and were not "
 			"counted (as ksqlDB drops null keys)", (unsigned long long)sums.null_key);
+	if (sums.future_times)
+		pn_warn("%llu records had an event time more than --max-ahead past the wall "
+			"clock or their _timestamp: counted in their groups, they did not move "
+			"the stream time", (unsigned long long)sums.future_times);
 	if (sums.late)
 		pn_warn("%llu late records came after their window had closed (its end + "
 			"--grace) and were not applied to it", (unsigned long long)sums.late);

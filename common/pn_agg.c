@@ -5,6 +5,7 @@
 
 #include "pn_agg.h"
 #include "pn_agg_entry.h"
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_record.h"
 
@@ -39,9 +40,12 @@ static void register_fields(struct pn_agg *a)
 		a->group_field[i] = field_id(a, a->q->groups[i].field);
 	for (int i = 0; i < a->q->naggs; i++)
 		a->agg_field[i] = a->q->aggs[i].field ? field_id(a, a->q->aggs[i].field) : -1;
-	a->time_field = -1;
-	if (pn_query_uses_time(a->q))
+	a->time_field = a->stamp_field = -1;
+	if (pn_query_uses_time(a->q)) {
 		a->time_field = field_id(a, a->q->time_field ? a->q->time_field : "_timestamp");
+		if (a->q->max_ahead_ms > 0)
+			a->stamp_field = field_id(a, "_timestamp");
+	}
 }
 
 /* One pass over the record's members fills a->value for every field,
@@ -57,6 +61,8 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 	memset(a, 0, sizeof(*a));
 	a->q = q;
 	a->stream_time = INT64_MIN;
+	a->clock_ok_until = INT64_MIN;
+	a->key_types = a->key_type_own;
 	register_fields(a);
 	a->stride = sizeof(struct pn_agg_entry) + q->nslots * sizeof(int64_t);
 	a->index_mask = 1023;
@@ -443,19 +449,129 @@ void pn_agg_pass(struct pn_agg *a, const struct pn_json *j)
 		p->flushed = offset + 1;
 }
 
-/* The group key of a record in a->key: each group value's canonical
- * text, NUL after each.  0, or -1 when one is missing or null. */
-static int group_key(struct pn_agg *a, const struct pn_json *j)
+/* Appends group value v to a->key: its canonical text, after --key-type
+ * string or number made one type of the other. */
+static void add_key_value(struct pn_agg *a, const struct pn_json *j, int v)
 {
+	const struct pn_tok *t = &j->tok[v];
+	enum pn_key_mode mode = a->q->key_mode;
+	size_t len;
+	const char *raw;
+
+	if (mode < PN_KEY_STRING) {
+		pn_value_add_canonical(&a->key, j, v, &a->tmp);
+	} else if (mode == PN_KEY_STRING && t->type == PN_JSON_PRIMITIVE) {
+		raw = pn_json_raw(j, v, &len); /* a number, true or false */
+		pn_json_add_string(&a->key, raw, len);
+	} else if (mode == PN_KEY_NUMBER && t->type == PN_JSON_STRING &&
+		   pn_json_is_number(j->text + t->start, t->end - t->start)) {
+		pn_buf_add(&a->key, j->text + t->start, t->end - t->start);
+	} else {
+		pn_value_add_canonical(&a->key, j, v, &a->tmp);
+	}
+}
+
+/* The reason a group value of type got (its text at value) is refused,
+ * in a->why: its field has another type. */
+static const char *key_type_conflict(struct pn_agg *a, int g, enum pn_key_type got,
+				     const char *value, size_t len)
+{
+	snprintf(a->why, sizeof(a->why), "--group-by field '%s' is %s (%.*s%s), earlier "
+		 "records made it %s: give --key-type string or number to merge them",
+		 a->q->groups[g].field, pn_key_type_names[got], (int)(len > 40 ? 40 : len),
+		 value, len > 40 ? "..." : "", pn_key_type_names[a->key_types[g]]);
+	return a->why;
+}
+
+/* Is type the one group field g has (or may take)?  Not a question with
+ * --key-type as-is. */
+static inline int key_type_fits(const struct pn_agg *a, int g, enum pn_key_type type)
+{
+	return a->key_types[g] == type || !a->key_types[g] || a->q->key_mode == PN_KEY_AS_IS;
+}
+
+/* The group key of a record in a->key: each group value's canonical
+ * text, NUL after each, and their types in a->rec_types (types_pending
+ * set when one is not its field's yet).  0; 1 when one is missing or
+ * null; -1 with *why when one has not its field's type. */
+static int group_key(struct pn_agg *a, const struct pn_json *j, const char **why)
+{
+	a->types_pending = 0;
 	pn_buf_reset(&a->key);
 	for (int g = 0; g < a->q->ngroups; g++) {
 		int v = a->value[a->group_field[g]];
+		size_t at = a->key.len;
+		enum pn_key_type type;
 
 		if (pn_value_is_null(j, v))
-			return -1;
-		pn_value_add_canonical(&a->key, j, v, &a->tmp);
+			return 1;
+		add_key_value(a, j, v);
+		type = pn_key_type_of(a->key.data[at]);
+		a->rec_types[g] = (unsigned char)type;
+		if (type != a->key_types[g]) { /* the first one, or another */
+			if (!key_type_fits(a, g, type)) {
+				*why = key_type_conflict(a, g, type, a->key.data + at,
+							 a->key.len - at);
+				return -1;
+			}
+			a->types_pending = 1;
+		}
 		pn_buf_addc(&a->key, '\0');
 	}
+	return 0;
+}
+
+/* The record was applied: its group values' types are their fields'. */
+static void keep_key_types(struct pn_agg *a)
+{
+	for (int g = 0; g < a->q->ngroups; g++)
+		if (!a->key_types[g])
+			a->key_types[g] = a->rec_types[g];
+	a->types_pending = 0;
+}
+
+int pn_agg_take_key_types(struct pn_agg *a, const char *key, size_t len)
+{
+	const char *end = key + len;
+
+	for (int g = 0; g < a->q->ngroups; g++) {
+		size_t n = strnlen(key, end - key);
+		enum pn_key_type type;
+
+		if (key >= end || n == (size_t)(end - key)) {
+			snprintf(a->why, sizeof(a->why), "a group key without its %d values",
+				 a->q->ngroups);
+			return -1;
+		}
+		type = pn_key_type_of(*key);
+		if (!key_type_fits(a, g, type)) {
+			snprintf(a->why, sizeof(a->why), "--group-by field '%s' has keys of two "
+				 "types, %s and %s (%.*s)", a->q->groups[g].field,
+				 pn_key_type_names[a->key_types[g]], pn_key_type_names[type],
+				 (int)(n > 40 ? 40 : n), key);
+			return -1;
+		}
+		if (a->q->key_mode != PN_KEY_AS_IS && !a->key_types[g])
+			a->key_types[g] = (unsigned char)type;
+		key += n + 1;
+	}
+	return 0;
+}
+
+int pn_agg_share_key_types(struct pn_agg *a, unsigned char *shared)
+{
+	for (int g = 0; g < a->q->ngroups; g++) {
+		if (a->key_types[g] && shared[g] && a->key_types[g] != shared[g] &&
+		    a->q->key_mode != PN_KEY_AS_IS) {
+			snprintf(a->why, sizeof(a->why), "--group-by field '%s' is %s in it and "
+				 "%s in the other partitions' state", a->q->groups[g].field,
+				 pn_key_type_names[a->key_types[g]], pn_key_type_names[shared[g]]);
+			return -1;
+		}
+		if (!shared[g])
+			shared[g] = a->key_types[g];
+	}
+	a->key_types = shared;
 	return 0;
 }
 
@@ -479,6 +595,48 @@ static int record_time(struct pn_agg *a, const struct pn_json *j, int64_t *t, co
 	return -1;
 }
 
+/* Is t more than ahead past ref?  Without overflow, for any times. */
+static int beyond(int64_t t, int64_t ref, int64_t ahead)
+{
+	int64_t d;
+
+	if (t <= ref)
+		return 0;
+	return __builtin_sub_overflow(t, ref, &d) || d > ahead;
+}
+
+/*
+ * May event time t (past the stream time) move the stream time?  Not when
+ * it is more than --max-ahead past the reference clock: the record's
+ * _timestamp (the producer's or broker's time) when it has one, and the
+ * wall clock, whichever says less.  During a backfill the wall clock is
+ * far ahead of the records and never in the way; _timestamp then is the
+ * records' own.  The wall clock is read only when t passes the last
+ * reading, so an ordinary record costs no system call; when the event time
+ * is the _timestamp, the bound it gives is kept in clock_ok_until, so an
+ * ordinary record costs one compare.
+ */
+static int clock_may_take(struct pn_agg *a, const struct pn_json *j, int64_t t)
+{
+	int64_t ahead = a->q->max_ahead_ms, stamp;
+	int v = a->stamp_field >= 0 ? a->value[a->stamp_field] : -1;
+	int by_stamp = a->stamp_field >= 0 && a->stamp_field != a->time_field;
+
+	if (ahead <= 0) {
+		a->clock_ok_until = INT64_MAX; /* --max-ahead 0: Kafka Streams' rule */
+		return 1;
+	}
+	if (by_stamp && !pn_value_is_null(j, v) && pn_event_time(j, v, &a->tmp, &stamp) == 0 &&
+	    beyond(t, stamp, ahead))
+		return 0;
+	if (beyond(t, a->wall_ms, ahead)) {
+		a->wall_ms = pn_wall_ms();
+		if (!by_stamp && __builtin_add_overflow(a->wall_ms, ahead, &a->clock_ok_until))
+			a->clock_ok_until = INT64_MAX;
+	}
+	return !beyond(t, a->wall_ms, ahead);
+}
+
 /* Not updated for --ttl of stream time? */
 static int ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 {
@@ -486,8 +644,9 @@ static int ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 	       e->last_time <= a->stream_time - a->q->ttl_ms;
 }
 
-/* Applies the record to the group whose key is in a->key; 0, or -1 with
- * *why when a sum would go beyond a double (nothing changed then). */
+/* Applies the record to the group whose key is in a->key, at time t for
+ * --ttl; 0, or -1 with *why when a sum would go beyond a double (nothing
+ * changed then). */
 static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
 		    int64_t win_start, const char **why)
 {
@@ -513,12 +672,13 @@ static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, 
 }
 
 /*
- * Applies the record to each of its windows that is still open; the
- * window's start goes into the key after the group values.  Returns how
- * many windows took it, or -1 with *why.
+ * Applies the record of event time t to each of its windows that is still
+ * open (t_clock is its time for --ttl); the window's start goes into the
+ * key after the group values.  Returns how many windows took it, or -1
+ * with *why.
  */
 static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *vals, int64_t t,
-			 const char **why)
+			 int64_t t_clock, const char **why)
 {
 	const struct pn_window *w = &a->q->window;
 	size_t key_len = a->key.len;
@@ -531,7 +691,7 @@ static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *v
 		a->key.len = key_len;
 		pn_buf_add_i64(&a->key, start);
 		pn_buf_addc(&a->key, '\0');
-		if (apply_to(a, j, vals, t, start, why))
+		if (apply_to(a, j, vals, t_clock, start, why))
 			return -1;
 		applied++;
 	}
@@ -542,10 +702,10 @@ static int apply_windows(struct pn_agg *a, const struct pn_json *j, const int *v
 
 int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 {
-	int64_t t = 0;
+	int64_t t = 0, t_clock = 0;
 	int64_t offset = 0;
 	struct pn_part *p;
-	int vals[16];
+	int vals[16], key;
 
 	find_fields(a, j);
 	p = record_part(a, j, &offset, why);
@@ -562,7 +722,10 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 			goto done;
 		}
 	}
-	if (group_key(a, j) < 0) {
+	key = group_key(a, j, why);
+	if (key < 0)
+		return -1;
+	if (key > 0) {
 		a->counts.null_key++;
 		goto done;
 	}
@@ -573,20 +736,28 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 	if (a->time_field >= 0) {
 		if (record_time(a, j, &t, why))
 			return -1;
-		if (t > a->stream_time)
+		t_clock = t;
+		if (t > a->stream_time && (t <= a->clock_ok_until || clock_may_take(a, j, t))) {
 			a->stream_time = t;
+		} else if (t > a->stream_time) {
+			/* counted in its group, at the stream time for --ttl */
+			a->counts.future_times++;
+			t_clock = a->stream_time;
+		}
 	}
 	if (a->q->window.kind == PN_WINDOW_NONE) {
-		if (apply_to(a, j, vals, t, 0, why))
+		if (apply_to(a, j, vals, t_clock, 0, why))
 			return -1;
 	} else {
-		int n = apply_windows(a, j, vals, t, why);
+		int n = apply_windows(a, j, vals, t, t_clock, why);
 
 		if (n < 0)
 			return -1;
 		if (!n)
 			goto done;
 	}
+	if (a->types_pending)
+		keep_key_types(a);
 	a->counts.applied++;
 done:
 	if (p)

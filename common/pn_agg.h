@@ -10,7 +10,11 @@
  * absolute values (a changelog: replaying it is harmless).
  *
  * A record whose group field is missing or null is not counted (as
- * ksqlDB drops null keys) but is counted in the statistics.
+ * ksqlDB drops null keys) but is counted in the statistics.  Each group
+ * field has one JSON type, the first one applied (pn_query's --key-type):
+ * a record with another is refused, so 7 and "7" never make two groups
+ * that a sink writes onto one row.  The types are kept in checkpoints and,
+ * with a state per partition, shared by the partitions (key_types).
  *
  * Event time (--time-field, else the records' _timestamp) drives windows
  * and --ttl.  With a window the window's start is part of the group key;
@@ -18,6 +22,11 @@
  * when it passes the window's end plus the grace period: records for it
  * after that are late, counted and not applied.  Closed windows and groups
  * not updated for --ttl of stream time are forgotten at the next emission.
+ * An event time more than --max-ahead past the reference clock (the wall
+ * clock, and the record's _timestamp when earlier) is applied to its group
+ * but does not move the stream time, and counts as a future time: one
+ * record with a clock years ahead must not close every window or expire
+ * every group.
  */
 #ifndef PN_AGG_H
 #define PN_AGG_H
@@ -36,6 +45,7 @@ struct pn_agg_counts {
 	uint64_t null_key;	/* a group field missing or null */
 	uint64_t skipped;	/* at or below a checkpointed offset */
 	uint64_t late;		/* not applied to a window that had closed */
+	uint64_t future_times;	/* event times too far ahead to move the stream time */
 	uint64_t expired;	/* groups forgotten: window closed, or --ttl */
 	uint64_t emitted;	/* changelog rows written */
 	uint64_t checkpoints;
@@ -52,7 +62,17 @@ struct pn_agg {
 	int cond_field[PN_AGG_MAX_FIELDS], group_field[PN_AGG_MAX_FIELDS];
 	int agg_field[16];
 	int time_field;		/* field number of the event time, or -1 */
-	int64_t stream_time;	/* the largest event time applied */
+	int stamp_field;	/* of _timestamp, the reference clock, or -1 */
+	int64_t stream_time;	/* the largest event time applied, --max-ahead bounding */
+	int64_t wall_ms;	/* the wall clock, read again only when a time passes it */
+	int64_t clock_ok_until;	/* times up to this may move the stream time, no
+				 * question asked (INT64_MIN: ask clock_may_take) */
+	/* Per group field, its JSON type (enum pn_key_type, 0 while none is
+	 * known): key_type_own, or the table the partitions share. */
+	unsigned char *key_types;
+	unsigned char key_type_own[PN_AGG_MAX_FIELDS];
+	unsigned char rec_types[PN_AGG_MAX_FIELDS];	/* of the record at hand */
+	int types_pending;	/* the record at hand has a type not kept yet */
 	int value[PN_AGG_MAX_FIELDS];	/* this record's token per field, or -1 */
 	struct pn_json_memo value_memo;	/* the record shape value holds for */
 	unsigned char *entries;	/* nentries * stride bytes */
@@ -84,6 +104,18 @@ void pn_agg_pass(struct pn_agg *a, const struct pn_json *rec);
 /* Is there a group of this key (the group values' canonical texts, as
  * a->key holds the key of the record just applied)? */
 int pn_agg_has_key(const struct pn_agg *a, const char *key, size_t len);
+
+/*
+ * Takes the types of a group key as a->key holds one (from a checkpoint):
+ * each value's type becomes its field's when none was known.  0, or -1
+ * with a->why set when one differs from its field's.
+ */
+int pn_agg_take_key_types(struct pn_agg *a, const char *key, size_t len);
+/*
+ * Makes a use the shared table of key types, its own known types added
+ * to it: 0, or -1 with a->why set when they differ from the table's.
+ */
+int pn_agg_share_key_types(struct pn_agg *a, unsigned char *shared);
 
 /* Appends one changelog row per group changed since the last call to out,
  * and forgets that they changed; returns the number of rows. */

@@ -127,6 +127,13 @@ static int take_part(struct pn_aggparts *s, const char *topic, int32_t partition
 		if (loaded > 0 && pn_checkpoint_decode(&p->agg, pn_pieces_path(&s->store, topic,
 								partition), &piece) < 0)
 			loaded = -PN_EX_CONFIG;
+		if (loaded >= 0 && pn_agg_share_key_types(&p->agg, s->key_types)) {
+			pn_error("state of partition %s/%d ('%s') does not fit the other "
+				 "partitions': %s; rebuild it by replaying the input with --key-type "
+				 "string or number", topic, (int)partition,
+				 pn_pieces_path(&s->store, topic, partition), p->agg.why);
+			loaded = -PN_EX_CONFIG;
+		}
 		if (loaded < 0)
 			*status = -loaded;
 		else if (loaded > 0)

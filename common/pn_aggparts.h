@@ -11,7 +11,9 @@
  * stopped consumer still delivers must not take it from its new owner),
  * emitted and saved on its own, and dropped, once saved, when the
  * partition is revoked.  Windows and --ttl run on each partition's own
- * stream time, as Kafka Streams runs them per task.
+ * stream time, as Kafka Streams runs them per task.  The JSON type of each
+ * group field is one for all partitions: their pn_aggs share key_types, and
+ * a piece whose groups have another type is refused.
  *
  * Writes are fenced: a partition is claimed when it is loaded, and each
  * emission and save of it first checks, under the piece's lock, that no
@@ -63,6 +65,7 @@ struct pn_aggparts {
 	int nlet_go;
 	struct pn_agg_counts gone;	/* the counts of partitions dropped */
 	struct pn_aggparts_counts counts;
+	unsigned char key_types[PN_AGG_MAX_FIELDS];	/* shared by the partitions */
 	int emit_final;		/* --emit final: groups only at the end or window close */
 	int64_t emit_max;	/* bytes of rows to write at a time */
 	struct pn_buf topic;	/* scratch: a record's topic */

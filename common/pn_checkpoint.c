@@ -9,8 +9,10 @@
 #include "pn_io.h"
 
 /* The last byte is the format's version: 2 added the stream time and each
- * group's window start and last event time. */
-static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 2 };
+ * group's window start and last event time; 3 the JSON type of each group
+ * field.  Format 2 is still read: the types come from its keys. */
+static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 3 };
+enum { FORMAT_OLDEST = 2 };
 
 static void put_u32(struct pn_buf *b, uint32_t v)
 {
@@ -82,6 +84,8 @@ void pn_checkpoint_encode(struct pn_agg *a, struct pn_buf *b)
 	put_u32(b, noffsets);
 	pn_offsets_each(&a->offsets, put_offset, b);
 	put_u64(b, (uint64_t)a->stream_time);
+	put_u32(b, (uint32_t)a->q->ngroups);
+	pn_buf_add(b, a->key_types, a->q->ngroups);
 	put_u64(b, a->nentries);
 	for (size_t n = 0; n < a->nentries; n++)
 		put_entry(a, b, pn_agg_entry_at(a, n));
@@ -107,6 +111,7 @@ int pn_checkpoint_save(struct pn_agg *a, const char *path)
 struct cursor {
 	const unsigned char *p, *end;
 	int bad;
+	int format;		/* the version byte */
 };
 
 static const void *take(struct cursor *c, size_t n)
@@ -152,10 +157,11 @@ static int open_checkpoint(const char *path, const struct pn_buf *b, struct curs
 		pn_error("checkpoint '%s' is not a pn-aggregate checkpoint", path);
 		return -1;
 	}
-	if (b->data[sizeof(magic) - 1] != magic[sizeof(magic) - 1]) {
-		pn_error("checkpoint '%s' has format %d, this pn-aggregate reads format %d; "
-			 "rebuild it by replaying the input", path, b->data[sizeof(magic) - 1],
-			 magic[sizeof(magic) - 1]);
+	if (b->data[sizeof(magic) - 1] != magic[sizeof(magic) - 1] &&
+	    b->data[sizeof(magic) - 1] != FORMAT_OLDEST) {
+		pn_error("checkpoint '%s' has format %d, this pn-aggregate reads formats %d "
+			 "to %d; rebuild it by replaying the input", path,
+			 b->data[sizeof(magic) - 1], FORMAT_OLDEST, magic[sizeof(magic) - 1]);
 		return -1;
 	}
 	memcpy(&sum, b->data + b->len - 8, 8);
@@ -164,6 +170,7 @@ static int open_checkpoint(const char *path, const struct pn_buf *b, struct curs
 			 "remove it to start over", path);
 		return -1;
 	}
+	c->format = (unsigned char)b->data[sizeof(magic) - 1];
 	c->p = (const unsigned char *)b->data + sizeof(magic);
 	c->end = (const unsigned char *)b->data + b->len - 8;
 	c->bad = 0;
@@ -202,7 +209,9 @@ static void load_offsets(struct cursor *c, struct pn_offsets *offsets)
 	}
 }
 
-static void load_entry(struct pn_agg *a, struct cursor *c)
+/* Loads one group; -1 when its key's types are not its fields' (a->why),
+ * else 0 (c->bad on a structure error). */
+static int load_entry(struct pn_agg *a, struct cursor *c)
 {
 	uint32_t len = get_u32(c);
 	const char *key = take(c, len);
@@ -210,7 +219,9 @@ static void load_entry(struct pn_agg *a, struct cursor *c)
 	struct pn_agg_entry *e;
 
 	if (c->bad)
-		return;
+		return 0;
+	if (pn_agg_take_key_types(a, key, len))
+		return -1;
 	e = pn_agg_entry_get(a, key, len);
 	e->flags = flags & ~1u;
 	e->win_start = (int64_t)get_u64(c);
@@ -242,6 +253,27 @@ static void load_entry(struct pn_agg *a, struct cursor *c)
 				memcpy(s, p, pn_agg_kind_slots[d->kind] * sizeof(int64_t));
 		}
 	}
+	return 0;
+}
+
+/* Format 3's types of the group fields; format 2 has none (its keys say). */
+static void load_key_types(struct pn_agg *a, struct cursor *c)
+{
+	const unsigned char *types;
+
+	if (c->format == FORMAT_OLDEST)
+		return;
+	if (get_u32(c) != (uint32_t)a->q->ngroups) {
+		c->bad = 1;
+		return;
+	}
+	types = take(c, a->q->ngroups);
+	for (int g = 0; types && g < a->q->ngroups; g++) {
+		if (types[g] > PN_KEY_T_ARRAY)
+			c->bad = 1;
+		else if (a->q->key_mode != PN_KEY_AS_IS)
+			a->key_types[g] = types[g];
+	}
 }
 
 /* Loads the checkpoint at c into a: 1, or -1 after reporting. */
@@ -258,9 +290,16 @@ static int load_body(struct pn_agg *a, const char *path, struct cursor c)
 	}
 	load_offsets(&c, &a->offsets);
 	a->stream_time = (int64_t)get_u64(&c);
+	load_key_types(a, &c);
 	n = get_u64(&c);
-	for (uint64_t i = 0; i < n && !c.bad; i++)
-		load_entry(a, &c);
+	for (uint64_t i = 0; i < n && !c.bad; i++) {
+		if (load_entry(a, &c) < 0) {
+			pn_error("checkpoint '%s' does not fit one type per group field: %s; "
+				 "run with --key-type as-is, or rebuild it by replaying the input "
+				 "with --key-type string or number", path, a->why);
+			return -1;
+		}
+	}
 	if (c.bad || c.p != c.end) {
 		pn_error("checkpoint '%s' is corrupt (bad structure)", path);
 		status = -1;

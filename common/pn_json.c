@@ -259,6 +259,14 @@ static long scan_number(struct pn_json *j, size_t pos)
 	return (long)i;
 }
 
+int pn_json_is_number(const char *s, size_t n)
+{
+	struct pn_json j = { .text = s, .len = n };
+
+	return n > 0 && (s[0] == '-' || (unsigned char)(s[0] - '0') < 10) &&
+	       scan_number(&j, 0) == (long)n;
+}
+
 /* true, false or null at pos: returns its end, or -1. */
 static long scan_literal(struct pn_json *j, size_t pos)
 {

@@ -155,6 +155,10 @@ void pn_json_unescape(const char *s, size_t n, struct pn_buf *out);
  * that fits in 64 bits (fraction, exponent or overflow). */
 int pn_json_int64(const char *s, size_t n, int64_t *v);
 
+/* 1 if the n bytes of s are exactly one JSON number (RFC 8259), as the
+ * tokenizer takes them: "7", "-1.5e3"; not "07", " 7" or "". */
+int pn_json_is_number(const char *s, size_t n);
+
 /* Appends s as a quoted JSON string (see above for escaping). */
 void pn_json_add_string(struct pn_buf *b, const char *s, size_t n);
 

@@ -194,6 +194,33 @@ int pn_query_add_agg(struct pn_query *q, enum pn_agg_kind kind, const char *spec
 	return 0;
 }
 
+const char *const pn_key_type_names[] = { "nothing", "a string", "a number", "a boolean",
+					  "an object", "a list" };
+
+/* Every byte that does not start a string, a boolean, an object or a
+ * list starts a number (the canonical text of a value is valid JSON):
+ * the table holds each type XOR PN_KEY_T_NUMBER, so that its zeros are
+ * numbers. */
+#define BY_FIRST(type) ((type) ^ PN_KEY_T_NUMBER)
+const unsigned char pn_key_type_by_first[256] = {
+	['"'] = BY_FIRST(PN_KEY_T_STRING), ['t'] = BY_FIRST(PN_KEY_T_BOOLEAN),
+	['f'] = BY_FIRST(PN_KEY_T_BOOLEAN), ['{'] = BY_FIRST(PN_KEY_T_OBJECT),
+	['['] = BY_FIRST(PN_KEY_T_ARRAY),
+};
+
+int pn_query_set_key_mode(struct pn_query *q, const char *mode)
+{
+	static const char *const names[] = { "strict", "as-is", "string", "number" };
+
+	for (int i = 0; i < 4; i++) {
+		if (!strcmp(mode, names[i])) {
+			q->key_mode = (enum pn_key_mode)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
 	return pn_hash64(h, s ? s : "\x01", s ? strlen(s) + 1 : 1);
@@ -214,6 +241,10 @@ uint64_t pn_query_fingerprint(const struct pn_query *q)
 	h = fnv_str(h, "groups");
 	for (int i = 0; i < q->ngroups; i++)
 		h = fnv_str(fnv_str(h, q->groups[i].field), q->groups[i].name);
+	/* string and number change the keys' texts; strict and as-is keep
+	 * them as they were before --key-type, so old checkpoints still fit */
+	if (q->key_mode == PN_KEY_STRING || q->key_mode == PN_KEY_NUMBER)
+		h = pn_hash64(fnv_str(h, "key-mode"), &q->key_mode, sizeof(q->key_mode));
 	h = fnv_str(h, "aggs");
 	for (int i = 0; i < q->naggs; i++) {
 		h = pn_hash64(h, &q->aggs[i].kind, sizeof(q->aggs[i].kind));

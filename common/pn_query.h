@@ -6,7 +6,10 @@
  *
  * Values compare as JSON types: 42 and "42" differ, and strings compare
  * by their decoded characters.  A group key is made of each value's
- * canonical text, so "\u0041" and "A" are the same key.
+ * canonical text, so "\u0041" and "A" are the same key.  A group field
+ * keeps one JSON type (--key-type): 7 and "7" would be two groups that a
+ * sink writes onto one row, so by default a second type is bad input,
+ * and the string and number modes turn one type into the other first.
  *
  * The fingerprint names the parts of a query that shape the groups' keys
  * and state, so a checkpoint made by another query is refused.
@@ -54,6 +57,29 @@ struct pn_cond {
 	int nvalues;
 };
 
+/* --key-type: what a group field's values of two JSON types do. */
+enum pn_key_mode {
+	PN_KEY_STRICT,		/* bad input (the default) */
+	PN_KEY_AS_IS,		/* two groups, as before --key-type */
+	/* the modes that change values come last: one compare on a hot path */
+	PN_KEY_STRING,		/* numbers and booleans become strings: 7 -> "7" */
+	PN_KEY_NUMBER,		/* strings holding a JSON number become it: "7" -> 7 */
+};
+
+/* The JSON type of a group value, from the first byte of its canonical
+ * text; 0 is "none seen yet". */
+enum pn_key_type { PN_KEY_NONE, PN_KEY_T_STRING, PN_KEY_T_NUMBER, PN_KEY_T_BOOLEAN,
+		   PN_KEY_T_OBJECT, PN_KEY_T_ARRAY };
+
+extern const char *const pn_key_type_names[];	/* "a string", "a number", ... */
+extern const unsigned char pn_key_type_by_first[256];	/* XOR PN_KEY_T_NUMBER */
+
+/* The type of a canonical JSON text (not null) from its first byte. */
+static inline enum pn_key_type pn_key_type_of(char first)
+{
+	return (enum pn_key_type)(pn_key_type_by_first[(unsigned char)first] ^ PN_KEY_T_NUMBER);
+}
+
 struct pn_group_def {
 	char *field;
 	char *name;
@@ -71,6 +97,11 @@ struct pn_query {
 	struct pn_window window;
 	int64_t grace_ms;	/* a window closes at its end + grace */
 	int64_t ttl_ms;		/* 0: groups are kept for ever */
+	enum pn_key_mode key_mode;
+	/* An event time more than this ahead of the reference clock (the
+	 * wall clock, and the record's _timestamp when it has one) does not
+	 * move the stream time: one bad clock must not close every window. */
+	int64_t max_ahead_ms;
 };
 
 /* Does the query need each record's event time? */
@@ -84,6 +115,8 @@ int pn_query_add_where(struct pn_query *q, const char *expr, const char **why);
 int pn_query_add_group(struct pn_query *q, const char *spec, const char **why);
 int pn_query_add_agg(struct pn_query *q, enum pn_agg_kind kind, const char *spec,
 		     const char **why);
+/* "strict", "string", "number" or "as-is"; -1 on another. */
+int pn_query_set_key_mode(struct pn_query *q, const char *mode);
 /* A stable 64-bit fingerprint of the query, stored in checkpoints. */
 uint64_t pn_query_fingerprint(const struct pn_query *q);
 void pn_query_release(struct pn_query *q);

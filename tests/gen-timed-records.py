@@ -40,6 +40,6 @@ for i in range(count):
         tv = str(when.replace(tzinfo=None))
     else:
         tv = str(t)
-    rec = {"k": rnd.choice(["a", "b", "c", 7, "é"]), "v": rnd.randrange(100), "t": tv,
+    rec = {"k": rnd.choice(["a", "b", "c", "7", "é"]), "v": rnd.randrange(100), "t": tv,
            "_timestamp": t}
     print(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))

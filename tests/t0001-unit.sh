@@ -68,6 +68,10 @@ test_expect_success 'pn_checkpoint: round trip, damaged or foreign files refused
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-checkpoint"
 '
 
+test_expect_success 'pn_agg: one JSON type per group field, a clock one record cannot throw' '
+	"$PN_UNIT/test-aggkeys"
+'
+
 test_expect_success 'pn_s3: a page of a listing' '
 	"$PN_UNIT/test-s3"
 '

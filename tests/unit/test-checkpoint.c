@@ -237,8 +237,8 @@ static void test_refused(void)
 		{ "too short for a checkpoint", SIZE_MAX, 0, 20, 0,
 		  "is not a pn-aggregate checkpoint" },
 		{ "another magic", 0, 'P' ^ 'X', SIZE_MAX, 0, "is not a pn-aggregate checkpoint" },
-		{ "another format", 7, 2 ^ 1, SIZE_MAX, 0,
-		  "has format 1, this pn-aggregate reads format 2" },
+		{ "another format", 7, 3 ^ 1, SIZE_MAX, 0,
+		  "has format 1, this pn-aggregate reads formats 2 to 3" },
 	};
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		pn_buf_reset(&b);

@@ -1112,6 +1112,20 @@ static void test_utf8_valid(void)
 	CHECK(pn_utf8_valid("a\xff", 1), "bytes past n are ignored");
 }
 
+/* pn_json_is_number: exactly one JSON number, as the tokenizer takes them */
+static void test_is_number(void)
+{
+	static const struct { const char *s; int want; } cases[] = {
+		{ "7", 1 }, { "-7", 1 }, { "0", 1 }, { "1.5", 1 }, { "-1.5e3", 1 }, { "1E+2", 1 },
+		{ "", 0 }, { "07", 0 }, { " 7", 0 }, { "7 ", 0 }, { "+7", 0 }, { "1.", 0 },
+		{ ".5", 0 }, { "0x1", 0 }, { "abc", 0 }, { "-", 0 }, { "1e", 0 }, { "NaN", 0 },
+	};
+
+	for (size_t i = 0; i < NELEM(cases); i++)
+		CHECK_I64(pn_json_is_number(cases[i].s, strlen(cases[i].s)), cases[i].want,
+			  "pn_json_is_number(\"%s\")", cases[i].s);
+}
+
 int main(int argc, char **argv)
 {
 	unit_init(argc, argv);
@@ -1127,6 +1141,7 @@ int main(int argc, char **argv)
 	test_tokens();
 	test_unescape();
 	test_int64();
+	test_is_number();
 	test_add_string();
 	test_round_trip_random();
 	test_utf8_valid();
