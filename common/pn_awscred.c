@@ -802,28 +802,16 @@ static void time_text(int64_t ms, char *out, size_t size)
 	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int pn_awscred_fresh(struct pn_awscred *c, struct pn_buf *err)
+/* Fetches the credentials again and takes them; 0, or an exit status with
+ * err set and c as it was. */
+static int renew(struct pn_awscred *c, struct pn_buf *err)
 {
 	struct pn_awscred fresh = { 0 };
-	int64_t now;
 	char when[32];
 	int rc;
 
-	if (!c->refresh_ms || (now = wall_ms()) < c->refresh_ms)
-		return 0;
-	time_text(c->expires_ms, when, sizeof(when));
 	if ((rc = fetch_again(c, &fresh, err))) {
 		cred_clear(&fresh);
-		if (now < c->expires_ms) {
-			/* keep signing with the ones we have; try again soon */
-			pn_warn("cannot refresh the S3 credentials (%s); the current ones last "
-				"until %s", err->data, when);
-			pn_buf_reset(err);
-			c->refresh_ms = now + RETRY_REFRESH_MS;
-			return 0;
-		}
-		pn_buf_addf(err, "; the S3 credentials from the %s expired at %s",
-			    pn_awscred_source_name(c->source), when);
 		return rc;
 	}
 	fresh.source = c->source;
@@ -835,4 +823,33 @@ int pn_awscred_fresh(struct pn_awscred *c, struct pn_buf *err)
 	pn_info("S3 credentials refreshed from the %s, valid until %s",
 		pn_awscred_source_name(c->source), when);
 	return 0;
+}
+
+int pn_awscred_fresh(struct pn_awscred *c, struct pn_buf *err)
+{
+	int64_t now;
+	char when[32];
+	int rc;
+
+	if (!c->refresh_ms || (now = wall_ms()) < c->refresh_ms)
+		return 0;
+	if (!(rc = renew(c, err)))
+		return 0;
+	time_text(c->expires_ms, when, sizeof(when));
+	if (now < c->expires_ms) {
+		/* keep signing with the ones we have; try again soon */
+		pn_warn("cannot refresh the S3 credentials (%s); the current ones last until %s",
+			err->data, when);
+		pn_buf_reset(err);
+		c->refresh_ms = now + RETRY_REFRESH_MS;
+		return 0;
+	}
+	pn_buf_addf(err, "; the S3 credentials from the %s expired at %s",
+		    pn_awscred_source_name(c->source), when);
+	return rc;
+}
+
+int pn_awscred_renew(struct pn_awscred *c, struct pn_buf *err)
+{
+	return c->refresh_ms ? renew(c, err) : -1;
 }

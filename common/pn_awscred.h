@@ -67,6 +67,12 @@ int pn_awscred_find(struct pn_awscred *c, struct pn_buf *err);
  * they have expired and cannot be fetched again. */
 int pn_awscred_fresh(struct pn_awscred *c, struct pn_buf *err);
 
+/* Fetches temporary credentials again now, whatever their expiry says:
+ * for a service that has called them expired (a clock ahead of ours, a
+ * revoked session).  0 with new credentials; -1 when they are not
+ * temporary; else an exit status with err set and c unchanged. */
+int pn_awscred_renew(struct pn_awscred *c, struct pn_buf *err);
+
 void pn_awscred_release(struct pn_awscred *c);
 
 /* "environment", "shared files", "container endpoint", "instance metadata". */

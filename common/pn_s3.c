@@ -249,8 +249,8 @@ static void backoff(int attempt)
  * NULL); the reply body lands in s->body and an ETag in s->hdr.  0, or an
  * exit status with s->err set.
  */
-static int request(struct pn_s3 *s, const char *method, const char *key, const char *query,
-		   const void *data, size_t len, const char *ctype)
+static int request_once(struct pn_s3 *s, const char *method, const char *key,
+			const char *query, const void *data, size_t len, const char *ctype)
 {
 	CURL *c = s->curl;
 	struct curl_slist *h = NULL;
@@ -310,6 +310,7 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 		pn_buf_reset(&s->err);
 		cerr[0] = '\0';
 		s->status = 0;
+		s->expired_token = 0;
 		rc = curl_easy_perform(c);
 		if (rc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
@@ -339,6 +340,7 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 				status = PN_EX_DATAERR;
 			else
 				status = PN_EX_CONFIG;
+			s->expired_token = e.code.len && !strcmp(e.code.data, "ExpiredToken");
 			pn_buf_release(&e.code);
 			pn_buf_release(&e.message);
 		}
@@ -351,6 +353,29 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 	pn_buf_release(&line);
 	pn_buf_release(&sig);
 	return status;
+}
+
+/*
+ * request_once, and once more with new credentials when S3 calls the
+ * temporary ones expired before their time (a clock ahead of ours, a
+ * revoked session): a refused request changed nothing, so it can be sent
+ * again.
+ */
+static int request(struct pn_s3 *s, const char *method, const char *key, const char *query,
+		   const void *data, size_t len, const char *ctype)
+{
+	struct pn_buf why = PN_BUF_INIT;
+	int st = request_once(s, method, key, query, data, len, ctype), rc;
+
+	if (st != PN_EX_CONFIG || !s->expired_token)
+		return st;
+	pn_info("%s; fetching new credentials", s->err.data);
+	if (!(rc = pn_awscred_renew(&s->cred, &why)))
+		st = request_once(s, method, key, query, data, len, ctype);
+	else if (rc > 0)
+		pn_buf_addf(&s->err, "; fetching new credentials failed: %s", why.data);
+	pn_buf_release(&why);
+	return st;
 }
 
 int pn_s3_put(struct pn_s3 *s, const char *key, const void *data, size_t len,

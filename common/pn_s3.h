@@ -41,6 +41,7 @@ struct pn_s3 {
 	struct pn_buf err;	/* the message of the last failure */
 	struct pn_buf url, body, hdr; /* scratch */
 	long status;		/* HTTP status of the last request */
+	int expired_token;	/* and S3 said its credentials had expired */
 };
 
 /* Fills s from the environment; endpoint/region may be NULL.  0, or an

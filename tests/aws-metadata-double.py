@@ -19,7 +19,10 @@ pn's credential chain (common/pn_awscred.c):
 
 Each credentials answer is new: AKIMDS1, AKIMDS2, ... (AKCONT1, ... for the
 container), secret SK<key>, session token TOK<key>, expiring $LIFETIME
-seconds later (default 3600).  Each is added to KEYFILE as a line
+seconds later (default 3600).  With REAL_LIFETIME, they stop working
+that many seconds after they were handed out whatever their Expiration
+says, as a revoked session or a client clock behind would have it.  Each
+is added to KEYFILE as a line
 "KEY SECRET TOKEN EXPIRES" (the file rewritten whole, through a rename),
 the form tests/sigv4-server.py @KEYFILE accepts.  It writes the port it listens on
 to PORTFILE and logs one line per request on stderr.
@@ -34,6 +37,7 @@ import threading
 
 PORTFILE, KEYFILE = sys.argv[1:3]
 LIFETIME = float(os.environ.get("LIFETIME", "3600"))
+REAL_LIFETIME = float(os.environ.get("REAL_LIFETIME", LIFETIME))
 CONTAINER_AUTH = os.environ.get("CONTAINER_AUTH")
 ROLE = "pn-test-role"
 CREDS = "/latest/meta-data/iam/security-credentials/"
@@ -56,7 +60,8 @@ def hand_out_locked(kind):
             lines = f.readlines()
     except FileNotFoundError:
         lines = []
-    lines.append("%s SK%s TOK%s %.3f\n" % (key, key, key, expires.timestamp()))
+    lines.append("%s SK%s TOK%s %.3f\n" % (key, key, key, expires.timestamp() -
+                                           LIFETIME + REAL_LIFETIME))
     with open(KEYFILE + ".tmp", "w") as f:
         f.writelines(lines)
     os.rename(KEYFILE + ".tmp", KEYFILE)

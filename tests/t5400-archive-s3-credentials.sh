@@ -274,4 +274,38 @@ test_expect_success 'temporary credentials fetched again before they expire, mid
 	test $(cat n) -ge 2
 '
 
+# Credentials that S3 calls expired before their Expiration (a revoked
+# session, a clock behind): the refused request is sent again, once, with
+# credentials fetched anew.
+test_expect_success 'credentials S3 calls expired before their time are fetched anew' '
+	printf "AKNONE SKNONE\n" >early-keys &&
+	{ python3 "$PN_SRC/tests/sigv4-server.py" early-s3.port @early-keys 2>>early-s3.log & } &&
+	test_cleanup_kill $! &&
+	{ REAL_LIFETIME=3 python3 "$PN_SRC/tests/aws-metadata-double.py" early-md.port \
+		early-keys 2>>early-md.log & } &&
+	test_cleanup_kill $! &&
+	wait_for_file early-s3.port &&
+	wait_for_file early-md.port &&
+	mkfifo early-feed &&
+	{ AWS_EC2_METADATA_DISABLED= \
+	  AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$(cat early-md.port) \
+		pn-archive write -v --endpoint http://127.0.0.1:$(cat early-s3.port) \
+		--max-records 2 --partition-by "{topic}" s3://b/early <early-feed 2>early.err & } &&
+	writer=$! &&
+	exec 3>early-feed &&
+	test_when_finished "exec 3>&-" &&
+	head -n 3 in >&3 &&
+	test_wait_until 30 grep -q "^signed PUT .*manifest.json by AKIMDS1$" early-s3.log &&
+	test_wait_until 30 expired early-keys AKIMDS1 &&
+	sed -n 4,5p in >&3 &&
+	test_wait_until 30 grep -q "^signed PUT .*manifest.json by AKIMDS2$" early-s3.log &&
+	exec 3>&- &&
+	wait $writer &&
+	grep "^refused PUT .*: ExpiredToken: the credentials of AKIMDS1 expired by AKIMDS1$" \
+		early-s3.log >refused &&
+	test_line_count = 1 refused &&
+	grep "ExpiredToken.*; fetching new credentials$" early.err &&
+	grep "S3 credentials refreshed from the instance metadata" early.err
+'
+
 test_done
