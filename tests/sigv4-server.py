@@ -13,6 +13,8 @@ then ends with " by ACCESS_KEY".
 With FAIL=N in the environment, one request in N (the 1st, N+1th, ...)
 gets HTTP 500 InternalError before any check, for the retry tests.
 With LISTING=FILE, a listing (GET ?list-type=2) answers FILE's content.
+With STORE=1, it keeps what is PUT (one-part objects, in memory) and
+answers GETs and listings from it, NoSuchKey for a key it does not have.
 
 s3rver accepts any signature; real S3 does not.  This server recomputes
 each request's signature from the AWS specification (canonical request,
@@ -29,6 +31,7 @@ import http.server
 import os
 import sys
 import urllib.parse
+import xml.sax.saxutils
 
 PORTFILE = sys.argv[1]
 KEYFILE = sys.argv[2][1:] if sys.argv[2].startswith("@") else None
@@ -37,6 +40,8 @@ if not KEYFILE:
     TOKEN = sys.argv[4] if len(sys.argv) > 4 else None
 FAIL = int(os.environ.get("FAIL", "0"))
 LISTING = os.environ.get("LISTING")
+STORE = os.environ.get("STORE") == "1"
+objects = {}  # STORE: "/bucket/key" (decoded) -> bytes
 requests = 0
 
 
@@ -130,8 +135,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         global requests
         length = int(self.headers.get("Content-Length", "0") or 0)
-        if length:
-            self.rfile.read(length)
+        data = self.rfile.read(length) if length else b""
         requests += 1
         if FAIL and (requests - 1) % FAIL == 0:
             self.refuse("InternalError", "injected failure", 500)
@@ -142,7 +146,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         "SignatureDoesNotMatch", why)
             return
         body = b""
-        if self.command == "GET" and "list-type=2" in self.path:
+        path, _, query = self.path.partition("?")
+        name = urllib.parse.unquote(path)
+        if STORE and self.command == "PUT" and not query:
+            objects[name] = data
+        elif STORE and self.command == "GET" and "list-type=2" in query:
+            params = urllib.parse.parse_qs(query)
+            under = name.rstrip("/") + "/" + params.get("prefix", [""])[0]
+            keys = sorted(k for k in objects if k.startswith(under))
+            body = ("<ListBucketResult><IsTruncated>false</IsTruncated>%s</ListBucketResult>" %
+                    "".join("<Contents><Key>%s</Key><Size>%d</Size></Contents>" % (
+                        xml.sax.saxutils.escape(k[len(name.rstrip("/")) + 1:]), len(objects[k]))
+                        for k in keys)).encode()
+        elif STORE and self.command == "GET":
+            if name not in objects:
+                self.refuse("NoSuchKey", "no such key", 404)
+                return
+            body = objects[name]
+        elif STORE and self.command == "DELETE" and not query:
+            objects.pop(name, None)
+        elif self.command == "GET" and "list-type=2" in self.path:
             body = b"<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>"
             if LISTING:
                 with open(LISTING, "rb") as f:

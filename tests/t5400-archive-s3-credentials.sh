@@ -4,7 +4,8 @@
 # (AWS_PROFILE, a config-file-only profile, a profile named but missing),
 # a container endpoint with its authorization token, the instance
 # metadata service (IMDSv2); temporary ones are fetched again before they
-# expire while a long write goes on.  Every request goes to
+# expire while a long write (or a pn-aggregate saving its state in S3)
+# goes on, and at once when S3 calls them expired.  Every request goes to
 # tests/sigv4-server.py, which checks the access key, the signature, the
 # session token and the expiry; the container endpoint and the metadata
 # service are tests/aws-metadata-double.py on loopback.
@@ -306,6 +307,49 @@ test_expect_success 'credentials S3 calls expired before their time are fetched 
 	test_line_count = 1 refused &&
 	grep "ExpiredToken.*; fetching new credentials$" early.err &&
 	grep "S3 credentials refreshed from the instance metadata" early.err
+'
+
+# pn-aggregate keeps its state in S3 through the same client: a long
+# aggregation saves its pieces across the expiry of its credentials.
+pieces_put () {
+	[ "$(grep -c "^signed PUT /b/rep/pings/0.ckpt by " agg-s3.log)" -ge "$1" ]
+}
+test_expect_success 'pn-aggregate --state s3:// saves its state across an expiry' '
+	printf "AKNONE SKNONE\n" >agg-keys &&
+	{ STORE=1 python3 "$PN_SRC/tests/sigv4-server.py" agg-s3.port @agg-keys 2>>agg-s3.log & } &&
+	test_cleanup_kill $! &&
+	{ LIFETIME=6 python3 "$PN_SRC/tests/aws-metadata-double.py" agg-md.port agg-keys \
+		2>>agg-md.log & } &&
+	test_cleanup_kill $! &&
+	wait_for_file agg-s3.port &&
+	wait_for_file agg-md.port &&
+	export AWS_EC2_METADATA_DISABLED= \
+		AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$(cat agg-md.port) \
+		AWS_ENDPOINT_URL=http://127.0.0.1:$(cat agg-s3.port) &&
+	test_when_finished "export AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL=http://127.0.0.1:$(cat s3.port); unset AWS_EC2_METADATA_SERVICE_ENDPOINT" &&
+	mkfifo agg-feed &&
+	{ pn-aggregate -v --state s3://b/rep/ --emit-interval 50ms --group-by source_id:id \
+		--count "*:n" <agg-feed >agg.out 2>agg.err & } &&
+	aggregator=$! &&
+	exec 3>agg-feed &&
+	test_when_finished "exec 3>&-" &&
+	head -n 2 in >&3 &&
+	test_wait_until 30 pieces_put 1 &&
+	first=$(sed -n "s/^signed PUT .*0.ckpt by //p" agg-s3.log | head -n 1) &&
+	test_wait_until 30 expired agg-keys "$first" &&
+	n=$(grep -c "^signed PUT /b/rep/pings/0.ckpt by " agg-s3.log) &&
+	sed -n 3,4p in >&3 &&
+	test_wait_until 30 pieces_put $((n + 1)) &&
+	exec 3>&- &&
+	wait $aggregator &&
+	grep "S3 credentials refreshed from the instance metadata" agg.err &&
+	sed -n "s/^signed PUT .*0.ckpt by //p" agg-s3.log | sort -u >signers &&
+	test_line_count -ge 2 signers &&
+	grep "^refused" agg-s3.log | grep -v ": no such key by " >bad;
+	test_must_be_empty bad &&
+	pn-aggregate --state s3://b/rep/ --print-offsets >offsets &&
+	echo "{\"pings\":{\"0\":4}}" >expect &&
+	test_cmp expect offsets
 '
 
 test_done
