@@ -35,6 +35,25 @@ expired () {
 	[ -n "$at" ] && [ "$at" -le "$(date +%s)" ]
 }
 
+# start_doubles NAME [VAR=VALUE...]: a pair of doubles of its own: the S3
+# double accepting the keys in NAME-keys (and STORE from the environment),
+# the metadata double handing out keys there with the settings given
+# (LIFETIME, REAL_LIFETIME); ports in NAME-s3.port and NAME-md.port, logs
+# in NAME-s3.log and NAME-md.log.
+start_doubles () {
+	local name=$1
+	shift
+	printf "AKNONE SKNONE\n" >"$name-keys" &&
+	{ python3 "$PN_SRC/tests/sigv4-server.py" "$name-s3.port" "@$name-keys" \
+		2>>"$name-s3.log" & } &&
+	test_cleanup_kill $! &&
+	{ env "$@" python3 "$PN_SRC/tests/aws-metadata-double.py" "$name-md.port" \
+		"$name-keys" 2>>"$name-md.log" & } &&
+	test_cleanup_kill $! &&
+	wait_for_file "$name-s3.port" &&
+	wait_for_file "$name-md.port"
+}
+
 test_expect_success 'start the signature-checking S3 double and the metadata double' '
 	mkdir -p home/.aws &&
 	printf "AKENV SKENV\nAKFILE SKFILE\nAKPROD SKPROD\nAKCFG SKCFG TOKCFG\n" >keys &&
@@ -244,14 +263,7 @@ first_signer () {
 }
 
 test_expect_success 'temporary credentials fetched again before they expire, mid-write' '
-	printf "AKNONE SKNONE\n" >short-keys &&
-	{ python3 "$PN_SRC/tests/sigv4-server.py" short-s3.port @short-keys 2>>short-s3.log & } &&
-	test_cleanup_kill $! &&
-	{ LIFETIME=6 python3 "$PN_SRC/tests/aws-metadata-double.py" short-md.port short-keys \
-		2>>short-md.log & } &&
-	test_cleanup_kill $! &&
-	wait_for_file short-s3.port &&
-	wait_for_file short-md.port &&
+	start_doubles short LIFETIME=6 &&
 	mkfifo feed &&
 	{ AWS_EC2_METADATA_DISABLED= \
 	  AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$(cat short-md.port) \
@@ -279,14 +291,7 @@ test_expect_success 'temporary credentials fetched again before they expire, mid
 # session, a clock behind): the refused request is sent again, once, with
 # credentials fetched anew.
 test_expect_success 'credentials S3 calls expired before their time are fetched anew' '
-	printf "AKNONE SKNONE\n" >early-keys &&
-	{ python3 "$PN_SRC/tests/sigv4-server.py" early-s3.port @early-keys 2>>early-s3.log & } &&
-	test_cleanup_kill $! &&
-	{ REAL_LIFETIME=3 python3 "$PN_SRC/tests/aws-metadata-double.py" early-md.port \
-		early-keys 2>>early-md.log & } &&
-	test_cleanup_kill $! &&
-	wait_for_file early-s3.port &&
-	wait_for_file early-md.port &&
+	start_doubles early REAL_LIFETIME=3 &&
 	mkfifo early-feed &&
 	{ AWS_EC2_METADATA_DISABLED= \
 	  AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$(cat early-md.port) \
@@ -315,14 +320,7 @@ pieces_put () {
 	[ "$(grep -c "^signed PUT /b/rep/pings/0.ckpt by " agg-s3.log)" -ge "$1" ]
 }
 test_expect_success 'pn-aggregate --state s3:// saves its state across an expiry' '
-	printf "AKNONE SKNONE\n" >agg-keys &&
-	{ STORE=1 python3 "$PN_SRC/tests/sigv4-server.py" agg-s3.port @agg-keys 2>>agg-s3.log & } &&
-	test_cleanup_kill $! &&
-	{ LIFETIME=6 python3 "$PN_SRC/tests/aws-metadata-double.py" agg-md.port agg-keys \
-		2>>agg-md.log & } &&
-	test_cleanup_kill $! &&
-	wait_for_file agg-s3.port &&
-	wait_for_file agg-md.port &&
+	STORE=1 start_doubles agg LIFETIME=6 &&
 	export AWS_EC2_METADATA_DISABLED= \
 		AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$(cat agg-md.port) \
 		AWS_ENDPOINT_URL=http://127.0.0.1:$(cat agg-s3.port) &&
