@@ -555,6 +555,7 @@ static int fetch_container(struct pn_awscred *c, const char *url, struct pn_buf 
 {
 	struct pn_buf auth = PN_BUF_INIT, body = PN_BUF_INIT, why = PN_BUF_INIT;
 	struct curl_slist *h = NULL;
+	char *shown = pn_url_redact(url);
 	long status = 0;
 	int rc;
 
@@ -567,18 +568,19 @@ static int fetch_container(struct pn_awscred *c, const char *url, struct pn_buf 
 		pn_buf_reset(&why);
 	}
 	if (http_call("GET", url, h, &status, &body, &why)) {
-		pn_buf_addf(err, "cannot reach the container credentials endpoint '%s': %s", url,
+		pn_buf_addf(err, "cannot reach the container credentials endpoint '%s': %s", shown,
 			    why.data);
 		rc = PN_EX_UNAVAILABLE;
 	} else if (status != 200) {
-		pn_buf_addf(err, "the container credentials endpoint '%s' answered HTTP %ld", url,
+		pn_buf_addf(err, "the container credentials endpoint '%s' answered HTTP %ld", shown,
 			    status);
 		rc = status >= 500 || status == 429 ? PN_EX_UNAVAILABLE : PN_EX_CONFIG;
 	} else if (take_answer(c, &body, &why)) {
-		pn_buf_addf(err, "the container credentials endpoint '%s': %s", url, why.data);
+		pn_buf_addf(err, "the container credentials endpoint '%s': %s", shown, why.data);
 		rc = PN_EX_UNAVAILABLE;
 	}
 out:
+	free(shown);
 	curl_slist_free_all(h);
 	pn_buf_release(&auth);
 	pn_buf_release(&body);

@@ -63,8 +63,15 @@ int pn_s3_init(struct pn_s3 *s, const char *bucket, const char *endpoint,
 	}
 	if ((rc = pn_awscred_find(&s->cred, &s->err)))
 		return rc;
-	pn_info("S3 credentials from the %s (%s)", pn_awscred_source_name(s->cred.source),
-		s->cred.origin);
+	if (pn_verbosity >= 2) {
+		/* a URL from the environment may carry a password */
+		char *shown = strstr(s->cred.origin, "://") ? pn_url_redact(s->cred.origin) :
+			      pn_strdup(s->cred.origin);
+
+		pn_info("S3 credentials from the %s (%s)",
+			pn_awscred_source_name(s->cred.source), shown);
+		free(shown);
+	}
 	return 0;
 }
 

@@ -144,7 +144,7 @@ test_expect_success 'a profile named but in neither file is a configuration erro
 	grep "profile .role. in .* has no aws_access_key_id" err
 '
 
-test_expect_success 'a container endpoint with its authorization token, or its file' '
+test_expect_success 'a container endpoint with its authorization token, or its file; 69 unreachable' '
 	cut_log &&
 	AWS_CONTAINER_CREDENTIALS_FULL_URI=$md/container/credentials \
 	AWS_CONTAINER_AUTHORIZATION_TOKEN=Bearer-c0ntainer \
@@ -169,7 +169,11 @@ test_expect_success 'a container endpoint with its authorization token, or its f
 	test_cmp expect err &&
 	AWS_CONTAINER_CREDENTIALS_FULL_URI=http://192.0.2.1/creds \
 		test_expect_code 78 pn-archive ls s3://b/cont 2>err &&
-	grep "is neither https:// nor http:// to a loopback or container agent address" err
+	grep "is neither https:// nor http:// to a loopback or container agent address" err &&
+	AWS_CONTAINER_CREDENTIALS_FULL_URI=http://u:s3cret@127.0.0.1:1/creds \
+		test_expect_code 69 pn-archive ls s3://b/cont 2>err &&
+	grep "^pn-archive: cannot reach the container credentials endpoint .http://\*\*\*@127.0.0.1:1/creds.: " err &&
+	! grep s3cret err
 '
 
 test_expect_success 'IMDSv2: a session token first, then the role and its credentials' '
