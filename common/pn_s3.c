@@ -25,17 +25,21 @@ static const char *env_first(const char *a, const char *b)
 int pn_s3_init(struct pn_s3 *s, const char *bucket, const char *endpoint,
 	       const char *region, int retries)
 {
-	const char *key = env_first("AWS_ACCESS_KEY_ID", NULL);
-	const char *secret = env_first("AWS_SECRET_ACCESS_KEY", NULL);
-	const char *token = env_first("AWS_SESSION_TOKEN", NULL);
+	char *found_region = region ? NULL : pn_awscred_region();
 	size_t n;
+	int rc;
 
 	memset(s, 0, sizeof(*s));
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	s->curl = curl_easy_init();
+	if (!s->curl) {
+		free(found_region);
+		pn_buf_addf(&s->err, "cannot start libcurl");
+		return PN_EX_FAILED;
+	}
 	s->retries = retries;
 	s->bucket = pn_strdup(bucket);
-	if (!region)
-		region = env_first("AWS_REGION", "AWS_DEFAULT_REGION");
-	s->region = pn_strdup(region ? region : "us-east-1");
+	s->region = found_region ? found_region : pn_strdup(region ? region : "us-east-1");
 	if (!endpoint)
 		endpoint = env_first("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
 	if (endpoint) {
@@ -50,11 +54,6 @@ int pn_s3_init(struct pn_s3 *s, const char *bucket, const char *endpoint,
 	n = strlen(s->endpoint);
 	while (n > 0 && s->endpoint[n - 1] == '/')
 		s->endpoint[--n] = '\0';
-	if (!key || !secret) {
-		pn_buf_addf(&s->err, "no S3 credentials: set AWS_ACCESS_KEY_ID and "
-			    "AWS_SECRET_ACCESS_KEY");
-		return PN_EX_CONFIG;
-	}
 	if (strncmp(s->endpoint, "http://", 7) && strncmp(s->endpoint, "https://", 8)) {
 		char *shown = pn_url_redact(s->endpoint);
 
@@ -62,14 +61,16 @@ int pn_s3_init(struct pn_s3 *s, const char *bucket, const char *endpoint,
 		free(shown);
 		return PN_EX_CONFIG;
 	}
-	s->access_key = pn_strdup(key);
-	s->secret_key = pn_strdup(secret);
-	s->token = token ? pn_strdup(token) : NULL;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	s->curl = curl_easy_init();
-	if (!s->curl) {
-		pn_buf_addf(&s->err, "cannot start libcurl");
-		return PN_EX_FAILED;
+	if ((rc = pn_awscred_find(&s->cred, &s->err)))
+		return rc;
+	if (pn_verbosity >= 2) {
+		/* a URL from the environment may carry a password */
+		char *shown = strstr(s->cred.origin, "://") ? pn_url_redact(s->cred.origin) :
+			      pn_strdup(s->cred.origin);
+
+		pn_info("S3 credentials from the %s (%s)",
+			pn_awscred_source_name(s->cred.source), shown);
+		free(shown);
 	}
 	return 0;
 }
@@ -83,9 +84,7 @@ void pn_s3_release(struct pn_s3 *s)
 	free(s->endpoint);
 	free(s->region);
 	free(s->bucket);
-	free(s->access_key);
-	free(s->secret_key);
-	free(s->token);
+	pn_awscred_release(&s->cred);
 	pn_buf_release(&s->err);
 	pn_buf_release(&s->url);
 	pn_buf_release(&s->body);
@@ -257,8 +256,8 @@ static void backoff(int attempt)
  * NULL); the reply body lands in s->body and an ETag in s->hdr.  0, or an
  * exit status with s->err set.
  */
-static int request(struct pn_s3 *s, const char *method, const char *key, const char *query,
-		   const void *data, size_t len, const char *ctype)
+static int request_once(struct pn_s3 *s, const char *method, const char *key,
+			const char *query, const void *data, size_t len, const char *ctype)
 {
 	CURL *c = s->curl;
 	struct curl_slist *h = NULL;
@@ -266,6 +265,10 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 	char cerr[CURL_ERROR_SIZE];
 	int attempt, status = 0;
 
+	/* temporary credentials are fetched again before they expire */
+	pn_buf_reset(&s->err);
+	if ((status = pn_awscred_fresh(&s->cred, &s->err)))
+		return status;
 	build_url(s, key, query);
 	h = curl_slist_append(h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
 	if (ctype) {
@@ -273,8 +276,8 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 		h = curl_slist_append(h, line.data);
 		pn_buf_reset(&line);
 	}
-	if (s->token) {
-		pn_buf_addf(&line, "x-amz-security-token: %s", s->token);
+	if (s->cred.token) {
+		pn_buf_addf(&line, "x-amz-security-token: %s", s->cred.token);
 		h = curl_slist_append(h, line.data);
 	}
 	pn_buf_addf(&sig, "aws:amz:%s:s3", s->region);
@@ -286,8 +289,8 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 		curl_easy_setopt(c, CURLOPT_URL, s->url.data);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sig.data);
-		curl_easy_setopt(c, CURLOPT_USERNAME, s->access_key);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret_key);
+		curl_easy_setopt(c, CURLOPT_USERNAME, s->cred.access_key);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, s->cred.secret_key);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
@@ -314,6 +317,7 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 		pn_buf_reset(&s->err);
 		cerr[0] = '\0';
 		s->status = 0;
+		s->expired_token = 0;
 		rc = curl_easy_perform(c);
 		if (rc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
@@ -343,6 +347,7 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 				status = PN_EX_DATAERR;
 			else
 				status = PN_EX_CONFIG;
+			s->expired_token = e.code.len && !strcmp(e.code.data, "ExpiredToken");
 			pn_buf_release(&e.code);
 			pn_buf_release(&e.message);
 		}
@@ -355,6 +360,29 @@ static int request(struct pn_s3 *s, const char *method, const char *key, const c
 	pn_buf_release(&line);
 	pn_buf_release(&sig);
 	return status;
+}
+
+/*
+ * request_once, and once more with new credentials when S3 calls the
+ * temporary ones expired before their time (a clock ahead of ours, a
+ * revoked session): a refused request changed nothing, so it can be sent
+ * again.
+ */
+static int request(struct pn_s3 *s, const char *method, const char *key, const char *query,
+		   const void *data, size_t len, const char *ctype)
+{
+	struct pn_buf why = PN_BUF_INIT;
+	int st = request_once(s, method, key, query, data, len, ctype), rc;
+
+	if (st != PN_EX_CONFIG || !s->expired_token)
+		return st;
+	pn_info("%s; fetching new credentials", s->err.data);
+	if (!(rc = pn_awscred_renew(&s->cred, &why)))
+		st = request_once(s, method, key, query, data, len, ctype);
+	else if (rc > 0)
+		pn_buf_addf(&s->err, "; fetching new credentials failed: %s", why.data);
+	pn_buf_release(&why);
+	return st;
 }
 
 int pn_s3_put(struct pn_s3 *s, const char *key, const void *data, size_t len,

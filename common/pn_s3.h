@@ -2,11 +2,12 @@
  * pn_s3 — a small S3 client: PUT, GET, ListObjectsV2 and multipart upload
  * over libcurl, signed with libcurl's built-in AWS SigV4.
  *
- * Settings follow the AWS conventions: AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION (or
- * AWS_DEFAULT_REGION, else us-east-1) and the endpoint override
- * AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL; an explicit endpoint given to
- * pn_s3_init() wins.  With an endpoint override the bucket goes in the
+ * Settings follow the AWS conventions: credentials where the AWS SDKs
+ * find them (pn_awscred: the environment, the shared files, a container
+ * endpoint, the instance metadata service), fetched again before
+ * temporary ones expire; AWS_REGION (or AWS_DEFAULT_REGION, the profile's
+ * region, else us-east-1) and the endpoint override AWS_ENDPOINT_URL_S3 or
+ * AWS_ENDPOINT_URL; an explicit endpoint given to pn_s3_init() wins.  With an endpoint override the bucket goes in the
  * path (path-style addressing, what S3-compatible stores expect); on AWS
  * it goes in the host name.
  *
@@ -26,23 +27,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pn_awscred.h"
 #include "pn_buf.h"
 
 struct pn_s3 {
 	char *endpoint;		/* scheme://host[:port], no trailing slash */
 	char *region;
 	char *bucket;
-	char *access_key, *secret_key, *token;
+	struct pn_awscred cred;
 	int path_style;
 	int retries;		/* further attempts after the first */
 	void *curl;		/* CURL *, reused so connections stay open */
 	struct pn_buf err;	/* the message of the last failure */
 	struct pn_buf url, body, hdr; /* scratch */
 	long status;		/* HTTP status of the last request */
+	int expired_token;	/* and S3 said its credentials had expired */
 };
 
-/* Fills s from the environment; endpoint/region may be NULL.  0, or 78
- * with s->err set (no credentials). */
+/* Fills s from the environment; endpoint/region may be NULL.  0, or an
+ * exit status with s->err set (78: no credentials, see pn_awscred). */
 int pn_s3_init(struct pn_s3 *s, const char *bucket, const char *endpoint,
 	       const char *region, int retries);
 void pn_s3_release(struct pn_s3 *s);

@@ -12,6 +12,15 @@
 
 S3RVER=$PN_SRC/build/node/node_modules/.bin/s3rver
 
+# pn looks for credentials where the AWS SDKs do, past the environment:
+# keep the tester's ~/.aws and the role of a cloud machine out of the tests.
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
+	AWS_CONTAINER_CREDENTIALS_FULL_URI
+AWS_SHARED_CREDENTIALS_FILE=$TRASH_DIRECTORY/.aws/credentials
+AWS_CONFIG_FILE=$TRASH_DIRECTORY/.aws/config
+AWS_EC2_METADATA_DISABLED=true
+export AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE AWS_EC2_METADATA_DISABLED
+
 if ! command -v node >/dev/null || [ ! -x "$S3RVER" ]; then
 	test_skip_all "s3rver not installed in build/node (scripts/deps.sh check installs it)"
 fi

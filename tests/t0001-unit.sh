@@ -76,6 +76,10 @@ test_expect_success 'pn_s3: a page of a listing' '
 	"$PN_UNIT/test-s3"
 '
 
+test_expect_success 'pn_awscred: shared-file INI reading, the chain to the files, answers, refresh time' '
+	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-awscred"
+'
+
 test_expect_success 'pn_pg_sql: quoted names, the statements of each mode, without a server' '
 	"$PN_UNIT/test-sql"
 '
