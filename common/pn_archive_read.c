@@ -265,6 +265,9 @@ static int group_open(struct cat *c, struct stream *s)
 		s->last_offset = last;
 	for (size_t i = 0; i < s->nsrc; i++) {
 		s->src[i].has = 0;
+		/* a group of many objects (a {field} of many values) holds a
+		 * reader each: 64 KB of records at a time each, not 1 MB */
+		s->src[i].r.step = s->nsrc > 1 ? 64 << 10 : 0;
 		if ((rc = pn_objreader_open(&s->src[i].r, c->st, &s->objs[first + i])))
 			return rc;
 		c->counts->objects++;
