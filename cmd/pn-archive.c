@@ -204,14 +204,15 @@ static int archive_record(void *arg, struct pn_input *in, char *line, size_t len
 			  const char **why)
 {
 	int rc = pn_writer_add(arg, &in->json, line, len, why);
-	const char *missing = pn_writer_missing_first(arg);
+	const char *missing;
 
 	/* said once per field: a misspelt field shows at once, and a record
 	 * that lacks it is still archived (a stopped archive loses data) */
-	if (missing && pn_verbosity >= 1)
-		fprintf(stderr, "%s: warning (at %s:%llu): no field '%s' for --partition-by: "
-			"filed under " PN_ARCHIVE_NULL_PARTITION " (said once)\n", pn_progname(),
-			in->reader.name, in->reader.lineno, missing);
+	while ((missing = pn_writer_missing_next(arg)))
+		if (pn_verbosity >= 1)
+			fprintf(stderr, "%s: warning (at %s:%llu): no field '%s' for --partition-by: "
+				"filed under " PN_ARCHIVE_NULL_PARTITION " (said once)\n",
+				pn_progname(), in->reader.name, in->reader.lineno, missing);
 	return rc;
 }
 

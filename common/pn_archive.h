@@ -97,9 +97,9 @@ int pn_writer_tick(struct pn_writer *w);
 int pn_writer_finish(struct pn_writer *w);
 const struct pn_writer_counts *pn_writer_counts(const struct pn_writer *w);
 /* After pn_writer_add(): the name of a {field} the record lacked, the first
- * time one lacks it (once per field, so the caller can say where); else
- * NULL. */
-const char *pn_writer_missing_first(const struct pn_writer *w);
+ * time a record lacks it, one per call until NULL (once per field, so the
+ * caller can say where). */
+const char *pn_writer_missing_next(struct pn_writer *w);
 /* Frees it, removing the temp files of objects still open. */
 void pn_writer_free(struct pn_writer *w);
 

@@ -95,8 +95,8 @@ struct pn_writer {
 	int *field_val;		/* index in val of each {field}, in pattern order */
 	int nfields;
 	struct pn_buf fields;	/* the record's {field} values, as wobj.fields */
-	char *missing_said;	/* per name: a record without it was reported */
-	const char *missing_new;	/* a field found missing for the first time */
+	char *missing_said;	/* per name: 0, 1 a record lacked it (to be
+				 * reported), 2 reported */
 	int fields_missing;	/* the record lacks a {field} */
 };
 
@@ -114,8 +114,9 @@ static size_t placeholder_at(const char *p, const char **name, size_t *len, cons
 	for (; p[n] && p[n] != '}'; n++)
 		if (p[n] == '{' || p[n] == '/' || p[n] == '%' || (unsigned char)p[n] < 0x20 ||
 		    p[n] == 0x7f) {
-			*why = p[n] == '{' ? "has an unclosed '{'" : "has a placeholder that is "
-			       "not a field name (a '/', '%' or control character in it)";
+			*why = p[n] == '{' || p[n] == '/' ?
+			       "has a '{' not closed before the next '/' or '{'" :
+			       "has a placeholder with a '%' or control character in its name";
 			return 0;
 		}
 	if (!p[n]) {
@@ -308,10 +309,8 @@ static int add_field(struct pn_writer *w, const struct pn_json *j, int i, const 
 		       "number, boolean or null";
 		return -1;
 	}
-	if (!tok && !w->missing_said[v]) {
+	if (!tok && !w->missing_said[v])
 		w->missing_said[v] = 1;
-		w->missing_new = w->names[v];
-	}
 	if (tok && tok->type == PN_JSON_STRING) {
 		pn_buf_reset(&w->scratch);
 		pn_json_unescape(j->text + tok->start, tok->end - tok->start, &w->scratch);
@@ -666,7 +665,6 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 	struct wobj *o = NULL;
 	int pos, rc = 0, i;
 
-	w->missing_new = NULL;
 	pn_json_members_memo(j, (const char *const *)w->names, w->lens, w->nnames, w->val,
 			     &w->memo);
 	t_tok = w->val[0];
@@ -811,9 +809,14 @@ const struct pn_writer_counts *pn_writer_counts(const struct pn_writer *w)
 	return &w->counts;
 }
 
-const char *pn_writer_missing_first(const struct pn_writer *w)
+const char *pn_writer_missing_next(struct pn_writer *w)
 {
-	return w->missing_new;
+	for (int i = 0; i < w->nnames; i++)
+		if (w->missing_said[i] == 1) {
+			w->missing_said[i] = 2;
+			return w->names[i];
+		}
+	return NULL;
 }
 
 void pn_writer_free(struct pn_writer *w)

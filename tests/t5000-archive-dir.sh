@@ -521,9 +521,18 @@ test_expect_success 'a malformed --partition-by is a usage error: 64, nothing wr
 	done &&
 	test_expect_code 64 pn-archive write --partition-by "m={m" bad-pattern in3 2>err &&
 	grep "has an unclosed .{.$" err &&
+	test_expect_code 64 pn-archive write --partition-by "m={m/%Y" bad-pattern in3 2>err &&
+	grep "has a .{. not closed before the next ./. or .{.$" err &&
 	test_expect_code 64 pn-archive write --partition-by "x}" bad-pattern in3 2>err &&
 	grep "has a .}. without its .{.$" err &&
-	test ! -e bad-pattern
+	test ! -e bad-pattern &&
+	pn-archive write --partition-by "dt={date}/hour={hour}/%H" dh-arch in3 2>err &&
+	grep "^pn-archive: warning (at in3:1): no field .date. for --partition-by" err &&
+	grep "^pn-archive: warning (at in3:1): no field .hour. for --partition-by" err &&
+	test_line_count = 2 err &&
+	visible dh-arch >actual &&
+	grep -c "^dt=__HIVE_DEFAULT_PARTITION__/hour=__HIVE_DEFAULT_PARTITION__/00/" actual >n &&
+	echo 3 >expect && test_cmp expect n
 '
 
 test_expect_success 'records without a time: taken by a time-free pattern, apart' '
