@@ -8,7 +8,8 @@
  * a manifest; objects are named by topic, partition and first offset, so
  * a re-run rewrites the same objects; control records are left out,
  * counted.  `cat SRC` streams the records back
- * in time and offset order, for pn-produce (a replay) or pn-aggregate (a
+ * in time and offset order, or with --order offset a topic-partition at a
+ * time, objects whole, for pn-produce (a replay) or pn-aggregate (a
  * backfill); `ls` lists the objects and `verify` checks them all: sizes,
  * checksums, record counts, and gaps or overlaps in the offsets.
  */
@@ -34,7 +35,7 @@ static const char usage_text[] =
 	"                  [--max-bytes SIZE] [--max-records N] [--max-age D] [--max-open N]\n"
 	"                  [-l LEVEL] [--reject FILE] [S3 options] [--stats] [-qv] DEST [FILE ...]\n"
 	"       pn-archive cat|ls|verify|offsets [--from T] [--to T] [-t TOPIC] [-p N]\n"
-	"                  [S3 options] [--stats] [-qv] SRC\n"
+	"                  [--order time|offset] [S3 options] [--stats] [-qv] SRC\n"
 	"  S3 options: [--endpoint URL] [--region R] [--retries N] [--part-size SIZE]\n";
 
 enum cmd { CMD_WRITE, CMD_CAT, CMD_LS, CMD_VERIFY, CMD_OFFSETS };
@@ -46,6 +47,7 @@ struct opts {
 	struct pn_store_opts store;
 	struct pn_writer_opts w;
 	struct pn_archive_filter f;
+	enum pn_archive_order order;
 	const char *reject_path;
 	int stats;
 	char **inputs;
@@ -60,6 +62,7 @@ static const struct pn_opt_text help_text = {
 		 "read them back.\n\n"
 		 "  write DEST                  store the records of FILEs (or stdin) under DEST\n"
 		 "  cat SRC                     the records back, in time and offset order\n"
+		 "                              (--order offset: a partition at a time)\n"
 		 "  ls SRC                      the objects' manifests, one JSON line each\n"
 		 "  verify SRC                  check every object; one verdict line each\n"
 		 "  offsets SRC                 where to resume: pn-consume --start-offsets JSON\n"
@@ -77,6 +80,16 @@ static void take_partition_by(const struct pn_opt *opt, const char *arg)
 	if (pn_archive_pattern_check(arg, &why))
 		pn_usage_error(usage_text, "bad --partition-by '%s': %s", arg, why);
 	*(const char **)opt->dest = arg;
+}
+
+static void take_order(const struct pn_opt *opt, const char *arg)
+{
+	if (!strcmp(arg, "time"))
+		*(enum pn_archive_order *)opt->dest = PN_ARCHIVE_ORDER_TIME;
+	else if (!strcmp(arg, "offset"))
+		*(enum pn_archive_order *)opt->dest = PN_ARCHIVE_ORDER_OFFSET;
+	else
+		pn_usage_error(usage_text, "bad --order '%s': time or offset", arg);
 }
 
 /* The command among argv[1]; -h and -V before it (only they make sense there). */
@@ -103,13 +116,14 @@ static enum cmd parse_command(int argc, char **argv, const struct pn_opt *option
 
 static void parse_options(struct opts *o, int argc, char **argv)
 {
-	/* the last option given that only write takes, or that it does not */
-	const struct pn_opt *write_only = NULL, *read_only = NULL;
+	/* the last option given that only write takes, or that it does not,
+	 * or that only cat takes */
+	const struct pn_opt *write_only = NULL, *read_only = NULL, *cat_only = NULL;
 	const struct pn_opt options[] = {
 		PN_OPT_CALLBACK(0, "partition-by", "PAT", "object directories (default '"
-				PN_ARCHIVE_DEFAULT_PATTERN "'): {topic}, {partition}, strftime(3) "
-				"over the time, UTC", take_partition_by, &o->w.pattern, 0,
-				.seen = &write_only),
+				PN_ARCHIVE_DEFAULT_PATTERN "'): {topic}, {partition}, {FIELD} "
+				"(a top-level field), strftime(3) over the time, UTC",
+				take_partition_by, &o->w.pattern, 0, .seen = &write_only),
 		PN_OPT_STRING(0, "time-field", "F", "the record's time: epoch s or ms, ISO 8601 "
 			      "(default _timestamp)", &o->w.time_field, .min = 1,
 			      .seen = &write_only),
@@ -121,6 +135,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			    .seen = &read_only),
 		PN_OPT_TIME(0, "to", "T", "cat/ls: records with time before T", &o->f.to,
 			    .seen = &read_only),
+		PN_OPT_CALLBACK(0, "order", "ORDER", "cat: time (default: partitions merged by "
+				"time) or offset (a partition at a time, objects whole)",
+				take_order, &o->order, 0, .seen = &cat_only),
 		PN_OPT_SIZE(0, "max-bytes", "SIZE", "rotate objects at this many raw bytes "
 			    "(default 128M)", &o->w.max_bytes, 1, .seen = &write_only),
 		PN_OPT_INT(0, "max-records", "N", "rotate objects at N records (default 1000000)",
@@ -168,6 +185,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "--%s is not an option of write", read_only->long_name);
 	if (o->cmd != CMD_WRITE && write_only)
 		pn_usage_error(usage_text, "--%s is an option of write only", write_only->long_name);
+	if (o->cmd != CMD_CAT && cat_only)
+		pn_usage_error(usage_text, "--%s is an option of cat only", cat_only->long_name);
 	if (first >= argc)
 		pn_usage_error(usage_text, "no %s given", o->cmd == CMD_WRITE ? "DEST" : "SRC");
 	o->where = argv[first++];
@@ -184,7 +203,17 @@ static void parse_options(struct opts *o, int argc, char **argv)
 static int archive_record(void *arg, struct pn_input *in, char *line, size_t len,
 			  const char **why)
 {
-	return pn_writer_add(arg, &in->json, line, len, why);
+	int rc = pn_writer_add(arg, &in->json, line, len, why);
+	const char *missing;
+
+	/* said once per field: a misspelt field shows at once, and a record
+	 * that lacks it is still archived (a stopped archive loses data) */
+	while ((missing = pn_writer_missing_next(arg)))
+		if (pn_verbosity >= 1)
+			fprintf(stderr, "%s: warning (at %s:%llu): no field '%s' for --partition-by: "
+				"filed under " PN_ARCHIVE_NULL_PARTITION " (said once)\n",
+				pn_progname(), in->reader.name, in->reader.lineno, missing);
+	return rc;
 }
 
 /* Closes the objects older than --max-age, quiet pipe or not. */
@@ -205,6 +234,7 @@ static void print_write_stats(const struct pn_writer_counts *c, const struct pn_
 	pn_stats_u64(&w, "objects", c->objects);
 	pn_stats_u64(&w, "raw_bytes", c->raw_bytes);
 	pn_stats_u64(&w, "bytes", c->bytes);
+	pn_stats_u64(&w, "missing_field", c->missing_field);
 	pn_stats_u64(&w, "controls", in->controls);
 	pn_stats_end(&w);
 }
@@ -300,7 +330,7 @@ static int cmd_read(const struct opts *o, struct pn_store *st)
 		warn_catalog(&cat);
 		pn_catalog_offsets(&cat, &out.buf);
 	} else if (!status && o->cmd == CMD_CAT) {
-		status = pn_archive_cat(st, &cat, &o->f, &out, &counts);
+		status = pn_archive_cat(st, &cat, &o->f, o->order, &out, &counts);
 	} else if (!status) {
 		status = pn_archive_verify(st, &cat, &out, &counts);
 	}

@@ -7,7 +7,10 @@
  *     topic=pings/dt=2026-11-01/hour=13/pings+0+0000001000.ndjson.zst
  *     topic=pings/dt=2026-11-01/hour=13/_pings+0+0000001000.manifest.json
  * The directories come from the --partition-by pattern ({topic},
- * {partition} and strftime(3) conversions over the record's time, UTC).
+ * {partition}, {field} for a top-level field of the record, and strftime(3)
+ * conversions over the record's time, UTC).  A record without a time (the
+ * field missing or null) is taken only when the pattern has no conversion;
+ * such records go to objects of their own, whose manifests have no time.
  * A data object holds whole NDJSON lines, the records as they came, byte
  * for byte, as one or more zstd frames, each with its content checksum:
  * one frame while the writer has at most two objects open; once more are
@@ -43,10 +46,15 @@
 #include "pn_store.h"
 
 #define PN_ARCHIVE_DEFAULT_PATTERN "topic={topic}/dt=%Y-%m-%d/hour=%H"
+/* What a {field} that is missing, null or "" expands to: Hive's name for
+ * the partition of NULLs, which Athena reads as NULL. */
+#define PN_ARCHIVE_NULL_PARTITION "__HIVE_DEFAULT_PARTITION__"
 
 /* The time the archive files a record by: its member `field`, an epoch
  * time in s or ms (a number) or an ISO 8601 string, as pn_event_time()
- * reads them, and not before 1970.  0, or -1 with *why. */
+ * reads them, and not before 1970.  0; 1 with *why when the record has no
+ * time (the member is missing or null); -1 with *why when it is not a
+ * time. */
 int pn_archive_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
 			   int64_t *ms, const char **why);
 
@@ -63,12 +71,15 @@ struct pn_writer_opts {
 
 struct pn_writer_counts {
 	uint64_t records, duplicates, objects, raw_bytes, bytes;
+	uint64_t missing_field;	/* records filed without one of the {field}s */
 };
 
 struct pn_writer;
 
-/* 0 if a --partition-by pattern is relative and has no ".." segment; -1
- * with *why otherwise.  Each expansion is checked again as it is made. */
+/* 0 if a --partition-by pattern is relative, has no ".." segment, and
+ * its braces are placeholders: {topic}, {partition} or {NAME}, a field
+ * (NAME without '/', '%', a brace or a control character); -1 with *why
+ * otherwise.  Each expansion is checked again as it is made. */
 int pn_archive_pattern_check(const char *pattern, const char **why);
 
 struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts *o);
@@ -85,6 +96,10 @@ int pn_writer_tick(struct pn_writer *w);
 /* Closes every open object; 0 or an exit status. */
 int pn_writer_finish(struct pn_writer *w);
 const struct pn_writer_counts *pn_writer_counts(const struct pn_writer *w);
+/* After pn_writer_add(): the name of a {field} the record lacked, the first
+ * time a record lacks it, one per call until NULL (once per field, so the
+ * caller can say where). */
+const char *pn_writer_missing_next(struct pn_writer *w);
 /* Frees it, removing the temp files of objects still open. */
 void pn_writer_free(struct pn_writer *w);
 
@@ -94,10 +109,20 @@ struct pn_read_counts {
 	uint64_t damaged, gaps, overlaps;	/* found by verify */
 };
 
-/* cat: the records of the catalog's objects, partitions merged by time. */
+/* The order of cat's records. */
+enum pn_archive_order {
+	PN_ARCHIVE_ORDER_TIME,		/* each topic-partition in offset order,
+					 * the partitions merged by time */
+	PN_ARCHIVE_ORDER_OFFSET,	/* the catalog's: topic, partition, offset,
+					 * objects streamed whole where they can be */
+};
+
+/* cat: the records of the catalog's objects, in the order asked for.  A
+ * record without a time goes out after the one before it in its
+ * topic-partition, as if it had its time. */
 int pn_archive_cat(struct pn_store *st, const struct pn_catalog *c,
-		   const struct pn_archive_filter *f, struct pn_out *out,
-		   struct pn_read_counts *counts);
+		   const struct pn_archive_filter *f, enum pn_archive_order order,
+		   struct pn_out *out, struct pn_read_counts *counts);
 
 /* verify: one NDJSON verdict per object and per gap or overlap on out.
  * 0 all good, 1 gaps or overlaps, 65 a damaged or missing object. */

@@ -9,16 +9,34 @@
 #include "pn_objreader.h"
 #include "pn_signal.h"
 
-/* The objects of one topic-partition, read one after the other. */
+/* One object of a stream's current group, read record by record. */
+struct source {
+	struct pn_objreader r;
+	const char *line;	/* its next record, when has */
+	size_t len;
+	int64_t off, time;	/* the record's (when the group needs a look);
+				 * time INT64_MIN: it has none */
+	int has;
+};
+
+/*
+ * The objects of one topic-partition, in offset order.  They are read a
+ * group at a time: one object, or those whose offset ranges interleave
+ * (records of one partition filed in several directories at once: by
+ * {field}, or a late record's time), merged by offset.
+ */
 struct stream {
 	const struct pn_manifest *objs;
 	size_t n, next;
-	struct pn_objreader r;
-	int parse;		/* the current object's records need a look */
+	struct source *src;	/* the current group */
+	size_t nsrc, cap;
+	int parse;		/* the group's records need a look */
 	int64_t last_offset;	/* the last offset emitted */
+	struct source *head;	/* where the head record is, or NULL */
 	const char *line;	/* the head record */
 	size_t len;
-	int64_t time;
+	int64_t time;		/* the head's, or the last one's for a head
+				 * without a time */
 	int has_head;
 };
 
@@ -27,6 +45,7 @@ struct cat {
 	const struct pn_archive_filter *f;
 	struct stream *s;
 	size_t ns;
+	int merge;		/* more than one stream at a time, by time */
 	struct pn_json json;
 	struct pn_buf scratch;
 	struct pn_read_counts *counts;
@@ -153,129 +172,243 @@ static int top_members(const char *p, size_t n, const char *const key[2], const 
 	return 0;
 }
 
-/* The head record's time and offset (-1: none) the quick way; -1 when the
- * tokenizer must look. */
-static int head_quick(struct cat *c, struct stream *s, int64_t *off)
+/* The record's time (in an object of records with one) and offset (-1:
+ * none) the quick way; -1 when the tokenizer must look. */
+static int record_quick(struct cat *c, struct source *src)
 {
-	const struct pn_manifest *m = s->r.m;
-	const char *key[2] = { m->time_field, m->first_offset >= 0 ? "_offset" : NULL };
+	const struct pn_manifest *m = src->r.m;
+	const char *key[2] = { m->min_time >= 0 ? m->time_field : NULL,
+			       m->first_offset >= 0 ? "_offset" : NULL };
 	const char *v[2];
 	size_t n[2];
 
-	if (top_members(s->line, s->len, key, v, n) || !v[0] || !n[0] || (key[1] && !v[1]))
+	if (top_members(src->line, src->len, key, v, n) || (key[0] && (!v[0] || !n[0])) ||
+	    (key[1] && !v[1]))
 		return -1;
-	if (*v[0] == '"') {
+	src->time = INT64_MIN;
+	if (!key[0]) {
+		;	/* an object of records without a time */
+	} else if (*v[0] == '"') {
 		if (n[0] < 2 || memchr(v[0], '\\', n[0]))
 			return -1;
 		pn_buf_reset(&c->scratch);
 		pn_buf_add(&c->scratch, v[0] + 1, n[0] - 2);
-		if (pn_parse_time(c->scratch.data, &s->time))
+		if (pn_parse_time(c->scratch.data, &src->time))
 			return -1;
-	} else if (pn_json_int64(v[0], n[0], &s->time) || s->time < 0) {
+	} else if (pn_json_int64(v[0], n[0], &src->time) || src->time < 0) {
 		return -1;
 	}
-	*off = -1;
-	if (key[1] && pn_json_int64(v[1], n[1], off))
+	src->off = -1;
+	if (key[1] && pn_json_int64(v[1], n[1], &src->off))
 		return -1;
 	return 0;
 }
 
-/* Moves the stream to its next wanted record; 0 with has_head set or
- * cleared at the end, else an exit status. */
+/* The next record of src, with a look at its time and offset when the
+ * group needs one; 0 (has set or cleared at the end), else an exit
+ * status. */
+static int source_next(struct cat *c, struct stream *s, struct source *src)
+{
+	const struct pn_manifest *m = src->r.m;
+	const char *why;
+	int rc = pn_objreader_next(&src->r, &src->line, &src->len);
+
+	src->has = rc == 1;
+	if (rc != 1 || !s->parse || record_quick(c, src) == 0)
+		return rc == 1 ? 0 : rc;
+	src->time = INT64_MIN;
+	if (pn_json_parse(&c->json, src->line, src->len) || !pn_json_is_object(&c->json, 0) ||
+	    (m->min_time >= 0 &&
+	     pn_archive_record_time(&c->json, m->time_field, &c->scratch, &src->time, &why))) {
+		snprintf(src->r.why, sizeof(src->r.why), "record %llu is not what was written",
+			 (unsigned long long)src->r.lines);
+		pn_error("error (at %s:%llu): object is damaged: not a record of the archive",
+			 m->object, (unsigned long long)src->r.lines);
+		return PN_EX_DATAERR;
+	}
+	src->off = record_offset(&c->json);
+	return 0;
+}
+
+/*
+ * Opens the stream's next group of objects and reads the first record of
+ * each.  Its records need a look where an object straddles the time
+ * range, overlaps what came before, or must be merged with the others of
+ * its group or with other streams; otherwise the object goes out whole.
+ * 0, or an exit status.
+ */
+static int group_open(struct cat *c, struct stream *s)
+{
+	size_t first = s->next, k = first + 1;
+	int64_t last = s->objs[first].last_offset;
+	int rc;
+
+	while (k < s->n && s->objs[k].first_offset >= 0 && s->objs[k].first_offset <= last) {
+		if (s->objs[k].last_offset > last)
+			last = s->objs[k].last_offset;
+		k++;
+	}
+	if (k - first > s->cap) {
+		s->src = pn_realloc(s->src, (k - first) * sizeof(*s->src));
+		for (size_t i = s->cap; i < k - first; i++)
+			pn_objreader_init(&s->src[i].r);
+		s->cap = k - first;
+	}
+	s->nsrc = k - first;
+	s->next = k;
+	s->parse = c->merge || s->nsrc > 1 ||
+		   (s->objs[first].first_offset >= 0 && s->objs[first].first_offset <= s->last_offset);
+	for (size_t i = first; i < k; i++)	/* a group of none is selected whole */
+		s->parse |= s->objs[i].min_time >= 0 && (s->objs[i].min_time < c->f->from ||
+							 s->objs[i].max_time >= c->f->to);
+	if (!s->parse && last >= 0)
+		s->last_offset = last;
+	for (size_t i = 0; i < s->nsrc; i++) {
+		s->src[i].has = 0;
+		/* a group of many objects (a {field} of many values) holds a
+		 * reader each: 64 KB of records at a time each, not 1 MB */
+		s->src[i].r.step = s->nsrc > 1 ? 64 << 10 : 0;
+		if ((rc = pn_objreader_open(&s->src[i].r, c->st, &s->objs[first + i])))
+			return rc;
+		c->counts->objects++;
+		if ((rc = source_next(c, s, &s->src[i])))
+			return rc;
+	}
+	return 0;
+}
+
+/* Moves the stream to its next wanted record: the lowest offset of its
+ * group, repeated offsets skipped; 0 with has_head set or cleared at the
+ * end, else an exit status. */
 static int stream_advance(struct cat *c, struct stream *s)
 {
-	const char *why;
+	struct source *best;
 	int rc;
 
 	s->has_head = 0;
+	if (s->head && (rc = source_next(c, s, s->head)))	/* past the last head */
+		return rc;
+	s->head = NULL;
 	for (;;) {
-		const struct pn_manifest *m;
-		int64_t off;
-
-		if (!s->r.m) {
+		best = NULL;
+		for (size_t i = 0; i < s->nsrc; i++)
+			if (s->src[i].has && (!best || s->src[i].off < best->off))
+				best = &s->src[i];
+		if (!best) {
+			s->nsrc = 0;
 			if (s->next == s->n)
 				return 0;
-			m = &s->objs[s->next++];
-			if ((rc = pn_objreader_open(&s->r, c->st, m)))
+			if ((rc = group_open(c, s)))
 				return rc;
-			c->counts->objects++;
-			/* a look at each record only where the object straddles the
-			 * time range, overlaps what came before, or must be merged */
-			s->parse = c->ns > 1 || m->min_time < c->f->from || m->max_time >= c->f->to ||
-				   (m->first_offset >= 0 && m->first_offset <= s->last_offset);
-			if (!s->parse && m->last_offset >= 0)
-				s->last_offset = m->last_offset;
-		}
-		rc = pn_objreader_next(&s->r, &s->line, &s->len);
-		if (rc == 0) {
-			s->r.m = NULL;
 			continue;
 		}
-		if (rc != 1)
-			return rc;
 		if (!s->parse)
 			break;
-		if (head_quick(c, s, &off) == 0) {
-			;
-		} else if (pn_json_parse(&c->json, s->line, s->len) ||
-			   !pn_json_is_object(&c->json, 0) ||
-			   pn_archive_record_time(&c->json, s->r.m->time_field, &c->scratch,
-						  &s->time, &why)) {
-			snprintf(s->r.why, sizeof(s->r.why), "record %llu is not what was written",
-				 (unsigned long long)s->r.lines);
-			pn_error("error (at %s:%llu): object is damaged: not a record of the archive",
-				 s->r.m->object, (unsigned long long)s->r.lines);
-			return PN_EX_DATAERR;
-		} else {
-			off = record_offset(&c->json);
-		}
-		if (off >= 0 && s->r.m->first_offset >= 0) {
-			if (off <= s->last_offset) {
+		if (best->off >= 0) {
+			if (best->off <= s->last_offset) {
 				c->counts->duplicates++;
+				if ((rc = source_next(c, s, best)))
+					return rc;
 				continue;
 			}
-			s->last_offset = off;
+			s->last_offset = best->off;
 		}
-		if (s->time >= c->f->from && s->time < c->f->to)
+		if (best->time == INT64_MIN || (best->time >= c->f->from && best->time < c->f->to))
 			break;
+		if ((rc = source_next(c, s, best)))
+			return rc;
 	}
+	if (s->parse && best->time != INT64_MIN)
+		s->time = best->time;
+	s->head = best;
+	s->line = best->line;
+	s->len = best->len;
 	s->has_head = 1;
 	return 0;
 }
 
 /*
- * The rest of an object that needs no look at its records (one stream, all
- * of it in the time range, after what came before) goes out as it is
- * decompressed, in large blocks, not record by record: cat then runs at
- * about zstdcat's speed.  0 at the object's end, -1 when the output
- * stopped (its reader went away, an error pn_out_close reports, a signal),
- * else an exit status.
+ * The rest of an object that needs no look at its records (its group is
+ * itself alone, all of it in the time range, after what came before, and
+ * not merged with other streams) goes out as it is decompressed, in large
+ * blocks, not record by record: cat then runs at about zstdcat's speed.
+ * 0 at the object's end, -1 when the output stopped (its reader went
+ * away, an error pn_out_close reports, a signal), else an exit status.
  */
 static int stream_drain(struct cat *c, struct stream *s, struct pn_out *out,
 			struct pn_progress *prog)
 {
-	uint64_t before = s->r.lines;
+	struct pn_objreader *r = &s->head->r;
+	uint64_t before = r->lines;
 	const char *p;
 	size_t n;
 	int rc;
 
-	while ((rc = pn_objreader_chunk(&s->r, &p, &n)) == 1) {
-		c->counts->records += s->r.lines - before;
-		before = s->r.lines;
+	while ((rc = pn_objreader_chunk(r, &p, &n)) == 1) {
+		c->counts->records += r->lines - before;
+		before = r->lines;
 		pn_progress_tick(prog, c->counts->records);
 		if (pn_out_write(out, p, n) < 0 || pn_stop)
 			return -1;
 	}
-	if (rc == 0)
-		s->r.m = NULL;
+	if (rc == 0) {
+		s->head->has = 0;
+		s->head = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Writes the records of streams [first, end) out, merged by time when
+ * there are more than one; 0 at their end or when the output stopped,
+ * else an exit status.  Each stream's readers are released at its end, so
+ * that streams taken one at a time hold one group in memory.
+ */
+static int cat_streams(struct cat *c, size_t first, size_t end, struct pn_out *out,
+		       struct pn_progress *prog)
+{
+	struct pn_read_counts *counts = c->counts;
+	int rc = 0;
+
+	for (size_t i = first; i < end && !rc; i++)
+		rc = stream_advance(c, &c->s[i]);
+	while (!rc && !pn_stop && !pn_out_gone(out)) {
+		struct stream *best = NULL;
+
+		/* partitions merged by time; ties keep the catalog's order */
+		for (size_t i = first; i < end; i++)
+			if (c->s[i].has_head && (!best || c->s[i].time < best->time))
+				best = &c->s[i];
+		if (!best)
+			break;
+		pn_buf_add(&out->buf, best->line, best->len);
+		pn_buf_addc(&out->buf, '\n');
+		if (pn_out_record(out) < 0)
+			break;
+		counts->records++;
+		pn_progress_tick(prog, counts->records);
+		if (!best->parse && (rc = stream_drain(c, best, out, prog)) != 0) {
+			if (rc < 0)	/* output stopped */
+				rc = 0;
+			break;
+		}
+		rc = stream_advance(c, best);
+	}
+	for (size_t i = first; i < end; i++) {
+		for (size_t k = 0; k < c->s[i].cap; k++)
+			pn_objreader_release(&c->s[i].src[k].r);
+		free(c->s[i].src);
+		c->s[i].src = NULL;
+		c->s[i].cap = c->s[i].nsrc = 0;
+	}
 	return rc;
 }
 
 int pn_archive_cat(struct pn_store *st, const struct pn_catalog *cat,
-		   const struct pn_archive_filter *f, struct pn_out *out,
-		   struct pn_read_counts *counts)
+		   const struct pn_archive_filter *f, enum pn_archive_order order,
+		   struct pn_out *out, struct pn_read_counts *counts)
 {
-	struct cat c = { st, f, NULL, 0, { 0 }, PN_BUF_INIT, counts };
+	struct cat c = { st, f, NULL, 0, 0, { 0 }, PN_BUF_INIT, counts };
 	struct pn_progress prog;
 	int rc = 0;
 
@@ -294,37 +427,20 @@ int pn_archive_cat(struct pn_store *st, const struct pn_catalog *cat,
 		s->objs = &cat->m[i];
 		s->n = k - i;
 		s->last_offset = -1;
-		pn_objreader_init(&s->r);
+		s->time = INT64_MIN;
 		i = k;
 	}
-	for (size_t i = 0; i < c.ns && !rc; i++)
-		rc = stream_advance(&c, &c.s[i]);
 	pn_progress_init(&prog);
-	while (!rc && !pn_stop && !pn_out_gone(out)) {
-		struct stream *best = NULL;
-
-		/* partitions merged by time; ties keep the catalog's order */
-		for (size_t i = 0; i < c.ns; i++)
-			if (c.s[i].has_head && (!best || c.s[i].time < best->time))
-				best = &c.s[i];
-		if (!best)
-			break;
-		pn_buf_add(&out->buf, best->line, best->len);
-		pn_buf_addc(&out->buf, '\n');
-		if (pn_out_record(out) < 0)
-			break;
-		counts->records++;
-		pn_progress_tick(&prog, counts->records);
-		if (!best->parse && (rc = stream_drain(&c, best, out, &prog)) != 0) {
-			if (rc < 0)	/* output stopped */
-				rc = 0;
-			break;
-		}
-		rc = stream_advance(&c, best);
-	}
+	/* in offset order, one topic-partition after the other: objects go out
+	 * whole, unless the time range cuts them or their offsets overlap */
+	c.merge = order == PN_ARCHIVE_ORDER_TIME && c.ns > 1;
+	if (c.merge)
+		rc = cat_streams(&c, 0, c.ns, out, &prog);
+	for (size_t i = 0; !c.merge && i < c.ns && !rc && !pn_stop && !pn_out_gone(out); i++)
+		rc = cat_streams(&c, i, i + 1, out, &prog);
+	for (size_t i = 0; i < c.ns; i++)	/* those not reached */
+		free(c.s[i].src);
 	pn_progress_done(&prog);
-	for (size_t i = 0; i < c.ns; i++)
-		pn_objreader_release(&c.s[i].r);
 	free(c.s);
 	pn_json_release(&c.json);
 	pn_buf_release(&c.scratch);
@@ -404,6 +520,23 @@ static void offset_report(struct pn_out *out, const struct pn_manifest *m, int64
 	}
 }
 
+/* Whether the record's time (or its lack of one) is what the manifest
+ * says: NULL, or what is wrong. */
+static const char *time_mismatch(const struct pn_json *j, const struct pn_manifest *m,
+				 struct pn_buf *scratch)
+{
+	const char *why;
+	int64_t t;
+	int rc = pn_archive_record_time(j, m->time_field, scratch, &t, &why);
+
+	if (m->min_time < 0)	/* an object of records without a time */
+		return rc == 1 ? NULL : "it has a time, the manifest says its records have none";
+	if (rc)
+		return why;
+	return t < m->min_time || t > m->max_time ? "its time is outside the manifest's range" :
+	       NULL;
+}
+
 /* Reads an object through, checking every record against the manifest. */
 static int verify_object(struct pn_objreader *r, struct pn_store *st, const struct pn_manifest *m,
 			 struct pn_json *j, struct pn_buf *scratch, int64_t **offs, size_t *noff,
@@ -411,7 +544,7 @@ static int verify_object(struct pn_objreader *r, struct pn_store *st, const stru
 {
 	const char *line, *why;
 	size_t len;
-	int64_t t, off, prev = -1;
+	int64_t off, prev = -1;
 	int rc;
 
 	if ((rc = pn_objreader_open(r, st, m)))
@@ -420,10 +553,8 @@ static int verify_object(struct pn_objreader *r, struct pn_store *st, const stru
 		why = NULL;
 		if (pn_json_parse(j, line, len) || !pn_json_is_object(j, 0))
 			why = "not a JSON object";
-		else if (pn_archive_record_time(j, m->time_field, scratch, &t, &why))
+		else if ((why = time_mismatch(j, m, scratch)))
 			;
-		else if (t < m->min_time || t > m->max_time)
-			why = "its time is outside the manifest's range";
 		else if (m->first_offset >= 0) {
 			off = record_offset(j);
 			if (off < 0 || (r->lines == 1 && off != m->first_offset) || off <= prev ||

@@ -18,11 +18,18 @@ enum {
 					 * time: with pn_buf's NUL, 64 KB */
 };
 
+/* Whether the value at token t (-1: none) is no time at all: the field
+ * is missing or null. */
+static int no_time_at(const struct pn_json *j, int t)
+{
+	return t < 0 || (j->tok[t].type == PN_JSON_PRIMITIVE && j->text[j->tok[t].start] == 'n');
+}
+
 /* pn_archive_record_time() of the value at token t (-1: none). */
 static int record_time_at(const struct pn_json *j, int t, struct pn_buf *scratch, int64_t *ms,
 			  const char **why)
 {
-	if (t < 0) {
+	if (no_time_at(j, t)) {
 		*why = "no time field to partition by (see --time-field)";
 		return -1;
 	}
@@ -37,14 +44,17 @@ static int record_time_at(const struct pn_json *j, int t, struct pn_buf *scratch
 int pn_archive_record_time(const struct pn_json *j, const char *field, struct pn_buf *scratch,
 			   int64_t *ms, const char **why)
 {
-	return record_time_at(j, pn_json_get(j, 0, field, strlen(field)), scratch, ms, why);
+	int t = pn_json_get(j, 0, field, strlen(field));
+
+	return record_time_at(j, t, scratch, ms, why) ? (no_time_at(j, t) ? 1 : -1) : 0;
 }
 
 /* One object being written. */
 struct wobj {
 	char *topic;
 	int32_t partition;
-	int64_t bucket;		/* time / granularity */
+	int64_t bucket;		/* time / granularity; -1: records without a time */
+	char *fields;		/* the {field} values, encoded, each ended by '/' */
 	ZSTD_CCtx *cctx;
 	struct pn_buf stage;	/* raw lines not yet compressed */
 	struct pn_store_file file;	/* compressed bytes go to file.buf */
@@ -74,13 +84,58 @@ struct pn_writer {
 	uint64_t use_clock, seq;
 	struct pn_buf topic, scratch, path;
 	struct pn_writer_counts counts;
+	int needs_time;		/* the pattern has a time conversion */
 	/* the fields a record is filed by, looked up once per shape:
-	 * _topic, _partition, _offset and the time field */
-	const char *names[4];
-	size_t lens[4];
-	int val[4], time_val;
+	 * _topic, _partition, _offset, the time field and then the {field}
+	 * placeholders of the pattern, each name once */
+	char **names;
+	size_t *lens;
+	int *val, nnames, time_val;
 	struct pn_json_memo memo;
+	int *field_val;		/* index in val of each {field}, in pattern order */
+	int nfields;
+	struct pn_buf fields;	/* the record's {field} values, as wobj.fields */
+	char *missing_said;	/* per name: 0, 1 a record lacked it (to be
+				 * reported), 2 reported */
+	int fields_missing;	/* the record lacks a {field} */
 };
+
+/*
+ * The placeholder that opens at p (a '{'): its name in *name and *len;
+ * returns the bytes it spans, or 0 when it is not one (*why): unclosed,
+ * empty, or a name that no field of a record can be here (a '/', '%',
+ * brace or control character in it).
+ */
+static size_t placeholder_at(const char *p, const char **name, size_t *len, const char **why)
+{
+	size_t n = 1;
+
+	*name = p + 1;
+	for (; p[n] && p[n] != '}'; n++)
+		if (p[n] == '{' || p[n] == '/' || p[n] == '%' || (unsigned char)p[n] < 0x20 ||
+		    p[n] == 0x7f) {
+			*why = p[n] == '{' || p[n] == '/' ?
+			       "has a '{' not closed before the next '/' or '{'" :
+			       "has a placeholder with a '%' or control character in its name";
+			return 0;
+		}
+	if (!p[n]) {
+		*why = "has an unclosed '{'";
+		return 0;
+	}
+	*len = n - 1;
+	if (!*len) {
+		*why = "has an empty placeholder '{}'";
+		return 0;
+	}
+	return n + 1;
+}
+
+/* Whether the placeholder name (len bytes) is the reserved one `word`. */
+static int is_word(const char *name, size_t len, const char *word)
+{
+	return len == strlen(word) && !memcmp(name, word, len);
+}
 
 /* The finest unit of time the pattern's conversions show. */
 static int64_t pattern_granularity(const char *pat)
@@ -107,23 +162,62 @@ static int64_t pattern_granularity(const char *pat)
 	return g;
 }
 
+/* Whether the pattern has a strftime conversion, other than %%, %n, %t. */
+static int pattern_needs_time(const char *pat)
+{
+	for (const char *p = strchr(pat, '%'); p && p[1]; p = strchr(p + 2, '%'))
+		if (!strchr("%nt", p[1]))
+			return 1;
+	return 0;
+}
+
+/* The index of name (len bytes) among the names looked up, added if new:
+ * a field named twice, or named like a coordinate, is looked up once. */
+static int name_index(struct pn_writer *w, const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < w->nnames; i++)
+		if (w->lens[i] == len && !memcmp(w->names[i], name, len))
+			return i;
+	w->names[i] = pn_strndup(name, len);
+	w->lens[i] = len;
+	w->nnames++;
+	return i;
+}
+
 struct pn_writer *pn_writer_new(struct pn_store *st, const struct pn_writer_opts *o)
 {
 	struct pn_writer *w = pn_malloc(sizeof(*w));
+	size_t most = 4 + strlen(o->pattern) / 3;	/* "{x}" is the shortest field */
+	const char *name, *why;
+	size_t len, span;
 
 	memset(w, 0, sizeof(*w));
 	w->st = st;
 	w->o = *o;
 	w->granularity_ms = pattern_granularity(o->pattern);
-	w->names[0] = "_topic";
-	w->names[1] = "_partition";
-	w->names[2] = "_offset";
-	w->names[3] = o->time_field;
-	for (int i = 0; i < 4; i++)
-		w->lens[i] = strlen(w->names[i]);
-	/* a time field that is one of the others is found under that name */
-	for (w->time_val = 0; strcmp(w->names[w->time_val], o->time_field); w->time_val++)
-		;
+	w->needs_time = pattern_needs_time(o->pattern);
+	w->names = pn_malloc(most * sizeof(*w->names));
+	w->lens = pn_malloc(most * sizeof(*w->lens));
+	w->val = pn_malloc(most * sizeof(*w->val));
+	w->field_val = pn_malloc(most * sizeof(*w->field_val));
+	name_index(w, "_topic", 6);
+	name_index(w, "_partition", 10);
+	name_index(w, "_offset", 7);
+	w->time_val = name_index(w, o->time_field, strlen(o->time_field));
+	/* the pattern was checked (pn_archive_pattern_check) */
+	for (const char *p = o->pattern; *p; p++) {
+		if (*p == '%' && p[1]) {
+			p++;
+		} else if (*p == '{' && (span = placeholder_at(p, &name, &len, &why))) {
+			if (!is_word(name, len, "topic") && !is_word(name, len, "partition"))
+				w->field_val[w->nfields++] = name_index(w, name, len);
+			p += span - 1;
+		}
+	}
+	w->missing_said = pn_malloc((size_t)w->nnames);
+	memset(w->missing_said, 0, (size_t)w->nnames);
 	w->obj = pn_malloc(sizeof(*w->obj) * (size_t)o->max_open);
 	return w;
 }
@@ -142,39 +236,170 @@ static const char *path_escapes(const char *p)
 
 int pn_archive_pattern_check(const char *pattern, const char **why)
 {
-	*why = path_escapes(pattern);
-	return *why ? -1 : 0;
+	const char *name;
+	size_t len, span;
+
+	if ((*why = path_escapes(pattern)))
+		return -1;
+	for (const char *p = pattern; *p; p++) {
+		if (*p == '%' && p[1] == '{') {
+			/* strftime would read the '%' with what replaces the '{' */
+			*why = "has a '%' right before a placeholder";
+			return -1;
+		} else if (*p == '%' && p[1]) {
+			p++;
+		} else if (*p == '{') {
+			if (!(span = placeholder_at(p, &name, &len, why)))
+				return -1;
+			p += span - 1;
+		} else if (*p == '}') {
+			*why = "has a '}' without its '{'";
+			return -1;
+		}
+	}
+	return 0;
 }
 
-/* Expands {topic}, {partition} and strftime conversions at time t into
- * w->path; 0, or -1 with *why when the result is too long or leaves DEST
- * (a topic or a conversion can make a ".." the pattern did not show). */
+/*
+ * Appends s (n bytes) as the value of a {field} in a directory name and an
+ * S3 key: letters, digits, '-', '_', '.', '~' and UTF-8 beyond ASCII as
+ * they are; every other byte, a C1 control character, and a leading '.'
+ * or '_' (a name Hive and Athena skip, or PN_ARCHIVE_NULL_PARTITION
+ * itself) as %XX, which Hive and Athena decode.  So no value makes a
+ * '/', a ".." or a hidden name, and two values never share a name.
+ */
+static void add_encoded_value(struct pn_buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			   (c >= '0' && c <= '9') || c == '-' || c == '~' ||
+			   ((c == '.' || c == '_') && i > 0);
+
+		/* U+0080..U+009F: C2 80..C2 9F; the text is well-formed UTF-8 */
+		if (c >= 0x80)
+			keep = !(c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] < 0xa0) &&
+			       !(i > 0 && (unsigned char)s[i - 1] == 0xc2 && c < 0xa0);
+		if (keep) {
+			pn_buf_addc(out, (char)c);
+		} else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+			pn_buf_add(out, e, 3);
+		}
+	}
+}
+
+/*
+ * Appends the value of {field} number i of the record to w->fields,
+ * followed by a '/': a string decoded and encoded, a number or boolean as
+ * its JSON text, encoded; a missing field, a null and an empty string as
+ * PN_ARCHIVE_NULL_PARTITION, as Hive files them.  0, or -1 (*why) for an
+ * object or an array.
+ */
+static int add_field(struct pn_writer *w, const struct pn_json *j, int i, const char **why)
+{
+	int v = w->field_val[i], t = w->val[v];
+	const struct pn_tok *tok = t >= 0 ? &j->tok[t] : NULL;
+
+	if (tok && (tok->type == PN_JSON_OBJECT || tok->type == PN_JSON_ARRAY)) {
+		*why = "a --partition-by field is an object or an array, not a string, "
+		       "number, boolean or null";
+		return -1;
+	}
+	if (!tok && !w->missing_said[v])
+		w->missing_said[v] = 1;
+	if (tok && tok->type == PN_JSON_STRING) {
+		pn_buf_reset(&w->scratch);
+		pn_json_unescape(j->text + tok->start, tok->end - tok->start, &w->scratch);
+		if (w->scratch.len)
+			add_encoded_value(&w->fields, w->scratch.data, w->scratch.len);
+		else
+			pn_buf_adds(&w->fields, PN_ARCHIVE_NULL_PARTITION);
+	} else if (tok && j->text[tok->start] != 'n') {
+		add_encoded_value(&w->fields, j->text + tok->start, tok->end - tok->start);
+	} else {
+		pn_buf_adds(&w->fields, PN_ARCHIVE_NULL_PARTITION);
+	}
+	pn_buf_addc(&w->fields, '/');
+	return 0;
+}
+
+/* The {field} values of the record into w->fields; 0, or -1 (*why). */
+static int record_fields(struct pn_writer *w, const struct pn_json *j, const char **why)
+{
+	int missing = 0;
+
+	pn_buf_reset(&w->fields);
+	for (int i = 0; i < w->nfields; i++) {
+		missing |= w->val[w->field_val[i]] < 0;
+		if (add_field(w, j, i, why))
+			return -1;
+	}
+	w->fields_missing = missing;
+	return 0;
+}
+
+/* Appends s (n bytes) to a strftime format, as text. */
+static void add_literal(struct pn_buf *fmt, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%')
+			pn_buf_addc(fmt, '%');
+		pn_buf_addc(fmt, s[i]);
+	}
+}
+
+/* The reason a name in the expanded path is too long for a file system
+ * (255 bytes), or NULL. */
+static const char *segment_too_long(const char *p)
+{
+	size_t run = 0;
+
+	for (; *p; p++) {
+		run = *p == '/' ? 0 : run + 1;
+		if (run > 255)
+			return "a --partition-by directory name is longer than 255 bytes";
+	}
+	return NULL;
+}
+
+/* Expands {topic}, {partition}, the {field}s of w->fields and strftime
+ * conversions at time t (-1: none) into w->path; 0, or -1 with *why when
+ * the result is too long or leaves DEST (a topic or a conversion can make
+ * a ".." the pattern did not show). */
 static int expand_pattern(struct pn_writer *w, const char *topic, int32_t partition,
 			  int64_t t_ms, const char **why)
 {
 	struct pn_buf fmt = PN_BUF_INIT, *out = &w->path;
-	time_t t = (time_t)(t_ms >= 0 ? t_ms / 1000 : (t_ms - 999) / 1000);
+	time_t t = (time_t)(t_ms >= 0 ? t_ms / 1000 : 0);
+	const char *field = w->fields.len ? w->fields.data : "", *name, *end;
 	struct tm tm;
 	char res[1024];
-	size_t n;
+	size_t n, len, span;
 	int empty;
 
 	for (const char *p = w->o.pattern; *p; p++) {
-		if (!strncmp(p, "{topic}", 7)) {
-			for (const char *s = topic; *s; s++) {
-				if (*s == '%')
-					pn_buf_addc(&fmt, '%');
-				pn_buf_addc(&fmt, *s);
-			}
-			p += 6;
-		} else if (!strncmp(p, "{partition}", 11)) {
+		if (*p == '%' && p[1]) {
+			pn_buf_add(&fmt, p++, 2);
+		} else if (*p != '{' || !(span = placeholder_at(p, &name, &len, why))) {
+			pn_buf_addc(&fmt, *p);
+		} else if (is_word(name, len, "topic")) {
+			add_literal(&fmt, topic, strlen(topic));
+			p += span - 1;
+		} else if (is_word(name, len, "partition")) {
 			if (partition >= 0)
 				pn_buf_addf(&fmt, "%d", (int)partition);
 			else
 				pn_buf_adds(&fmt, "none");
-			p += 10;
+			p += span - 1;
 		} else {
-			pn_buf_addc(&fmt, *p);
+			end = strchr(field, '/');
+			add_literal(&fmt, field, (size_t)(end - field));
+			field = end + 1;
+			p += span - 1;
 		}
 	}
 	gmtime_r(&t, &tm);
@@ -193,6 +418,8 @@ static int expand_pattern(struct pn_writer *w, const char *topic, int32_t partit
 		*why = "the --partition-by directories leave the archive (a '..' segment)";
 		return -1;
 	}
+	if (out->len && (*why = segment_too_long(out->data)))
+		return -1;
 	return 0;
 }
 
@@ -279,6 +506,7 @@ static void wobj_free(struct pn_writer *w, struct wobj *o)
 	XXH64_freeState(o->hash);
 	pn_buf_release(&o->stage);
 	free(o->topic);
+	free(o->fields);
 	pn_manifest_release(&o->m);
 	free(o);
 }
@@ -312,6 +540,7 @@ static struct wobj *wobj_open(struct pn_writer *w, const char *topic, int32_t pa
 	o->topic = pn_strdup(topic);
 	o->partition = partition;
 	o->bucket = bucket;
+	o->fields = pn_strdup(w->fields.len ? w->fields.data : "");
 	/* w->path: the caller expanded the pattern */
 	pn_buf_add(&rel, w->path.data ? w->path.data : "", w->path.len);
 	if (rel.len)
@@ -417,16 +646,27 @@ static struct tp_last *tp_find(struct pn_writer *w, const char *topic, int32_t p
 	return t;
 }
 
+/* Whether object o is where a record of this topic, partition, time
+ * bucket and {field} values (w->fields) goes. */
+static int wobj_takes(const struct pn_writer *w, const struct wobj *o, int32_t partition,
+		      int64_t bucket)
+{
+	return o->bucket == bucket && o->partition == partition &&
+	       !strcmp(o->topic, w->topic.data) &&
+	       !strcmp(o->fields, w->fields.len ? w->fields.data : "");
+}
+
 int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line, size_t len,
 		  const char **why)
 {
 	int t_tok, p_tok, o_tok;
 	int32_t partition = -1;
-	int64_t offset = -1, t_ms, bucket;
+	int64_t offset = -1, t_ms = -1, bucket = -1;
 	struct wobj *o = NULL;
 	int pos, rc = 0, i;
 
-	pn_json_members_memo(j, w->names, w->lens, 4, w->val, &w->memo);
+	pn_json_members_memo(j, (const char *const *)w->names, w->lens, w->nnames, w->val,
+			     &w->memo);
 	t_tok = w->val[0];
 	p_tok = w->val[1];
 	o_tok = w->val[2];
@@ -455,7 +695,12 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 		*why = "the topic name cannot be part of an object name";
 		return -1;
 	}
-	if (record_time_at(j, w->val[w->time_val], &w->scratch, &t_ms, why))
+	/* a record without a time goes to objects of its own, in a pattern
+	 * that needs none; it is bad input for one that does */
+	if ((w->needs_time || !no_time_at(j, w->val[w->time_val])) &&
+	    record_time_at(j, w->val[w->time_val], &w->scratch, &t_ms, why))
+		return -1;
+	if (w->nfields && record_fields(w, j, why))
 		return -1;
 	if (offset >= 0) {
 		struct tp_last *tp = tp_find(w, w->topic.data, partition);
@@ -466,13 +711,14 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 		}
 		tp->offset = offset;
 	}
-	bucket = t_ms / w->granularity_ms;
-	if (w->nobj && w->obj[w->last]->bucket == bucket &&
-	    w->obj[w->last]->partition == partition && !strcmp(w->obj[w->last]->topic, w->topic.data))
+	if (w->nfields && w->fields_missing)
+		w->counts.missing_field++;
+	if (t_ms >= 0)
+		bucket = t_ms / w->granularity_ms;
+	if (w->nobj && wobj_takes(w, w->obj[w->last], partition, bucket))
 		o = w->obj[w->last];
 	for (i = 0; !o && i < w->nobj; i++)
-		if (w->obj[i]->bucket == bucket && w->obj[i]->partition == partition &&
-		    !strcmp(w->obj[i]->topic, w->topic.data)) {
+		if (wobj_takes(w, w->obj[i], partition, bucket)) {
 			o = w->obj[i];
 			w->last = i;
 		}
@@ -486,7 +732,8 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 		/* the partition has moved on in time: what is two units of the
 		 * pattern behind is done (late records get an object of their own) */
 		for (i = 0; i < w->nobj;)
-			if (w->obj[i]->bucket < bucket - 1 && w->obj[i]->partition == partition &&
+			if (w->obj[i]->bucket >= 0 && w->obj[i]->bucket < bucket - 1 &&
+			    w->obj[i]->partition == partition &&
 			    !strcmp(w->obj[i]->topic, w->topic.data)) {
 				if ((rc = close_obj(w, i)))
 					return rc;
@@ -520,6 +767,7 @@ int pn_writer_add(struct pn_writer *w, const struct pn_json *j, const char *line
 	o->m.raw_bytes += len + 1;
 	if (offset >= 0)
 		o->m.last_offset = offset;
+	/* an object holds records with a time, or records without one */
 	if (t_ms < o->m.min_time)
 		o->m.min_time = t_ms;
 	if (t_ms > o->m.max_time)
@@ -561,6 +809,16 @@ const struct pn_writer_counts *pn_writer_counts(const struct pn_writer *w)
 	return &w->counts;
 }
 
+const char *pn_writer_missing_next(struct pn_writer *w)
+{
+	for (int i = 0; i < w->nnames; i++)
+		if (w->missing_said[i] == 1) {
+			w->missing_said[i] = 2;
+			return w->names[i];
+		}
+	return NULL;
+}
+
 void pn_writer_free(struct pn_writer *w)
 {
 	if (!w)
@@ -571,6 +829,14 @@ void pn_writer_free(struct pn_writer *w)
 		free(w->tp[i].topic);
 	free(w->tp);
 	free(w->obj);
+	for (int i = 0; i < w->nnames; i++)
+		free(w->names[i]);
+	free(w->names);
+	free(w->lens);
+	free(w->val);
+	free(w->field_val);
+	free(w->missing_said);
+	pn_buf_release(&w->fields);
 	ZSTD_freeCCtx(w->shared);
 	pn_buf_release(&w->topic);
 	pn_buf_release(&w->scratch);

@@ -75,6 +75,8 @@ static int manifest_selected(const struct pn_manifest *m, const struct pn_archiv
 		return 0;
 	if (f->partition >= 0 && m->partition != f->partition)
 		return 0;
+	if (m->min_time < 0)	/* records without a time: in no time range */
+		return pn_archive_filter_all_times(f);
 	return m->max_time >= f->from && m->min_time < f->to;
 }
 

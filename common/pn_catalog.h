@@ -27,6 +27,13 @@ struct pn_archive_filter {
 	int64_t from, to;	/* time range [from, to) */
 };
 
+/* Whether f asks for every time (no --from, no --to): only then are the
+ * records without a time selected, which no time range holds. */
+static inline int pn_archive_filter_all_times(const struct pn_archive_filter *f)
+{
+	return f->from == INT64_MIN && f->to == INT64_MAX;
+}
+
 /* The objects of an archive and their manifests, sorted by topic,
  * partition, first offset (or time). */
 struct pn_catalog {

@@ -45,10 +45,8 @@ void pn_manifest_to_json(const struct pn_manifest *m, struct pn_buf *out)
 	pn_buf_add_u64(out, m->records);
 	pn_buf_adds(out, ",\"time_field\":");
 	pn_json_add_string(out, m->time_field, strlen(m->time_field));
-	pn_buf_adds(out, ",\"min_time\":");
-	pn_buf_add_i64(out, m->min_time);
-	pn_buf_adds(out, ",\"max_time\":");
-	pn_buf_add_i64(out, m->max_time);
+	add_opt_int(out, "min_time", m->min_time);
+	add_opt_int(out, "max_time", m->max_time);
 	pn_buf_adds(out, ",\"raw_bytes\":");
 	pn_buf_add_u64(out, m->raw_bytes);
 	pn_buf_adds(out, ",\"bytes\":");
@@ -85,7 +83,7 @@ int pn_manifest_parse(const char *text, size_t len, struct pn_manifest *m, struc
 	static const struct { const char *name; int nullable, count; int64_t max; } ints[] = {
 		{ "partition", 1, 0, PN_PARTITION_MAX }, { "first_offset", 1, 0, INT64_MAX },
 		{ "last_offset", 1, 0, INT64_MAX - 1 }, { "records", 0, 1, INT64_MAX },
-		{ "min_time", 0, 0, INT64_MAX }, { "max_time", 0, 0, INT64_MAX },
+		{ "min_time", 1, 0, INT64_MAX }, { "max_time", 1, 0, INT64_MAX },
 		{ "raw_bytes", 0, 1, INT64_MAX }, { "bytes", 0, 1, INT64_MAX },
 	};
 	json_error_t jerr;
@@ -134,6 +132,10 @@ int pn_manifest_parse(const char *text, size_t len, struct pn_manifest *m, struc
 	m->max_time = v[5];
 	if (m->first_offset > m->last_offset) {
 		pn_buf_adds(why, "first_offset is after last_offset");
+		goto out;
+	}
+	if ((m->min_time < 0) != (m->max_time < 0)) {
+		pn_buf_adds(why, "min_time and max_time are not both null");
 		goto out;
 	}
 	m->topic = pn_strdup(json_string_value(topic));

@@ -5,7 +5,8 @@
  * A data object <topic>+<partition>+<first offset>.ndjson.zst has beside
  * it a manifest _<topic>+<partition>+<first offset>.manifest.json (one JSON
  * object): records, first and last offset, earliest and latest time, raw
- * and compressed bytes, and the hash of the compressed bytes as 16 hex
+ * and compressed bytes (the times null for an object of records without
+ * one), and the hash of the compressed bytes as 16 hex
  * digits: "xxh64", XXH64 with seed 0, what xxhsum prints; or, in archives
  * written before, "fnv1a64", FNV-1a 64 (pn_hash64), which is still read
  * and written back as it came.  The leading '_' is what Athena/Hive skip,
@@ -30,7 +31,8 @@ struct pn_manifest {
 	char *time_field;
 	int32_t partition;	/* -1: the records had no coordinates */
 	int64_t first_offset, last_offset;	/* -1: none */
-	int64_t min_time, max_time;	/* ms since the epoch */
+	int64_t min_time, max_time;	/* ms since the epoch; -1 (null): the
+					 * records have no time */
 	uint64_t records, raw_bytes, bytes, hash;
 	int hash_fnv;		/* hash is FNV-1a 64 (archives written before
 				 * XXH64), not XXH64 */

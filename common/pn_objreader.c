@@ -90,7 +90,7 @@ static int objreader_fill(struct pn_objreader *r)
 	}
 	if (in.pos == in.size)
 		return 0;
-	pn_buf_grow(&r->out, READ_OUT_BYTES);
+	pn_buf_grow(&r->out, r->step ? r->step : READ_OUT_BYTES);
 	outb.dst = r->out.data + r->out.len;
 	outb.size = r->out.cap - r->out.len - 1;
 	outb.pos = 0;

@@ -28,6 +28,8 @@ struct pn_objreader {
 	struct pn_buf out;	/* decompressed, lines from `pos` */
 	size_t pos;
 	int frame_done;
+	size_t step;		/* bytes decompressed at a time; 0: 1 MB.  Smaller
+				 * for a reader among many open at once */
 	uint64_t lines;
 	char why[512];		/* what was wrong with it, after an error */
 };

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t5000-archive-dir: pn-archive on a directory: layout, round trips (1M
 # records byte for byte), idempotent re-runs, crashes mid-write, damaged
-# objects, gaps and overlaps, filters, bad input.
+# objects, gaps and overlaps, filters, bad input, {field} partitions,
+# records without a time, late records, cat --order offset.
 . "$(dirname "$0")/lib.sh"
 . "$PN_SRC/tests/lib-archive.sh"
 
@@ -436,6 +437,193 @@ test_expect_success 'output errors: /dev/full is 74, a closed pipe a quiet stop'
 	test_must_be_empty err &&
 	head -n 1 mid >expect &&
 	test_cmp expect first
+'
+
+# lines FILE N...: lines N... of FILE, in the order given
+lines () {
+	local f=$1 n
+	shift
+	for n; do sed -n "${n}p" "$f"; done
+}
+
+# records of one partition whose field m takes odd values (a slash, dots,
+# unicode and spaces, numbers, a control character, null, missing, empty)
+odd_records () {
+	cat <<-\EOF
+	{"_topic":"t","_partition":0,"_offset":0,"_timestamp":1764028800000,"m":"a/b"}
+	{"_topic":"t","_partition":0,"_offset":1,"_timestamp":1764028800000,"m":".."}
+	{"_topic":"t","_partition":0,"_offset":2,"_timestamp":1764028800000,"m":"café über"}
+	{"_topic":"t","_partition":0,"_offset":3,"_timestamp":1764028800000,"m":42}
+	{"_topic":"t","_partition":0,"_offset":4,"_timestamp":1764028800000,"m":-1.5e+3}
+	{"_topic":"t","_partition":0,"_offset":5,"_timestamp":1764028800000}
+	{"_topic":"t","_partition":0,"_offset":6,"_timestamp":1764028800000,"m":null}
+	{"_topic":"t","_partition":0,"_offset":7,"_timestamp":1764028800000,"m":""}
+	{"_topic":"t","_partition":0,"_offset":8,"_timestamp":1764028800000,"m":true}
+	{"_topic":"t","_partition":0,"_offset":9,"_timestamp":1764028800000,"m":"_x.y%z\u0001\u0085"}
+	{"_topic":"t","_partition":0,"_offset":10,"_timestamp":1764028800000,"m":"__HIVE_DEFAULT_PARTITION__"}
+	{"_topic":"t","_partition":0,"_offset":11,"_timestamp":1764028800000,"m":"."}
+	{"_topic":"t","_partition":0,"_offset":12,"_timestamp":1764028800000,"m":"a/b"}
+	EOF
+}
+
+test_expect_success '{field} partitions: odd values stay one directory name each' '
+	odd_records >odd &&
+	pn-archive write --stats --partition-by "m={m}/dt=%Y-%m-%d" odd-arch odd 2>err &&
+	grep "^pn-archive: warning (at odd:6): no field .m. for --partition-by: filed under __HIVE_DEFAULT_PARTITION__ (said once)$" err &&
+	test_line_count = 2 err &&
+	grep "\"missing_field\":1,\"controls\":0}$" err &&
+	visible odd-arch >actual &&
+	cat >expect <<-\EOF &&
+	m=%2E./dt=2025-11-25/t+0+0000000001.ndjson.zst
+	m=%2E/dt=2025-11-25/t+0+0000000011.ndjson.zst
+	m=%5F_HIVE_DEFAULT_PARTITION__/dt=2025-11-25/t+0+0000000010.ndjson.zst
+	m=%5Fx.y%25z%01%C2%85/dt=2025-11-25/t+0+0000000009.ndjson.zst
+	m=-1.5e%2B3/dt=2025-11-25/t+0+0000000004.ndjson.zst
+	m=42/dt=2025-11-25/t+0+0000000003.ndjson.zst
+	m=__HIVE_DEFAULT_PARTITION__/dt=2025-11-25/t+0+0000000005.ndjson.zst
+	m=a%2Fb/dt=2025-11-25/t+0+0000000000.ndjson.zst
+	m=café%20über/dt=2025-11-25/t+0+0000000002.ndjson.zst
+	m=true/dt=2025-11-25/t+0+0000000008.ndjson.zst
+	EOF
+	test_cmp expect actual &&
+	find odd-arch -mindepth 1 -maxdepth 1 | sed "s|^odd-arch/||" | sort >dirs &&
+	test_line_count = 10 dirs &&
+	pn-archive verify odd-arch >verdicts &&
+	test_line_count = 10 verdicts &&
+	! grep -v "\"status\":\"ok\"" verdicts &&
+	pn-archive ls odd-arch >list &&
+	jq -s "map(.records) | add" list >n && echo 13 >expect && test_cmp expect n &&
+	pn-archive cat odd-arch >out &&
+	test_cmp odd out &&
+	pn-archive cat --order offset odd-arch >out &&
+	test_cmp odd out &&
+	pn-archive offsets odd-arch >actual &&
+	echo "{\"t\":{\"0\":13}}" >expect &&
+	test_cmp expect actual &&
+	pn-archive write --partition-by "m={m}/dt=%Y-%m-%d" odd-arch odd 2>err &&
+	visible odd-arch >again &&
+	visible odd-arch | wc -l >n && echo 10 >expect && test_cmp expect n
+'
+
+test_expect_success '{field} partitions: an object or array value is bad input' '
+	echo "{\"_topic\":\"t\",\"_timestamp\":1,\"m\":{\"a\":1}}" >objv &&
+	test_expect_code 65 pn-archive write --partition-by "{m}" objv-arch objv 2>err &&
+	grep "error (at objv:1): a --partition-by field is an object or an array" err &&
+	pn-archive write --reject objv-rej --partition-by "{m}" objv-arch objv &&
+	test_cmp objv objv-rej
+'
+
+test_expect_success 'a malformed --partition-by is a usage error: 64, nothing written' '
+	head -n 3 in >in3 &&
+	for p in "{" "m={m" "dt=%Y/{}" "x}/{topic}" "{a/b}" "%{topic}" "{a%Y}" "a{b{c}}"; do
+		test_expect_code 64 pn-archive write --partition-by "$p" bad-pattern in3 2>err &&
+		grep "^pn-archive: bad --partition-by " err || return 1
+	done &&
+	test_expect_code 64 pn-archive write --partition-by "m={m" bad-pattern in3 2>err &&
+	grep "has an unclosed .{.$" err &&
+	test_expect_code 64 pn-archive write --partition-by "m={m/%Y" bad-pattern in3 2>err &&
+	grep "has a .{. not closed before the next ./. or .{.$" err &&
+	test_expect_code 64 pn-archive write --partition-by "x}" bad-pattern in3 2>err &&
+	grep "has a .}. without its .{.$" err &&
+	test ! -e bad-pattern &&
+	pn-archive write --partition-by "dt={date}/hour={hour}/%H" dh-arch in3 2>err &&
+	grep "^pn-archive: warning (at in3:1): no field .date. for --partition-by" err &&
+	grep "^pn-archive: warning (at in3:1): no field .hour. for --partition-by" err &&
+	test_line_count = 2 err &&
+	visible dh-arch >actual &&
+	grep -c "^dt=__HIVE_DEFAULT_PARTITION__/hour=__HIVE_DEFAULT_PARTITION__/00/" actual >n &&
+	echo 3 >expect && test_cmp expect n
+'
+
+test_expect_success 'records without a time: taken by a time-free pattern, apart' '
+	cat >untimed <<-\EOF &&
+	{"_topic":"u","_partition":0,"_offset":0,"m":"a"}
+	{"_topic":"u","_partition":0,"_offset":1,"_timestamp":null,"m":"b"}
+	{"_topic":"u","_partition":0,"_offset":2,"_timestamp":1764028800000,"m":"a"}
+	{"_topic":"u","_partition":1,"_offset":0,"_timestamp":1764028700000,"m":"a"}
+	{"_topic":"u","_partition":0,"_offset":3,"m":"a"}
+	EOF
+	test_expect_code 65 pn-archive write untimed-refused untimed 2>err &&
+	grep "error (at untimed:1): no time field to partition by (see --time-field)" err &&
+	test_expect_code 65 pn-archive write --partition-by "{topic}/%%/m={m}/%H" untimed-refused untimed 2>err &&
+	pn-archive write --partition-by "{topic}/%%/m={m}" untimed-arch untimed &&
+	pn-archive ls untimed-arch >list &&
+	jq -c "[.object, .first_offset, .last_offset, .min_time, .max_time]" list >actual &&
+	cat >expect <<-\EOF &&
+	["u/%/m=a/u+0+0000000000.ndjson.zst",0,3,null,null]
+	["u/%/m=b/u+0+0000000001.ndjson.zst",1,1,null,null]
+	["u/%/m=a/u+0+0000000002.ndjson.zst",2,2,1764028800000,1764028800000]
+	["u/%/m=a/u+1+0000000000.ndjson.zst",0,0,1764028700000,1764028700000]
+	EOF
+	test_cmp expect actual &&
+	pn-archive verify untimed-arch >verdicts &&
+	test_line_count = 4 verdicts &&
+	pn-archive cat untimed-arch >out &&
+	lines untimed 1 2 4 3 5 >expect &&
+	test_cmp expect out &&
+	pn-archive cat --order offset untimed-arch >out &&
+	lines untimed 1 2 3 5 4 >expect &&
+	test_cmp expect out &&
+	pn-archive cat --to 2030-01-01 untimed-arch >out &&
+	lines untimed 4 3 >expect &&
+	test_cmp expect out &&
+	pn-archive ls --from 2020-01-01 untimed-arch >list &&
+	test_line_count = 2 list &&
+	echo "{\"_topic\":\"u\",\"_timestamp\":\"yesterday\"}" >badtime &&
+	test_expect_code 65 pn-archive write --partition-by "{topic}" untimed-arch badtime 2>err &&
+	grep "the time field is not an epoch time" err &&
+	m=untimed-arch/u/%/m=b/_u+0+0000000001.manifest.json &&
+	sed "s/\"max_time\":null/\"max_time\":5/" "$m" >m.tmp && mv m.tmp "$m" &&
+	test_expect_code 65 pn-archive verify untimed-arch >verdicts 2>err &&
+	grep "min_time and max_time are not both null" verdicts
+'
+
+test_expect_success 'late records: cat keeps every offset of interleaved objects' '
+	for x in "0 0" "1 0" "2 0" "3 1" "4 0" "5 1"; do
+		set -- $x &&
+		printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":%d,\"_timestamp\":%d}\n" \
+			$1 $((1764028800000 + $2 * 3600000)) || return 1
+	done >late &&
+	pn-archive write late-arch late &&
+	visible late-arch >objs &&
+	test_line_count = 2 objs &&
+	pn-archive cat --stats late-arch >out 2>err &&
+	test_cmp late out &&
+	grep "\"duplicates\":0}" err &&
+	pn-archive cat --order offset late-arch >out &&
+	test_cmp late out &&
+	pn-archive cat --from 2025-11-25T01:00 late-arch >out &&
+	grep "_offset\":[35]," late >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'cat --order offset: the same records, a partition at a time' '
+	test_expect_code 64 pn-archive cat --order random arch 2>err &&
+	grep "bad --order .random.: time or offset" err &&
+	test_expect_code 64 pn-archive ls --order offset arch 2>err &&
+	grep "order is an option of cat only" err &&
+	pn-archive cat --order time arch >out &&
+	test_cmp in out &&
+	pn-archive cat --order offset --stats arch >out 2>err &&
+	grep "^{\"records\":3000,\"objects\":72,\"duplicates\":0}$" err &&
+	sort in >expect && sort out >actual && test_cmp expect actual &&
+	jq -r "[._partition, ._offset] | @tsv" out >order &&
+	sort -n -k1,1 -k2,2 order >sorted &&
+	test_cmp sorted order &&
+	for range in "--from 2025-11-25T06:30" "--to 2025-11-25T12:00:00.001Z" \
+		     "--from 2025-11-25T06:30:01 --to 2025-11-25T12:00"; do
+		pn-archive cat $range arch >t-out &&
+		pn-archive cat --order offset $range arch >o-out &&
+		test -s o-out && sort t-out >expect && sort o-out >actual &&
+		test_cmp expect actual || return 1
+	done &&
+	pn-archive cat --order offset many-arch >out &&
+	sort many >expect && sort out >actual && test_cmp expect actual &&
+	for p in 0 1 2 3 4 5 6 7; do jq -c "select(._partition == $p)" many || return 1; done >expect &&
+	test_cmp expect out &&
+	pn-archive cat --order offset ovl >out 2>err &&
+	test_cmp in1 out &&
+	grep "200 records repeated offsets" err
 '
 
 test_expect_success 'a missing archive is 78; an unwritable one 74' '

@@ -1,8 +1,8 @@
 #!/bin/bash
 # t5100-archive-s3: pn-archive on S3 (s3rver): round trips, multipart
 # uploads, listings past one page, idempotent re-runs, a crash mid-upload,
-# damaged objects, SigV4 signatures, wrong credentials, a missing bucket,
-# no service.
+# damaged objects, {field} partitions, SigV4 signatures, wrong
+# credentials, a missing bucket, no service.
 . "$(dirname "$0")/lib.sh"
 . "$PN_SRC/tests/lib-archive.sh"
 . "$PN_SRC/tests/lib-s3.sh"
@@ -109,6 +109,50 @@ test_expect_success 'a damaged object: verify and cat name it and fail' '
 	grep "error (at topic=pings/dt=2025-11-25/hour=05/pings+1+0000000208.ndjson.zst): object is damaged" err &&
 	s3curl -T obj "$(s3url audit "$key")" &&
 	pn-archive verify s3://audit/pings >verdicts
+'
+
+test_expect_success '{field} partitions on S3: odd values, the same objects as on a directory' '
+	cat >odd <<-\EOF &&
+	{"_topic":"t","_partition":0,"_offset":0,"_timestamp":1764028800000,"m":"a/b"}
+	{"_topic":"t","_partition":0,"_offset":1,"_timestamp":1764028800000,"m":".."}
+	{"_topic":"t","_partition":0,"_offset":2,"_timestamp":1764032400000,"m":"café über+1"}
+	{"_topic":"t","_partition":1,"_offset":0,"_timestamp":1764028800000,"m":42}
+	{"_topic":"t","_partition":0,"_offset":3,"_timestamp":1764028800000}
+	{"_topic":"t","_partition":0,"_offset":4,"_timestamp":1764028800000,"m":"a/b"}
+	{"_topic":"t","_partition":1,"_offset":1,"m":"%"}
+	EOF
+	pn-archive write --partition-by "m={m}/{partition}" s3://audit/fields odd 2>err &&
+	grep "warning (at odd:5): no field .m." err &&
+	pn-archive write --partition-by "m={m}/{partition}" odd-dir odd 2>err &&
+	pn-archive ls s3://audit/fields >s3-list &&
+	pn-archive ls odd-dir >dir-list &&
+	test_cmp dir-list s3-list &&
+	jq -r .object s3-list | sort >actual &&
+	cat >expect <<-\EOF &&
+	m=%25/1/t+1+0000000001.ndjson.zst
+	m=%2E./0/t+0+0000000001.ndjson.zst
+	m=42/1/t+1+0000000000.ndjson.zst
+	m=__HIVE_DEFAULT_PARTITION__/0/t+0+0000000003.ndjson.zst
+	m=a%2Fb/0/t+0+0000000000.ndjson.zst
+	m=café%20über%2B1/0/t+0+0000000002.ndjson.zst
+	EOF
+	test_cmp expect actual &&
+	key="fields/m=café%20über%2B1/0/t+0+0000000002.ndjson.zst" &&
+	s3curl -o obj "$(s3url audit "$key")" &&
+	zstdcat obj >rec &&
+	sed -n 3p odd >expect && test_cmp expect rec &&
+	pn-archive verify s3://audit/fields >verdicts &&
+	test_line_count = 6 verdicts &&
+	pn-archive cat s3://audit/fields >out &&
+	{ sed -n 1,2p odd && sed -n 4p odd && sed -n 7p odd && sed -n 3p odd &&
+	  sed -n 5,6p odd; } >expect &&
+	test_cmp expect out &&
+	pn-archive cat --order offset s3://audit/fields >out &&
+	{ sed -n 1,3p odd && sed -n 5,6p odd && sed -n 4p odd && sed -n 7p odd; } >expect &&
+	test_cmp expect out &&
+	pn-archive cat --from 2025-11-25T00:30 s3://audit/fields >out &&
+	sed -n 3p odd >expect &&
+	test_cmp expect out
 '
 
 test_expect_success 'wrong credentials, no credentials, a missing bucket: 78' '

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t5300-archive-hostile: records and manifests from outside: offsets at the
-# edge of 64 bits, topics that alias others, patterns that leave DEST,
-# damaged manifests.
+# edge of 64 bits, topics that alias others, patterns and {field} values
+# that leave DEST, damaged manifests.
 . "$(dirname "$0")/lib.sh"
 . "$PN_SRC/tests/lib-archive.sh"
 
@@ -65,6 +65,46 @@ test_expect_success 'a --partition-by expansion over 1023 bytes is an error, not
 	echo "pn-archive: error (at in:1): the --partition-by directories are longer than 1023 bytes" >expect &&
 	test_cmp expect err &&
 	! find arch4 -name "*.zst" | grep .
+'
+
+test_expect_success '{field} values cannot leave DEST, hide, or break a name' '
+	mkdir -p fbox/dest &&
+	i=0 &&
+	for v in "../../x" "/abs" ".." "." ".hidden" "_hidden" "a\\u0000b" "\\n" "x/../../y" "%2F"; do
+		i=$((i + 1)) &&
+		printf "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":%d,\"_timestamp\":1764028800000,\"m\":\"%s\"}\n" \
+			$i "$v" || return 1
+	done >fin &&
+	pn-archive write --partition-by "{m}" fbox/dest fin &&
+	find fbox -type f ! -path "fbox/dest/*" >outside &&
+	test_must_be_empty outside &&
+	(cd fbox/dest && find . -mindepth 1 -maxdepth 1 -type d | sed "s|^\./||" | sort) >actual &&
+	cat >expect <<-\EOF &&
+	%252F
+	%2E
+	%2E.%2F..%2Fx
+	%2E.
+	%2Ehidden
+	%2Fabs
+	%5Fhidden
+	%0A
+	a%00b
+	x%2F..%2F..%2Fy
+	EOF
+	sort expect >e && test_cmp e actual &&
+	find fbox/dest -mindepth 2 -type d >nested &&
+	test_must_be_empty nested &&
+	pn-archive cat fbox/dest >out &&
+	test_cmp fin out
+'
+
+test_expect_success 'a {field} value over 255 bytes is bad input, nothing written' '
+	long=$(printf "v%.0s" $(seq 1 300)) &&
+	printf "{\"_topic\":\"t\",\"_timestamp\":1764028800000,\"m\":\"%s\"}\n" "$long" >lin &&
+	test_expect_code 65 pn-archive write --partition-by "m={m}" larch lin 2>err &&
+	echo "pn-archive: error (at lin:1): a --partition-by directory name is longer than 255 bytes" >expect &&
+	test_cmp expect err &&
+	! find larch -type f | grep .
 '
 
 # three objects of pings, an hour apart, offsets 0, 1 and 2

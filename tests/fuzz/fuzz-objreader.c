@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.partition = mode & 4 ? -1 : 0;
 	m.first_offset = mode & 8 ? -1 : 0;
 	m.last_offset = mode & 8 ? -1 : m.records ? (int64_t)m.records - 1 : 0;
-	m.min_time = mode & 16 ? INT64_MIN : 0;
-	m.max_time = mode & 16 ? INT64_MAX : 1764028800000;
+	m.min_time = mode & 16 ? -1 : 0;	/* -1: an object of records without a time */
+	m.max_time = mode & 16 ? -1 : 1764028800000;
 	m.bytes = obj.len;
 	m.hash_fnv = mode & 2;
 	m.hash = m.hash_fnv ? pn_hash64(PN_HASH64_INIT, obj.data, obj.len) :
@@ -90,7 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.n = 1;
 	pn_out_init(&out, null_fd, "/dev/null", 1 << 16);
 	memset(&counts, 0, sizeof(counts));
-	(void)pn_archive_cat(&st, &c, &all, &out, &counts);
+	(void)pn_archive_cat(&st, &c, &all, mode & 32 ? PN_ARCHIVE_ORDER_OFFSET :
+			     PN_ARCHIVE_ORDER_TIME, &out, &counts);
 	memset(&counts, 0, sizeof(counts));
 	(void)pn_archive_verify(&st, &c, &out, &counts);
 	pn_out_flush(&out);

@@ -50,6 +50,8 @@ static void test_manifest_round_trip(void)
 		  0, 0, 0, 0, 0, 0x1ULL, 1 },
 		{ "p+1048575+0.ndjson.zst", "p", "t", 1048575, 0, INT64_MAX - 1, 0, INT64_MAX,
 		  1, 1, 1, UINT64_MAX, 0 },
+		/* records without a time: null times */
+		{ "m=a/p+0+7.ndjson.zst", "p", "t", 0, 7, 9, -1, -1, 3, 30, 20, 0x2ULL, 0 },
 	};
 	struct pn_buf text = PN_BUF_INIT, why = PN_BUF_INIT;
 
@@ -93,6 +95,12 @@ static void test_manifest_parse_errors(void)
 		{ "{\"topic\":\"t\",\"partition\":0,\"first_offset\":0,\"last_offset\":0,"
 		  "\"records\":-1,\"time_field\":\"t\",\"min_time\":0,\"max_time\":0,"
 		  "\"raw_bytes\":1,\"bytes\":1,\"xxh64\":\"0000000000000000\"}", "'records'" },
+		{ "{\"topic\":\"t\",\"partition\":0,\"first_offset\":0,\"last_offset\":0,"
+		  "\"records\":1,\"time_field\":\"t\",\"min_time\":null,\"max_time\":0,"
+		  "\"raw_bytes\":1,\"bytes\":1,\"xxh64\":\"0000000000000000\"}", "not both null" },
+		{ "{\"topic\":\"t\",\"partition\":0,\"first_offset\":0,\"last_offset\":0,"
+		  "\"records\":1,\"time_field\":\"t\",\"min_time\":-5,\"max_time\":0,"
+		  "\"raw_bytes\":1,\"bytes\":1,\"xxh64\":\"0000000000000000\"}", "'min_time'" },
 	};
 	struct pn_buf why = PN_BUF_INIT;
 
