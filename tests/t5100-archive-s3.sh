@@ -207,7 +207,7 @@ test_expect_success 'listings are asked for with encoding-type=url and decoded' 
 	<Contents><Key>p/a+b/x%2By%2B0%2B0000000002.ndjson.zst</Key><Size>1</Size></Contents>
 	</ListBucketResult>
 	EOF
-	LISTING=listing.xml python3 "$PN_SRC/tests/sigv4-server.py" enc.port AKTEST SKTEST 2>enc.log &
+	{ LISTING=listing.xml python3 "$PN_SRC/tests/sigv4-server.py" enc.port AKTEST SKTEST 2>enc.log & } &&
 	test_cleanup_kill $! &&
 	wait_for_file enc.port &&
 	ep=http://127.0.0.1:$(cat enc.port) &&
