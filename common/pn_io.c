@@ -222,7 +222,24 @@ static void keep_mode(int fd, const char *path)
 		errno = 0;
 }
 
-int pn_write_file_atomic(const char *path, const void *p, size_t n)
+/* Closes the temp file fd and renames it over path, without an fsync:
+ * readers still see the old file or the new one whole, but a crash may
+ * leave either. */
+static int replace_temp(int fd, const char *tmp, const char *path)
+{
+	int saved;
+
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* pn_write_file_atomic, durable, and pn_write_file_replace, not. */
+static int write_file_whole(const char *path, const void *p, size_t n, int durable)
 {
 	struct pn_buf tmp = PN_BUF_INIT;
 	int fd, rc = -1, saved;
@@ -237,12 +254,22 @@ int pn_write_file_atomic(const char *path, const void *p, size_t n)
 		unlink(tmp.data);
 		errno = saved;
 	} else if (fd >= 0) {
-		rc = pn_commit_temp(fd, tmp.data, path);
+		rc = durable ? pn_commit_temp(fd, tmp.data, path) : replace_temp(fd, tmp.data, path);
 	}
 	saved = errno;
 	pn_buf_release(&tmp);
 	errno = saved;
 	return rc;
+}
+
+int pn_write_file_atomic(const char *path, const void *p, size_t n)
+{
+	return write_file_whole(path, p, n, 1);
+}
+
+int pn_write_file_replace(const char *path, const void *p, size_t n)
+{
+	return write_file_whole(path, p, n, 0);
 }
 
 int pn_read_file(const char *path, struct pn_buf *out)

@@ -122,6 +122,10 @@ int pn_commit_temp(int fd, const char *tmp, const char *path);
 /* All of it, through a temp file and pn_commit_temp; 0 or -1 with errno.
  * A file replaced keeps its owner, group and mode. */
 int pn_write_file_atomic(const char *path, const void *p, size_t n);
+/* The same without the fsyncs, for a file rewritten often whose loss in a
+ * crash costs nothing (a metrics file): readers never see it half-written,
+ * but after a crash it may be the previous version. */
+int pn_write_file_replace(const char *path, const void *p, size_t n);
 /* The whole file into out (replacing its content); 0 or -1 with errno. */
 int pn_read_file(const char *path, struct pn_buf *out);
 

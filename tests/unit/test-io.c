@@ -476,6 +476,7 @@ static void test_atomic_file(void)
 {
 	struct pn_buf path = PN_BUF_INIT, tmp = PN_BUF_INIT, back = PN_BUF_INIT;
 	static const char first[] = "first\n", second[] = "second, longer\n";
+	struct stat sb;
 
 	pn_temp_name("dir/state", &tmp);
 	CHECK(!strncmp(tmp.data, "dir/.state.tmp.", 15),
@@ -490,6 +491,15 @@ static void test_atomic_file(void)
 	CHECK_MEM(back.data, back.len, second, strlen(second), "replaced whole");
 	pn_temp_name(path.data, &tmp);
 	CHECK(access(tmp.data, F_OK) < 0, "temp file '%s' left behind", tmp.data);
+
+	/* the same without the fsyncs, keeping the file's mode */
+	chmod(path.data, 0640);
+	CHECK(pn_write_file_replace(path.data, first, strlen(first)) == 0, "replace: %m");
+	CHECK(pn_read_file(path.data, &back) == 0, "read back: %m");
+	CHECK_MEM(back.data, back.len, first, strlen(first), "replaced whole, no fsync");
+	CHECK(access(tmp.data, F_OK) < 0, "temp file '%s' left behind", tmp.data);
+	CHECK(stat(path.data, &sb) == 0 && (sb.st_mode & 0777) == 0640, "mode %o kept",
+	      (unsigned)(sb.st_mode & 0777));
 	unlink(path.data);
 
 	pn_buf_reset(&path);
@@ -497,6 +507,9 @@ static void test_atomic_file(void)
 	errno = 0;
 	CHECK(pn_write_file_atomic(path.data, first, strlen(first)) < 0 && errno == ENOENT,
 	      "write into a missing directory: %m");
+	errno = 0;
+	CHECK(pn_write_file_replace(path.data, first, strlen(first)) < 0 && errno == ENOENT,
+	      "replace in a missing directory: %m");
 	errno = 0;
 	CHECK(pn_read_file(path.data, &back) < 0 && errno == ENOENT, "read of a missing file");
 	pn_buf_release(&path);
