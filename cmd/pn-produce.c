@@ -308,6 +308,23 @@ static int kafka_failed(void *arg)
 	return pn_kafka_fatal;
 }
 
+/*
+ * A quiet input still has its delivery reports served, so that acked is
+ * current, and librdkafka's statistics, which come on the same poll.
+ * Busy, produce_record polls every 256 records.
+ */
+enum { IDLE_POLL_MS = 1000 };
+
+static int produce_tick(void *arg, struct pn_input *in, int quiet)
+{
+	struct run *r = arg;
+
+	(void)in;
+	if (quiet)
+		rd_kafka_poll(r->rk, 0);
+	return 0;
+}
+
 /* Waits until every message is delivered or has failed. */
 static void drain(struct run *r)
 {
@@ -631,6 +648,8 @@ int main(int argc, char **argv)
 	r.in.arg = &r;
 	r.in.record = produce_record;
 	r.in.stop = kafka_failed;
+	r.in.tick = produce_tick;
+	r.in.timeout_ms = IDLE_POLL_MS;
 	if (o.avro) {
 		r.registry = pn_registry_new(&r.registry_conf, o.registry_url);
 		if (!r.registry) {

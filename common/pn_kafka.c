@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "pn_err.h"
 #include "pn_kafka.h"
@@ -171,6 +173,23 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		pn_warn("kafka: %s", reason);
 }
 
+/*
+ * -X statistics.interval.ms=N: librdkafka's statistics JSON, one line on
+ * stderr each, written with one call so that it does not mix with other
+ * lines.  It comes on the thread that polls (rd_kafka_poll, or the
+ * consumer's queue), so it is as punctual as the program's polling.
+ */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct iovec line[2] = { { json, len }, { "\n", 1 } };
+
+	(void)rk;
+	(void)opaque;
+	while (writev(STDERR_FILENO, line, 2) < 0 && errno == EINTR)
+		;
+	return 0;	/* librdkafka frees json */
+}
+
 rd_kafka_conf_t *pn_kafka_conf_new(const struct pn_kafka_opts *opts,
 				   const char *const *defaults,
 				   struct pn_registry_conf *reg)
@@ -181,6 +200,7 @@ rd_kafka_conf_t *pn_kafka_conf_new(const struct pn_kafka_opts *opts,
 
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_stats_cb(conf, stats_cb);
 	for (int i = 0; defaults && defaults[i]; i++)
 		if (apply_kv(conf, reg, defaults[i], "built-in default"))
 			goto fail;

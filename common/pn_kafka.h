@@ -58,7 +58,9 @@ void pn_registry_conf_release(struct pn_registry_conf *r);
  * terminated list of "key=value"), then opts as above.  Registry settings
  * go to reg (may be NULL).  On a bad setting it reports where the setting
  * came from and librdkafka's reason, and returns NULL (exit 78).
- * The configuration has pn's log and error callbacks installed.
+ * The configuration has pn's log and error callbacks installed, and the
+ * statistics callback: with -X statistics.interval.ms=N, librdkafka's
+ * statistics go to stderr, one JSON line each.
  */
 rd_kafka_conf_t *pn_kafka_conf_new(const struct pn_kafka_opts *opts,
 				   const char *const *defaults,
