@@ -33,6 +33,7 @@
 #include "pn_pieces.h"
 #include "pn_record.h"
 #include "pn_signal.h"
+#include "pn_stats.h"
 
 static const char usage_text[] =
 	"usage: pn-aggregate [-w COND]... -g FIELD[:NAME]... [--count FIELD[:NAME]]...\n"
@@ -41,7 +42,8 @@ static const char usage_text[] =
 	"                    [--grace D] [--ttl D] [--max-ahead D]\n"
 	"                    [--key-type strict|string|number|as-is]\n"
 	"                    [--emit changes|final] [--emit-interval D] [--state FILE|DIR/]\n"
-	"                    [--reject FILE] [--stats] [-qv] [FILE ...]\n"
+	"                    [--reject FILE] [--stats] [--stats-interval D]\n"
+	"                    [--metrics FILE] [-qv] [FILE ...]\n"
 	"       pn-aggregate --state FILE|DIR/ --print-offsets\n";
 
 static const struct pn_opt_text help_text = {
@@ -59,7 +61,7 @@ struct opts {
 	const char *state_path;
 	int print_offsets;
 	const char *reject_path;
-	int stats;
+	struct pn_stats_opts stats;
 	char **inputs;
 	int ninputs;
 };
@@ -73,6 +75,7 @@ struct run {
 	uint64_t controls;	/* control records, with --state FILE */
 	struct pn_out out;
 	struct pn_input in;
+	struct pn_stats_live live;	/* --stats-interval, --metrics */
 	int64_t next_emit_ms;
 	int status;
 };
@@ -295,30 +298,36 @@ static size_t run_counts(const struct run *r, struct pn_agg_counts *c)
 	return r->agg.nentries;
 }
 
-static void print_stats(const struct run *r)
+/* The counters of --stats, --stats-interval and --metrics. */
+static void fill_stats(void *arg, struct pn_stats *w, double seconds)
 {
+	const struct run *r = arg;
+	const struct pn_aggparts_counts *pc = &r->parts.counts;
 	struct pn_agg_counts c;
 	size_t groups = run_counts(r, &c);
-	const struct pn_aggparts_counts *pc = &r->parts.counts;
 
-	fprintf(stderr,
-		"{\"records\":%llu,\"applied\":%llu,\"filtered\":%llu,\"null_key\":%llu,"
-		"\"skipped\":%llu,\"late\":%llu,\"future_times\":%llu,\"rejected\":%llu,"
-		"\"groups\":%zu,"
-		"\"expired\":%llu,\"emitted\":%llu,\"checkpoints\":%llu,\"controls\":%llu",
-		(unsigned long long)c.records, (unsigned long long)c.applied,
-		(unsigned long long)c.filtered, (unsigned long long)c.null_key,
-		(unsigned long long)c.skipped, (unsigned long long)c.late,
-		(unsigned long long)c.future_times, r->in.reject.count,
-		groups, (unsigned long long)c.expired, (unsigned long long)c.emitted,
-		(unsigned long long)c.checkpoints,
-		(unsigned long long)(r->by_parts ? pc->controls : r->controls));
-	if (r->by_parts)
-		fprintf(stderr, ",\"loaded\":%llu,\"dropped\":%llu,\"fenced\":%llu,"
-			"\"split_keys\":%llu,\"not_owned\":%llu", (unsigned long long)pc->loaded,
-			(unsigned long long)pc->dropped, (unsigned long long)pc->fenced,
-			(unsigned long long)pc->split_keys, (unsigned long long)pc->not_owned);
-	fputs("}\n", stderr);
+	(void)seconds;
+	pn_stats_label(w, "state", r->o->state_path);
+	pn_stats_u64(w, "records", c.records);
+	pn_stats_u64(w, "applied", c.applied);
+	pn_stats_u64(w, "filtered", c.filtered);
+	pn_stats_u64(w, "null_key", c.null_key);
+	pn_stats_u64(w, "skipped", c.skipped);
+	pn_stats_u64(w, "late", c.late);
+	pn_stats_u64(w, "future_times", c.future_times);
+	pn_stats_u64(w, "rejected", r->in.reject.count);
+	pn_stats_gauge(w, "groups", groups);
+	pn_stats_u64(w, "expired", c.expired);
+	pn_stats_u64(w, "emitted", c.emitted);
+	pn_stats_u64(w, "checkpoints", c.checkpoints);
+	pn_stats_u64(w, "controls", r->by_parts ? pc->controls : r->controls);
+	if (!r->by_parts)
+		return;
+	pn_stats_u64(w, "loaded", pc->loaded);
+	pn_stats_u64(w, "dropped", pc->dropped);
+	pn_stats_u64(w, "fenced", pc->fenced);
+	pn_stats_u64(w, "split_keys", pc->split_keys);
+	pn_stats_u64(w, "not_owned", pc->not_owned);
 }
 
 /* The offsets a checkpoint or a state directory has applied, as pn-consume
@@ -362,6 +371,7 @@ int main(int argc, char **argv)
 		return print_offsets(o.state_path);
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
+	pn_stats_live_init(&r.live, &o.stats, fill_stats, &r);
 	pn_agg_init(&r.agg, &o.query);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
 	r.by_parts = o.state_path && pn_pieces_is_store(o.state_path);
@@ -386,6 +396,7 @@ int main(int argc, char **argv)
 	r.in.deadline = aggregate_deadline;
 	r.in.stop = output_gone;
 	r.in.pass_control = 1;
+	r.in.live = &r.live;
 	pn_signal_install();
 	r.next_emit_ms = pn_now_ms() + o.emit_interval_ms;
 
@@ -410,8 +421,7 @@ int main(int argc, char **argv)
 		r.status = out_status;
 	if (pn_input_release(&r.in) && !r.status)
 		r.status = PN_EX_IOERR;
-	if (o.stats)
-		print_stats(&r);
+	pn_stats_live_end(&r.live);
 
 	pn_agg_release(&r.agg);
 	if (r.by_parts)

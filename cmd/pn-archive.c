@@ -33,7 +33,8 @@
 static const char usage_text[] =
 	"usage: pn-archive write [--partition-by PATTERN] [--time-field F] [-t TOPIC]\n"
 	"                  [--max-bytes SIZE] [--max-records N] [--max-age D] [--max-open N]\n"
-	"                  [-l LEVEL] [--reject FILE] [S3 options] [--stats] [-qv] DEST [FILE ...]\n"
+	"                  [-l LEVEL] [--reject FILE] [S3 options] [--stats]\n"
+	"                  [--stats-interval D] [--metrics FILE] [-qv] DEST [FILE ...]\n"
 	"       pn-archive cat|ls|verify|offsets [--from T] [--to T] [-t TOPIC] [-p N]\n"
 	"                  [--order time|offset] [S3 options] [--stats] [-qv] SRC\n"
 	"  S3 options: [--endpoint URL] [--region R] [--retries N] [--part-size SIZE]\n";
@@ -49,7 +50,7 @@ struct opts {
 	struct pn_archive_filter f;
 	enum pn_archive_order order;
 	const char *reject_path;
-	int stats;
+	struct pn_stats_opts stats;
 	char **inputs;
 	int ninputs;
 };
@@ -158,7 +159,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			   &o->store.retries, 0, 100),
 		PN_OPT_SIZE(0, "part-size", "SIZE", "S3 multipart part size (default 16M, at "
 			    "least 5M)", &o->store.part_size, 5 << 20, .seen = &write_only),
-		PN_OPT_STATS(&o->stats),
+		PN_OPT_STATS(&o->stats, .seen = &write_only),
 		PN_OPT_COMMON,
 		PN_OPT_END,
 	};
@@ -224,19 +225,29 @@ static int archive_tick(void *arg, struct pn_input *in, int quiet)
 	return pn_writer_tick(arg);
 }
 
-static void print_write_stats(const struct pn_writer_counts *c, const struct pn_input *in)
-{
-	struct pn_stats w = PN_STATS_INIT;
+/* What write's counters come from. */
+struct write_run {
+	const struct opts *o;
+	const struct pn_writer_counts *c;
+	const struct pn_input *in;
+};
 
-	pn_stats_u64(&w, "records", c->records);
-	pn_stats_u64(&w, "duplicates", c->duplicates);
-	pn_stats_u64(&w, "rejected", in->reject.count);
-	pn_stats_u64(&w, "objects", c->objects);
-	pn_stats_u64(&w, "raw_bytes", c->raw_bytes);
-	pn_stats_u64(&w, "bytes", c->bytes);
-	pn_stats_u64(&w, "missing_field", c->missing_field);
-	pn_stats_u64(&w, "controls", in->controls);
-	pn_stats_end(&w);
+/* write's counters, for --stats, --stats-interval and --metrics */
+static void fill_write_stats(void *arg, struct pn_stats *w, double seconds)
+{
+	const struct write_run *r = arg;
+	const struct pn_writer_counts *c = r->c;
+
+	(void)seconds;
+	pn_stats_label(w, "destination", r->o->where);
+	pn_stats_u64(w, "records", c->records);
+	pn_stats_u64(w, "duplicates", c->duplicates);
+	pn_stats_u64(w, "rejected", r->in->reject.count);
+	pn_stats_u64(w, "objects", c->objects);
+	pn_stats_u64(w, "raw_bytes", c->raw_bytes);
+	pn_stats_u64(w, "bytes", c->bytes);
+	pn_stats_u64(w, "missing_field", c->missing_field);
+	pn_stats_u64(w, "controls", r->in->controls);
 }
 
 static int cmd_write(const struct opts *o, struct pn_store *st)
@@ -244,9 +255,13 @@ static int cmd_write(const struct opts *o, struct pn_store *st)
 	struct pn_writer *w = pn_writer_new(st, &o->w);
 	const struct pn_writer_counts *c = pn_writer_counts(w);
 	struct pn_input in;
+	struct write_run run = { o, c, &in };
+	struct pn_stats_live live;
 	int status, rc;
 
+	pn_stats_live_init(&live, &o->stats, fill_write_stats, &run);
 	pn_input_init(&in, o->reject_path);
+	in.live = &live;
 	in.arg = w;
 	in.record = archive_record;
 	in.tick = archive_tick;
@@ -263,8 +278,7 @@ static int cmd_write(const struct opts *o, struct pn_store *st)
 	if (c->duplicates)
 		pn_warn("%llu records repeated an offset already written and were skipped",
 			(unsigned long long)c->duplicates);
-	if (o->stats)
-		print_write_stats(c, &in);
+	pn_stats_live_end(&live);
 	if (pn_input_release(&in) && !status)
 		status = PN_EX_IOERR;
 	pn_writer_free(w);
@@ -337,7 +351,7 @@ static int cmd_read(const struct opts *o, struct pn_store *st)
 	out_status = pn_out_close(&out);
 	if (out_status && !status)
 		status = out_status;
-	if (o->stats)
+	if (o->stats.at_end)
 		print_read_stats(o->cmd, &counts);
 	if (counts.duplicates)
 		pn_warn("%llu records repeated offsets of earlier objects and were skipped",

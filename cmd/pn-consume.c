@@ -52,7 +52,8 @@ static const char usage_text[] =
 	"                  [--wait-for-sink]\n"
 	"                  [-X PROP=VAL] [-F FILE] [--avro] [--schema-registry URL]\n"
 	"                  [--schema FILE] [--reject FILE]\n"
-	"                  [--stats] [-qv] -t TOPIC...\n"
+	"                  [--stats] [--stats-interval D] [--metrics FILE] [-qv]\n"
+	"                  -t TOPIC...\n"
 	"       pn-consume -b BROKERS -g GROUP --lag [--max-lag N] [-p PARTITION]...\n"
 	"                  [-X PROP=VAL] [-F FILE] [-qv] [-t TOPIC]...\n"
 	"       pn-consume -b BROKERS --list [-X PROP=VAL] [-F FILE] [-t TOPIC]...\n";
@@ -80,7 +81,7 @@ struct opts {
 	int64_t max_records;	/* -c; 0: no limit */
 	int64_t until_ms;	/* --until; -1: none */
 	int meta;
-	int stats;
+	struct pn_stats_opts stats;
 	int64_t commit_interval_ms;
 	int avro;		/* --avro: values must be Confluent Avro */
 	const char *registry_url, *reader_schema, *reject_path;
@@ -93,7 +94,6 @@ struct counts {
 	uint64_t records;	/* lines written */
 	uint64_t non_object;	/* written as _value */
 	uint64_t bytes;		/* payload bytes */
-	uint64_t rejected;	/* undecodable, set aside with --reject */
 	uint64_t wakes;		/* wake_fetchers() calls */
 	uint64_t controls;	/* control records written */
 };
@@ -112,6 +112,8 @@ struct run {
 	struct pn_buf tmp;
 	struct pn_progress progress;
 	struct counts counts;
+	struct pn_stats_live live;	/* --stats-interval, --metrics */
+	struct pn_buf topics;	/* the topics, comma-separated: a label */
 	int64_t next_wake_ms;	/* wake_fetchers() not before this */
 	size_t queue_low;	/* payload bytes queued under which to wake them */
 	int backlog;		/* a full batch came since the last wake */
@@ -241,6 +243,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "--lag counts the lag of a group: it needs -g");
 	if (o->max_lag >= 0 && !o->lag)
 		pn_usage_error(usage_text, "--max-lag needs --lag");
+	if ((o->lag || o->list) && (o->stats.interval_ms || o->stats.metrics_path))
+		pn_usage_error(usage_text, "--stats-interval and --metrics count records read, "
+			       "not --lag or --list");
 	if (!o->ntopics && !o->lag && !o->list)
 		pn_usage_error(usage_text, "no topic given (-t)");
 	if (o->commit_from && !o->group)
@@ -683,6 +688,7 @@ static void consume_loop(struct run *r)
 		now = pn_now_ms();
 		if (n > 0)
 			handle_batch(r, msgs, n);
+		pn_stats_live_at(&r->live, now);
 		finish_rebalance(r);
 		if (r->moved) {
 			pn_offsets_each(&r->commit.parts, clear_moved, NULL);
@@ -798,19 +804,21 @@ static int subscribe(struct run *r)
 	return 0;
 }
 
-static void print_stats(const struct run *r, double seconds)
+/* The counters of --stats, --stats-interval and --metrics. */
+static void fill_stats(void *arg, struct pn_stats *w, double seconds)
 {
-	struct pn_stats w = PN_STATS_INIT;
+	const struct run *r = arg;
 
-	pn_stats_u64(&w, "records", r->counts.records);
-	pn_stats_u64(&w, "non_object", r->counts.non_object);
-	pn_stats_u64(&w, "rejected", r->counts.rejected);
-	pn_stats_u64(&w, "bytes", r->counts.bytes);
-	pn_stats_u64(&w, "commits", r->commit.commits);
-	pn_stats_u64(&w, "controls", r->counts.controls);
-	pn_stats_u64(&w, "fetch_wakes", r->counts.wakes);
-	pn_stats_double(&w, "seconds", seconds);
-	pn_stats_end(&w);
+	pn_stats_label(w, "topic", r->topics.data);
+	pn_stats_label(w, "group", r->o->group);
+	pn_stats_u64(w, "records", r->counts.records);
+	pn_stats_u64(w, "non_object", r->counts.non_object);
+	pn_stats_u64(w, "rejected", r->reject.count);
+	pn_stats_u64(w, "bytes", r->counts.bytes);
+	pn_stats_u64(w, "commits", r->commit.commits);
+	pn_stats_u64(w, "controls", r->counts.controls);
+	pn_stats_u64(w, "fetch_wakes", r->counts.wakes);
+	pn_stats_double(w, "seconds", seconds);
 }
 
 /*
@@ -843,7 +851,6 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	struct run r;
-	int64_t started = pn_now_ms();
 	int out_status, status;
 
 	pn_set_progname(argv[0]);
@@ -857,6 +864,9 @@ int main(int argc, char **argv)
 	}
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
+	for (int i = 0; i < o.ntopics; i++)
+		pn_buf_addf(&r.topics, "%s%s", i ? "," : "", o.topics[i]);
+	pn_stats_live_init(&r.live, &o.stats, fill_stats, &r);
 	pn_json_init(&r.scratch);
 	pn_out_init(&r.out, STDOUT_FILENO, "standard output", OUT_THRESHOLD);
 	status = pn_commit_init(&r.commit, &r.out, o.group, o.commit_from);
@@ -892,11 +902,9 @@ int main(int argc, char **argv)
 	out_status = pn_out_close(&r.out);
 	if (out_status && !r.status)
 		r.status = out_status;
-	r.counts.rejected = r.reject.count;
 	if (pn_reject_close(&r.reject) && !r.status)
 		r.status = PN_EX_IOERR;
-	if (o.stats)
-		print_stats(&r, (pn_now_ms() - started) / 1000.0);
+	pn_stats_live_end(&r.live);
 
 	rd_kafka_destroy(r.rk);
 	pn_commit_release(&r.commit);
@@ -905,6 +913,7 @@ int main(int argc, char **argv)
 	pn_registry_free(r.registry);
 	pn_registry_conf_release(&r.registry_conf);
 	pn_buf_release(&r.tmp);
+	pn_buf_release(&r.topics);
 	pn_kafka_opts_release(&o.kafka);
 	free(o.topics);
 	free(o.partitions);

@@ -42,7 +42,8 @@ static const char usage_text[] =
 	"                  [-p PARTITION | --keep-partition] [-H NAME=VALUE]\n"
 	"                  [-z CODEC] [--avro [--schema FILE] [--key-schema FILE]\n"
 	"                  [--subject NAME] [--schema-registry URL]]\n"
-	"                  [--reject FILE] [--stats] [-qv] [FILE ...]\n";
+	"                  [--reject FILE] [--stats] [--stats-interval D]\n"
+	"                  [--metrics FILE] [-qv] [FILE ...]\n";
 
 static const struct pn_opt_text help_text = {
 	.usage = usage_text,
@@ -62,7 +63,7 @@ struct opts {
 	int nheaders;
 	const char *compression;
 	const char *reject_path;
-	int stats;
+	struct pn_stats_opts stats;
 	int avro;			/* --avro: Confluent Avro values */
 	const char *schema_path, *key_schema_path, *subject, *registry_url;
 	char **inputs;
@@ -206,6 +207,7 @@ struct run {
 	struct delivery *delivery;
 	char *txn_id;		/* transactional.id, or NULL: no transaction */
 	int in_txn;		/* the transaction has begun */
+	struct pn_stats_live live;	/* --stats-interval, --metrics */
 	long topic_limit;	/* the topic's max.message.bytes, when below ours */
 	char why[96];		/* a bad record's reason, made here */
 	int status;		/* exit status so far */
@@ -328,8 +330,10 @@ static int produce_tick(void *arg, struct pn_input *in, int quiet)
 /* Waits until every message is delivered or has failed. */
 static void drain(struct run *r)
 {
-	while (rd_kafka_outq_len(r->rk) > 0 && !pn_kafka_fatal)
+	while (rd_kafka_outq_len(r->rk) > 0 && !pn_kafka_fatal) {
 		rd_kafka_flush(r->rk, 200);
+		pn_stats_live_check(&r->live);
+	}
 }
 
 /* After the drain: 0 when every record sent was acknowledged, else 1, or
@@ -543,22 +547,23 @@ static int end_transaction(struct run *r)
 	return status;
 }
 
-static void print_stats(const struct run *r, double seconds)
+/* The counters of --stats, --stats-interval and --metrics. */
+static void fill_stats(void *arg, struct pn_stats *w, double seconds)
 {
+	const struct run *r = arg;
 	const struct counts *c = &r->counts;
-	struct pn_stats w = PN_STATS_INIT;
 
-	pn_stats_u64(&w, "lines", r->in.lines);
-	pn_stats_u64(&w, "sent", c->sent);
-	pn_stats_u64(&w, "acked", c->acked);
-	pn_stats_u64(&w, "failed", c->failed);
-	pn_stats_u64(&w, "rejected", r->in.reject.count);
-	pn_stats_u64(&w, "bytes", c->bytes);
-	pn_stats_u64(&w, "controls", r->in.controls);
+	pn_stats_label(w, "topic", r->o->topic);
+	pn_stats_u64(w, "lines", r->in.lines);
+	pn_stats_u64(w, "sent", c->sent);
+	pn_stats_u64(w, "acked", c->acked);
+	pn_stats_u64(w, "failed", c->failed);
+	pn_stats_u64(w, "rejected", r->in.reject.count);
+	pn_stats_u64(w, "bytes", c->bytes);
+	pn_stats_u64(w, "controls", r->in.controls);
 	if (r->txn_id)
-		pn_stats_u64(&w, "committed", c->committed);
-	pn_stats_double(&w, "seconds", seconds);
-	pn_stats_end(&w);
+		pn_stats_u64(w, "committed", c->committed);
+	pn_stats_double(w, "seconds", seconds);
 }
 
 /* max_bytes: message.max.bytes to set over the other settings, or 0. */
@@ -624,12 +629,12 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct run r;
 	struct delivery d;
-	long long started = pn_now_ms();
 
 	pn_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
+	pn_stats_live_init(&r.live, &o.stats, fill_stats, &r);
 	pn_msg_init(&r.msg);
 	d = (struct delivery){ .counts = &r.counts, .in = &r.in };
 	r.delivery = &d;
@@ -650,6 +655,7 @@ int main(int argc, char **argv)
 	r.in.stop = kafka_failed;
 	r.in.tick = produce_tick;
 	r.in.timeout_ms = IDLE_POLL_MS;
+	r.in.live = &r.live;
 	if (o.avro) {
 		r.registry = pn_registry_new(&r.registry_conf, o.registry_url);
 		if (!r.registry) {
@@ -687,8 +693,7 @@ int main(int argc, char **argv)
 	}
 	if (pn_input_release(&r.in) && !r.status)
 		r.status = PN_EX_IOERR;
-	if (o.stats)
-		print_stats(&r, (pn_now_ms() - started) / 1000.0);
+	pn_stats_live_end(&r.live);
 
 	rd_kafka_topic_destroy(r.rkt);
 	rd_kafka_destroy(r.rk);

@@ -48,7 +48,8 @@ static const char usage_text[] =
 	"                  [-f FIELDS] [--map FIELD:COLUMN] [--batch-rows N]\n"
 	"                  [--batch-ms DURATION] [--retry-for DURATION] [--create]\n"
 	"                  [--delete-on-tombstone] [--offsets-table TABLE] [--ack-to STATE]\n"
-	"                  [--reject FILE] [--stats] [-qv] [FILE ...]\n"
+	"                  [--reject FILE] [--stats] [--stats-interval D]\n"
+	"                  [--metrics FILE] [-qv] [FILE ...]\n"
 	"       pn-sink-pg [-d DSN] -t TABLE --offsets-table TABLE --print-offsets\n";
 
 static const struct pn_opt_text help_text = {
@@ -78,7 +79,7 @@ struct opts {
 	int print_offsets;
 	const char *ack_to;		/* --ack-to: a pn-aggregate state */
 	const char *reject_path;
-	int stats;
+	struct pn_stats_opts stats;
 	char **inputs;
 	int ninputs;
 };
@@ -112,6 +113,7 @@ struct run {
 	uint64_t acked;			/* revocations acknowledged */
 	uint64_t controls;		/* control records read, with --ack-to */
 	struct counts counts;
+	struct pn_stats_live live;	/* --stats-interval, --metrics */
 	unsigned absent_reported;
 	int refused_stop;		/* a refused row without --reject */
 };
@@ -669,42 +671,43 @@ static int print_offsets(struct run *r)
 	return rc;
 }
 
-static void print_stats(const struct run *r, double seconds)
+/* The counters of --stats, --stats-interval and --metrics. */
+static void fill_stats(void *arg, struct pn_stats *w, double seconds)
 {
+	const struct run *r = arg;
 	const struct counts *c = &r->counts;
 	const struct pn_sink *s = &r->sink;
 
-	struct pn_stats w = PN_STATS_INIT;
-
-	pn_stats_u64(&w, "lines", r->in.lines);
-	pn_stats_u64(&w, "rows", c->rows);
-	pn_stats_u64(&w, "written", s->written);
-	pn_stats_u64(&w, "duplicates", r->batches[0].replaced + r->batches[1].replaced);
-	pn_stats_u64(&w, "absent", s->absent);
-	pn_stats_u64(&w, "failed", s->failed);
-	pn_stats_u64(&w, "rejected", r->in.reject.count);
-	pn_stats_u64(&w, "batches", s->batches);
-	pn_stats_u64(&w, "retries", s->retries);
-	pn_stats_u64(&w, "skipped", c->skipped);
-	pn_stats_u64(&w, "deleted", s->deleted);
-	pn_stats_u64(&w, "controls", r->in.controls + r->controls);
+	pn_stats_label(w, "table", r->o->table);
+	pn_stats_u64(w, "lines", r->in.lines);
+	pn_stats_u64(w, "rows", c->rows);
+	pn_stats_u64(w, "written", s->written);
+	pn_stats_u64(w, "duplicates", r->batches[0].replaced + r->batches[1].replaced);
+	pn_stats_u64(w, "absent", s->absent);
+	pn_stats_u64(w, "failed", s->failed);
+	pn_stats_u64(w, "rejected", r->in.reject.count);
+	pn_stats_u64(w, "batches", s->batches);
+	pn_stats_u64(w, "retries", s->retries);
+	pn_stats_u64(w, "skipped", c->skipped);
+	pn_stats_u64(w, "deleted", s->deleted);
+	pn_stats_u64(w, "controls", r->in.controls + r->controls);
 	if (r->o->ack_to)
-		pn_stats_u64(&w, "acked", r->acked);
-	pn_stats_double(&w, "seconds", seconds);
-	pn_stats_end(&w);
+		pn_stats_u64(w, "acked", r->acked);
+	pn_stats_double(w, "seconds", seconds);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o;
 	struct run r;
-	long long started = pn_now_ms();
 	int status;
 
 	pn_set_progname(argv[0]);
 	parse_options(&o, argc, argv);
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
+	if (!o.print_offsets)
+		pn_stats_live_init(&r.live, &o.stats, fill_stats, &r);
 	pn_pg_batch_init(&r.batches[0], (size_t)o.batch_rows);
 	pn_pg_batch_init(&r.batches[1], (size_t)o.batch_rows);
 	r.batch = &r.batches[0];
@@ -726,6 +729,7 @@ int main(int argc, char **argv)
 	r.in.deadline = sink_deadline;
 	r.in.input_done = sink_input_done;
 	r.in.shown = &r.counts.rows;
+	r.in.live = &r.live;
 	if (o.ack_to) {
 		r.in.pass_control = 1;
 		if ((status = pn_pieces_open(&r.acks, o.ack_to, 1)))
@@ -742,8 +746,7 @@ int main(int argc, char **argv)
 			(unsigned long long)r.sink.absent, o.table);
 	if (pn_input_release(&r.in) && !status)
 		status = PN_EX_IOERR;
-	if (o.stats)
-		print_stats(&r, (pn_now_ms() - started) / 1000.0);
+	pn_stats_live_end(&r.live);
 out:
 	if (o.ack_to)
 		pn_pieces_close(&r.acks);

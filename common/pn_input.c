@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_input.h"
 #include "pn_record.h"
@@ -70,8 +71,52 @@ static void handle_line(struct pn_input *in, char *line, size_t len)
 	}
 	end_with(in, rc);
 	pn_progress_tick(&in->progress, *in->shown);
-	if (in->tick && !in->status && in->lines % PN_INPUT_TICK_LINES == 0)
+	if (in->lines % PN_INPUT_TICK_LINES)
+		return;
+	if (in->tick && !in->status)
 		end_with(in, in->tick(in->arg, in, 0));
+	if (in->live)
+		pn_stats_live_check(in->live);
+}
+
+/*
+ * The wait for the next line: until the program's deadline (or its
+ * timeout, when it has no deadline), or until the live counters are due,
+ * whichever is first.  Returns the program's own end of the wait, -1 for
+ * none, which the timeout checks before calling tick().
+ */
+/* The live counters' next time, -1 when they have none (not asked for,
+ * or only at the end). */
+static long long live_deadline(const struct pn_input *in)
+{
+	return in->live ? pn_stats_live_deadline(in->live) : -1;
+}
+
+static long long set_wait(struct pn_input *in, struct pn_reader *rd)
+{
+	long long own = in->deadline ? in->deadline(in->arg) : -1;
+	long long live = live_deadline(in);
+
+	rd->deadline_ms = own;
+	if (live < 0)
+		return own;
+	/* the reader's timeout gives way to any deadline: make it one */
+	if (own < 0 && in->timeout_ms >= 0)
+		own = pn_now_ms() + in->timeout_ms;
+	rd->deadline_ms = own >= 0 && own < live ? own : live;
+	return own;
+}
+
+/* No line by the end of the wait: the program's quiet tick if its own
+ * wait is over, the live counters if they are due. */
+static void waited(struct pn_input *in, long long own)
+{
+	long long now = pn_now_ms();
+
+	if (in->tick && (live_deadline(in) < 0 || (own >= 0 && now >= own)))
+		end_with(in, in->tick(in->arg, in, 1));
+	if (in->live)
+		pn_stats_live_at(in->live, now);
 }
 
 /* One input, to its end or until the run stops. */
@@ -90,14 +135,13 @@ static void read_input(struct pn_input *in, const char *path, unsigned index)
 	in->index = index;
 	rd->timeout_ms = in->timeout_ms;
 	while (!stopped(in)) {
-		if (in->deadline)
-			rd->deadline_ms = in->deadline(in->arg);
+		long long own = set_wait(in, rd);
+
 		got = pn_reader_next(rd, &line, &len);
 		if (got == 1) {
 			handle_line(in, line, len);
 		} else if (got == PN_READER_TIMEOUT) {
-			if (in->tick)
-				end_with(in, in->tick(in->arg, in, 1));
+			waited(in, own);
 		} else if (got == 0) {
 			break;
 		} else {

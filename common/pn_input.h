@@ -21,7 +21,11 @@
  *     so that a quiet pipe still closes objects, emits, writes a batch;
  *   - the stops: a stop signal (pn_stop), the program's stop(), an exit
  *     status returned by a callback;
- *   - the progress line (pn_progress.h).
+ *   - the progress line (pn_progress.h);
+ *   - the live counters (pn_stats.h): looked at with the tick's lines, and
+ *     the wait for input ends when they are due, so that a program blocked
+ *     on a quiet pipe still writes them on time.  That wake is not a quiet
+ *     tick: the program's tick() sees only its own deadline and timeout.
  *
  * The line handed over is NUL-terminated in the reader's buffer and in->json
  * holds its tokens: both are valid until the callback returns.  Nothing is
@@ -38,6 +42,7 @@
 #include "pn_io.h"
 #include "pn_json.h"
 #include "pn_progress.h"
+#include "pn_stats.h"
 
 enum { PN_INPUT_TICK_LINES = 1024 };
 
@@ -70,6 +75,7 @@ struct pn_input {
 	int pass_control;	/* hand control records to record() too */
 	const uint64_t *shown;	/* what the progress line counts (default:
 				 * &records) */
+	struct pn_stats_live *live;	/* --stats-interval, --metrics, or NULL */
 
 	/* The driver's part: read it, do not change it. */
 	struct pn_reader reader;	/* the input being read: name, lineno */

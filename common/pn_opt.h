@@ -14,8 +14,8 @@
  * stderr, exit 64; --help goes to stdout, exit 0.  Given twice, an option's
  * last value wins, except lists and callbacks, which see every one.
  * Options shared by several programs are written once: PN_OPT_COMMON
- * (-q, -v, -h, -V), PN_OPT_REJECT and PN_OPT_STATS here, the Kafka ones
- * in pn_kafka.h.
+ * (-q, -v, -h, -V) and PN_OPT_REJECT here, PN_OPT_STATS (--stats,
+ * --stats-interval, --metrics) in pn_stats.h, the Kafka ones in pn_kafka.h.
  */
 #ifndef PN_OPT_H
 #define PN_OPT_H
@@ -124,10 +124,9 @@ pn_opt_fn pn_opt_verbose, pn_opt_version;
 /* what: what goes to the file, "bad lines" */
 #define PN_OPT_REJECT(to, what, ...) \
 	PN_OPT_STRING(0, "reject", "FILE", "append " what " to FILE and go on", to, __VA_ARGS__)
-#define PN_OPT_STATS(to) \
-	PN_OPT_FLAG(0, "stats", "print counters as JSON on stderr at the end", to)
-/* How the table of a program that reads records ends: --reject, --stats,
- * the common entries and the end. */
+/* How the table of a program that reads records ends: --reject, the
+ * --stats options (stats_to: a struct pn_stats_opts *, pn_stats.h), the
+ * common entries and the end. */
 #define PN_OPT_READER_END(reject_to, what, stats_to) \
 	PN_OPT_REJECT(reject_to, what), PN_OPT_STATS(stats_to), PN_OPT_COMMON, PN_OPT_END
 /* The last entries of every table: -q, -v, -h, -V. */

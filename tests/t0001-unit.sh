@@ -40,11 +40,11 @@ test_expect_success 'pn_io: line reader and record writer' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-io"
 '
 
-test_expect_success 'pn_input: the input loop and its bad-line contract' '
+test_expect_success 'pn_input: the input loop, its bad-line contract, the live counters' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-input"
 '
 
-test_expect_success 'pn_stats: the --stats line' '
+test_expect_success 'pn_stats: the --stats line and the --metrics file' '
 	TMPDIR=$TRASH_DIRECTORY "$PN_UNIT/test-stats"
 '
 

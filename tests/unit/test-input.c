@@ -301,6 +301,93 @@ static void test_ticks(void)
 	pn_buf_release(&s.records);
 }
 
+/* The live counters' fill: how often it was asked. */
+static void count_fill(void *arg, struct pn_stats *w, double seconds)
+{
+	int *fills = arg;
+
+	(void)seconds;
+	(*fills)++;
+	pn_stats_u64(w, "fills", (uint64_t)*fills);
+}
+
+/* A child writing "{}\n", then another after ms milliseconds, on a pipe
+ * made the standard input; returns its pid, *saved the old stdin. */
+static pid_t quiet_writer(int ms, int *saved)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		exit(2);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		pn_write_all(p[1], "{}\n", 3);
+		usleep(ms * 1000);
+		pn_write_all(p[1], "{}\n", 3);
+		_exit(0);
+	}
+	close(p[1]);
+	*saved = dup(STDIN_FILENO);
+	dup2(p[0], STDIN_FILENO);
+	close(p[0]);
+	return pid;
+}
+
+static void end_writer(pid_t pid, int saved)
+{
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * --stats-interval on a quiet pipe: the wait ends for the live counters
+ * on time, and that wake is no quiet tick of the program's.  Live counters
+ * that are not asked for leave the program's timeout and quiet ticks as
+ * they were.
+ */
+static void test_live(void)
+{
+	struct pn_buf err = PN_BUF_INIT;
+	struct pn_stats_opts every_100ms = { .interval_ms = 100 }, none = { 0 };
+	struct pn_stats_live live;
+	struct seen s = { 0 };
+	struct pn_input in;
+	int fills = 0, saved;
+	pid_t pid = quiet_writer(450, &saved);
+
+	pn_input_init(&in, NULL);
+	pn_stats_live_init(&live, &every_100ms, count_fill, &fills);
+	in.live = &live;
+	CHECK(run(&in, &s, NULL, 0, &err) == 0, "the pipe, live");
+	end_writer(pid, saved);
+	CHECK(fills >= 3 && s.quiet_ticks == 0, "fills %d in 450 ms of 100, quiet ticks %d",
+	      fills, s.quiet_ticks);
+	CHECK(err.len > 0 && !strncmp(err.data, "{\"fills\":1}\n", err.len < 12 ? err.len : 12),
+	      "the lines on stderr");
+	every_100ms.interval_ms = 0;	/* no last line: stderr is not caught here */
+	pn_stats_live_end(&live);
+	pn_input_release(&in);
+
+	reset(&s);
+	fills = 0;
+	pid = quiet_writer(300, &saved);
+	pn_input_init(&in, NULL);
+	pn_stats_live_init(&live, &none, count_fill, &fills);
+	in.live = &live;
+	in.timeout_ms = 50;
+	CHECK(run(&in, &s, NULL, 0, &err) == 0, "the pipe, no live counters");
+	end_writer(pid, saved);
+	CHECK(fills == 0 && s.quiet_ticks >= 2, "fills %d, quiet ticks %d", fills,
+	      s.quiet_ticks);
+	pn_stats_live_end(&live);
+	pn_input_release(&in);
+	pn_buf_release(&err);
+	pn_buf_release(&s.records);
+}
+
 int main(int argc, char **argv)
 {
 	unit_init(argc, argv);
@@ -309,6 +396,7 @@ int main(int argc, char **argv)
 	test_open_error_and_names();
 	test_control_records();
 	test_ticks();
+	test_live();
 	unit_tmpdir_remove();
 	return unit_done();
 }

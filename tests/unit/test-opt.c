@@ -4,6 +4,7 @@
 #include <getopt.h>
 
 #include "pn_opt.h"
+#include "pn_stats.h"
 #include "unit.h"
 
 struct opts {
@@ -16,6 +17,7 @@ struct opts {
 	char **list;
 	int nlist;
 	int calls;
+	struct pn_stats_opts stats;
 };
 
 static const struct pn_opt *seen;
@@ -47,7 +49,7 @@ static void fill(struct pn_opt *table, size_t n, struct opts *o)
 		PN_OPT_LIST('l', "list", "ITEM", "a list", &o->list, &o->nlist),
 		PN_OPT_CALLBACK('c', "call", "X", "a callback with a help text long enough to be "
 			       "wrapped over more than one line of the help", count_call, o, 2),
-		PN_OPT_STATS(&o->flag),
+		PN_OPT_STATS(&o->stats),
 		PN_OPT_END,
 	};
 
@@ -119,6 +121,9 @@ static void test_help(void)
 		"  -c, --call X                a callback with a help text long enough to be\n"
 		"                              wrapped over more than one line of the help\n"
 		"      --stats                 print counters as JSON on stderr at the end\n"
+		"      --stats-interval D      print them every D too, and at the end\n"
+		"      --metrics FILE          rewrite them as Prometheus text in FILE every\n"
+		"                              --stats-interval (default 10s) and at the end\n"
 		"\n"
 		"Exit status: 0.\n";
 
