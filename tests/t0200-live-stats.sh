@@ -228,6 +228,17 @@ test_expect_success 'without them, nothing but the usual on stderr' '
 	test_must_be_empty nerr
 '
 
+test_expect_success 'pn-pipeline --metrics-dir: a metrics file per stage' '
+	pn-pipeline archive -b "$BROKERS" -t nums -D arch2 --once --metrics-dir mdir \
+		2>pipeline.err &&
+	$PROM_CHECK mdir/archive-consume.prom >samples &&
+	$PROM_CHECK mdir/archive-write.prom >samples &&
+	printf "pn_consume_records_total{topic=\042nums\042} 3000\n" >pat &&
+	grep -x -F -f pat mdir/archive-consume.prom &&
+	printf "pn_archive_records_total{destination=\042arch2\042} 3000\n" >pat &&
+	grep -x -F -f pat mdir/archive-write.prom
+'
+
 test_expect_success 'usage errors: a bad interval 64, a metrics file nowhere 74' '
 	test_expect_code 64 pn-consume -b "$BROKERS" -t nums -e --stats-interval 5ms 2>err &&
 	grep "bad --stats-interval .5ms." err &&
