@@ -98,6 +98,22 @@ for prog in $PROGRAMS; do
 	"
 done
 
+# scripts/pn-pipeline's --help lists its options as "  -b BROKERS  ..."
+# or "  --once  ...", one a line, at column 2.
+pipeline_help_options () {
+	sed -n -e 's/^  -\(.\), --\([a-z0-9-]*\).*/-\1 --\2/p' \
+		-e 's/^  -\([A-Za-z]\)\( .*\)\{0,1\}$/-\1/p' \
+		-e 's/^  --\([a-z0-9-]*\).*/--\1/p' "$1" | sort
+}
+
+test_expect_success 'pn-pipeline: its man page documents the options of --help, and no others' '
+	"$PN_SRC/scripts/pn-pipeline" --help >help &&
+	pipeline_help_options help >from-help &&
+	test $(wc -l <from-help) -gt 10 &&
+	man_options "$PN_SRC/man/pn-pipeline.1" >from-man &&
+	test_cmp from-help from-man
+'
+
 test_expect_success 'a bad value of each kind: its reason, the usage, 64' '
 	test_expect_code 64 pn-consume -t x -c 0 2>err &&
 	head -n1 err >actual &&
