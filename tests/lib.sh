@@ -146,6 +146,7 @@ _pn_test () {	# success|failure prereq description body
 		return 0
 	fi
 	_pn_in_test=$desc _pn_body=$body _pn_cleanups=()
+	local started=$EPOCHREALTIME
 	cd "$TRASH_DIRECTORY" || _pn_bug "trash directory vanished"
 	if [ "$_pn_verbose" = 1 ]; then
 		say "expecting $expect: $body"
@@ -155,6 +156,11 @@ _pn_test () {	# success|failure prereq description body
 	fi
 	st=$?
 	_pn_in_test='' _pn_cleanups=()
+	# PN_TEST_TIMES (tests/run.sh sets it): each test's seconds, to see
+	# where a script spends its time
+	[ -z "${PN_TEST_TIMES:-}" ] ||
+		awk -v a="$started" -v b="$EPOCHREALTIME" -v n="$_pn_count" -v d="$desc" \
+			'BEGIN { printf "%6.1f %d %s\n", b - a, n, d }' >>"$PN_TEST_TIMES"
 	case $expect,$st in
 	success,0) _pn_pass=$((_pn_pass + 1))
 		echo "ok $_pn_count - $desc" >&"$_pn_out" ;;

@@ -8,7 +8,8 @@
 #   script's report is still printed as a block, in sorted order.
 #   --durations prints a new tests/durations from the last runs' times.
 # Environment: PN_TEST_RESULTS (default build/test-results: each script's TAP
-# goes to <name>.out, its stderr to <name>.err, its times to <name>.time),
+# goes to <name>.out, its stderr to <name>.err, its times to <name>.time,
+# each test's seconds to <name>.tests),
 # PN_TEST_TIMEOUT (seconds per script, default 600: a guard against hangs,
 # long enough for a busy machine), PN_TEST_KAFKA: the Kafka of the scripts
 # that source tests/lib-kafka.sh: mock (default), real, or both (each such
@@ -87,7 +88,9 @@ run_one () {
 	n=$(run_name "$1")
 	[ "$f" = "$1" ] || mode=real
 	local start=$SECONDS rc
-	(cd "$src" && PN_TEST_KAFKA=$mode timeout -k 10 "$tmo" bash "$f" </dev/null \
+	rm -f "$results/$n.tests"
+	(cd "$src" && PN_TEST_KAFKA=$mode PN_TEST_TIMES=$results/$n.tests \
+		timeout -k 10 "$tmo" bash "$f" </dev/null \
 		>"$results/$n.out" 2>"$results/$n.err")
 	rc=$?
 	# wall seconds, then the CPU seconds (user, system) of the script and
