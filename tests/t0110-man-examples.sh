@@ -16,7 +16,7 @@
 test_have_prereq MOCK_KAFKA ||
 	test_skip_all "the examples run on the embedded broker (PN_TEST_KAFKA=mock)"
 
-PAGES="pn-aggregate.1 pn-archive.1 pn-broker.1 pn-consume.1 pn-produce.1 pn-sink-pg.1 pn.7"
+PAGES="pn-aggregate.1 pn-archive.1 pn-broker.1 pn-consume.1 pn-pipeline.1 pn-produce.1 pn-sink-pg.1 pn.7"
 
 # extract PAGE DIR: each example of PAGE's EXAMPLES (a .Bd -literal block)
 # into DIR/PAGE.N/: "script", its commands, each wrapped to report its exit
@@ -96,6 +96,10 @@ plan () {
 		how=skip why="needs a schema registry and Avro records (t6000-t6100 run them on the registry double)" ;;
 	"pn-consume.1 "*"-g campaign-pings"*) how=follow until='test -s campaign.ndjson' ;;
 	"pn-consume.1 "*) ;;
+	"pn-pipeline.1 "*"pn-pipeline report -b"*)
+		how=follow until='test -s var/lib/pn/report.state' stop=pn-pipeline ;;
+	"pn-pipeline.1 "*"pn-pipeline archive"*)
+		how=follow prep='rm -rf s3/audit/pings' until='has_temp s3/audit/pings' stop=pn-pipeline ;;
 	"pn-produce.1 "*"--avro"*)
 		how=skip why="needs a schema registry (t6000-t6100 run it on the registry double)" ;;
 	"pn-produce.1 "*) ;;
