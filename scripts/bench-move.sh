@@ -198,6 +198,10 @@ move () {
 	t_load=$(when b.aggregate.log 'state loaded')
 	t_apply=$(when b.marks "\"k\":$key,")
 	stop a b
+	case " $t_join $t_rev $t_saved $t_sunk $t_asg $t_load $t_apply " in
+	*"  "*) echo "bench-move: move $i: an event is missing from the logs" >&2
+		logs a.*.log b.*.log; exit 1 ;;
+	esac
 	awk -v p="$t_prod" -v l="$t_load" -v i="$i" 'BEGIN { if (p > l)
 		printf "bench-move: warning: move %d: the record was written %.0f ms after B loaded\n",
 			i, (p - l) * 1000 }' >&2
