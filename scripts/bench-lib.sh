@@ -9,6 +9,10 @@
 #       appends a line (a markdown table row) to the file named by
 #       PN_BENCH_NOTES, a table of figures without a peer (partition
 #       moves), printed after the main table
+#   bench_move_row LINE...
+#       appends a line to the file named by PN_BENCH_MOVES: a partition
+#       that moves with Kafka's rebalance in the loop (scripts/bench-move.sh),
+#       a table of its own after the notes
 #   bench_run NAME COMMAND...
 #       runs COMMAND under /usr/bin/time, counting and dropping its output,
 #       and keeps "seconds peak_kb lines" in $work/NAME; exits on failure
@@ -51,6 +55,11 @@ bench_rate () {
 bench_note () {
 	[ -n "${PN_BENCH_NOTES:-}" ] || return 0
 	echo "$*" >>"$PN_BENCH_NOTES"
+}
+
+bench_move_row () {
+	[ -n "${PN_BENCH_MOVES:-}" ] || return 0
+	echo "$*" >>"$PN_BENCH_MOVES"
 }
 
 bench_run () {

@@ -17,8 +17,9 @@ report=${1:-$src/build/bench-report.md}
 mkdir -p "$(dirname "$report")"
 rows=$(mktemp)
 notes=$(mktemp)
-trap 'rm -f "$rows" "$notes"' EXIT
-export PN_BENCH_REPORT=$rows PN_BENCH_NOTES=$notes
+moves=$(mktemp)
+trap 'rm -f "$rows" "$notes" "$moves"' EXIT
+export PN_BENCH_REPORT=$rows PN_BENCH_NOTES=$notes PN_BENCH_MOVES=$moves
 status=0
 for bench in bench.sh bench-aggregate.sh bench-sink-pg.sh bench-avro.sh bench-archive.sh \
 	     bench-pipeline.sh bench-streams.sh bench-move.sh; do
@@ -44,6 +45,21 @@ done
 		echo "| state | move | piece | peak RSS |"
 		echo "|---|---|---|---|"
 		cat "$notes"
+	fi
+	if [ -s "$moves" ]; then
+		echo
+		echo "The same with Kafka's rebalance in the loop (scripts/bench-move.sh, three"
+		echo "brokers, a topic of one partition): a second member joins and the partition"
+		echo "moves to it; from its join, or from the last owner's \"revoked\", to the new"
+		echo "record's row leaving the new owner's pn-aggregate; medians of 3, each part"
+		echo "on its own: the rebalance notice (join to revoked: the last owner's next"
+		echo "heartbeat), the save wait (revoked to the sink's acknowledgement; the save"
+		echo "alone in brackets), the group's sync (to assigned), the load, and the"
+		echo "re-emission of every group into the pipe to the sink with the first fetch."
+		echo
+		echo "| state | move from join | from revoked | notice | save wait (save) | sync | load | re-emit, fetch, apply |"
+		echo "|---|---|---|---|---|---|---|---|"
+		cat "$moves"
 	fi
 } | tee "$report"
 echo >&2
