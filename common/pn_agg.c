@@ -103,6 +103,7 @@ void pn_agg_release(struct pn_agg *a)
 	pn_buf_release(&a->scratch);
 	pn_buf_release(&a->key);
 	pn_buf_release(&a->tmp);
+	pn_buf_release(&a->row_meta);
 	pn_offsets_release(&a->offsets);
 	memset(a, 0, sizeof(*a));
 }
@@ -856,6 +857,10 @@ static void add_row(struct pn_agg *a, struct pn_buf *out, const struct pn_agg_en
 		pn_json_add_string(out, a->q->aggs[i].name, strlen(a->q->aggs[i].name));
 		pn_buf_addc(out, ':');
 		add_agg_value(out, e, i, &a->q->aggs[i]);
+	}
+	if (a->row_meta.len) {
+		pn_buf_addc(out, ',');
+		pn_buf_add(out, a->row_meta.data, a->row_meta.len);
 	}
 	pn_buf_add(out, "}\n", 2);
 }

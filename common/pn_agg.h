@@ -85,6 +85,10 @@ struct pn_agg {
 	struct pn_offsets offsets; /* per topic-partition: `flushed` = next to apply */
 	struct pn_buf key;	/* the group key of the record at hand */
 	struct pn_buf scratch, tmp;
+	/* Underscore fields every row carries after its own, as JSON members
+	 * without braces ("_topic":"pings","_partition":3,"_epoch":7: the
+	 * partition and owner of a state per partition), or empty. */
+	struct pn_buf row_meta;
 	char why[256];		/* the reason of the last refused record */
 	struct pn_agg_counts counts;
 };

@@ -105,6 +105,20 @@ static int find_part(const struct pn_aggparts *s, const char *topic, int32_t par
 	return -1;
 }
 
+/* Every row of a partition names it and its owner's epoch, so that
+ * pn-sink-pg can refuse the rows of an owner that lost it (a zombie's,
+ * written into its pipe before it stopped) once a newer owner wrote. */
+static void set_row_meta(struct pn_aggpart *p)
+{
+	struct pn_buf *m = &p->agg.row_meta;
+
+	pn_buf_reset(m);
+	pn_buf_add(m, "\"_topic\":", 9);
+	pn_json_add_string(m, p->topic, strlen(p->topic));
+	pn_buf_addf(m, ",\"_partition\":%d,\"_epoch\":%llu", (int)p->partition,
+		    (unsigned long long)p->epoch);
+}
+
 /*
  * Takes a partition: claims it (fencing whoever held it) and loads its
  * piece.  Its groups are emitted again at the next emission: rows its last
@@ -147,6 +161,7 @@ static int take_part(struct pn_aggparts *s, const char *topic, int32_t partition
 		free(p);
 		return -1;
 	}
+	set_row_meta(p);
 	s->parts = pn_realloc(s->parts, (s->nparts + 1) * sizeof(*s->parts));
 	s->parts[s->nparts] = p;
 	pn_info("partition %s/%d: state loaded (%zu groups, claim %llu)", topic, (int)partition,

@@ -26,7 +26,9 @@ for path in sys.argv[2:]:
             row = json.loads(line)
             if next(iter(row), None) == "_control":
                 continue  # a control record (pn(7)), not a row
-            table[json.dumps([row[k] for k in keys])] = {k: norm(v) for k, v in row.items()}
+            # metadata (_topic, _partition, _epoch, ...) is no column
+            table[json.dumps([row[k] for k in keys])] = {
+                k: norm(v) for k, v in row.items() if not k.startswith("_")}
 for r in sorted(json.dumps(row, ensure_ascii=False, separators=(",", ":"))
                 for row in table.values()):
     print(r)
