@@ -7,7 +7,10 @@
  * merged into the target by one set-based statement (insert, upsert or
  * update), in one transaction (pn_sink).  Values travel as COPY data or
  * statement parameters, never in SQL text; identifiers are quoted by libpq.
- * Control records are left out, counted.
+ * Control records are left out, counted.  Rows that name their owner's
+ * epoch (_epoch, from pn-aggregate --state DIR/) are fenced: those of an
+ * owner older than one whose rows the table has are dropped, counted
+ * (pn_pg_fences).
  *
  * Two batches take turns: while the server merges a full one, the next is
  * read and built; it is sent once the first is collected.  A row the
@@ -47,8 +50,8 @@ static const char usage_text[] =
 	"usage: pn-sink-pg [-d DSN] -t TABLE [-k FIELDS] [-m insert|upsert|update]\n"
 	"                  [-f FIELDS] [--map FIELD:COLUMN] [--batch-rows N]\n"
 	"                  [--batch-ms DURATION] [--retry-for DURATION] [--create]\n"
-	"                  [--delete-on-tombstone] [--offsets-table TABLE] [--ack-to STATE]\n"
-	"                  [--reject FILE] [--stats] [--stats-interval D]\n"
+	"                  [--delete-on-tombstone] [--offsets-table TABLE] [--fence-table TABLE]\n"
+	"                  [--ack-to STATE] [--reject FILE] [--stats] [--stats-interval D]\n"
 	"                  [--metrics FILE] [-qv] [FILE ...]\n"
 	"       pn-sink-pg [-d DSN] -t TABLE --offsets-table TABLE --print-offsets\n";
 
@@ -76,6 +79,7 @@ struct opts {
 	int delete_tombstone;
 	int create;
 	const char *offsets_table;
+	const char *fence_table;
 	int print_offsets;
 	const char *ack_to;		/* --ack-to: a pn-aggregate state */
 	const char *reject_path;
@@ -96,7 +100,7 @@ struct run {
 	int ncols;
 	int planned;			/* cols set (from --fields or the first record) */
 	/* the names looked up in each record: the columns' fields, then
-	 * _topic, _partition and _offset; and their value tokens */
+	 * _topic, _partition, _offset and _epoch; and their value tokens */
 	const char **names_wanted;
 	size_t *lens_wanted;
 	int *val;
@@ -109,6 +113,7 @@ struct run {
 	struct pn_buf tmp, msg;
 	long long batch_started_ms, sent_ms;
 	struct pn_offsets offsets;
+	struct pn_offsets sources;	/* the owners' topic-partitions, by _epoch */
 	struct pn_pieces acks;		/* --ack-to */
 	uint64_t acked;			/* revocations acknowledged */
 	uint64_t controls;		/* control records read, with --ack-to */
@@ -184,6 +189,8 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			    "deletes its row", &o->delete_tombstone),
 		PN_OPT_STRING(0, "offsets-table", "TABLE", "store the Kafka offsets of the rows "
 			      "written there", &o->offsets_table),
+		PN_OPT_STRING(0, "fence-table", "TABLE", "keep the owner epochs of rows that "
+			      "carry one (_epoch) there (default pn_fences)", &o->fence_table),
 		PN_OPT_FLAG(0, "print-offsets", "print the stored offsets (pn-consume "
 			    "--start-offsets)", &o->print_offsets),
 		PN_OPT_STRING(0, "ack-to", "STATE", "when a revocation passes, write its rows and "
@@ -198,6 +205,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->batch_rows = 50000;
 	o->batch_ms = 1000;
 	o->retry_ms = 5 * 60 * 1000;
+	o->fence_table = "pn_fences";
 	first = pn_opt_parse(argc, argv, options, &help_text);
 	if (!o->table)
 		pn_usage_error(usage_text, "no table given (-t)");
@@ -345,6 +353,9 @@ static void create_table(struct run *r, const struct pn_json *j)
 	pn_buf_release(&seen);
 }
 
+/* The metadata fields looked up after the columns' (see names_wanted). */
+enum { NMETA = 4 };
+
 /* Decides the columns: --fields, else the first record's own fields. */
 static void plan_columns(struct run *r, const struct pn_json *j)
 {
@@ -371,12 +382,13 @@ static void plan_columns(struct run *r, const struct pn_json *j)
 	if (r->ncols > 254)
 		pn_die(PN_EX_CONFIG, "too many columns: %d, at most 254", r->ncols);
 	r->planned = 1;
-	r->names_wanted = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->names_wanted));
-	r->lens_wanted = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->lens_wanted));
-	r->val = pn_realloc(NULL, (r->ncols + 3) * sizeof(*r->val));
+	r->names_wanted = pn_realloc(NULL, (r->ncols + NMETA) * sizeof(*r->names_wanted));
+	r->lens_wanted = pn_realloc(NULL, (r->ncols + NMETA) * sizeof(*r->lens_wanted));
+	r->val = pn_realloc(NULL, (r->ncols + NMETA) * sizeof(*r->val));
 	r->val_memo.shape = 0;
-	for (int i = 0; i < r->ncols + 3; i++) {
-		static const char *const meta[] = { "_topic", "_partition", "_offset" };
+	for (int i = 0; i < r->ncols + NMETA; i++) {
+		static const char *const meta[NMETA] = { "_topic", "_partition", "_offset",
+							 "_epoch" };
 
 		r->names_wanted[i] = i < r->ncols ? r->cols[i].field : meta[i - r->ncols];
 		r->lens_wanted[i] = strlen(r->names_wanted[i]);
@@ -398,8 +410,9 @@ static int add_line(struct run *r, struct pn_input *in, char *line, size_t len,
 {
 	struct pn_json *j = &in->json;
 	struct pn_pg_batch *b = r->batch;
-	struct pn_part *part = NULL;
+	struct pn_part *part = NULL, *source = NULL;
 	int64_t offset = -1;
+	uint64_t epoch = 0;
 	int values = 0;			/* non-key fields that are not null */
 	int unknown;			/* a member that is no column */
 
@@ -408,8 +421,8 @@ static int add_line(struct run *r, struct pn_input *in, char *line, size_t len,
 			create_table(r, j);
 		plan_columns(r, j);
 	}
-	unknown = pn_json_members_memo(j, r->names_wanted, r->lens_wanted, r->ncols + 3, r->val,
-				       &r->val_memo);
+	unknown = pn_json_members_memo(j, r->names_wanted, r->lens_wanted, r->ncols + NMETA,
+				       r->val, &r->val_memo);
 	if (r->sink.offsets_quoted) {
 		int32_t partition;
 		int pos = pn_record_position(j, r->val[r->ncols], r->val[r->ncols + 1],
@@ -424,6 +437,14 @@ static int add_line(struct run *r, struct pn_input *in, char *line, size_t len,
 			r->counts.skipped++;	/* written before, by this run or an earlier one */
 			return 0;
 		}
+	}
+	if (r->val[r->ncols + 3] >= 0) {
+		int32_t partition;
+
+		if (pn_record_epoch(j, r->val[r->ncols], r->val[r->ncols + 1],
+				    r->val[r->ncols + 3], &r->tmp, &partition, &epoch, why) < 0)
+			return PN_INPUT_BAD;
+		source = pn_offsets_get(&r->sources, r->tmp.data, partition);
 	}
 	if (!r->o->nfields && unknown) {
 		/* the first record chose the columns: later ones may not add any */
@@ -474,6 +495,8 @@ static int add_line(struct run *r, struct pn_input *in, char *line, size_t len,
 	r->counts.rows++;
 	if (part)
 		part->appended = offset + 1;
+	if (source)
+		pn_pg_batch_epoch(b, source, epoch);
 	return 0;
 bad:
 	pn_pg_batch_abandon(b);
@@ -621,6 +644,7 @@ static int sink_input_done(void *arg, struct pn_input *in)
 
 static void open_table(struct run *r)
 {
+	struct pn_buf fences = PN_BUF_INIT;
 	int rc;
 
 	if (pn_sink_connect(&r->sink))
@@ -640,6 +664,9 @@ static void open_table(struct run *r)
 	    !key_is_unique(r))
 		pn_die(PN_EX_CONFIG, "--mode upsert needs a primary key or unique index on the --pk columns of '%s'",
 		       r->o->table);
+	if (pn_pg_add_name(&fences, r->o->fence_table, NULL))
+		pn_die(PN_EX_CONFIG, "bad fence table name '%s'", r->o->fence_table);
+	r->sink.fences_quoted = pn_buf_detach(&fences, NULL);
 	if (r->o->offsets_table) {
 		struct pn_buf q = PN_BUF_INIT;
 
@@ -693,6 +720,7 @@ static void fill_stats(void *arg, struct pn_stats *w, double seconds)
 	pn_stats_u64(w, "controls", r->in.controls + r->controls);
 	if (r->o->ack_to)
 		pn_stats_u64(w, "acked", r->acked);
+	pn_stats_u64(w, "fenced_rows", s->fenced);
 	pn_stats_double(w, "seconds", seconds);
 }
 
@@ -717,6 +745,7 @@ int main(int argc, char **argv)
 	pn_signal_install();
 
 	pn_offsets_init(&r.offsets);
+	pn_offsets_init(&r.sources);
 	open_table(&r);
 	if (o.print_offsets) {
 		status = print_offsets(&r);
@@ -741,6 +770,9 @@ int main(int argc, char **argv)
 		pn_info("stopped on signal %d after %llu rows", (int)pn_stop,
 			(unsigned long long)r.sink.written);
 
+	if (r.sink.fenced)
+		pn_warn("%llu rows of stopped owners were dropped in all (fenced_rows)",
+			(unsigned long long)r.sink.fenced);
 	if (r.sink.absent)
 		pn_warn("%llu records found no row with their key in '%s' (--mode update)",
 			(unsigned long long)r.sink.absent, o.table);
@@ -752,6 +784,7 @@ out:
 		pn_pieces_close(&r.acks);
 	pn_sink_release(&r.sink);
 	pn_offsets_release(&r.offsets);
+	pn_offsets_release(&r.sources);
 	pn_pg_table_release(&r.table);
 	for (int i = 0; i < r.ncols; i++)
 		free(r.cols[i].field);

@@ -22,6 +22,7 @@ void pn_pg_batch_release(struct pn_pg_batch *b)
 	free(b->rows);
 	free(b->hash);
 	free(b->marks);
+	free(b->sources);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -30,6 +31,7 @@ void pn_pg_batch_reset(struct pn_pg_batch *b)
 	b->nrows = 0;
 	b->live = 0;
 	b->nmarks = 0;
+	b->nsources = 0;
 	pn_buf_reset(&b->copy);
 	pn_buf_reset(&b->keys);
 	pn_buf_reset(&b->lines);
@@ -199,6 +201,28 @@ int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
 	if (b->nrows - b->live > b->live && b->nrows - b->live >= 4096)
 		compact(b);
 	return 0;
+}
+
+void pn_pg_batch_epoch(struct pn_pg_batch *b, struct pn_part *part, uint64_t epoch)
+{
+	struct pn_pg_row *w = &b->rows[b->nrows - 1];
+	int i = w > b->rows ? (int)w[-1].source - 1 : -1;
+
+	/* the rows of a source come in runs: the last row's is the likely one */
+	if (i < 0 || b->sources[i].part != part)
+		for (i = 0; i < b->nsources && b->sources[i].part != part; i++)
+			;
+	if (i == b->nsources) {
+		if (b->nsources == b->sourcecap) {
+			b->sourcecap = b->sourcecap ? b->sourcecap * 2 : 16;
+			b->sources = pn_realloc(b->sources, b->sourcecap * sizeof(*b->sources));
+		}
+		b->sources[b->nsources++] = (struct pn_pg_source){ .part = part, .epoch = epoch };
+	}
+	if (epoch > b->sources[i].epoch)
+		b->sources[i].epoch = epoch;
+	w->source = (uint32_t)i + 1;
+	w->epoch = epoch;
 }
 
 int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b)

@@ -29,8 +29,20 @@ struct pn_pg_row {
 	size_t line_off, line_len;	/* its input line, in lines */
 	unsigned long long lineno;
 	unsigned input;			/* the caller's index of its input */
-	unsigned dead : 1;		/* a later row has the same key */
+	unsigned dead : 1;		/* a later row has the same key, or fenced */
 	unsigned tomb : 1;		/* deletes the row with its key */
+	unsigned fenced : 1;		/* its owner epoch is older than the table's */
+	uint32_t source;		/* its owner's entry in sources + 1, or 0 */
+	uint64_t epoch;			/* and its owner epoch (_epoch) */
+};
+
+/* A source topic-partition whose rows carry owner epochs: the highest of
+ * them in the batch, and what the fence table holds once it is raised. */
+struct pn_pg_source {
+	struct pn_part *part;		/* the caller's, for its topic and partition */
+	uint64_t epoch;
+	uint64_t stored;
+	uint64_t fenced;		/* rows fenced by the last raise */
 };
 
 /* A topic-partition's next offset once the batch is written. */
@@ -57,6 +69,8 @@ struct pn_pg_batch {
 	unsigned long long replaced;	/* rows made dead, ever */
 	struct pn_pg_mark *marks;	/* its offsets */
 	int nmarks, markcap;
+	struct pn_pg_source *sources;	/* the owners of its rows, if they say */
+	int nsources, sourcecap;
 };
 
 /* max_rows: the most live rows the batch takes (pn_pg_batch_end refuses
@@ -76,6 +90,9 @@ void pn_pg_batch_abandon(struct pn_pg_batch *b);
  * and none with the row's key, drops the row and returns -1. */
 int pn_pg_batch_end(struct pn_pg_batch *b, const char *line, size_t len,
 		    unsigned long long lineno, unsigned input, int tomb, int keyed);
+/* The row just ended (pn_pg_batch_end) is of source part (a topic-
+ * partition of the caller's) as written by its owner of epoch. */
+void pn_pg_batch_epoch(struct pn_pg_batch *b, struct pn_part *part, uint64_t epoch);
 /* PQputCopyData of the live rows, each after its seq, its index in rows;
  * 0, or -1 if the connection failed. */
 int pn_pg_batch_put(PGconn *conn, const struct pn_pg_batch *b);

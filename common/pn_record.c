@@ -342,6 +342,25 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 	return position(j, topic_tok, partition_tok, offset_tok, topic, partition, offset, why);
 }
 
+int pn_record_epoch(const struct pn_json *j, int topic_tok, int partition_tok, int epoch_tok,
+		    struct pn_buf *topic, int32_t *partition, uint64_t *epoch, const char **why)
+{
+	int64_t e, none;
+
+	if (epoch_tok < 0)
+		return 0;
+	if (!tok_int64(j, epoch_tok, &e) || e < 0) {
+		*why = "field '_epoch' must be an owner epoch (an integer, 0 or more)";
+		return -1;
+	}
+	if (topic_tok < 0 || partition_tok < 0) {
+		*why = "field '_epoch' needs the _topic and _partition of its owner";
+		return -1;
+	}
+	*epoch = (uint64_t)e;
+	return position(j, topic_tok, partition_tok, -1, topic, partition, &none, why);
+}
+
 int pn_record_control_target(const struct pn_json *j, struct pn_buf *topic, int32_t *partition,
 			     int64_t *next, const char **why)
 {

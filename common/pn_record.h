@@ -86,6 +86,17 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 		       int64_t *offset, const char **why);
 
 /*
+ * The owner a changelog row of a state kept per partition names (pn-
+ * aggregate --state DIR/ writes _topic, _partition and _epoch), from the
+ * tokens of those fields (-1 where absent): 1 with topic, *partition and
+ * *epoch set; 0 when the row has no _epoch; -1 with *why when _epoch is
+ * not an integer from 0 to 2^63-1, or comes without a _topic and
+ * _partition that pn_record_position would take.
+ */
+int pn_record_epoch(const struct pn_json *j, int topic_tok, int partition_tok, int epoch_tok,
+		    struct pn_buf *topic, int32_t *partition, uint64_t *epoch, const char **why);
+
+/*
  * A control record (pn(7)): pn-consume's word that the consumer group gave
  * or took a partition, an object whose first member is "_control":
  * {"_control":"assigned","_topic":"pings","_partition":3}.  Returns the

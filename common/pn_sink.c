@@ -5,6 +5,7 @@
 #include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_pg_copy.h"
+#include "pn_pg_fences.h"
 #include "pn_pg_offsets.h"
 #include "pn_sink.h"
 
@@ -70,6 +71,7 @@ void pn_sink_release(struct pn_sink *s)
 	disconnect(s);
 	free(s->send_sql);
 	free(s->offsets_quoted);
+	free(s->fences_quoted);
 	pn_buf_release(&s->msg);
 }
 
@@ -109,22 +111,66 @@ static int store_offsets(struct pn_sink *s, const struct pn_pg_batch *b)
 	return res ? check(s, res, PGRES_COMMAND_OK) : PN_PG_OK;
 }
 
-/* An attempt's transaction, with the batch's offsets in it. */
-static int begin(struct pn_sink *s, const struct pn_pg_batch *b)
+/* The fence table, made before the first batch whose rows name their
+ * owners: rows without an _epoch need none. */
+static int prepare_fences(struct pn_sink *s)
+{
+	pn_buf_reset(&s->msg);
+	if (pn_pg_fences_prepare(s->conn, s->fences_quoted, &s->msg) == 0) {
+		s->fences_ready = 1;
+		return PN_PG_OK;
+	}
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return PN_PG_CONN_LOST;
+	pn_die(PN_EX_CONFIG, "%s", s->msg.data);
+}
+
+/* In the batch's transaction: the owners' epochs raised, the rows of older
+ * owners dropped, each source of those said once. */
+static int raise_fences(struct pn_sink *s, struct pn_pg_batch *b)
+{
+	PGresult *res;
+
+	if (!b->nsources)
+		return PN_PG_OK;
+	res = pn_pg_fences_raise(s->conn, s->fences_quoted, s->table, b);
+	if (res)
+		return check(s, res, PGRES_TUPLES_OK);
+	for (int i = 0; i < b->nsources; i++) {
+		const struct pn_pg_source *src = &b->sources[i];
+
+		if (!src->fenced)
+			continue;
+		s->fenced += src->fenced;
+		pn_warn("%llu rows of partition %s/%d from an owner older than epoch %llu, "
+			"which has written to '%s', are dropped (fenced: a stopped owner's "
+			"rows after its partition moved)", (unsigned long long)src->fenced,
+			src->part->topic, (int)src->part->partition,
+			(unsigned long long)src->stored, s->table);
+	}
+	return PN_PG_OK;
+}
+
+/* An attempt's transaction, with the batch's offsets and fences in it. */
+static int begin(struct pn_sink *s, struct pn_pg_batch *b)
 {
 	int rc;
 
 	s->batch_absent = 0;
 	if (!s->conn && pn_sink_connect(s))
 		return PN_PG_CONN_LOST;
+	if (b->nsources && !s->fences_ready && (rc = prepare_fences(s)))
+		return rc;
 	if ((rc = pn_sink_exec(s, "BEGIN")))
 		return rc;
-	return store_offsets(s, b);
+	if ((rc = store_offsets(s, b)))
+		return rc;
+	return raise_fences(s, b);
 }
 
 /* BEGIN, the offsets and the COPY, then the merge and COMMIT sent without
  * waiting for them: finish() collects their outcome. */
-static int start(struct pn_sink *s, const struct pn_pg_batch *b)
+static int start(struct pn_sink *s, struct pn_pg_batch *b)
 {
 	int rc;
 

@@ -1,7 +1,9 @@
 /*
  * pn_sink — the writer of pn-sink-pg: batches of rows (pn_pg_batch) into a
- * table, one transaction each: COPY into the session's batch table, the
- * batch's Kafka offsets, one merge statement, COMMIT.
+ * table, one transaction each: the batch's Kafka offsets, the owner epochs
+ * of its rows raised in the fence table and its rows of older owners
+ * dropped (pn_pg_fences), COPY into the session's batch table, one merge
+ * statement, COMMIT.
  *
  * A batch can be sent and its outcome collected later (pn_sink_send, then
  * pn_sink_wait), so that the server merges one batch while the caller
@@ -31,6 +33,7 @@ struct pn_sink {
 	const char *dsn;
 	const char *table;		/* for messages; the sink of the offsets table */
 	char *offsets_quoted;		/* --offsets-table, quoted, or NULL; freed */
+	char *fences_quoted;		/* --fence-table, quoted; freed */
 	struct pn_offsets *offsets;	/* what batches are marked from */
 	enum pn_pg_mode mode;
 	int64_t retry_ms;
@@ -47,7 +50,9 @@ struct pn_sink {
 	uint64_t batch_absent;		/* of the attempt under way */
 	struct pn_buf msg;		/* the last failure */
 	int config;			/* ... and no retry can mend it */
+	int fences_ready;		/* the fence table exists */
 	uint64_t written, absent, failed, batches, retries, deleted;
+	uint64_t fenced;		/* rows of an owner older than the table's */
 };
 
 /* Connects (and makes the batch table once prepared); 0, or -1 with the
