@@ -14,6 +14,11 @@
 #   campaign_table  id|impressions|clicks of every campaign, by id
 #   reset_table     impressions and clicks back to 0
 #   pipeline ARGS   scripts/pn-pipeline with the test's brokers
+#   start_instance NAME  a member of the report's consumer group (group
+#                   report, state directory shared/): scripts/pn-pipeline
+#                   in directory NAME (its "machine", pipeline.log there)
+#                   and its own session, so that it can be killed or stopped
+#                   as a whole; sets NAME to the session, pn-pipeline's pid
 
 # A day of 30000 dispatches is about 9 MB of pings: keyed by campaign over
 # 6 partitions, each stays below the ~5 MB a partition keeps on the mock.
@@ -63,4 +68,14 @@ reset_table () {
 
 pipeline () {
 	"$PN_SRC/scripts/pn-pipeline" "$@"
+}
+
+start_instance () {
+	mkdir -p "$1" || return 1
+	(cd "$1" && exec setsid sh -c "echo \$\$ >session && exec \"\$0\" \"\$@\"" \
+		"$PN_SRC/scripts/pn-pipeline" report -b "$BROKERS" -F "$KAFKA_PROPS" \
+		-s "$TRASH_DIRECTORY/shared/" -g report --backoff 200 2>pipeline.log) &
+	test_wait_until 30 test -s "$1/session" || return 1
+	eval "$1=\$(cat \"$1/session\")"
+	test_atexit "kill -9 -- -$(cat "$1/session") 2>/dev/null"
 }

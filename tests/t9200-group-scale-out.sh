@@ -14,18 +14,6 @@
 # partition, so it gets a smaller day.
 if [ "$PN_TEST_KAFKA" = real ]; then dispatches=200000; else dispatches=30000; fi
 
-# start_instance NAME: a report instance in its own directory ("machine")
-# and its own session, so that it can be killed or stopped as a whole.
-start_instance () {
-	mkdir -p "$1" || return 1
-	(cd "$1" && exec setsid sh -c "echo \$\$ >session && exec \"\$0\" \"\$@\"" \
-		"$PN_SRC/scripts/pn-pipeline" report -b "$BROKERS" -F "$KAFKA_PROPS" \
-		-s "$TRASH_DIRECTORY/shared/" -g report --backoff 200 2>pipeline.log) &
-	test_wait_until 30 test -s "$1/session" || return 1
-	eval "$1=\$(cat \"$1/session\")"
-	test_atexit "kill -9 -- -$(cat "$1/session") 2>/dev/null"
-}
-
 # produce_chunk K: the K-th tenth of the day's pings, keyed by campaign;
 # upto then holds every ping produced so far.
 produce_chunk () {

@@ -11,19 +11,6 @@
 . "$(dirname "$0")/lib-pg.sh"
 . "$(dirname "$0")/lib-day.sh"
 
-# start_instance NAME: a report instance in its own directory ("machine")
-# and its own session, so that it can be stopped as a whole; NAME is set
-# to the session, pn-pipeline's pid.
-start_instance () {
-	mkdir -p "$1" || return 1
-	(cd "$1" && exec setsid sh -c "echo \$\$ >session && exec \"\$0\" \"\$@\"" \
-		"$PN_SRC/scripts/pn-pipeline" report -b "$BROKERS" -F "$KAFKA_PROPS" \
-		-s "$TRASH_DIRECTORY/shared/" -g report --backoff 200 2>pipeline.log) &
-	test_wait_until 30 test -s "$1/session" || return 1
-	eval "$1=\$(cat \"$1/session\")"
-	test_atexit "kill -9 -- -$(cat "$1/session") 2>/dev/null"
-}
-
 # stage SESSION PROGRAM: the pid of an instance stage
 stage () { pgrep -s "$1" -x "$2"; }
 
