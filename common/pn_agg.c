@@ -11,9 +11,6 @@
 
 /* ---- entries ---- */
 
-#define HAS(i) (1u << (1 + 2 * (i)))
-#define FLOAT(i) (1u << (2 + 2 * (i)))
-
 /* The field number of name, added when new; fields 0-2 are the metadata. */
 static int field_id(struct pn_agg *a, const char *name)
 {
@@ -72,7 +69,7 @@ void pn_agg_init(struct pn_agg *a, const struct pn_query *q)
 	pn_offsets_init(&a->offsets);
 }
 
-static void free_slots(struct pn_agg *a, struct pn_agg_entry *e)
+void pn_agg_free_slots(struct pn_agg *a, struct pn_agg_entry *e)
 {
 	for (int i = 0; i < a->q->naggs; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
@@ -96,7 +93,7 @@ static void free_slots(struct pn_agg *a, struct pn_agg_entry *e)
 void pn_agg_release(struct pn_agg *a)
 {
 	for (size_t n = 0; n < a->nentries; n++)
-		free_slots(a, pn_agg_entry_at(a, n));
+		pn_agg_free_slots(a, pn_agg_entry_at(a, n));
 	free(a->entries);
 	free(a->index);
 	pn_buf_release(&a->keys);
@@ -109,7 +106,7 @@ void pn_agg_release(struct pn_agg *a)
 }
 
 /* Makes the index anew, of mask + 1 buckets. */
-static void reindex(struct pn_agg *a, size_t mask)
+void pn_agg_reindex(struct pn_agg *a, size_t mask)
 {
 	uint32_t *index = calloc(mask + 1, sizeof(*index));
 
@@ -167,11 +164,11 @@ struct pn_agg_entry *pn_agg_entry_get(struct pn_agg *a, const char *key, size_t 
 	pn_buf_add(&a->keys, key, len);
 	a->index[i] = (uint32_t)++a->nentries;
 	if (a->nentries * 2 > a->index_mask)
-		reindex(a, a->index_mask * 2 + 1);
+		pn_agg_reindex(a, a->index_mask * 2 + 1);
 	return pn_agg_entry_at(a, a->nentries - 1);
 }
 
-static void mark_changed(struct pn_agg *a, struct pn_agg_entry *e)
+void pn_agg_mark_changed(struct pn_agg *a, struct pn_agg_entry *e)
 {
 	uint32_t *tail = &a->dirty_tail;
 	uint32_t n = (uint32_t)(((unsigned char *)e - a->entries) / a->stride) + 1;
@@ -236,14 +233,6 @@ void pn_agg_latest_set(int64_t *slot, const char *text, size_t len)
 	*slot = (int64_t)(intptr_t)l;
 }
 
-static double slot_double(int64_t s)
-{
-	double d;
-
-	memcpy(&d, &s, sizeof(d));
-	return d;
-}
-
 static int64_t double_slot(double d)
 {
 	int64_t s;
@@ -260,13 +249,13 @@ static void add_sum(struct pn_agg_entry *e, int i, const struct pn_agg_def *d, i
 
 	int64_t sum;
 
-	e->flags |= HAS(i);
+	e->flags |= PN_AGG_HAS(i);
 	if (is_int && !__builtin_add_overflow(s[0], iv, &sum)) {
 		s[0] = sum;
 		return;
 	}
-	e->flags |= FLOAT(i);
-	s[1] = double_slot(slot_double(s[1]) + (is_int ? (double)iv : dv));
+	e->flags |= PN_AGG_FLOAT(i);
+	s[1] = double_slot(pn_agg_slot_double(s[1]) + (is_int ? (double)iv : dv));
 }
 
 static void add_minmax(struct pn_agg_entry *e, int i, const struct pn_agg_def *d, int is_int,
@@ -275,23 +264,23 @@ static void add_minmax(struct pn_agg_entry *e, int i, const struct pn_agg_def *d
 	int64_t *s = &e->slot[d->slot];
 	int want_min = d->kind == PN_MIN;
 
-	if (!(e->flags & HAS(i))) {
-		e->flags |= HAS(i) | (is_int ? 0 : FLOAT(i));
+	if (!(e->flags & PN_AGG_HAS(i))) {
+		e->flags |= PN_AGG_HAS(i) | (is_int ? 0 : PN_AGG_FLOAT(i));
 		*s = is_int ? iv : double_slot(dv);
 		return;
 	}
-	if (is_int && !(e->flags & FLOAT(i))) {
+	if (is_int && !(e->flags & PN_AGG_FLOAT(i))) {
 		if (want_min ? iv < *s : iv > *s)
 			*s = iv;
 		return;
 	}
-	if (!(e->flags & FLOAT(i))) { /* the first double: the int becomes one */
-		e->flags |= FLOAT(i);
+	if (!(e->flags & PN_AGG_FLOAT(i))) { /* the first double: the int becomes one */
+		e->flags |= PN_AGG_FLOAT(i);
 		*s = double_slot((double)*s);
 	}
 	if (is_int)
 		dv = (double)iv;
-	if (want_min ? dv < slot_double(*s) : dv > slot_double(*s))
+	if (want_min ? dv < pn_agg_slot_double(*s) : dv > pn_agg_slot_double(*s))
 		*s = double_slot(dv);
 }
 
@@ -366,7 +355,7 @@ static int check_sums(struct pn_agg *a, const struct pn_agg_entry *e, const stru
 		is_int = pn_value_number(j, vals[i], &iv, &dv);
 		if (is_int && !__builtin_add_overflow(s[0], iv, &sum))
 			continue;
-		dv = slot_double(s[1]) + (is_int ? (double)iv : dv);
+		dv = pn_agg_slot_double(s[1]) + (is_int ? (double)iv : dv);
 		if (isfinite(dv) && isfinite((double)s[0] + dv))
 			continue;
 		pn_buf_reset(&a->tmp);
@@ -639,7 +628,7 @@ static int clock_may_take(struct pn_agg *a, const struct pn_json *j, int64_t t)
 }
 
 /* Not updated for --ttl of stream time? */
-static int ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e)
+int pn_agg_ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e)
 {
 	return a->q->ttl_ms > 0 && e->last_time != INT64_MIN && a->stream_time != INT64_MIN &&
 	       e->last_time <= a->stream_time - a->q->ttl_ms;
@@ -655,8 +644,8 @@ static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, 
 
 	/* A group past its TTL starts over, whether or not an emission has
 	 * forgotten it yet: the result must not depend on when those ran. */
-	if (ttl_over(a, e)) {
-		free_slots(a, e);
+	if (pn_agg_ttl_over(a, e)) {
+		pn_agg_free_slots(a, e);
 		memset(e->slot, 0, a->q->nslots * sizeof(int64_t));
 		e->flags &= 1u;
 		e->last_time = INT64_MIN;
@@ -668,7 +657,7 @@ static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, 
 	e->win_start = win_start;
 	if (t > e->last_time)
 		e->last_time = t;
-	mark_changed(a, e);
+	pn_agg_mark_changed(a, e);
 	return 0;
 }
 
@@ -764,195 +753,4 @@ done:
 	if (p)
 		p->flushed = offset + 1;
 	return 0;
-}
-
-/* ---- the changelog ---- */
-
-static void add_double(struct pn_buf *out, double d)
-{
-	char tmp[40];
-
-	if (!isfinite(d)) {
-		pn_buf_add(out, "null", 4);
-		return;
-	}
-	/* the shortest of %.15g and %.17g that reads back the same */
-	snprintf(tmp, sizeof(tmp), "%.15g", d);
-	if (strtod(tmp, NULL) != d)
-		snprintf(tmp, sizeof(tmp), "%.17g", d);
-	pn_buf_adds(out, tmp);
-}
-
-static void add_agg_value(struct pn_buf *out, const struct pn_agg_entry *e, int i,
-			  const struct pn_agg_def *d)
-{
-	const int64_t *s = &e->slot[d->slot];
-
-	switch (d->kind) {
-	case PN_COUNT:
-		pn_buf_add_i64(out, s[0]);
-		return;
-	case PN_SUM:
-		if (!(e->flags & HAS(i)))
-			pn_buf_add(out, "null", 4);
-		else if (e->flags & FLOAT(i))
-			add_double(out, (double)s[0] + slot_double(s[1]));
-		else
-			pn_buf_add_i64(out, s[0]);
-		return;
-	case PN_MIN:
-	case PN_MAX:
-		if (!(e->flags & HAS(i)))
-			pn_buf_add(out, "null", 4);
-		else if (e->flags & FLOAT(i))
-			add_double(out, slot_double(s[0]));
-		else
-			pn_buf_add_i64(out, s[0]);
-		return;
-	case PN_COUNT_DISTINCT: {
-		const struct pn_agg_strset *set = (const struct pn_agg_strset *)(intptr_t)s[0];
-
-		pn_buf_add_u64(out, set ? set->n : 0);
-		return;
-	}
-	case PN_LATEST: {
-		const struct pn_agg_latest *l = (const struct pn_agg_latest *)(intptr_t)s[0];
-
-		if (l)
-			pn_buf_add(out, l->text, l->len);
-		else
-			pn_buf_add(out, "null", 4);
-		return;
-	}
-	}
-}
-
-static void add_row(struct pn_agg *a, struct pn_buf *out, const struct pn_agg_entry *e)
-{
-	const char *key = a->keys.data + e->key_off;
-	int first = 1;
-
-	pn_buf_addc(out, '{');
-	for (int g = 0; g < a->q->ngroups; g++) {
-		size_t len = strlen(key);
-
-		if (!first)
-			pn_buf_addc(out, ',');
-		first = 0;
-		pn_json_add_string(out, a->q->groups[g].name, strlen(a->q->groups[g].name));
-		pn_buf_addc(out, ':');
-		pn_buf_add(out, key, len);
-		key += len + 1;
-	}
-	if (a->q->window.kind != PN_WINDOW_NONE) {
-		pn_buf_add(out, ",\"window_start\":", 16);
-		pn_buf_add_i64(out, e->win_start);
-		pn_buf_add(out, ",\"window_end\":", 14);
-		pn_buf_add_i64(out, e->win_start + a->q->window.size_ms);
-	}
-	for (int i = 0; i < a->q->naggs; i++) {
-		if (!first)
-			pn_buf_addc(out, ',');
-		first = 0;
-		pn_json_add_string(out, a->q->aggs[i].name, strlen(a->q->aggs[i].name));
-		pn_buf_addc(out, ':');
-		add_agg_value(out, e, i, &a->q->aggs[i]);
-	}
-	if (a->row_meta.len) {
-		pn_buf_addc(out, ',');
-		pn_buf_add(out, a->row_meta.data, a->row_meta.len);
-	}
-	pn_buf_add(out, "}\n", 2);
-}
-
-/* Is the group's time over: its window closed, or not updated for --ttl? */
-static int is_over(const struct pn_agg *a, const struct pn_agg_entry *e)
-{
-	const struct pn_query *q = a->q;
-
-	if (q->window.kind != PN_WINDOW_NONE &&
-	    e->win_start + q->window.size_ms + q->grace_ms <= a->stream_time)
-		return 1;
-	return ttl_over(a, e);
-}
-
-/*
- * Keeps the entries that are not over, moved down to fill the holes, with
- * their keys, the index and the chain of changed entries made anew.
- */
-static void compact(struct pn_agg *a)
-{
-	struct pn_buf keys = PN_BUF_INIT;
-	size_t kept = 0;
-
-	a->dirty_head = a->dirty_tail = 0;
-	for (size_t n = 0; n < a->nentries; n++) {
-		struct pn_agg_entry *e = pn_agg_entry_at(a, n);
-
-		if (is_over(a, e)) {
-			free_slots(a, e);
-			a->counts.expired++;
-			continue;
-		}
-		if (kept != n)
-			memcpy(pn_agg_entry_at(a, kept), e, a->stride);
-		e = pn_agg_entry_at(a, kept++);
-		pn_buf_add(&keys, a->keys.data + e->key_off, e->key_len);
-		e->key_off = (uint32_t)(keys.len - e->key_len);
-		if (e->flags & 1) {
-			e->flags &= ~1u;
-			mark_changed(a, e);
-		}
-	}
-	pn_buf_release(&a->keys);
-	a->keys = keys;
-	a->nentries = kept;
-	reindex(a, a->index_mask);
-}
-
-size_t pn_agg_expire(struct pn_agg *a, struct pn_buf *out)
-{
-	size_t over = 0, rows = 0;
-
-	if (a->q->window.kind == PN_WINDOW_NONE && a->q->ttl_ms <= 0)
-		return 0;
-	for (size_t n = 0; n < a->nentries; n++) {
-		struct pn_agg_entry *e = pn_agg_entry_at(a, n);
-
-		if (!is_over(a, e))
-			continue;
-		over++;
-		if (e->flags & 1) {
-			add_row(a, out, e);
-			rows++;
-		}
-	}
-	a->counts.emitted += rows;
-	if (over)
-		compact(a);
-	return over;
-}
-
-void pn_agg_mark_all(struct pn_agg *a)
-{
-	for (size_t n = 0; n < a->nentries; n++)
-		mark_changed(a, pn_agg_entry_at(a, n));
-}
-
-size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
-{
-	size_t rows = 0;
-
-	while (a->dirty_head && out->len < max_bytes) {
-		struct pn_agg_entry *e = pn_agg_entry_at(a, a->dirty_head - 1);
-
-		add_row(a, out, e);
-		e->flags &= ~1u;
-		a->dirty_head = e->dirty_next;
-		rows++;
-	}
-	if (!a->dirty_head)
-		a->dirty_tail = 0;
-	a->counts.emitted += rows;
-	return rows;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pn_agg.h"
 
@@ -24,6 +25,10 @@ struct pn_agg_entry {
 	int64_t slot[];		/* pn_query's nslots */
 };
 
+/* The flags of aggregate i: it has a value; the value is a double. */
+#define PN_AGG_HAS(i) (1u << (1 + 2 * (i)))
+#define PN_AGG_FLOAT(i) (1u << (2 + 2 * (i)))
+
 static inline struct pn_agg_entry *pn_agg_entry_at(const struct pn_agg *a, size_t n)
 {
 	return (struct pn_agg_entry *)(a->entries + n * a->stride);
@@ -31,6 +36,24 @@ static inline struct pn_agg_entry *pn_agg_entry_at(const struct pn_agg *a, size_
 
 /* The entry of a group key, created empty when new. */
 struct pn_agg_entry *pn_agg_entry_get(struct pn_agg *a, const char *key, size_t len);
+
+/* What pn_agg.c keeps and pn_agg_emit.c (the changelog) uses too: frees
+ * the values an entry's slots point to; makes the index anew, of mask + 1
+ * buckets; puts an entry on the list of changed ones; tells whether a
+ * group is past --ttl at the stream time. */
+void pn_agg_free_slots(struct pn_agg *a, struct pn_agg_entry *e);
+void pn_agg_reindex(struct pn_agg *a, size_t mask);
+void pn_agg_mark_changed(struct pn_agg *a, struct pn_agg_entry *e);
+int pn_agg_ttl_over(const struct pn_agg *a, const struct pn_agg_entry *e);
+
+/* A slot that holds a double's bits. */
+static inline double pn_agg_slot_double(int64_t s)
+{
+	double d;
+
+	memcpy(&d, &s, sizeof(d));
+	return d;
+}
 
 /* A set of distinct values (canonical JSON texts) for --count-distinct,
  * its slot a pointer to one (NULL while empty). */
