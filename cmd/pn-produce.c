@@ -580,20 +580,28 @@ static rd_kafka_t *open_producer(const struct opts *o, struct delivery *d,
 	if (txn_id)
 		keep_timeouts(conf);
 	free(txn_id);
+	/* the configuration is freed before an exit, so that LeakSanitizer,
+	 * which makes the status 1 when it finds a leak, keeps ours */
 	if (o->compression &&
 	    rd_kafka_conf_set(conf, "compression.codec", o->compression, errstr,
-			      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+			      sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		rd_kafka_conf_destroy(conf);
 		pn_usage_error(usage_text, "bad compression '%s': %s", o->compression, errstr);
+	}
 	snprintf(value, sizeof(value), "%ld", max_bytes);
 	if (max_bytes && rd_kafka_conf_set(conf, "message.max.bytes", value, errstr,
-					   sizeof(errstr)) != RD_KAFKA_CONF_OK)
+					   sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		rd_kafka_conf_destroy(conf);
 		pn_die(PN_EX_CONFIG, "cannot use the topic's max.message.bytes %ld: %s", max_bytes,
 		       errstr);
+	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_opaque(conf, d);
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (!rk)
+	if (!rk) {	/* rd_kafka_new takes conf only when it succeeds */
+		rd_kafka_conf_destroy(conf);
 		pn_die(PN_EX_CONFIG, "cannot create the Kafka producer: %s", errstr);
+	}
 	return rk;
 }
 
