@@ -139,8 +139,10 @@ int main(int argc, char **argv)
 	/* its own client has no brokers to talk to: hide that notice */
 	rd_kafka_conf_set(conf, "log_level", "4", NULL, 0);
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-	if (!rk)
+	if (!rk) {	/* rd_kafka_new takes conf only when it succeeds */
+		rd_kafka_conf_destroy(conf);
 		pn_die(PN_EX_FAILED, "cannot create the Kafka handle: %s", errstr);
+	}
 	mc = rd_kafka_mock_cluster_new(rk, o.brokers);
 	if (!mc)
 		pn_die(PN_EX_FAILED, "cannot start the mock cluster");

@@ -780,8 +780,10 @@ static rd_kafka_t *open_consumer(struct run *r)
 	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
 	rd_kafka_conf_set_opaque(conf, r);
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-	if (!rk)
+	if (!rk) {	/* rd_kafka_new takes conf only when it succeeds */
+		rd_kafka_conf_destroy(conf);
 		pn_die(PN_EX_CONFIG, "cannot create the Kafka consumer: %s", errstr);
+	}
 	rd_kafka_poll_set_consumer(rk);
 	r->queue_low = queue_max_bytes(rk) / 2;
 	return rk;
