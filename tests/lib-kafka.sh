@@ -73,8 +73,12 @@ start_mock_broker () {
 }
 
 # The nodes are killed, not stopped, at the end: their data is thrown
-# away, and a clean stop of a whole quorum takes seconds.
+# away, and a clean stop of a whole quorum takes seconds.  The tests'
+# JVMs compile with C1 only: a cluster starts in 7 s instead of 10 and its
+# nodes use 8.7 CPU seconds instead of 15, with test volumes that the
+# slower steady state does not notice (the benchmarks keep the default).
 start_real_cluster () {
+	export PN_KAFKA_JVM_OPTS=${PN_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1}
 	KAFKA_DIR=$TRASH_DIRECTORY/kafka
 	test_atexit 'kafka-cluster kill "$KAFKA_DIR"'
 	kafka-cluster start "$KAFKA_DIR" >/dev/null 2>"$TRASH_DIRECTORY/kafka.log" || {

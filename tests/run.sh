@@ -230,9 +230,9 @@ next_run () {
 	done
 }
 
-# At most half the jobs (rounded up) start a real cluster at once: three
+# At most three jobs in four (rounded up) run a real cluster at once: the
 # JVMs starting together take the cores from everything else.
-real_jobs=$(((jobs + 1) / 2))
+real_jobs=$(((jobs * 3 + 3) / 4))
 started=()
 for s in "${scripts[@]}"; do
 	n=$(run_name "$s")
