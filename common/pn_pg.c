@@ -199,3 +199,27 @@ enum pn_pg_failure pn_pg_classify(PGconn *conn, const PGresult *res)
 		return PN_PG_ROW_ERROR;
 	return PN_PG_FATAL;
 }
+
+/* A fixed key of pg_advisory_xact_lock, "pnfence" in ASCII. */
+#define CREATE_LOCK "31084746396804709"
+
+int pn_pg_create_table(PGconn *conn, const char *quoted, const char *columns,
+		       const char *what, struct pn_buf *why)
+{
+	struct pn_buf sql = PN_BUF_INIT;
+	PGresult *res;
+	int rc = 0;
+
+	pn_buf_addf(&sql, "BEGIN; SELECT pg_advisory_xact_lock(" CREATE_LOCK ");"
+		    " CREATE TABLE IF NOT EXISTS %s (%s); COMMIT", quoted, columns);
+	res = PQexec(conn, sql.data);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pn_buf_addf(why, "cannot create the %s table %s: ", what, quoted);
+		pn_pg_result_error(res, why);
+		PQclear(PQexec(conn, "ROLLBACK"));
+		rc = -1;
+	}
+	PQclear(res);
+	pn_buf_release(&sql);
+	return rc;
+}

@@ -41,4 +41,10 @@ const char *pn_pg_error(PGconn *conn, struct pn_buf *tmp);
 /* The first line of a result's error message. */
 const char *pn_pg_result_error(const PGresult *res, struct pn_buf *tmp);
 
+/* CREATE TABLE IF NOT EXISTS quoted (columns), under an advisory lock:
+ * two sinks starting together would otherwise both try to create it and
+ * one fail.  0, or -1 with "cannot create the WHAT table" in why. */
+int pn_pg_create_table(PGconn *conn, const char *quoted, const char *columns,
+		       const char *what, struct pn_buf *why);
+
 #endif

@@ -8,30 +8,11 @@
 /* The sources a statement raises at most: 4 parameters each, of 65535. */
 enum { RAISE_CHUNK = 1000 };
 
-/* A fixed key of pg_advisory_xact_lock, "pnfence" in ASCII. */
-#define FENCES_LOCK "31084746396804709"
-
 int pn_pg_fences_prepare(PGconn *conn, const char *quoted, struct pn_buf *why)
 {
-	struct pn_buf sql = PN_BUF_INIT;
-	PGresult *res;
-	int rc = 0;
-
-	/* two CREATE TABLE IF NOT EXISTS at once can both try to create it */
-	pn_buf_addf(&sql, "BEGIN; SELECT pg_advisory_xact_lock(" FENCES_LOCK ");"
-		    " CREATE TABLE IF NOT EXISTS %s (sink text NOT NULL, topic text NOT NULL,"
-		    " partition int NOT NULL, epoch bigint NOT NULL,"
-		    " PRIMARY KEY (sink, topic, partition)); COMMIT", quoted);
-	res = PQexec(conn, sql.data);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pn_buf_addf(why, "cannot create the fence table %s: ", quoted);
-		pn_pg_result_error(res, why);
-		PQclear(PQexec(conn, "ROLLBACK"));
-		rc = -1;
-	}
-	PQclear(res);
-	pn_buf_release(&sql);
-	return rc;
+	return pn_pg_create_table(conn, quoted, "sink text NOT NULL, topic text NOT NULL,"
+				  " partition int NOT NULL, epoch bigint NOT NULL,"
+				  " PRIMARY KEY (sink, topic, partition)", "fence", why);
 }
 
 /* Sources in the order of their keys: two sinks lock the rows of the

@@ -6,22 +6,9 @@
 
 int pn_pg_offsets_prepare(PGconn *conn, const char *quoted, struct pn_buf *why)
 {
-	struct pn_buf sql = PN_BUF_INIT;
-	PGresult *res;
-	int rc = 0;
-
-	pn_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS %s (sink text NOT NULL, topic text NOT NULL,"
-		    " partition int NOT NULL, next_offset bigint NOT NULL,"
-		    " PRIMARY KEY (sink, topic, partition))", quoted);
-	res = PQexec(conn, sql.data);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pn_buf_addf(why, "cannot create the offsets table %s: ", quoted);
-		pn_pg_result_error(res, why);
-		rc = -1;
-	}
-	PQclear(res);
-	pn_buf_release(&sql);
-	return rc;
+	return pn_pg_create_table(conn, quoted, "sink text NOT NULL, topic text NOT NULL,"
+				  " partition int NOT NULL, next_offset bigint NOT NULL,"
+				  " PRIMARY KEY (sink, topic, partition)", "offsets", why);
 }
 
 int pn_pg_offsets_load(PGconn *conn, const char *quoted, const char *sink,

@@ -59,6 +59,13 @@ test_expect_success 'bad coordinates are bad input' '
 	test_cmp expect err
 '
 
+test_expect_success 'an offsets table that cannot be made: 78, named' '
+	echo "{\"_topic\":\"t\",\"_partition\":0,\"_offset\":0,\"id\":1,\"n\":1}" >one &&
+	sql "CREATE TABLE unmade (id bigint PRIMARY KEY, n bigint)" &&
+	test_expect_code 78 pn-sink-pg -t unmade -k id --offsets-table nosuch.offsets one 2>err &&
+	grep "cannot create the offsets table \"nosuch\".\"offsets\": .*schema \"nosuch\" does not exist" err
+'
+
 test_expect_success 'start the dev broker' '
 	start_broker pings:2
 '

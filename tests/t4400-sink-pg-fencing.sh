@@ -98,6 +98,11 @@ test_expect_success '--fence-table names the table, made when the first epoch co
 	test_cmp expect actual
 '
 
+test_expect_success 'a fence table that cannot be made: 78, named' '
+	test_expect_code 78 pn-sink-pg $SINK --fence-table nosuch.fences zombie 2>err &&
+	grep "cannot create the fence table \"nosuch\".\"fences\": .*schema \"nosuch\" does not exist" err
+'
+
 test_expect_success 'a bad _epoch, or one without its partition, is bad input (65)' '
 	echo "{\"id\":1,\"n\":1,\"_topic\":\"pings\",\"_partition\":0,\"_epoch\":\"x\"}" >bad &&
 	test_expect_code 65 pn-sink-pg $SINK bad 2>err &&
