@@ -223,7 +223,10 @@ int pn_commit_wait_saved(struct pn_commit *c, const rd_kafka_topic_partition_lis
 
 		nanosleep(&ts, NULL);
 	}
-	if (!done)
+	if (done < 0)
+		pn_warn("the state in '%s' cannot be read: the %d revoked partition(s) are "
+			"committed as far as it was last seen to save them", c->from, list->cnt);
+	else if (!done)
 		pn_warn("the state in '%s' did not save%s the %d revoked partition(s) within "
 			"%d s: committing what it saved", c->from,
 			c->wait_sink ? " (or the sink did not write)" : "", list->cnt,

@@ -275,6 +275,12 @@ static void test_wait_saved(void)
 	CHECK(pn_pieces_ack(&c.pieces, "t", 1, 3) == 0, "t/1 acknowledged");
 	CHECK_I64(pn_commit_saved(&c, list), 1, "saved and acknowledged");
 	CHECK_I64(pn_pieces_acked(&c.pieces, "t", 2), -1, "a partition never acknowledged");
+
+	/* a state that cannot be read ends the wait at once */
+	CHECK(unlink(tmp_path("state/t/1.next")) == 0 && mkdir(tmp_path("state/t/1.next"), 0777) == 0,
+	      "t/1.next made unreadable (a directory)");
+	CHECK_I64(pn_commit_saved(&c, list), -1, "the state cannot be read");
+	CHECK_I64(pn_commit_wait_saved(&c, list, 30000), -1, "no wait for a state that cannot be read");
 	pn_buf_release(&piece);
 	rd_kafka_topic_partition_list_destroy(list);
 	pn_commit_release(&c);
