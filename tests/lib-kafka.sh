@@ -63,7 +63,9 @@ start_mock_broker () {
 		args+=(-t "$t")
 	done
 	rm -f "$TRASH_DIRECTORY/bootstrap"
-	${PN_BROKER_WRAP:-} pn-broker "${args[@]}" -w "$TRASH_DIRECTORY/bootstrap" >/dev/null \
+	# -v: broker.log says "brokers down" and "brokers up" when it has
+	# acted on kafka_down and kafka_up
+	${PN_BROKER_WRAP:-} pn-broker -v "${args[@]}" -w "$TRASH_DIRECTORY/bootstrap" >/dev/null \
 		2>"$TRASH_DIRECTORY/broker.log" &
 	BROKER_PID=$!
 	test_cleanup_kill $BROKER_PID
@@ -103,7 +105,7 @@ kafka_down () {
 	if [ "$PN_TEST_KAFKA" = real ]; then
 		kafka-cluster kill "$KAFKA_DIR"
 	else
-		kill -USR1 "$BROKER_PID"
+		mock_signal USR1 down
 	fi
 }
 
@@ -111,8 +113,19 @@ kafka_up () {
 	if [ "$PN_TEST_KAFKA" = real ]; then
 		kafka-cluster start-node "$KAFKA_DIR" 1 2 3
 	else
-		kill -USR2 "$BROKER_PID"
+		mock_signal USR2 up
 	fi
+}
+
+# mock_signal SIGNAL up|down: the signal to pn-broker, then a wait until
+# it has acted (it looks at signals every 100 ms): a test that writes
+# right after kafka_down must not have its records taken in between.
+mock_signal () {
+	local said
+	said=$(grep -c "brokers $2\$" "$TRASH_DIRECTORY/broker.log")
+	kill -"$1" "$BROKER_PID" &&
+	test_wait_until 20 eval \
+		"test \$(grep -c 'brokers $2\$' '$TRASH_DIRECTORY/broker.log') -gt $said"
 }
 
 # topic_holds_exactly TOPIC FILE: the topic holds the lines of FILE, each
