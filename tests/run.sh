@@ -150,10 +150,22 @@ report () {
 	total_fail=$((total_fail + fail))
 	[ "$fail" = 0 ] && return
 	grep -m 1 '^# PN_TEST_SEED=' "$out" | sed 's/^# /    replay: /'
-	# The diagnostics are the "# " lines that follow each real "not ok".
-	awk '/^not ok [0-9]+/ && !/# TODO/ { show = 1; print "    " $0; next }
-	     show && /^#/ { print "    " $0; next }
-	     { show = 0 }' "$out"
+	# The diagnostics are the "# " lines that follow each real "not ok":
+	# the body, then its output.  The output's last 30 lines come first,
+	# so that a log cut short still shows what failed.
+	awk 'function flush(  i, from) {
+		from = nout > 30 ? nout - 29 : 1
+		if (nout) print "    # output (last " (nout - from + 1) " of " nout " lines):"
+		for (i = from; i <= nout; i++) print "    " out[i]
+		for (i = 1; i <= nbody; i++) print "    " body[i]
+		show = nout = nbody = inout = 0
+	     }
+	     show && !/^#/ { flush() }
+	     /^not ok [0-9]+/ && !/# TODO/ { print "    " $0; show = 1; next }
+	     show && /^# output \(last/ { inout = 1; next }
+	     show && inout { out[++nout] = $0; next }
+	     show { body[++nbody] = $0 }
+	     END { if (show) flush() }' "$out"
 	[ "$died" = 1 ] || return
 	if ! grep -Eq '^not ok [0-9]+' "$out"; then
 		echo "    --- last lines of $out:"
