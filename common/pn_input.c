@@ -92,7 +92,9 @@ static long long live_deadline(const struct pn_input *in)
 	return in->live ? pn_stats_live_deadline(in->live) : -1;
 }
 
-static long long set_wait(struct pn_input *in, struct pn_reader *rd)
+/* *quiet_from is when the quiet wait began, -1 until a wait after a line
+ * or a quiet tick sets it. */
+static long long set_wait(struct pn_input *in, struct pn_reader *rd, long long *quiet_from)
 {
 	long long own = in->deadline ? in->deadline(in->arg) : -1;
 	long long live = live_deadline(in);
@@ -100,23 +102,33 @@ static long long set_wait(struct pn_input *in, struct pn_reader *rd)
 	rd->deadline_ms = own;
 	if (live < 0)
 		return own;
-	/* the reader's timeout gives way to any deadline: make it one */
-	if (own < 0 && in->timeout_ms >= 0)
-		own = pn_now_ms() + in->timeout_ms;
+	/* the reader's timeout gives way to any deadline: make it one, from
+	 * the start of the quiet wait, which the live counters' wakes (more
+	 * often than the timeout, maybe) do not restart */
+	if (own < 0 && in->timeout_ms >= 0) {
+		if (*quiet_from < 0)
+			*quiet_from = pn_now_ms();
+		own = *quiet_from + in->timeout_ms;
+	}
 	rd->deadline_ms = own >= 0 && own < live ? own : live;
 	return own;
 }
 
 /* No line by the end of the wait: the program's quiet tick if its own
- * wait is over, the live counters if they are due. */
-static void waited(struct pn_input *in, long long own)
+ * wait is over, the live counters if they are due.  Returns 1 after a
+ * quiet tick. */
+static int waited(struct pn_input *in, long long own)
 {
 	long long now = pn_now_ms();
+	int ticked = 0;
 
-	if (in->tick && (live_deadline(in) < 0 || (own >= 0 && now >= own)))
+	if (in->tick && (live_deadline(in) < 0 || (own >= 0 && now >= own))) {
 		end_with(in, in->tick(in->arg, in, 1));
+		ticked = 1;
+	}
 	if (in->live)
 		pn_stats_live_at(in->live, now);
+	return ticked;
 }
 
 /* One input, to its end or until the run stops. */
@@ -126,6 +138,7 @@ static void read_input(struct pn_input *in, const char *path, unsigned index)
 	char *line;
 	size_t len;
 	int got;
+	long long quiet_from = -1;
 
 	if (pn_reader_open(rd, path) < 0) {
 		pn_error("cannot open '%s': %m", path);
@@ -135,13 +148,15 @@ static void read_input(struct pn_input *in, const char *path, unsigned index)
 	in->index = index;
 	rd->timeout_ms = in->timeout_ms;
 	while (!stopped(in)) {
-		long long own = set_wait(in, rd);
+		long long own = set_wait(in, rd, &quiet_from);
 
 		got = pn_reader_next(rd, &line, &len);
 		if (got == 1) {
+			quiet_from = -1;
 			handle_line(in, line, len);
 		} else if (got == PN_READER_TIMEOUT) {
-			waited(in, own);
+			if (waited(in, own))
+				quiet_from = -1;
 		} else if (got == 0) {
 			break;
 		} else {

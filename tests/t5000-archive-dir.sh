@@ -229,6 +229,24 @@ test_expect_success '--max-age closes objects while the input is quiet' '
 	test_line_count = 6 objs
 '
 
+live_objects_at_least () { [ "$(visible live 2>/dev/null | wc -l)" -ge "$1" ]; }
+
+test_expect_success '--max-age still closes objects with --stats-interval shorter' '
+	rm -f fifo && mkfifo fifo &&
+	{ pn-archive write --max-age 500ms --stats-interval 100ms --partition-by "{topic}" \
+		live <fifo 2>err & } &&
+	pid=$! &&
+	test_when_finished "kill $pid 2>/dev/null; true" &&
+	exec 9>fifo &&
+	head -n 10 in >&9 &&
+	test_wait_until 30 live_objects_at_least 3 &&
+	exec 9>&- &&
+	wait $pid &&
+	pn-archive cat live >out &&
+	head -n 10 in >expect &&
+	test_cmp expect out
+'
+
 test_expect_success 'a killed write leaves no object visible; a re-run completes it' '
 	rm -f fifo && mkfifo fifo &&
 	{ pn-archive write --partition-by "{topic}/{partition}" crash <fifo 2>err & } &&

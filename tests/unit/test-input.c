@@ -346,7 +346,8 @@ static void end_writer(pid_t pid, int saved)
  * --stats-interval on a quiet pipe: the wait ends for the live counters
  * on time, and that wake is no quiet tick of the program's.  Live counters
  * that are not asked for leave the program's timeout and quiet ticks as
- * they were.
+ * they were, and live counters more often than the timeout do not put
+ * the quiet ticks off.
  */
 static void test_live(void)
 {
@@ -382,6 +383,24 @@ static void test_live(void)
 	end_writer(pid, saved);
 	CHECK(fills == 0 && s.quiet_ticks >= 2, "fills %d, quiet ticks %d", fills,
 	      s.quiet_ticks);
+	pn_stats_live_end(&live);
+	pn_input_release(&in);
+
+	/* live counters more often than the timeout: the quiet ticks still
+	 * come, counted from the last line or tick, not from each wake */
+	reset(&s);
+	fills = 0;
+	every_100ms.interval_ms = 20;
+	pid = quiet_writer(450, &saved);
+	pn_input_init(&in, NULL);
+	pn_stats_live_init(&live, &every_100ms, count_fill, &fills);
+	in.live = &live;
+	in.timeout_ms = 100;
+	CHECK(run(&in, &s, NULL, 0, &err) == 0, "the pipe, live every 20 ms");
+	end_writer(pid, saved);
+	CHECK(fills >= 5 && s.quiet_ticks >= 2, "fills %d, quiet ticks %d in 450 ms of 100",
+	      fills, s.quiet_ticks);
+	every_100ms.interval_ms = 0;
 	pn_stats_live_end(&live);
 	pn_input_release(&in);
 	pn_buf_release(&err);
