@@ -194,14 +194,15 @@ static void output(struct pn_stats_live *l, long long now, int line)
 	struct pn_stats w = PN_STATS_INIT;
 
 	l->fill(l->arg, &w, (now - l->started_ms) / 1000.0);
+	/* the file first: whoever reads a line can read the file of that time */
+	if (l->o->metrics_path)
+		write_metrics(l, &w);
 	if (line) {
 		pn_buf_reset(&l->buf);
 		pn_stats_json(&w, &l->buf);
 		fwrite(l->buf.data, 1, l->buf.len, stderr);
 		fflush(stderr);
 	}
-	if (l->o->metrics_path)
-		write_metrics(l, &w);
 }
 
 void pn_stats_live_emit(struct pn_stats_live *l, long long now)
