@@ -299,7 +299,26 @@ test_input_taken () {
 	PY
 }
 
-test_cleanup_kill () { _pn_kill_pids+=("$@"); }
+# test_cleanup_kill PID...: kill PID (TERM, then KILL) when the script
+# ends, if it is still the process it was.  Scripts run side by side and
+# spawn many processes: by the end a PID that exited long ago may be another
+# script's server, so each PID is kept with its start time and only that
+# process is killed.
+test_cleanup_kill () {
+	local pid
+	for pid in "$@"; do
+		_pn_kill_pids+=("$pid:$(_pn_started_at "$pid")")
+	done
+}
+
+# _pn_started_at PID: when PID started (clock ticks after boot, field 22 of
+# /proc/PID/stat), or nothing when there is no such process
+_pn_started_at () {
+	local stat fields
+	read -r stat 2>/dev/null </proc/"$1"/stat || return 0
+	read -r -a fields <<<"${stat##*) }"
+	echo "${fields[19]}"
+}
 
 # test_atexit COMMAND: run COMMAND (a string, eval'd) when the script ends,
 # before the registered pids are killed, in the order registered; for
@@ -320,8 +339,16 @@ _pn_kill_registered () {
 	for cmd in "${_pn_atexit[@]}"; do eval "$cmd"; done
 	_pn_atexit=()
 	[ ${#_pn_kill_pids[@]} = 0 ] && return 0
-	for pid in "${_pn_kill_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${_pn_kill_pids[@]}"; do
+	local live=() entry
+	for entry in "${_pn_kill_pids[@]}"; do
+		pid=${entry%%:*}
+		# gone, or its PID is another process's now: not ours to kill
+		if [ -n "${entry#*:}" ] && [ "$(_pn_started_at "$pid")" = "${entry#*:}" ]; then
+			kill -TERM "$pid" 2>/dev/null
+			live+=("$pid")
+		fi
+	done
+	for pid in "${live[@]}"; do
 		for ((i = 0; i < 50; i++)); do
 			test_running "$pid" || break
 			sleep 0.1

@@ -126,6 +126,18 @@ test_expect_success 'registered pid is still running until exit' '
 	kill -0 "$(cat sleeper.pid)"
 '
 
+test_expect_success 'test_cleanup_kill leaves alone a PID that is another process now' '
+	sleep 300 &
+	other=$! &&
+	test_when_finished "kill $other" &&
+	# what a reused PID looks like: registered with another start time
+	saved_pids=("${_pn_kill_pids[@]}") saved_atexit=("${_pn_atexit[@]}") &&
+	_pn_kill_pids=("$other:1") _pn_atexit=() &&
+	_pn_kill_registered &&
+	_pn_kill_pids=("${saved_pids[@]}") _pn_atexit=("${saved_atexit[@]}") &&
+	test_running $other
+'
+
 test_expect_success 'test_input_taken: the pipe drained and its reader waiting' '
 	mkfifo fifo &&
 	{ sed -u "s/^/read /" <fifo >taken & } &&
