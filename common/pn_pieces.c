@@ -144,15 +144,27 @@ static int write_file(struct pn_pieces *s, const char *topic, int32_t partition,
 	return PN_EX_IOERR;
 }
 
-/* The number a partition's small text file begins with, in *v (-1 when
- * there is no file): 1 or 0 as read_file, or minus an exit status. */
+/* The number a partition's small text file holds, in *v (-1 when there is
+ * no file, or, with a warning, when it holds no number: a damaged .next
+ * read as 0 would have the consumer start the partition over): 1 or 0 as
+ * read_file, or minus an exit status. */
 static int read_number(struct pn_pieces *s, const char *topic, int32_t partition,
 		       const char *suffix, int64_t *v)
 {
 	struct pn_buf b = PN_BUF_INIT;
 	int rc = read_file(s, topic, partition, suffix, &b);
+	char *end = NULL;
 
-	*v = rc > 0 ? strtoll(b.data, NULL, 10) : -1;
+	*v = -1;
+	if (rc > 0) {
+		errno = 0;
+		*v = strtoll(b.data, &end, 10);
+		if (end == b.data || (*end && *end != '\n') || *v < 0 || errno) {
+			pn_warn("'%s%s%s' holds no offset: ignored", s->s3 ? s->dir : "",
+				s->s3 ? "/" : "", file_path(s, topic, partition, suffix));
+			*v = -1;
+		}
+	}
 	pn_buf_release(&b);
 	return rc;
 }
