@@ -127,10 +127,28 @@ static void set_row_meta(struct pn_aggpart *p)
 }
 
 /*
+ * The sink said (pn-sink-pg --ack-to, TOPIC/PARTITION.sunk) that every row
+ * of the partition up to where its piece ends is in the table: the last
+ * owner let it go cleanly.  Any doubt (no .sunk, unreadable, another
+ * offset) says no.
+ */
+static int rows_in_sink(struct pn_aggparts *s, const struct pn_aggpart *p)
+{
+	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
+	int64_t sunk;
+
+	if (!at || at->flushed < 0)
+		return 0;
+	sunk = pn_pieces_acked(&s->store, p->topic, p->partition);
+	return sunk == at->flushed;
+}
+
+/*
  * Takes a partition: claims it (fencing whoever held it) and loads its
- * piece.  Its groups are emitted again at the next emission: rows its last
- * owner wrote may have died in a pipe or in a sink's batch.  The index, or
- * -1 with *status set.
+ * piece.  Its groups are emitted again at the next emission, since rows
+ * its last owner wrote may have died in a pipe or in a sink's batch,
+ * unless the sink said it has them all.  The index, or -1 with *status
+ * set.
  */
 static int take_part(struct pn_aggparts *s, const char *topic, int32_t partition, int *status)
 {
@@ -157,6 +175,8 @@ static int take_part(struct pn_aggparts *s, const char *topic, int32_t partition
 		}
 		if (loaded < 0)
 			*status = -loaded;
+		else if (loaded > 0 && rows_in_sink(s, p))
+			s->counts.loaded_sunk++;
 		else if (loaded > 0)
 			pn_agg_mark_all(&p->agg);
 		s->counts.loaded += loaded > 0;

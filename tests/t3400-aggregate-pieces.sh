@@ -95,6 +95,46 @@ test_expect_success '"revoked" saves the partition and lets it go; "assigned" ta
 	test_cmp want offsets
 '
 
+# ids ROWS: the group ids of pn-aggregate rows, each once
+ids () { grep -v "^{\"_control\"" "$1" | jq -r .id | sort -u; }
+
+test_expect_success '"assigned" emits nothing again of a piece the sink has whole' '
+	grep "\"_partition\":1," pings >p1 &&
+	{ control assigned 1 && head -n 100 p1 && control revoked 1; } >first &&
+	pn-aggregate $REPORT --state ack/ first >out1 &&
+	# what pn-sink-pg --ack-to writes once the revocation passed it
+	echo 100 >ack/pings/1.sunk &&
+	{ control assigned 1 && sed -n "101,110p" p1; } >second &&
+	pn-aggregate $REPORT --state ack/ --stats second >out2 2>err &&
+	grep "^{" err | jq -e ".loaded == 1 and .loaded_sunk == 1" &&
+	ids out2 >emitted &&
+	sed -n "101,110p" p1 | jq -r .source_id | sort -u >changed &&
+	comm -23 emitted changed >not-changed &&
+	test_must_be_empty not-changed &&
+	test -s emitted &&
+	# the piece now ends at 110, the sink said 100: every group again
+	control assigned 1 >third &&
+	pn-aggregate $REPORT --state ack/ --stats third >out3 2>err &&
+	grep "^{" err | jq -e ".loaded == 1 and .loaded_sunk == 0" &&
+	cat out1 out2 >both &&
+	ids both >want &&
+	ids out3 >all &&
+	test_cmp want all
+'
+
+test_expect_success 'a damaged .sunk or .next is no offset: every group again, a warning' '
+	echo "1x0" >ack/pings/1.sunk &&
+	pn-aggregate $REPORT --state ack/ --stats third >out4 2>err &&
+	grep "ack/pings/1.sunk. holds no offset: ignored" err &&
+	grep "^{" err | jq -e ".loaded_sunk == 0" &&
+	ids out4 >again &&
+	test_cmp want again &&
+	echo "oops" >ack/pings/1.next &&
+	pn-aggregate --state ack/ --print-offsets >offsets 2>err &&
+	grep "ack/pings/1.next. holds no offset: ignored" err &&
+	! grep "\"1\"" offsets
+'
+
 test_expect_success 'an owner whose partition was claimed by another is fenced (a zombie)' '
 	grep "\"_partition\":0," pings | head -n 40 >p0 &&
 	mkfifo feed || return 1
