@@ -144,9 +144,10 @@ static int write_file(struct pn_pieces *s, const char *topic, int32_t partition,
 	return PN_EX_IOERR;
 }
 
-/* The number a partition's small text file holds, in *v (-1 when there is
- * no file, or, with a warning, when it holds no number: a damaged .next
- * read as 0 would have the consumer start the partition over): 1 or 0 as
+/* The number a partition's small text file begins with (an owner file
+ * goes on with a space and its host), in *v: -1 when there is no file,
+ * or, with a warning, when it holds no number, since a damaged .next read
+ * as 0 would have the consumer start the partition over.  1 or 0 as
  * read_file, or minus an exit status. */
 static int read_number(struct pn_pieces *s, const char *topic, int32_t partition,
 		       const char *suffix, int64_t *v)
@@ -159,7 +160,7 @@ static int read_number(struct pn_pieces *s, const char *topic, int32_t partition
 	if (rc > 0) {
 		errno = 0;
 		*v = strtoll(b.data, &end, 10);
-		if (end == b.data || (*end && *end != '\n') || *v < 0 || errno) {
+		if (end == b.data || (*end && *end != '\n' && *end != ' ') || *v < 0 || errno) {
 			pn_warn("'%s%s%s' holds no offset: ignored", s->s3 ? s->dir : "",
 				s->s3 ? "/" : "", file_path(s, topic, partition, suffix));
 			*v = -1;
