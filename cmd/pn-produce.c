@@ -75,7 +75,8 @@ struct counts {
 	uint64_t sent;		/* records handed to librdkafka */
 	uint64_t acked;		/* delivery confirmed */
 	uint64_t failed;	/* delivery failed */
-	uint64_t purged;	/* dropped by a transaction's abort */
+	uint64_t purged;	/* dropped unsent: by librdkafka when a transaction
+				 * failed, or by our abort */
 	uint64_t committed;	/* in the committed transaction */
 	uint64_t bytes;		/* value bytes sent */
 };
@@ -337,17 +338,21 @@ static void drain(struct run *r)
 }
 
 /* After the drain: 0 when every record sent was acknowledged, else 1, or
- * 69 when nothing got through and no broker answered. */
+ * 69 when nothing got through and no broker answered.  Records that the
+ * producer dropped unsent (a transaction that failed is purged by
+ * librdkafka itself, before any abort of ours) were not acknowledged
+ * either. */
 static int delivery_status(const struct run *r)
 {
 	const struct counts *c = &r->counts;
+	uint64_t lost = c->failed + c->purged;
 
-	if (!c->failed)
+	if (!lost)
 		return PN_EX_OK;
-	pn_error("%llu of %llu records were not acknowledged", (unsigned long long)c->failed,
+	pn_error("%llu of %llu records were not acknowledged", (unsigned long long)lost,
 		 (unsigned long long)c->sent);
-	return !c->acked && r->delivery->unreachable == c->failed ? PN_EX_UNAVAILABLE
-								  : PN_EX_FAILED;
+	return !c->acked && r->delivery->unreachable + c->purged == lost ? PN_EX_UNAVAILABLE
+									 : PN_EX_FAILED;
 }
 
 /*
