@@ -11,5 +11,8 @@
 long long pn_now_ms(void);
 /* Milliseconds since the epoch of the system's (wall) clock. */
 long long pn_wall_ms(void);
+/* Sleeps ms milliseconds (less when a signal comes: the caller looks at
+ * its stop flag). */
+void pn_sleep_ms(long long ms);
 
 #endif

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_registry.h"
 
@@ -149,12 +150,6 @@ static int failed(struct pn_registry *r, int status, const char *fmt, ...)
 	return status;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* The error_code and message of an error answer (a Confluent error body). */
 static void error_body(struct pn_registry *r, long *code, char *msg, size_t size)
@@ -202,7 +197,7 @@ static int request(struct pn_registry *r, const char *path, const char *post, js
 	for (int attempt = 0; attempt <= RETRIES; attempt++) {
 		if (attempt) {
 			pn_info("schema registry: retrying %s in %ld ms", what, backoff);
-			sleep_ms(backoff);
+			pn_sleep_ms(backoff);
 			backoff *= 2;
 		}
 		/* each registry of the list in turn, as the Confluent clients do */

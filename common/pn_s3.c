@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <expat.h>
 
+#include "pn_clock.h"
 #include "pn_err.h"
 #include "pn_s3.h"
 #include "pn_signal.h"
@@ -240,14 +241,11 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 static void backoff(int attempt)
 {
 	long ms = BACKOFF_FIRST_MS << (attempt < 8 ? attempt : 8);
-	struct timespec ts;
 
 	if (ms > BACKOFF_MAX_MS)
 		ms = BACKOFF_MAX_MS;
 	ms = ms / 2 + rand() % (ms / 2 + 1);	/* jitter */
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = ms % 1000 * 1000000L;
-	nanosleep(&ts, NULL);
+	pn_sleep_ms(ms);
 }
 
 /*

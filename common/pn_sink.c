@@ -276,7 +276,7 @@ static void settle(struct pn_sink *s, struct pn_pg_batch *b, int rc)
 			       (long long)(s->retry_ms / 1000), s->msg.data);
 		pn_warn("lost the connection (%s); retrying in %lldms", s->msg.data, wait);
 		s->retries++;
-		usleep(wait * 1000);
+		pn_sleep_ms(wait);
 		wait = wait * 2 > 5000 ? 5000 : wait * 2;
 		if (row_by_row)
 			rc = try_rows(s, b);
