@@ -798,6 +798,7 @@ static int subscribe(struct run *r)
 		rd_kafka_topic_partition_list_add(list, r->o->topics[i], RD_KAFKA_PARTITION_UA);
 	err = rd_kafka_subscribe(r->rk, list);
 	rd_kafka_topic_partition_list_destroy(list);
+	r->commit.subscribed = 1;
 	if (err) {
 		pn_error("cannot subscribe: %s", rd_kafka_err2str(err));
 		r->status = pn_kafka_exit_status(err);

@@ -9,6 +9,7 @@
 static void init_part(struct pn_part *p)
 {
 	pn_commit_part_of(p)->committed = -1;
+	pn_commit_part_of(p)->confirmed = -1;
 }
 
 int pn_commit_init(struct pn_commit *c, struct pn_out *out, const char *group, const char *from)
@@ -61,52 +62,69 @@ void pn_commit_flush(struct pn_commit *c)
 	c->dirty = 0;
 }
 
-static void add_committable(struct pn_part *p, void *arg)
-{
-	rd_kafka_topic_partition_list_t *list = arg;
-
-	if (p->flushed > pn_commit_part_of(p)->committed)
-		rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->flushed;
-}
-
-struct applied {
+struct listing {
 	const struct pn_commit *c;
 	rd_kafka_topic_partition_list_t *list;
+	int sync;
 };
+
+/* What the group has of a partition: what was sent, or, for a commit
+ * that waits, what it confirmed. */
+static int64_t has_of(const struct listing *l, const struct pn_commit_part *p)
+{
+	return l->sync ? p->confirmed : p->committed;
+}
+
+static void add_committable(struct pn_part *p, void *arg)
+{
+	struct listing *l = arg;
+	struct pn_commit_part *cp = pn_commit_part_of(p);
+
+	/* a partition given up is its new owner's: sending it again could
+	 * take the group back */
+	int64_t has = cp->assigned || !l->c->subscribed ? has_of(l, cp) : cp->committed;
+
+	if (p->flushed > has)
+		rd_kafka_topic_partition_list_add(l->list, p->topic, p->partition)->offset =
+			p->flushed;
+}
 
 static void add_applied(struct pn_part *p, void *arg)
 {
-	struct applied *a = arg;
-	struct pn_commit_part *mine = pn_commit_find(a->c, p->topic, p->partition);
+	struct listing *l = arg;
+	struct pn_commit_part *mine = pn_commit_find(l->c, p->topic, p->partition);
 
 	/* only partitions this member holds: the others are another's to commit */
-	if (mine && mine->assigned && p->flushed > mine->committed)
-		rd_kafka_topic_partition_list_add(a->list, p->topic, p->partition)->offset =
+	if (mine && mine->assigned && p->flushed > has_of(l, mine))
+		rd_kafka_topic_partition_list_add(l->list, p->topic, p->partition)->offset =
 			p->flushed;
 }
 
 /* With --commit-from: the offsets the downstream checkpoint has applied. */
-static void add_checkpointed(struct pn_commit *c, rd_kafka_topic_partition_list_t *list)
+static void add_checkpointed(struct pn_commit *c, struct listing *l)
 {
 	struct pn_offsets applied;
-	struct applied args = { c, list };
 
 	pn_offsets_init(&applied);
 	if (c->by_pieces ? pn_pieces_offsets(&c->pieces, &applied) == 0
 			 : pn_checkpoint_load_offsets(c->from, &applied) > 0)
-		pn_offsets_each(&applied, add_applied, &args);
+		pn_offsets_each(&applied, add_applied, l);
 	pn_offsets_release(&applied);
 }
 
-void pn_commit_list(struct pn_commit *c, rd_kafka_topic_partition_list_t *list)
+void pn_commit_list(struct pn_commit *c, rd_kafka_topic_partition_list_t *list, int sync)
 {
+	struct listing l = { c, list, sync };
+
 	if (c->from)
-		add_checkpointed(c, list);
+		add_checkpointed(c, &l);
 	else
-		pn_offsets_each(&c->parts, add_committable, list);
+		pn_offsets_each(&c->parts, add_committable, &l);
 }
 
-static void mark_committed(struct pn_commit *c, const rd_kafka_topic_partition_list_t *list)
+/* The list was sent (and, when confirmed, the group has it). */
+static void mark_committed(struct pn_commit *c, const rd_kafka_topic_partition_list_t *list,
+			   int confirmed)
 {
 	for (int i = 0; i < list->cnt; i++) {
 		struct pn_commit_part *p = pn_commit_find(c, list->elems[i].topic,
@@ -114,8 +132,24 @@ static void mark_committed(struct pn_commit *c, const rd_kafka_topic_partition_l
 
 		if (p && list->elems[i].offset > p->committed)
 			p->committed = list->elems[i].offset;
+		if (p && confirmed && list->elems[i].offset > p->confirmed)
+			p->confirmed = list->elems[i].offset;
 	}
 }
+
+/* A commit that failed only for now: the group's coordinator moving to
+ * another broker (one just lost), or not answering in time. */
+static int commit_retriable(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR__WAIT_COORD ||
+	       err == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+	       err == RD_KAFKA_RESP_ERR_NOT_COORDINATOR ||
+	       err == RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS ||
+	       err == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT || err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+	       err == RD_KAFKA_RESP_ERR__TRANSPORT;
+}
+
+enum { SYNC_COMMIT_TRIES = 20, SYNC_COMMIT_PAUSE_MS = 500 };
 
 void pn_commit_send(struct pn_commit *c, int sync)
 {
@@ -126,14 +160,21 @@ void pn_commit_send(struct pn_commit *c, int sync)
 	if (!c->group || pn_out_gone(c->out))
 		return;
 	list = rd_kafka_topic_partition_list_new(16);
-	pn_commit_list(c, list);
+	pn_commit_list(c, list, sync);
 	if (list->cnt) {
-		err = rd_kafka_commit(c->rk, list, !sync);
+		/* a commit that waits (a revocation, the exit) is the last word:
+		 * it is asked again while the coordinator moves, ~10 s */
+		for (int tries = 1;; tries++) {
+			err = rd_kafka_commit(c->rk, list, !sync);
+			c->commits++;
+			if (!sync || !commit_retriable(err) || tries == SYNC_COMMIT_TRIES)
+				break;
+			pn_sleep_ms(SYNC_COMMIT_PAUSE_MS);
+		}
 		if (err)
 			pn_warn("cannot commit offsets: %s", rd_kafka_err2str(err));
 		else
-			mark_committed(c, list);
-		c->commits++;
+			mark_committed(c, list, sync);
 	}
 	rd_kafka_topic_partition_list_destroy(list);
 }
@@ -154,9 +195,12 @@ void pn_commit_result(struct pn_commit *c, rd_kafka_resp_err_t err,
 		const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
 		struct pn_commit_part *p;
 
-		if (!err && !tp->err)
-			continue;
 		p = pn_commit_find(c, tp->topic, tp->partition);
+		if (!err && !tp->err) {
+			if (p && tp->offset > p->confirmed)
+				p->confirmed = tp->offset;
+			continue;
+		}
 		/* a partition given up since is its new owner's to commit */
 		if (p && p->assigned && p->committed == tp->offset)
 			p->committed = -1;
@@ -218,11 +262,8 @@ int pn_commit_wait_saved(struct pn_commit *c, const rd_kafka_topic_partition_lis
 	int done;
 
 	while (!(done = pn_commit_saved(c, list)) && pn_now_ms() < deadline &&
-	       !pn_out_gone(c->out)) {
-		struct timespec ts = { 0, REVOKE_POLL_MS * 1000000L };
-
-		nanosleep(&ts, NULL);
-	}
+	       !pn_out_gone(c->out))
+		pn_sleep_ms(REVOKE_POLL_MS);
 	if (done < 0)
 		pn_warn("the state in '%s' cannot be read: the %d revoked partition(s) are "
 			"committed as far as it was last seen to save them", c->from, list->cnt);

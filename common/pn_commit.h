@@ -30,6 +30,7 @@
 struct pn_commit_part {
 	struct pn_part part;	/* first: the table's entry, topic and offsets */
 	int64_t committed;	/* last offset committed, or -1 */
+	int64_t confirmed;	/* last offset the group confirmed, or -1 */
 	unsigned assigned : 1;	/* currently assigned to us */
 	unsigned started : 1;	/* its start position was applied once (pn_start.h) */
 	unsigned at_end : 1;	/* reached the end of the partition */
@@ -46,6 +47,7 @@ struct pn_commit {
 	struct pn_pieces pieces;	/* from, when it is a piece directory */
 	int by_pieces;
 	int wait_sink;		/* --wait-for-sink: revocations wait for the sink too */
+	int subscribed;		/* the group assigns the partitions (not -p) */
 	int dirty;		/* records appended since the last flush */
 	int64_t last_flush_ms, last_commit_ms;
 	uint64_t commits;	/* commits sent */
@@ -90,9 +92,11 @@ void pn_commit_flush(struct pn_commit *c);
 /*
  * Adds to list what a commit would send now: the offsets of the records
  * written out and not committed yet, or with `from` those its state has
- * applied, of the partitions this member holds.
+ * applied, of the partitions this member holds.  With sync, "committed"
+ * means confirmed by the group: a commit sent asynchronously whose failure
+ * has not been heard of yet is sent again.
  */
-void pn_commit_list(struct pn_commit *c, rd_kafka_topic_partition_list_t *list);
+void pn_commit_list(struct pn_commit *c, rd_kafka_topic_partition_list_t *list, int sync);
 
 /*
  * Commits, with a group, the offsets of the records written out (or those

@@ -149,16 +149,22 @@ static void test_start_plan(void)
 	pn_commit_release(&c);
 }
 
-static int64_t committable(struct pn_commit *c, const char *topic, int32_t partition, int *n)
+static int64_t listed(struct pn_commit *c, const char *topic, int32_t partition, int *n,
+		      int sync)
 {
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
 	int64_t offset;
 
-	pn_commit_list(c, l);
+	pn_commit_list(c, l, sync);
 	offset = offset_in(l, topic, partition);
 	*n = l->cnt;
 	rd_kafka_topic_partition_list_destroy(l);
 	return offset;
+}
+
+static int64_t committable(struct pn_commit *c, const char *topic, int32_t partition, int *n)
+{
+	return listed(c, topic, partition, n, 0);
 }
 
 /* Only what reached the output is committable; a failed commit is sent
@@ -196,6 +202,21 @@ static void test_committable(void)
 	CHECK_I64(b->committed, 20, "given up: its new owner's");
 	CHECK_I64(committable(&c, "t", 0, &n), 10, "sent again");
 	CHECK_I64(n, 1, "only t/0");
+	rd_kafka_topic_partition_list_destroy(failed);
+
+	/* a commit that waits (exit, revocation) sends again what the group
+	 * has not confirmed, though sent: a failure not heard of yet */
+	c.subscribed = 1;
+	a->committed = 10;
+	CHECK_I64(committable(&c, "t", 0, &n), -9999, "sent: not sent again at once");
+	CHECK_I64(listed(&c, "t", 0, &n, 1), 10, "not confirmed: in the last commit");
+	CHECK_I64(n, 1, "not t/1, given up: its new owner's");
+	failed = list_of(1, "t", 0);
+	failed->elems[0].offset = 10;
+	pn_commit_result(&c, RD_KAFKA_RESP_ERR_NO_ERROR, failed);
+	CHECK_I64(a->confirmed, 10, "confirmed");
+	listed(&c, "t", 0, &n, 1);
+	CHECK_I64(n, 0, "confirmed: nothing to wait for");
 	rd_kafka_topic_partition_list_destroy(failed);
 	pn_commit_release(&c);
 }
