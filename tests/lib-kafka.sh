@@ -22,6 +22,13 @@
 #       every broker unreachable / back (mock: SIGUSR1 / SIGUSR2 to the
 #       broker; real: every node killed, then started on its data again)
 #   kafka_topic TOPIC:PARTITIONS... [config=value]...   more topics
+#   kafka_kills_brokers
+#       says, before start_broker, that the script kills brokers (kafka_down,
+#       kafka-cluster kill-node "$KAFKA_DIR"): on the real Kafka it gets a
+#       cluster of its own.  Other scripts share one of tests/run.sh's
+#       clusters ("lanes", PN_TEST_KAFKA_LANES) when one is free: it is
+#       wiped for them (every topic deleted, no group member left), and
+#       KAFKA_DIR is not set.
 #
 # Prerequisites: MOCK_KAFKA or REAL_KAFKA, for tests that only one can run.
 
@@ -81,29 +88,71 @@ start_mock_broker () {
 # slower steady state does not notice (the benchmarks keep the default).
 start_real_cluster () {
 	export PN_KAFKA_JVM_OPTS=${PN_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1}
-	KAFKA_DIR=$TRASH_DIRECTORY/kafka
-	test_atexit 'kafka-cluster kill "$KAFKA_DIR"'
-	kafka-cluster start "$KAFKA_DIR" >/dev/null 2>"$TRASH_DIRECTORY/kafka.log" || {
-		cat "$TRASH_DIRECTORY/kafka.log" >&2
-		return 1
-	}
-	BROKERS=$(cat "$KAFKA_DIR/bootstrap")
-	export BROKERS KAFKA_DIR
+	if [ "$_pn_kafka_own" = 0 ] && take_lane; then
+		_pn_kafka_cluster=$_pn_lane/kafka
+	else
+		KAFKA_DIR=$TRASH_DIRECTORY/kafka
+		_pn_kafka_cluster=$KAFKA_DIR
+		export KAFKA_DIR
+		test_atexit 'kafka-cluster kill "$KAFKA_DIR"'
+		kafka-cluster start "$KAFKA_DIR" >/dev/null 2>"$TRASH_DIRECTORY/kafka.log" || {
+			cat "$TRASH_DIRECTORY/kafka.log" >&2
+			return 1
+		}
+	fi
+	BROKERS=$(cat "$_pn_kafka_cluster/bootstrap")
+	export BROKERS
 	[ $# = 0 ] || kafka_topic "$@"
+}
+
+_pn_kafka_own=0 _pn_lane='' _pn_kafka_cluster=''
+kafka_kills_brokers () { _pn_kafka_own=1; }
+
+# take_lane: a free lane of tests/run.sh's, ready and wiped, in _pn_lane.
+# The lock is an open file that the script and its children keep until
+# they are all gone (so nobody else wipes the lane under a straggler).
+# run.sh marks each lane "ready" or "failed" once its start is over.
+take_lane () {
+	local lane fd k
+	[ -n "${PN_TEST_KAFKA_LANES:-}" ] || return 1
+	for lane in "$PN_TEST_KAFKA_LANES"/lane*; do
+		exec {fd}>>"$lane/lock" || continue
+		if flock -n "$fd"; then
+			for ((k = 0; k < 1800; k++)); do
+				[ -f "$lane/ready" ] || [ -f "$lane/failed" ] || { sleep 0.1; continue; }
+				break
+			done
+			if [ -f "$lane/ready" ] &&
+			   kafka-cluster admin "$lane/kafka" wipe 2>>"$TRASH_DIRECTORY/kafka.log"; then
+				_pn_lane=$lane
+				echo "# the shared cluster $lane" >>"$TRASH_DIRECTORY/kafka.log"
+				return 0
+			fi
+		fi
+		exec {fd}>&-
+	done
+	return 1
 }
 
 kafka_topic () {
 	if [ "$PN_TEST_KAFKA" = real ]; then
-		kafka-cluster topic "$KAFKA_DIR" "$@"
+		kafka-cluster topic "$_pn_kafka_cluster" "$@"
 	else
 		echo "kafka_topic: the mock's topics are made at start" >&2
 		return 1
 	fi
 }
 
+# on a shared cluster, killing brokers would take them from other scripts
+own_cluster () {
+	[ -z "$_pn_lane" ] && return 0
+	echo "$1: the script shares a cluster: it must call kafka_kills_brokers" >&2
+	return 1
+}
+
 kafka_down () {
 	if [ "$PN_TEST_KAFKA" = real ]; then
-		kafka-cluster kill "$KAFKA_DIR"
+		own_cluster kafka_down && kafka-cluster kill "$KAFKA_DIR"
 	else
 		mock_signal USR1 down
 	fi
@@ -111,7 +160,7 @@ kafka_down () {
 
 kafka_up () {
 	if [ "$PN_TEST_KAFKA" = real ]; then
-		kafka-cluster start-node "$KAFKA_DIR" 1 2 3
+		own_cluster kafka_up && kafka-cluster start-node "$KAFKA_DIR" 1 2 3
 	else
 		mock_signal USR2 up
 	fi

@@ -11,7 +11,9 @@
 # goes to <name>.out, its stderr to <name>.err, its times to <name>.time,
 # each test's seconds to <name>.tests),
 # PN_TEST_TIMEOUT (seconds per script, default 600: a guard against hangs,
-# long enough for a busy machine), PN_TEST_KAFKA: the Kafka of the scripts
+# long enough for a busy machine), PN_TEST_KAFKA_SHARE=0 (each real run
+# starts a cluster of its own, as kafka_kills_brokers scripts always do),
+# PN_TEST_KAFKA: the Kafka of the scripts
 # that source tests/lib-kafka.sh: mock (default), real, or both (each such
 # script runs twice, the real run reported as <name>@real).  The last line
 # is "N passed, N failed"; the exit status is 0 only when nothing failed.
@@ -246,6 +248,41 @@ next_run () {
 # take the cores from everything else, and with three clusters at once on
 # two cores the S3 test server reset connections (t3410@real failed once).
 real_jobs=$(((jobs + 1) / 2))
+
+# Shared clusters ("lanes"), one per real job: a real run that does not
+# kill brokers takes a free one (lib-kafka.sh wipes it first) instead of
+# starting three JVMs of its own.  PN_TEST_KAFKA_SHARE=0 turns them off.
+lanes='' lane_starts=()
+start_lanes () {
+	local k n=$1
+	lanes=$(mktemp -d "${TMPDIR:-/tmp}/pn-kafka-lanes.XXXXXX") || return
+	export PN_TEST_KAFKA_LANES=$lanes
+	for ((k = 1; k <= n; k++)); do
+		mkdir "$lanes/lane$k" || return
+		(PN_KAFKA_JVM_OPTS=${PN_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1} \
+			"$src/scripts/kafka-cluster" start "$lanes/lane$k/kafka" \
+			>/dev/null 2>"$lanes/lane$k/log" &&
+			touch "$lanes/lane$k/ready" || touch "$lanes/lane$k/failed") &
+		lane_starts+=($!)
+	done
+}
+stop_lanes () {
+	local lane
+	[ -n "$lanes" ] || return 0
+	wait "${lane_starts[@]}" 2>/dev/null
+	for lane in "$lanes"/lane*; do
+		"$src/scripts/kafka-cluster" kill "$lane/kafka"
+	done
+	rm -rf "$lanes"
+}
+trap stop_lanes EXIT
+sharing=0
+for s in "${scripts[@]}"; do
+	[ "$s" != "${s%@real}" ] && ! grep -q '^kafka_kills_brokers' "${s%@real}" &&
+		sharing=$((sharing + 1))
+done
+[ "$sharing" = 0 ] || [ "${PN_TEST_KAFKA_SHARE:-1}" = 0 ] ||
+	start_lanes $((sharing < real_jobs ? sharing : real_jobs))
 started=()
 for s in "${scripts[@]}"; do
 	n=$(run_name "$s")

@@ -2,6 +2,7 @@
 # t1100-produce-errors: usage, bad input, --reject, faults and signals.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-kafka.sh"
+kafka_kills_brokers
 
 for prog in pn-produce pn-consume pn-broker; do
 	test_expect_success "$prog -h and --version" "

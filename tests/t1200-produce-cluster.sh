@@ -5,6 +5,7 @@
 # the topic's own max.message.bytes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-kafka.sh"
+kafka_kills_brokers
 
 test_have_prereq REAL_KAFKA ||
 	test_skip_all "needs the real cluster (PN_TEST_KAFKA=real)"

@@ -11,6 +11,7 @@
 # the fencing are shown on the real cluster only (REAL_KAFKA).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-kafka.sh"
+kafka_kills_brokers
 . "$(dirname "$0")/lib-registry.sh"
 
 test_expect_success 'start Kafka' '

@@ -4,6 +4,7 @@
 # real cluster's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-kafka.sh"
+kafka_kills_brokers
 
 # lag/0 holds 40 records, lag/1 30, lag/2 20; other/0 and other/1 none
 test_expect_success 'setup: three brokers, 90 records over three partitions' '

@@ -5,6 +5,7 @@
 # brokers go down in the middle of the stream.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-kafka.sh"
+kafka_kills_brokers
 . "$(dirname "$0")/lib-pg.sh"
 . "$(dirname "$0")/lib-day.sh"
 
