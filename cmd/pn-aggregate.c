@@ -325,6 +325,7 @@ static void fill_stats(void *arg, struct pn_stats *w, double seconds)
 		return;
 	pn_stats_u64(w, "loaded", pc->loaded);
 	pn_stats_u64(w, "loaded_sunk", pc->loaded_sunk);
+	pn_stats_u64(w, "reemitted", pc->reemitted);
 	pn_stats_u64(w, "dropped", pc->dropped);
 	pn_stats_u64(w, "fenced", pc->fenced);
 	pn_stats_u64(w, "split_keys", pc->split_keys);

@@ -159,6 +159,7 @@ struct pn_agg_entry *pn_agg_entry_get(struct pn_agg *a, const char *key, size_t 
 	memset(e, 0, a->stride);
 	e->hash = h;
 	e->last_time = INT64_MIN;
+	e->changed_at = -1;
 	e->key_off = (uint32_t)a->keys.len;
 	e->key_len = (uint32_t)len;
 	pn_buf_add(&a->keys, key, len);
@@ -657,6 +658,7 @@ static int apply_to(struct pn_agg *a, const struct pn_json *j, const int *vals, 
 	e->win_start = win_start;
 	if (t > e->last_time)
 		e->last_time = t;
+	e->changed_at = a->record_offset;
 	pn_agg_mark_changed(a, e);
 	return 0;
 }
@@ -701,6 +703,7 @@ int pn_agg_apply(struct pn_agg *a, const struct pn_json *j, const char **why)
 	p = record_part(a, j, &offset, why);
 	if (*why)
 		return -1; /* coordinates that pn-consume never writes */
+	a->record_offset = p ? offset : -1;
 	a->counts.records++;
 	if (p && p->flushed >= 0 && offset < p->flushed) {
 		a->counts.skipped++; /* applied before the checkpoint */

@@ -83,6 +83,7 @@ struct pn_agg {
 	uint32_t dirty_head;	/* entry number + 1 of the first changed one */
 	uint32_t dirty_tail;	/* and of the last */
 	struct pn_offsets offsets; /* per topic-partition: `flushed` = next to apply */
+	int64_t record_offset;	/* the offset of the record at hand, or -1 */
 	struct pn_buf key;	/* the group key of the record at hand */
 	struct pn_buf scratch, tmp;
 	/* Underscore fields every row carries after its own, as JSON members
@@ -133,6 +134,10 @@ size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes);
 size_t pn_agg_expire(struct pn_agg *a, struct pn_buf *out);
 /* Marks every group changed, for --emit final. */
 void pn_agg_mark_all(struct pn_agg *a);
+/* Marks changed the groups that a record at offset since or later changed,
+ * and those that do not know: what a sink that has every row of the
+ * records before since may lack.  Returns how many. */
+size_t pn_agg_mark_since(struct pn_agg *a, int64_t since);
 /* Rows waiting to be emitted? */
 static inline int pn_agg_dirty(const struct pn_agg *a)
 {

@@ -183,6 +183,21 @@ void pn_agg_mark_all(struct pn_agg *a)
 		pn_agg_mark_changed(a, pn_agg_entry_at(a, n));
 }
 
+size_t pn_agg_mark_since(struct pn_agg *a, int64_t since)
+{
+	size_t marked = 0;
+
+	for (size_t n = 0; n < a->nentries; n++) {
+		struct pn_agg_entry *e = pn_agg_entry_at(a, n);
+
+		if (e->changed_at < 0 || e->changed_at >= since) {
+			pn_agg_mark_changed(a, e);
+			marked++;
+		}
+	}
+	return marked;
+}
+
 size_t pn_agg_emit(struct pn_agg *a, struct pn_buf *out, size_t max_bytes)
 {
 	size_t rows = 0;

@@ -17,6 +17,8 @@ struct pn_agg_entry {
 	uint64_t hash;
 	int64_t win_start;	/* the window's start, with --window */
 	int64_t last_time;	/* the latest event time applied, for --ttl */
+	int64_t changed_at;	/* the offset of the last record that changed it,
+				 * -1 unknown: what a new owner emits again */
 	uint32_t key_off;
 	uint32_t key_len;
 	uint32_t dirty_next;	/* entry number + 1 of the next changed one */

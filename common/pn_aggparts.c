@@ -127,28 +127,35 @@ static void set_row_meta(struct pn_aggpart *p)
 }
 
 /*
- * The sink said (pn-sink-pg --ack-to, TOPIC/PARTITION.sunk) that every row
- * of the partition up to where its piece ends is in the table: the last
- * owner let it go cleanly.  Any doubt (no .sunk, unreadable, another
- * offset) says no.
+ * A loaded piece: marks for the next emission the groups whose rows the
+ * sink may lack, since rows of the last owner may have died in a pipe or
+ * in a sink's batch.  The sink says (pn-sink-pg --ack-to, in
+ * TOPIC/PARTITION.sunk) up to which offset it has every row: the groups
+ * that a record from there on changed, or whose offset is unknown (a
+ * format 3 piece), are emitted again; none when it has the whole piece (a
+ * clean revocation); all when it said nothing.
  */
-static int rows_in_sink(struct pn_aggparts *s, const struct pn_aggpart *p)
+static void mark_unsunk(struct pn_aggparts *s, struct pn_aggpart *p)
 {
 	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
-	int64_t sunk;
+	int64_t sunk = pn_pieces_acked(&s->store, p->topic, p->partition);
 
-	if (!at || at->flushed < 0)
-		return 0;
-	sunk = pn_pieces_acked(&s->store, p->topic, p->partition);
-	return sunk == at->flushed;
+	if (at && at->flushed >= 0 && sunk == at->flushed) {
+		s->counts.loaded_sunk++;
+		return;
+	}
+	if (sunk < 0 || !at || sunk > at->flushed) {
+		pn_agg_mark_all(&p->agg);
+		s->counts.reemitted += p->agg.nentries;
+		return;
+	}
+	s->counts.reemitted += pn_agg_mark_since(&p->agg, sunk);
 }
 
 /*
  * Takes a partition: claims it (fencing whoever held it) and loads its
- * piece.  Its groups are emitted again at the next emission, since rows
- * its last owner wrote may have died in a pipe or in a sink's batch,
- * unless the sink said it has them all.  The index, or -1 with *status
- * set.
+ * piece, marking the groups the sink may lack.  The index, or -1 with
+ * *status set.
  */
 static int take_part(struct pn_aggparts *s, const char *topic, int32_t partition, int *status)
 {
@@ -175,10 +182,8 @@ static int take_part(struct pn_aggparts *s, const char *topic, int32_t partition
 		}
 		if (loaded < 0)
 			*status = -loaded;
-		else if (loaded > 0 && rows_in_sink(s, p))
-			s->counts.loaded_sunk++;
 		else if (loaded > 0)
-			pn_agg_mark_all(&p->agg);
+			mark_unsunk(s, p);
 		s->counts.loaded += loaded > 0;
 	}
 	pn_buf_release(&piece);

@@ -42,6 +42,7 @@ struct pn_aggpart {
 struct pn_aggparts_counts {
 	uint64_t loaded;	/* pieces read */
 	uint64_t loaded_sunk;	/* of those, all in the sink: not emitted again */
+	uint64_t reemitted;	/* groups of loaded pieces emitted again */
 	uint64_t dropped;	/* partitions let go, after their last save */
 	uint64_t fenced;	/* partitions found claimed by a newer owner */
 	uint64_t split_keys;	/* new groups whose key another partition has */

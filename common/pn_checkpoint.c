@@ -10,9 +10,10 @@
 
 /* The last byte is the format's version: 2 added the stream time and each
  * group's window start and last event time; 3 the JSON type of each group
- * field.  Format 2 is still read: the types come from its keys. */
-static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 3 };
-enum { FORMAT_OLDEST = 2 };
+ * field; 4 the offset each group last changed at.  Formats 2 and 3 are
+ * still read: the types come from the keys, the offsets are unknown. */
+static const char magic[8] = { 'P', 'N', 'A', 'G', 'G', 0, 0, 4 };
+enum { FORMAT_OLDEST = 2, FORMAT_TYPES = 3, FORMAT_CHANGED_AT = 4 };
 
 static void put_u32(struct pn_buf *b, uint32_t v)
 {
@@ -22,6 +23,23 @@ static void put_u32(struct pn_buf *b, uint32_t v)
 static void put_u64(struct pn_buf *b, uint64_t v)
 {
 	pn_buf_add(b, &v, sizeof(v));
+}
+
+/* LEB128: a group's offset is kept as its distance from the newest
+ * offset, a byte or two for the groups that change. */
+static void put_varint(struct pn_buf *b, uint64_t v)
+{
+	unsigned char bytes[10];
+	size_t n = 0;
+
+	do {
+		bytes[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			bytes[n] |= 0x80;
+		n++;
+	} while (v);
+	pn_buf_add(b, bytes, n);
 }
 
 static void put_offset(struct pn_part *p, void *arg)
@@ -41,13 +59,34 @@ static void count_offset(struct pn_part *p, void *arg)
 	*(uint32_t *)arg += p->flushed >= 0;
 }
 
-static void put_entry(struct pn_agg *a, struct pn_buf *b, const struct pn_agg_entry *e)
+static void newest_offset(struct pn_part *p, void *arg)
+{
+	int64_t *newest = arg;
+
+	if (p->flushed > *newest)
+		*newest = p->flushed;
+}
+
+/* What a group's changed_at is measured from: the largest next offset. */
+static int64_t offset_base(struct pn_offsets *offsets)
+{
+	int64_t newest = 0;
+
+	pn_offsets_each(offsets, newest_offset, &newest);
+	return newest;
+}
+
+static void put_entry(struct pn_agg *a, struct pn_buf *b, const struct pn_agg_entry *e,
+		      int64_t base)
 {
 	put_u32(b, e->key_len);
 	pn_buf_add(b, a->keys.data + e->key_off, e->key_len);
 	put_u32(b, e->flags & ~1u);
 	put_u64(b, (uint64_t)e->win_start);
 	put_u64(b, (uint64_t)e->last_time);
+	/* 0: not known; else base minus the offset */
+	put_varint(b, e->changed_at >= 0 && e->changed_at < base ?
+			      (uint64_t)(base - e->changed_at) : 0);
 	for (int i = 0; i < a->q->naggs; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
 		const int64_t *s = &e->slot[d->slot];
@@ -77,6 +116,7 @@ static void put_entry(struct pn_agg *a, struct pn_buf *b, const struct pn_agg_en
 void pn_checkpoint_encode(struct pn_agg *a, struct pn_buf *b)
 {
 	uint32_t noffsets = 0;
+	int64_t base = offset_base(&a->offsets);
 
 	pn_buf_add(b, magic, sizeof(magic));
 	put_u64(b, pn_query_fingerprint(a->q));
@@ -88,7 +128,7 @@ void pn_checkpoint_encode(struct pn_agg *a, struct pn_buf *b)
 	pn_buf_add(b, a->key_types, a->q->ngroups);
 	put_u64(b, a->nentries);
 	for (size_t n = 0; n < a->nentries; n++)
-		put_entry(a, b, pn_agg_entry_at(a, n));
+		put_entry(a, b, pn_agg_entry_at(a, n), base);
 	put_u64(b, pn_hash64(PN_HASH64_INIT, b->data, b->len));
 }
 
@@ -136,6 +176,22 @@ static uint32_t get_u32(struct cursor *c)
 	return v;
 }
 
+static uint64_t get_varint(struct cursor *c)
+{
+	uint64_t v = 0;
+	const unsigned char *p;
+
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (!(p = take(c, 1)))
+			return 0;
+		v |= (uint64_t)(*p & 0x7f) << shift;
+		if (!(*p & 0x80))
+			return v;
+	}
+	c->bad = 1;
+	return 0;
+}
+
 static uint64_t get_u64(struct cursor *c)
 {
 	uint64_t v = 0;
@@ -157,8 +213,8 @@ static int open_checkpoint(const char *path, const struct pn_buf *b, struct curs
 		pn_error("checkpoint '%s' is not a pn-aggregate checkpoint", path);
 		return -1;
 	}
-	if (b->data[sizeof(magic) - 1] != magic[sizeof(magic) - 1] &&
-	    b->data[sizeof(magic) - 1] != FORMAT_OLDEST) {
+	if (b->data[sizeof(magic) - 1] > magic[sizeof(magic) - 1] ||
+	    b->data[sizeof(magic) - 1] < FORMAT_OLDEST) {
 		pn_error("checkpoint '%s' has format %d, this pn-aggregate reads formats %d "
 			 "to %d; rebuild it by replaying the input", path,
 			 b->data[sizeof(magic) - 1], FORMAT_OLDEST, magic[sizeof(magic) - 1]);
@@ -211,7 +267,7 @@ static void load_offsets(struct cursor *c, struct pn_offsets *offsets)
 
 /* Loads one group; -1 when its key's types are not its fields' (a->why),
  * else 0 (c->bad on a structure error). */
-static int load_entry(struct pn_agg *a, struct cursor *c)
+static int load_entry(struct pn_agg *a, struct cursor *c, int64_t base)
 {
 	uint32_t len = get_u32(c);
 	const char *key = take(c, len);
@@ -226,6 +282,11 @@ static int load_entry(struct pn_agg *a, struct cursor *c)
 	e->flags = flags & ~1u;
 	e->win_start = (int64_t)get_u64(c);
 	e->last_time = (int64_t)get_u64(c);
+	if (c->format >= FORMAT_CHANGED_AT) {
+		uint64_t age = get_varint(c);
+
+		e->changed_at = age && age <= (uint64_t)base ? base - (int64_t)age : -1;
+	}
 	for (int i = 0; i < a->q->naggs && !c->bad; i++) {
 		const struct pn_agg_def *d = &a->q->aggs[i];
 		int64_t *s = &e->slot[d->slot];
@@ -261,7 +322,7 @@ static void load_key_types(struct pn_agg *a, struct cursor *c)
 {
 	const unsigned char *types;
 
-	if (c->format == FORMAT_OLDEST)
+	if (c->format < FORMAT_TYPES)
 		return;
 	if (get_u32(c) != (uint32_t)a->q->ngroups) {
 		c->bad = 1;
@@ -280,6 +341,7 @@ static void load_key_types(struct pn_agg *a, struct cursor *c)
 static int load_body(struct pn_agg *a, const char *path, struct cursor c)
 {
 	uint64_t fingerprint, n;
+	int64_t base;
 	int status = 1;
 
 	fingerprint = get_u64(&c);
@@ -289,11 +351,12 @@ static int load_body(struct pn_agg *a, const char *path, struct cursor c)
 		return -1;
 	}
 	load_offsets(&c, &a->offsets);
+	base = offset_base(&a->offsets);
 	a->stream_time = (int64_t)get_u64(&c);
 	load_key_types(a, &c);
 	n = get_u64(&c);
 	for (uint64_t i = 0; i < n && !c.bad; i++) {
-		if (load_entry(a, &c) < 0) {
+		if (load_entry(a, &c, base) < 0) {
 			pn_error("checkpoint '%s' does not fit one type per group field: %s; "
 				 "run with --key-type as-is, or rebuild it by replaying the input "
 				 "with --key-type string or number", path, a->why);

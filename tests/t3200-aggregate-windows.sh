@@ -203,7 +203,7 @@ test_expect_success 'another window is another query; an old format is refused (
 	cp st2 old && printf "\001" | dd of=old bs=1 seek=7 conv=notrunc 2>/dev/null &&
 	test_expect_code 78 pn-aggregate -g k --count "*:n" --window tumbling:1h \
 		--time-field t --state old b 2>err &&
-	grep "checkpoint .old. has format 1, this pn-aggregate reads formats 2 to 3" err
+	grep "checkpoint .old. has format 1, this pn-aggregate reads formats 2 to 4" err
 '
 
 test_done

@@ -112,14 +112,22 @@ test_expect_success '"assigned" emits nothing again of a piece the sink has whol
 	comm -23 emitted changed >not-changed &&
 	test_must_be_empty not-changed &&
 	test -s emitted &&
-	# the piece now ends at 110, the sink said 100: every group again
+	# the piece now ends at 110, the sink said 100: the groups changed
+	# from offset 100 on are emitted again, those before are in the table
 	control assigned 1 >third &&
 	pn-aggregate $REPORT --state ack/ --stats third >out3 2>err &&
-	grep "^{" err | jq -e ".loaded == 1 and .loaded_sunk == 0" &&
+	grep "^{" err | jq -e ".loaded == 1 and .loaded_sunk == 0 and .reemitted > 0" &&
+	ids out3 >since &&
+	test_cmp emitted since &&
+	# the sink said nothing: every group again
+	rm ack/pings/1.sunk &&
+	pn-aggregate $REPORT --state ack/ --stats third >out4 2>err &&
 	cat out1 out2 >both &&
 	ids both >want &&
-	ids out3 >all &&
-	test_cmp want all
+	ids out4 >all &&
+	test_cmp want all &&
+	n=$(wc -l <want) &&
+	grep "^{" err | jq -e ".reemitted == $n"
 '
 
 test_expect_success 'a damaged .sunk or .next is no offset: every group again, a warning' '

@@ -132,17 +132,33 @@ static void test_number_not_a_number(void)
 	pn_query_release(&q);
 }
 
-/* A format 3 checkpoint of one group field, made without offsets, as
- * format 2: without the types section (magic, fingerprint, no offsets and
- * the stream time come before it), a checksum made anew. */
-static void to_format2(const struct pn_buf *v3, struct pn_buf *v2)
+/* A format 4 checkpoint of one group field and one count, made without
+ * offsets, as format 2: without the types section (magic, fingerprint, no
+ * offsets and the stream time come before it) and without each group's
+ * offset (one byte, 0: no offsets), a checksum made anew. */
+static void to_format2(const struct pn_buf *v4, struct pn_buf *v2)
 {
 	const size_t types_at = 8 + 8 + 4 + 8, types_len = 4 + 1;
-	uint64_t sum;
+	const char *p = v4->data + types_at + types_len, *end = v4->data + v4->len - 8;
+	uint64_t sum, n;
+	uint32_t key_len;
 
 	pn_buf_reset(v2);
-	pn_buf_add(v2, v3->data, types_at);
-	pn_buf_add(v2, v3->data + types_at + types_len, v3->len - 8 - (types_at + types_len));
+	pn_buf_add(v2, v4->data, types_at);
+	memcpy(&n, p, 8);
+	pn_buf_add(v2, p, 8);
+	p += 8;
+	for (uint64_t i = 0; i < n && p < end; i++) {
+		memcpy(&key_len, p, 4);
+		/* key length, key, flags, window start, last time */
+		pn_buf_add(v2, p, 4 + key_len + 4 + 8 + 8);
+		p += 4 + key_len + 4 + 8 + 8;
+		CHECK(*p == 0, "no offset known in the group");
+		p++;
+		pn_buf_add(v2, p, 8);	/* the count */
+		p += 8;
+	}
+	CHECK(p == end, "every group of the checkpoint converted");
 	v2->data[7] = 2;
 	sum = pn_hash64(PN_HASH64_INIT, v2->data, v2->len);
 	pn_buf_add(v2, &sum, sizeof(sum));

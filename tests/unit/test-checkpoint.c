@@ -237,8 +237,10 @@ static void test_refused(void)
 		{ "too short for a checkpoint", SIZE_MAX, 0, 20, 0,
 		  "is not a pn-aggregate checkpoint" },
 		{ "another magic", 0, 'P' ^ 'X', SIZE_MAX, 0, "is not a pn-aggregate checkpoint" },
-		{ "another format", 7, 3 ^ 1, SIZE_MAX, 0,
-		  "has format 1, this pn-aggregate reads formats 2 to 3" },
+		{ "another format", 7, 4 ^ 1, SIZE_MAX, 0,
+		  "has format 1, this pn-aggregate reads formats 2 to 4" },
+		{ "a newer format", 7, 4 ^ 5, SIZE_MAX, 0,
+		  "has format 5, this pn-aggregate reads formats 2 to 4" },
 	};
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		pn_buf_reset(&b);
