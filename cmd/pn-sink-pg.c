@@ -92,6 +92,15 @@ struct counts {
 	uint64_t rows, skipped;		/* the others are the input's and the sink's */
 };
 
+/* A save that pn-aggregate announced, acknowledged once the batch sent
+ * as number after is written. */
+struct pending_ack {
+	char *topic;
+	int32_t partition;
+	int64_t next;
+	uint64_t after;
+};
+
 struct run {
 	const struct opts *o;
 	struct pn_sink sink;		/* the connection and the batch in flight */
@@ -116,6 +125,11 @@ struct run {
 	struct pn_offsets sources;	/* the owners' topic-partitions, by _epoch */
 	struct pn_pieces acks;		/* --ack-to */
 	uint64_t acked;			/* revocations acknowledged */
+	uint64_t saves_acked;		/* pn-aggregate's saves acknowledged */
+	struct pending_ack *pending;	/* saves whose rows are not all written */
+	int npending;
+	uint64_t sent_seq;		/* batches sent so far */
+	int ack_status;			/* a failed acknowledgement's exit status */
 	uint64_t controls;		/* control records read, with --ack-to */
 	struct counts counts;
 	struct pn_stats_live live;	/* --stats-interval, --metrics */
@@ -527,10 +541,50 @@ static void absent(void *arg, const struct pn_pg_row *w)
 			pn_progname(), pn_input_name(&r->in, w->input), w->lineno, r->o->table);
 }
 
+/* How many of the batches sent are written: all but the one in flight
+ * (pn_sink_send waits for that one before it sends the next). */
+static uint64_t written_seq(const struct run *r)
+{
+	return r->sent_seq - (r->sink.inflight != NULL);
+}
+
+/* Acknowledges the saves whose rows are all written, in their order. */
+static void ack_saves(struct run *r)
+{
+	uint64_t written = written_seq(r);
+	int kept = 0, status;
+
+	for (int i = 0; i < r->npending; i++) {
+		struct pending_ack *a = &r->pending[i];
+
+		if (a->after > written || r->ack_status) {
+			r->pending[kept++] = *a;
+			continue;
+		}
+		status = pn_pieces_ack(&r->acks, a->topic, a->partition, a->next);
+		r->saves_acked += !status;
+		if (status)
+			r->ack_status = status;
+		free(a->topic);
+	}
+	r->npending = kept;
+}
+
+/* Sends the batch in hand, if it has rows; the acknowledgements that the
+ * last batch written lets go are written. */
+static void send_rows(struct run *r)
+{
+	if (r->batch->nrows)
+		r->sent_seq++;
+	pn_sink_send(&r->sink, r->batch);
+	if (r->npending)
+		ack_saves(r);
+}
+
 /* Sends the batch in hand, full, to be written while the next is read. */
 static void send_batch(struct run *r)
 {
-	pn_sink_send(&r->sink, r->batch);
+	send_rows(r);
 	r->sent_ms = pn_now_ms();
 	r->batch = r->batch == &r->batches[0] ? &r->batches[1] : &r->batches[0];
 }
@@ -538,15 +592,38 @@ static void send_batch(struct run *r)
 /* Writes everything read: the batch in flight, then the one in hand. */
 static void flush_all(struct run *r)
 {
-	pn_sink_send(&r->sink, r->batch);
+	send_rows(r);
 	pn_sink_wait(&r->sink);
+	if (r->npending)
+		ack_saves(r);
 }
 
 /* What a callback answers once the sink has had its say: a row refused
- * without --reject ends the input. */
+ * without --reject ends the input, and so does a store that took no
+ * acknowledgement. */
 static int refusals(const struct run *r)
 {
-	return r->refused_stop ? PN_EX_DATAERR : 0;
+	return r->refused_stop ? PN_EX_DATAERR : r->ack_status;
+}
+
+/*
+ * A save that pn-aggregate announced, after the rows of the state it saved:
+ * acknowledged once those rows are written, without hurrying the batches,
+ * so that a new owner of the partition emits again only the groups that
+ * changed after it.
+ */
+static int ack_save(struct run *r, int32_t partition, int64_t next)
+{
+	struct pending_ack *a;
+
+	r->pending = pn_realloc(r->pending, (r->npending + 1) * sizeof(*r->pending));
+	a = &r->pending[r->npending++];
+	a->topic = pn_strdup(r->tmp.data);
+	a->partition = partition;
+	a->next = next;
+	a->after = r->sent_seq + (r->batch->nrows > 0);
+	ack_saves(r);
+	return refusals(r);
 }
 
 /*
@@ -554,19 +631,22 @@ static int refusals(const struct run *r)
  * on after the partition's last rows, with the offset its state saved.
  * Every row read so far is written, then the state is told, so that the
  * partition's next owner starts only once these rows are in the table.
+ * A save is told once its rows are written, in their time.
  */
 static int ack_revocation(struct run *r, const struct pn_json *j, int ctl, const char **why)
 {
 	int32_t partition;
 	int64_t next;
-	int status;
+	int status, saved = pn_json_tok_eq(j, ctl, "saved", 5);
 
-	if (!pn_json_tok_eq(j, ctl, "revoked", 7) && !pn_json_tok_eq(j, ctl, "lost", 4))
+	if (!saved && !pn_json_tok_eq(j, ctl, "revoked", 7) && !pn_json_tok_eq(j, ctl, "lost", 4))
 		return 0;
 	if (pn_record_control_target(j, &r->tmp, &partition, &next, why) < 0)
 		return PN_INPUT_BAD;
 	if (next < 0)
 		return 0; /* pn-consume's own: the rows before it are pn-aggregate's to tell */
+	if (saved)
+		return ack_save(r, partition, next);
 	flush_all(r);
 	if ((status = refusals(r)))
 		return status;
@@ -611,8 +691,11 @@ static int sink_tick(void *arg, struct pn_input *in, int quiet)
 	struct run *r = arg;
 
 	(void)in;
-	if (quiet)
+	if (quiet) {
 		pn_sink_wait(&r->sink);
+		if (r->npending)
+			ack_saves(r);
+	}
 	if (r->batch->nrows && pn_now_ms() >= r->batch_started_ms + r->o->batch_ms) {
 		if (quiet)
 			flush_all(r);
@@ -718,8 +801,10 @@ static void fill_stats(void *arg, struct pn_stats *w, double seconds)
 	pn_stats_u64(w, "skipped", c->skipped);
 	pn_stats_u64(w, "deleted", s->deleted);
 	pn_stats_u64(w, "controls", r->in.controls + r->controls);
-	if (r->o->ack_to)
+	if (r->o->ack_to) {
 		pn_stats_u64(w, "acked", r->acked);
+		pn_stats_u64(w, "saves_acked", r->saves_acked);
+	}
 	pn_stats_u64(w, "fenced_rows", s->fenced);
 	pn_stats_double(w, "seconds", seconds);
 }
@@ -780,6 +865,9 @@ int main(int argc, char **argv)
 		status = PN_EX_IOERR;
 	pn_stats_live_end(&r.live);
 out:
+	for (int i = 0; i < r.npending; i++)
+		free(r.pending[i].topic);
+	free(r.pending);
 	if (o.ack_to)
 		pn_pieces_close(&r.acks);
 	pn_sink_release(&r.sink);

@@ -263,14 +263,33 @@ static int emit_part(struct pn_aggparts *s, int i, struct pn_out *out, int final
 	return status;
 }
 
+/*
+ * After a partition's rows, a save says so with the next offset it saved
+ * ({"_control":"saved",...}): pn-sink-pg --ack-to tells the store once
+ * those rows are written, and the partition's next owner then emits again
+ * only the groups changed since (--emit final holds rows back: no such
+ * promise there).
+ */
 int pn_aggparts_emit(struct pn_aggparts *s, struct pn_out *out, int final)
 {
 	int status = 0;
 
 	for (int i = s->nparts - 1; i >= 0 && !status; i--) {
+		uint64_t saves = s->parts[i]->agg.counts.checkpoints;
+		const struct pn_aggpart *p = s->parts[i];
+
 		status = emit_part(s, i, out, final);
-		if (status == 1)
+		if (status == 1) {
 			status = 0;
+		} else if (!status && !s->emit_final && p->agg.counts.checkpoints > saves &&
+			   !pn_out_gone(out)) {
+			const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic,
+								   p->partition);
+
+			pn_record_add_control(&out->buf, "saved", p->topic, p->partition,
+					      at ? at->flushed : -1);
+			pn_out_flush(out);
+		}
 	}
 	return status;
 }

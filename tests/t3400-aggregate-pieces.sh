@@ -85,7 +85,7 @@ test_expect_success '"revoked" saves the partition and lets it go; "assigned" ta
 	} >moves &&
 	pn-aggregate $REPORT --state mv/ --stats moves >out 2>err &&
 	# the revocation goes on after the partition rows, with the saved offset
-	grep "^{\"_control\"" out >passed &&
+	grep "^{\"_control\":\"revoked\"" out >passed &&
 	echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":1,\"_offset\":100}" >want-passed &&
 	test_cmp want-passed passed &&
 	grep "which this process let go, are left to its new owner" err &&
@@ -93,6 +93,17 @@ test_expect_success '"revoked" saves the partition and lets it go; "assigned" ta
 	echo "{\"pings\":{\"1\":200}}" >want &&
 	pn-aggregate --state mv/ --print-offsets >offsets &&
 	test_cmp want offsets
+'
+
+test_expect_success 'each save of a piece is told after its rows ("saved"), not with --emit final' '
+	pn-aggregate $REPORT --state sv/ pings >out &&
+	grep "^{\"_control\":\"saved\"" out | jq -c "[._partition, ._offset]" | sort >saves &&
+	pn-aggregate --state sv/ --print-offsets |
+		jq -c ".pings | to_entries[] | [(.key | tonumber), .value]" | sort >want &&
+	test_cmp want saves &&
+	tail -n 1 out | grep "^{\"_control\":\"saved\"" &&
+	pn-aggregate $REPORT --state sv2/ --emit final pings >final &&
+	! grep "\"_control\":\"saved\"" final
 '
 
 # ids ROWS: the group ids of pn-aggregate rows, each once

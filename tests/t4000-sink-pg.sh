@@ -527,6 +527,26 @@ test_expect_success '--ack-to: a revocation passed on is written, then acknowled
 	grep "noack.in:1.*a control record needs _topic and _partition" err
 '
 
+test_expect_success '--ack-to: a save is acknowledged once its rows are written, not sooner' '
+	sql "CREATE TABLE saves (id int PRIMARY KEY, n int)" &&
+	mkfifo feed3 || return 1
+	pn-sink-pg -t saves -k id --batch-ms 1h --ack-to acks/ --stats <feed3 2>saves.err &
+	sink=$!
+	test_cleanup_kill $sink &&
+	exec 9>feed3 &&
+	echo "{\"id\":1,\"n\":1}" >&9 &&
+	echo "{\"_control\":\"saved\",\"_topic\":\"pings\",\"_partition\":3,\"_offset\":7}" >&9 &&
+	test_wait_until 30 test_input_taken $sink &&
+	! test -e acks/pings/3.sunk &&
+	test "$(sql "SELECT count(*) FROM saves")" = 0 &&
+	exec 9>&- &&
+	wait $sink &&
+	echo 7 >want &&
+	test_cmp want acks/pings/3.sunk &&
+	test "$(sql "SELECT count(*) FROM saves")" = 1 &&
+	grep "\"acked\":0,\"saves_acked\":1," saves.err
+'
+
 test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
 	sql "CREATE TABLE term (id int PRIMARY KEY, n int)" &&
 	mkfifo feed2 || return 1
