@@ -274,7 +274,7 @@ static void append_controls(struct run *r, const char *kind,
 		return;
 	for (int i = 0; i < list->cnt; i++) {
 		pn_record_add_control(&r->out.buf, kind, list->elems[i].topic,
-				      list->elems[i].partition, -1);
+				      list->elems[i].partition, -1, -1);
 		r->commit.dirty = 1;
 		r->counts.controls++;
 	}

@@ -98,6 +98,7 @@ struct pending_ack {
 	char *topic;
 	int32_t partition;
 	int64_t next;
+	int64_t epoch;		/* the saving owner's, -1 unknown */
 	uint64_t after;
 };
 
@@ -126,6 +127,7 @@ struct run {
 	struct pn_pieces acks;		/* --ack-to */
 	uint64_t acked;			/* revocations acknowledged */
 	uint64_t saves_acked;		/* pn-aggregate's saves acknowledged */
+	uint64_t acks_fenced;		/* not written: their owner had lost the partition */
 	struct pending_ack *pending;	/* saves whose rows are not all written */
 	int npending;
 	uint64_t sent_seq;		/* batches sent so far */
@@ -548,6 +550,34 @@ static uint64_t written_seq(const struct run *r)
 	return r->sent_seq - (r->sink.inflight != NULL);
 }
 
+/*
+ * Tells the store that the rows of a partition up to next are written:
+ * 0, 1 when not told, or an exit status.  Only while the owner that sent
+ * them (epoch) still holds the partition, checked under the owner's lock:
+ * a stopped owner's rows may have been fenced out of the table by its
+ * successor's, and its word would then vouch for rows that are not there.
+ */
+static int ack_rows(struct run *r, const char *topic, int32_t partition, int64_t next,
+		    int64_t epoch)
+{
+	int lock = -1, status = 0;
+
+	if (epoch >= 0) {
+		status = pn_pieces_lock(&r->acks, topic, partition, (uint64_t)epoch, &lock);
+		if (status == 1) {
+			if (!r->acks_fenced++)
+				pn_warn("partition %s/%d has a newer owner than the one whose rows "
+					"were written: not acknowledged", topic, (int)partition);
+			return 1;
+		}
+		if (status)
+			return status;
+	}
+	status = pn_pieces_ack(&r->acks, topic, partition, next);
+	pn_pieces_unlock(lock);
+	return status;
+}
+
 /* Acknowledges the saves whose rows are all written, in their order. */
 static void ack_saves(struct run *r)
 {
@@ -561,9 +591,9 @@ static void ack_saves(struct run *r)
 			r->pending[kept++] = *a;
 			continue;
 		}
-		status = pn_pieces_ack(&r->acks, a->topic, a->partition, a->next);
+		status = ack_rows(r, a->topic, a->partition, a->next, a->epoch);
 		r->saves_acked += !status;
-		if (status)
+		if (status > 1)
 			r->ack_status = status;
 		free(a->topic);
 	}
@@ -612,7 +642,7 @@ static int refusals(const struct run *r)
  * so that a new owner of the partition emits again only the groups that
  * changed after it.
  */
-static int ack_save(struct run *r, int32_t partition, int64_t next)
+static int ack_save(struct run *r, int32_t partition, int64_t next, int64_t epoch)
 {
 	struct pending_ack *a;
 
@@ -621,6 +651,7 @@ static int ack_save(struct run *r, int32_t partition, int64_t next)
 	a->topic = pn_strdup(r->tmp.data);
 	a->partition = partition;
 	a->next = next;
+	a->epoch = epoch;
 	a->after = r->sent_seq + (r->batch->nrows > 0);
 	ack_saves(r);
 	return refusals(r);
@@ -636,23 +667,24 @@ static int ack_save(struct run *r, int32_t partition, int64_t next)
 static int ack_revocation(struct run *r, const struct pn_json *j, int ctl, const char **why)
 {
 	int32_t partition;
-	int64_t next;
+	int64_t next, epoch;
 	int status, saved = pn_json_tok_eq(j, ctl, "saved", 5);
 
 	if (!saved && !pn_json_tok_eq(j, ctl, "revoked", 7) && !pn_json_tok_eq(j, ctl, "lost", 4))
 		return 0;
-	if (pn_record_control_target(j, &r->tmp, &partition, &next, why) < 0)
+	if (pn_record_control_target(j, &r->tmp, &partition, &next, why) < 0 ||
+	    pn_record_control_epoch(j, &epoch, why) < 0)
 		return PN_INPUT_BAD;
 	if (next < 0)
 		return 0; /* pn-consume's own: the rows before it are pn-aggregate's to tell */
 	if (saved)
-		return ack_save(r, partition, next);
+		return ack_save(r, partition, next, epoch);
 	flush_all(r);
 	if ((status = refusals(r)))
 		return status;
-	status = pn_pieces_ack(&r->acks, r->tmp.data, partition, next);
+	status = ack_rows(r, r->tmp.data, partition, next, epoch);
 	r->acked += !status;
-	return status;
+	return status == 1 ? 0 : status;
 }
 
 /* One record into the batch in hand (pn_input's callback); full batches
@@ -804,6 +836,7 @@ static void fill_stats(void *arg, struct pn_stats *w, double seconds)
 	if (r->o->ack_to) {
 		pn_stats_u64(w, "acked", r->acked);
 		pn_stats_u64(w, "saves_acked", r->saves_acked);
+		pn_stats_u64(w, "acks_fenced", r->acks_fenced);
 	}
 	pn_stats_u64(w, "fenced_rows", s->fenced);
 	pn_stats_double(w, "seconds", seconds);

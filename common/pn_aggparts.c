@@ -287,7 +287,7 @@ int pn_aggparts_emit(struct pn_aggparts *s, struct pn_out *out, int final)
 								   p->partition);
 
 			pn_record_add_control(&out->buf, "saved", p->topic, p->partition,
-					      at ? at->flushed : -1);
+					      at ? at->flushed : -1, (int64_t)p->epoch);
 			pn_out_flush(out);
 		}
 	}
@@ -307,7 +307,7 @@ static void pass_revocation(struct pn_aggparts *s, const struct pn_json *j, int 
 	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
 
 	pn_record_add_control(&out->buf, pn_json_tok_eq(j, ctl, "lost", 4) ? "lost" : "revoked",
-			      p->topic, p->partition, at ? at->flushed : -1);
+			      p->topic, p->partition, at ? at->flushed : -1, (int64_t)p->epoch);
 	pn_out_flush(out);
 }
 

@@ -373,6 +373,19 @@ int pn_record_control_target(const struct pn_json *j, struct pn_buf *topic, int3
 	return position(j, t, p, pn_json_get(j, 0, "_offset", 7), topic, partition, next, why);
 }
 
+int pn_record_control_epoch(const struct pn_json *j, int64_t *epoch, const char **why)
+{
+	int e = pn_json_get(j, 0, "_epoch", 6);
+
+	*epoch = -1;
+	if (e >= 0 && (!tok_int64(j, e, epoch) || *epoch < 0)) {
+		*why = "field '_epoch' must be an owner epoch (an integer, 0 or more)";
+		*epoch = -1;
+		return -1;
+	}
+	return 0;
+}
+
 int pn_topic_valid(const char *s, size_t n)
 {
 	if (!n)
@@ -475,7 +488,7 @@ static void add_object_body(struct pn_buf *out, const struct pn_json *j, int lea
 }
 
 void pn_record_add_control(struct pn_buf *out, const char *kind, const char *topic,
-			   int32_t partition, int64_t next)
+			   int32_t partition, int64_t next, int64_t epoch)
 {
 	pn_buf_adds(out, "{\"_control\":\"");
 	pn_buf_adds(out, kind);
@@ -484,6 +497,8 @@ void pn_record_add_control(struct pn_buf *out, const char *kind, const char *top
 	pn_buf_addf(out, ",\"_partition\":%d", (int)partition);
 	if (next >= 0)
 		pn_buf_addf(out, ",\"_offset\":%lld", (long long)next);
+	if (epoch >= 0)
+		pn_buf_addf(out, ",\"_epoch\":%lld", (long long)epoch);
 	pn_buf_adds(out, "}\n");
 }
 

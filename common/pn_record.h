@@ -125,16 +125,20 @@ static inline int pn_record_control(const struct pn_json *j)
  * Appends a control record to out, '\n' included: kind "assigned" before
  * the partition's first record, "revoked" after its last, "lost" when the
  * group took it without asking (this member's session expired: another
- * may own it already).  next (>= 0) adds _offset: pn-aggregate passes a
- * revocation on with the next offset its state saved.
+ * may own it already), and pn-aggregate's "saved" after the rows of a
+ * saved state.  next (>= 0) adds _offset, the next offset the state saved,
+ * and epoch (>= 0) _epoch, its owner's: pn-aggregate's carry both.
  */
 void pn_record_add_control(struct pn_buf *out, const char *kind, const char *topic,
-			   int32_t partition, int64_t next);
+			   int32_t partition, int64_t next, int64_t epoch);
 /* The partition a control record names: 1 with topic and *partition set,
  * *next its _offset or -1 (pn-consume's own carry none); -1 with *why when
  * a field is missing or not what pn_record_position takes. */
 int pn_record_control_target(const struct pn_json *j, struct pn_buf *topic, int32_t *partition,
 			     int64_t *next, const char **why);
+/* A control record's _epoch in *epoch, -1 when it has none: 0, or -1
+ * with *why when it is not an owner epoch. */
+int pn_record_control_epoch(const struct pn_json *j, int64_t *epoch, const char **why);
 
 /*
  * Appends the NDJSON record for a consumed message to out, '\n' included.

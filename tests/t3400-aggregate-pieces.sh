@@ -86,7 +86,7 @@ test_expect_success '"revoked" saves the partition and lets it go; "assigned" ta
 	pn-aggregate $REPORT --state mv/ --stats moves >out 2>err &&
 	# the revocation goes on after the partition rows, with the saved offset
 	grep "^{\"_control\":\"revoked\"" out >passed &&
-	echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":1,\"_offset\":100}" >want-passed &&
+	echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":1,\"_offset\":100,\"_epoch\":1}" >want-passed &&
 	test_cmp want-passed passed &&
 	grep "which this process let go, are left to its new owner" err &&
 	grep "^{" err | jq -e ".controls == 3 and .dropped == 1 and .loaded == 1 and .not_owned == 5" &&

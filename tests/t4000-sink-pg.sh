@@ -544,7 +544,26 @@ test_expect_success '--ack-to: a save is acknowledged once its rows are written,
 	echo 7 >want &&
 	test_cmp want acks/pings/3.sunk &&
 	test "$(sql "SELECT count(*) FROM saves")" = 1 &&
-	grep "\"acked\":0,\"saves_acked\":1," saves.err
+	grep "\"acked\":0,\"saves_acked\":1,\"acks_fenced\":0," saves.err
+'
+
+test_expect_success '--ack-to: the word of an owner that lost its partition is not written' '
+	mkdir -p acks/pings &&
+	printf "2 elsewhere 1\n" >acks/pings/4.owner &&
+	{
+		echo "{\"id\":3,\"n\":3}" &&
+		echo "{\"_control\":\"saved\",\"_topic\":\"pings\",\"_partition\":4,\"_offset\":9,\"_epoch\":1}" &&
+		echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":4,\"_offset\":9,\"_epoch\":1}"
+	} >stale.in &&
+	pn-sink-pg -t saves -k id --ack-to acks/ --stats stale.in 2>err &&
+	! test -e acks/pings/4.sunk &&
+	grep "partition pings/4 has a newer owner than the one whose rows were written" err &&
+	grep "\"acked\":0,\"saves_acked\":0,\"acks_fenced\":2," err &&
+	sed "s/_epoch.:1/_epoch\":2/" stale.in >owner.in &&
+	pn-sink-pg -t saves -k id --ack-to acks/ --stats owner.in 2>err &&
+	echo 9 >want &&
+	test_cmp want acks/pings/4.sunk &&
+	grep "\"acked\":1,\"saves_acked\":1,\"acks_fenced\":0," err
 '
 
 test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
