@@ -342,6 +342,15 @@ int pn_record_position(const struct pn_json *j, int topic_tok, int partition_tok
 	return position(j, topic_tok, partition_tok, offset_tok, topic, partition, offset, why);
 }
 
+/* An _epoch token as an owner epoch: 0, or -1 with *why. */
+static int epoch_of(const struct pn_json *j, int tok, int64_t *epoch, const char **why)
+{
+	if (tok_int64(j, tok, epoch) && *epoch >= 0)
+		return 0;
+	*why = "field '_epoch' must be an owner epoch (an integer, 0 or more)";
+	return -1;
+}
+
 int pn_record_epoch(const struct pn_json *j, int topic_tok, int partition_tok, int epoch_tok,
 		    struct pn_buf *topic, int32_t *partition, uint64_t *epoch, const char **why)
 {
@@ -349,10 +358,8 @@ int pn_record_epoch(const struct pn_json *j, int topic_tok, int partition_tok, i
 
 	if (epoch_tok < 0)
 		return 0;
-	if (!tok_int64(j, epoch_tok, &e) || e < 0) {
-		*why = "field '_epoch' must be an owner epoch (an integer, 0 or more)";
+	if (epoch_of(j, epoch_tok, &e, why) < 0)
 		return -1;
-	}
 	if (topic_tok < 0 || partition_tok < 0) {
 		*why = "field '_epoch' needs the _topic and _partition of its owner";
 		return -1;
@@ -375,11 +382,10 @@ int pn_record_control_target(const struct pn_json *j, struct pn_buf *topic, int3
 
 int pn_record_control_epoch(const struct pn_json *j, int64_t *epoch, const char **why)
 {
-	int e = pn_json_get(j, 0, "_epoch", 6);
+	int tok = pn_json_get(j, 0, "_epoch", 6);
 
 	*epoch = -1;
-	if (e >= 0 && (!tok_int64(j, e, epoch) || *epoch < 0)) {
-		*why = "field '_epoch' must be an owner epoch (an integer, 0 or more)";
+	if (tok >= 0 && epoch_of(j, tok, epoch, why) < 0) {
 		*epoch = -1;
 		return -1;
 	}

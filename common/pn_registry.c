@@ -150,7 +150,6 @@ static int failed(struct pn_registry *r, int status, const char *fmt, ...)
 	return status;
 }
 
-
 /* The error_code and message of an error answer (a Confluent error body). */
 static void error_body(struct pn_registry *r, long *code, char *msg, size_t size)
 {

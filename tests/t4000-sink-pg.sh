@@ -563,7 +563,10 @@ test_expect_success '--ack-to: the word of an owner that lost its partition is n
 	pn-sink-pg -t saves -k id --ack-to acks/ --stats owner.in 2>err &&
 	echo 9 >want &&
 	test_cmp want acks/pings/4.sunk &&
-	grep "\"acked\":1,\"saves_acked\":1,\"acks_fenced\":0," err
+	grep "\"acked\":1,\"saves_acked\":1,\"acks_fenced\":0," err &&
+	echo "{\"_control\":\"saved\",\"_topic\":\"pings\",\"_partition\":4,\"_offset\":9,\"_epoch\":-1}" >badepoch.in &&
+	test_expect_code 65 pn-sink-pg -t saves -k id --ack-to acks/ badepoch.in 2>err &&
+	grep "badepoch.in:1.*field ._epoch. must be an owner epoch" err
 '
 
 test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
