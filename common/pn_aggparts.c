@@ -112,6 +112,27 @@ static int find_part(const struct pn_aggparts *s, const char *topic, int32_t par
 	return -1;
 }
 
+/* The next offset a partition's state applies, -1 when none yet. */
+static int64_t part_next(const struct pn_aggpart *p)
+{
+	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
+
+	return at ? at->flushed : -1;
+}
+
+/*
+ * A control record of kind after the partition's rows, with the next
+ * offset its piece saved and its owner's epoch: pn-sink-pg --ack-to tells
+ * the store once those rows are written, so that the partition's next
+ * owner emits again only the groups changed since.
+ */
+static void tell(const struct pn_aggpart *p, const char *kind, struct pn_out *out)
+{
+	pn_record_add_control(&out->buf, kind, p->topic, p->partition, part_next(p),
+			      (int64_t)p->epoch);
+	pn_out_flush(out);
+}
+
 /* Every row of a partition names it and its owner's epoch, so that
  * pn-sink-pg can refuse the rows of an owner that lost it (a zombie's,
  * written into its pipe before it stopped) once a newer owner wrote. */
@@ -137,14 +158,13 @@ static void set_row_meta(struct pn_aggpart *p)
  */
 static void mark_unsunk(struct pn_aggparts *s, struct pn_aggpart *p)
 {
-	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
-	int64_t sunk = pn_pieces_acked(&s->store, p->topic, p->partition);
+	int64_t next = part_next(p), sunk = pn_pieces_acked(&s->store, p->topic, p->partition);
 
-	if (at && at->flushed >= 0 && sunk == at->flushed) {
+	if (next >= 0 && sunk == next) {
 		s->counts.loaded_sunk++;
 		return;
 	}
-	if (sunk < 0 || !at || sunk > at->flushed) {
+	if (sunk < 0 || sunk > next) {
 		pn_agg_mark_all(&p->agg);
 		s->counts.reemitted += p->agg.nentries;
 		return;
@@ -223,11 +243,10 @@ int pn_agg_write_changes(struct pn_agg *a, struct pn_out *out, int emit_final, i
 static int save_part(struct pn_aggparts *s, struct pn_aggpart *p)
 {
 	struct pn_buf piece = PN_BUF_INIT;
-	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
 	int status;
 
 	pn_checkpoint_encode(&p->agg, &piece);
-	status = pn_pieces_put(&s->store, p->topic, p->partition, &piece, at ? at->flushed : -1);
+	status = pn_pieces_put(&s->store, p->topic, p->partition, &piece, part_next(p));
 	if (!status)
 		p->agg.counts.checkpoints++;
 	pn_buf_release(&piece);
@@ -236,8 +255,9 @@ static int save_part(struct pn_aggparts *s, struct pn_aggpart *p)
 
 /*
  * Emits a partition's changed groups and saves its piece, both under its
- * lock and only while it is still ours.  1 when the partition was fenced
- * and dropped, 0, or an exit status.
+ * lock and only while it is still ours, and says so after the rows
+ * ("saved"; not while --emit final holds the rows back).  1 when the
+ * partition was fenced and dropped, 0, or an exit status.
  */
 static int emit_part(struct pn_aggparts *s, int i, struct pn_out *out, int final)
 {
@@ -258,64 +278,33 @@ static int emit_part(struct pn_aggparts *s, int i, struct pn_out *out, int final
 	if (p->unsaved && !pn_out_gone(out)) {
 		status = save_part(s, p);
 		p->unsaved = status != 0;
+		if (!status && (!s->emit_final || final))
+			tell(p, "saved", out);
 	}
 	pn_pieces_unlock(lock);
 	return status;
 }
 
-/*
- * After a partition's rows, a save says so with the next offset it saved
- * ({"_control":"saved",...}): pn-sink-pg --ack-to tells the store once
- * those rows are written, and the partition's next owner then emits again
- * only the groups changed since (--emit final holds rows back: no such
- * promise there).
- */
 int pn_aggparts_emit(struct pn_aggparts *s, struct pn_out *out, int final)
 {
 	int status = 0;
 
 	for (int i = s->nparts - 1; i >= 0 && !status; i--) {
-		uint64_t saves = s->parts[i]->agg.counts.checkpoints;
-		const struct pn_aggpart *p = s->parts[i];
-
 		status = emit_part(s, i, out, final);
-		if (status == 1) {
+		if (status == 1)
 			status = 0;
-		} else if (!status && !s->emit_final && p->agg.counts.checkpoints > saves &&
-			   !pn_out_gone(out)) {
-			const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic,
-								   p->partition);
-
-			pn_record_add_control(&out->buf, "saved", p->topic, p->partition,
-					      at ? at->flushed : -1, (int64_t)p->epoch);
-			pn_out_flush(out);
-		}
 	}
 	return status;
-}
-
-/*
- * A revocation goes on after the partition's last rows, with the next
- * offset its piece saved: pn-sink-pg --ack-to writes those rows and then
- * says so to the store, and pn-consume --wait-for-sink lets the partition
- * go only then.
- */
-static void pass_revocation(struct pn_aggparts *s, const struct pn_json *j, int ctl, int i,
-			    struct pn_out *out)
-{
-	const struct pn_aggpart *p = s->parts[i];
-	const struct pn_part *at = pn_offsets_find(&p->agg.offsets, p->topic, p->partition);
-
-	pn_record_add_control(&out->buf, pn_json_tok_eq(j, ctl, "lost", 4) ? "lost" : "revoked",
-			      p->topic, p->partition, at ? at->flushed : -1, (int64_t)p->epoch);
-	pn_out_flush(out);
 }
 
 /*
  * "assigned" takes the partition now, so whoever held it is fenced before
  * its first record; "revoked" and "lost" write its last changes, save it
  * and let it go (a lost one that another has claimed is only dropped).
- * Other kinds are for other stages.
+ * The revocation then goes on after the partition's last rows (tell):
+ * pn-sink-pg --ack-to writes those rows and says so to the store, and
+ * pn-consume --wait-for-sink lets the partition go only then.  Other kinds
+ * are for other stages.
  */
 static int control(struct pn_aggparts *s, const struct pn_json *j, int ctl, struct pn_out *out,
 		   const char **why)
@@ -336,7 +325,8 @@ static int control(struct pn_aggparts *s, const struct pn_json *j, int ctl, stru
 		   i >= 0) {
 		status = emit_part(s, i, out, 0);
 		if (status == 0) {
-			pass_revocation(s, j, ctl, i, out);
+			tell(s->parts[i], pn_json_tok_eq(j, ctl, "lost", 4) ? "lost" : "revoked",
+			     out);
 			pn_info("partition %s/%d: state saved and let go", s->parts[i]->topic,
 				(int)partition);
 			s->counts.dropped++;
