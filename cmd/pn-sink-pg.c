@@ -584,6 +584,8 @@ static void ack_saves(struct run *r)
 	uint64_t written = written_seq(r);
 	int kept = 0, status;
 
+	if (!r->npending)
+		return;
 	for (int i = 0; i < r->npending; i++) {
 		struct pending_ack *a = &r->pending[i];
 
@@ -607,8 +609,14 @@ static void send_rows(struct run *r)
 	if (r->batch->nrows)
 		r->sent_seq++;
 	pn_sink_send(&r->sink, r->batch);
-	if (r->npending)
-		ack_saves(r);
+	ack_saves(r);
+}
+
+/* Collects the batch in flight: every batch sent is written. */
+static void wait_written(struct run *r)
+{
+	pn_sink_wait(&r->sink);
+	ack_saves(r);
 }
 
 /* Sends the batch in hand, full, to be written while the next is read. */
@@ -623,9 +631,7 @@ static void send_batch(struct run *r)
 static void flush_all(struct run *r)
 {
 	send_rows(r);
-	pn_sink_wait(&r->sink);
-	if (r->npending)
-		ack_saves(r);
+	wait_written(r);
 }
 
 /* What a callback answers once the sink has had its say: a row refused
@@ -664,7 +670,7 @@ static int ack_save(struct run *r, int32_t partition, int64_t next, int64_t epoc
  * partition's next owner starts only once these rows are in the table.
  * A save is told once its rows are written, in their time.
  */
-static int ack_revocation(struct run *r, const struct pn_json *j, int ctl, const char **why)
+static int ack_control(struct run *r, const struct pn_json *j, int ctl, const char **why)
 {
 	int32_t partition;
 	int64_t next, epoch;
@@ -697,7 +703,7 @@ static int sink_record(void *arg, struct pn_input *in, char *line, size_t len,
 
 	if (ctl >= 0) {
 		r->controls++;
-		return ack_revocation(r, &in->json, ctl, why);
+		return ack_control(r, &in->json, ctl, why);
 	}
 	/* a full batch is sent and the line starts the next, unless
 	 * collecting the batch before ended the input */
@@ -723,11 +729,8 @@ static int sink_tick(void *arg, struct pn_input *in, int quiet)
 	struct run *r = arg;
 
 	(void)in;
-	if (quiet) {
-		pn_sink_wait(&r->sink);
-		if (r->npending)
-			ack_saves(r);
-	}
+	if (quiet)
+		wait_written(r);
 	if (r->batch->nrows && pn_now_ms() >= r->batch_started_ms + r->o->batch_ms) {
 		if (quiet)
 			flush_all(r);

@@ -569,6 +569,18 @@ test_expect_success '--ack-to: the word of an owner that lost its partition is n
 	grep "badepoch.in:1.*field ._epoch. must be an owner epoch" err
 '
 
+test_expect_success '--ack-to: a store that takes no acknowledgement ends the run (74)' '
+	mkdir -p badacks && echo x >badacks/pings &&
+	{
+		echo "{\"id\":11,\"n\":11}" &&
+		echo "{\"_control\":\"saved\",\"_topic\":\"pings\",\"_partition\":3,\"_offset\":7}" &&
+		echo "{\"id\":12,\"n\":12}"
+	} >badack.in &&
+	test_expect_code 74 pn-sink-pg -t saves -k id --ack-to badacks/ badack.in 2>err &&
+	grep "cannot write .badacks/pings/3.sunk.: Not a directory" err &&
+	test "$(sql "SELECT count(*) FROM saves WHERE id IN (11, 12)")" = 2
+'
+
 test_expect_success 'SIGTERM: the batch in hand is written, exit 0' '
 	sql "CREATE TABLE term (id int PRIMARY KEY, n int)" &&
 	mkfifo feed2 || return 1
