@@ -86,14 +86,21 @@ static const char *file_path(struct pn_pieces *s, const char *topic, int32_t par
 	return s->path.data;
 }
 
-const char *pn_pieces_path(struct pn_pieces *s, const char *topic, int32_t partition)
+/* A partition's file as messages name it: its path, or s3://bucket/... */
+static const char *shown_path(struct pn_pieces *s, const char *topic, int32_t partition,
+			      const char *suffix)
 {
 	if (s->s3) {
 		pn_buf_reset(&s->path);
-		pn_buf_addf(&s->path, "%s/%s/%d.ckpt", s->dir, topic, (int)partition);
+		pn_buf_addf(&s->path, "%s/%s/%d%s", s->dir, topic, (int)partition, suffix);
 		return s->path.data;
 	}
-	return file_path(s, topic, partition, ".ckpt");
+	return file_path(s, topic, partition, suffix);
+}
+
+const char *pn_pieces_path(struct pn_pieces *s, const char *topic, int32_t partition)
+{
+	return shown_path(s, topic, partition, ".ckpt");
 }
 
 /* ---- whole files, in either store ---- */
@@ -111,7 +118,8 @@ static int read_file(struct pn_pieces *s, const char *topic, int32_t partition,
 		if (rc == PN_EX_DATAERR && s->s3->s3.status == 404)
 			return 0;
 		if (rc)
-			pn_error("cannot read '%s/%s': %s", s->dir, path, s->s3->s3.err.data);
+			pn_error("cannot read '%s': %s", shown_path(s, topic, partition, suffix),
+				 s->s3->s3.err.data);
 		return rc ? -rc : 1;
 	}
 	if (pn_read_file(path, out) == 0)
@@ -161,8 +169,8 @@ static int read_number(struct pn_pieces *s, const char *topic, int32_t partition
 		errno = 0;
 		*v = strtoll(b.data, &end, 10);
 		if (end == b.data || (*end && *end != '\n' && *end != ' ') || *v < 0 || errno) {
-			pn_warn("'%s%s%s' holds no offset: ignored", s->s3 ? s->dir : "",
-				s->s3 ? "/" : "", file_path(s, topic, partition, suffix));
+			pn_warn("'%s' holds no offset: ignored",
+				shown_path(s, topic, partition, suffix));
 			*v = -1;
 		}
 	}
