@@ -111,23 +111,19 @@ kafka_kills_brokers () { _pn_kafka_own=1; }
 # take_lane: a free lane of tests/run.sh's, ready and wiped, in _pn_lane.
 # The lock is an open file that the script and its children keep until
 # they are all gone (so nobody else wipes the lane under a straggler).
-# run.sh marks each lane "ready" or "failed" once its start is over.
+# run.sh writes "ready" or "failed" to each lane's state once its start
+# is over.
 take_lane () {
-	local lane fd k
+	local lane fd
 	[ -n "${PN_TEST_KAFKA_LANES:-}" ] || return 1
 	for lane in "$PN_TEST_KAFKA_LANES"/lane*; do
 		exec {fd}>>"$lane/lock" || continue
-		if flock -n "$fd"; then
-			for ((k = 0; k < 1800; k++)); do
-				[ -f "$lane/ready" ] || [ -f "$lane/failed" ] || { sleep 0.1; continue; }
-				break
-			done
-			if [ -f "$lane/ready" ] &&
-			   kafka-cluster admin "$lane/kafka" wipe 2>>"$TRASH_DIRECTORY/kafka.log"; then
-				_pn_lane=$lane
-				echo "# the shared cluster $lane" >>"$TRASH_DIRECTORY/kafka.log"
-				return 0
-			fi
+		if flock -n "$fd" && wait_for_file "$lane/state" 180 &&
+		   [ "$(cat "$lane/state")" = ready ] &&
+		   kafka-cluster admin "$lane/kafka" wipe 2>>"$TRASH_DIRECTORY/kafka.log"; then
+			_pn_lane=$lane
+			echo "# the shared cluster $lane" >>"$TRASH_DIRECTORY/kafka.log"
+			return 0
 		fi
 		exec {fd}>&-
 	done

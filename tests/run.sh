@@ -259,10 +259,13 @@ start_lanes () {
 	export PN_TEST_KAFKA_LANES=$lanes
 	for ((k = 1; k <= n; k++)); do
 		mkdir "$lanes/lane$k" || return
-		(PN_KAFKA_JVM_OPTS=${PN_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1} \
+		# its state, ready or failed, whole once there (lib-kafka.sh waits)
+		(if PN_KAFKA_JVM_OPTS=${PN_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1} \
 			"$src/scripts/kafka-cluster" start "$lanes/lane$k/kafka" \
-			>/dev/null 2>"$lanes/lane$k/log" &&
-			touch "$lanes/lane$k/ready" || touch "$lanes/lane$k/failed") &
+			>/dev/null 2>"$lanes/lane$k/log"
+		 then state=ready; else state=failed; fi
+		 echo $state >"$lanes/lane$k/state.tmp" &&
+			mv "$lanes/lane$k/state.tmp" "$lanes/lane$k/state") &
 		lane_starts+=($!)
 	done
 }
