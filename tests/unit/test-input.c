@@ -349,60 +349,54 @@ static void end_writer(pid_t pid, int saved)
  * they were, and live counters more often than the timeout do not put
  * the quiet ticks off.
  */
+/* pn_input on a pipe that stays quiet for quiet_ms after its first line,
+ * with live counters every interval_ms (0: none asked) and the program's
+ * timeout_ms (-1: none): its fills in *fills, its ticks in s, its
+ * standard error in err. */
+static void live_run(int quiet_ms, int interval_ms, int timeout_ms, struct seen *s,
+		     int *fills, struct pn_buf *err)
+{
+	struct pn_stats_opts opts = { .interval_ms = interval_ms };
+	struct pn_stats_live live;
+	struct pn_input in;
+	int saved;
+	pid_t pid = quiet_writer(quiet_ms, &saved);
+
+	reset(s);
+	*fills = 0;
+	pn_input_init(&in, NULL);
+	pn_stats_live_init(&live, &opts, count_fill, fills);
+	in.live = &live;
+	in.timeout_ms = timeout_ms;
+	CHECK(run(&in, s, NULL, 0, err) == 0, "the pipe, live every %d ms, timeout %d ms",
+	      interval_ms, timeout_ms);
+	end_writer(pid, saved);
+	opts.interval_ms = 0;	/* no last line: stderr is not caught here */
+	pn_stats_live_end(&live);
+	pn_input_release(&in);
+}
+
 static void test_live(void)
 {
 	struct pn_buf err = PN_BUF_INIT;
-	struct pn_stats_opts every_100ms = { .interval_ms = 100 }, none = { 0 };
-	struct pn_stats_live live;
 	struct seen s = { 0 };
-	struct pn_input in;
-	int fills = 0, saved;
-	pid_t pid = quiet_writer(450, &saved);
+	int fills;
 
-	pn_input_init(&in, NULL);
-	pn_stats_live_init(&live, &every_100ms, count_fill, &fills);
-	in.live = &live;
-	CHECK(run(&in, &s, NULL, 0, &err) == 0, "the pipe, live");
-	end_writer(pid, saved);
+	live_run(450, 100, -1, &s, &fills, &err);
 	CHECK(fills >= 3 && s.quiet_ticks == 0, "fills %d in 450 ms of 100, quiet ticks %d",
 	      fills, s.quiet_ticks);
 	CHECK(err.len > 0 && !strncmp(err.data, "{\"fills\":1}\n", err.len < 12 ? err.len : 12),
 	      "the lines on stderr");
-	every_100ms.interval_ms = 0;	/* no last line: stderr is not caught here */
-	pn_stats_live_end(&live);
-	pn_input_release(&in);
 
-	reset(&s);
-	fills = 0;
-	pid = quiet_writer(300, &saved);
-	pn_input_init(&in, NULL);
-	pn_stats_live_init(&live, &none, count_fill, &fills);
-	in.live = &live;
-	in.timeout_ms = 50;
-	CHECK(run(&in, &s, NULL, 0, &err) == 0, "the pipe, no live counters");
-	end_writer(pid, saved);
+	live_run(300, 0, 50, &s, &fills, &err);
 	CHECK(fills == 0 && s.quiet_ticks >= 2, "fills %d, quiet ticks %d", fills,
 	      s.quiet_ticks);
-	pn_stats_live_end(&live);
-	pn_input_release(&in);
 
 	/* live counters more often than the timeout: the quiet ticks still
 	 * come, counted from the last line or tick, not from each wake */
-	reset(&s);
-	fills = 0;
-	every_100ms.interval_ms = 20;
-	pid = quiet_writer(450, &saved);
-	pn_input_init(&in, NULL);
-	pn_stats_live_init(&live, &every_100ms, count_fill, &fills);
-	in.live = &live;
-	in.timeout_ms = 100;
-	CHECK(run(&in, &s, NULL, 0, &err) == 0, "the pipe, live every 20 ms");
-	end_writer(pid, saved);
+	live_run(450, 20, 100, &s, &fills, &err);
 	CHECK(fills >= 5 && s.quiet_ticks >= 2, "fills %d, quiet ticks %d in 450 ms of 100",
 	      fills, s.quiet_ticks);
-	every_100ms.interval_ms = 0;
-	pn_stats_live_end(&live);
-	pn_input_release(&in);
 	pn_buf_release(&err);
 	pn_buf_release(&s.records);
 }
