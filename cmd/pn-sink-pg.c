@@ -92,14 +92,15 @@ struct counts {
 	uint64_t rows, skipped;		/* the others are the input's and the sink's */
 };
 
-/* A save that pn-aggregate announced, acknowledged once the batch sent
- * as number after is written. */
+/* A save or revocation that pn-aggregate announced, acknowledged once the
+ * batch sent as number after is written. */
 struct pending_ack {
 	char *topic;
 	int32_t partition;
 	int64_t next;
 	int64_t epoch;		/* the saving owner's, -1 unknown */
 	uint64_t after;
+	int revocation;
 };
 
 struct run {
@@ -128,7 +129,7 @@ struct run {
 	uint64_t acked;			/* revocations acknowledged */
 	uint64_t saves_acked;		/* pn-aggregate's saves acknowledged */
 	uint64_t acks_fenced;		/* not written: their owner had lost the partition */
-	struct pending_ack *pending;	/* saves whose rows are not all written */
+	struct pending_ack *pending;	/* acknowledgements not written yet */
 	int npending;
 	uint64_t sent_seq;		/* batches sent so far */
 	int ack_status;			/* a failed acknowledgement's exit status */
@@ -551,55 +552,58 @@ static uint64_t written_seq(const struct run *r)
 }
 
 /*
- * Tells the store that the rows of a partition up to next are written:
- * 0, 1 when not told, or an exit status.  Only while the owner that sent
- * them (epoch) still holds the partition, checked under the owner's lock:
- * a stopped owner's rows may have been fenced out of the table by its
- * successor's, and its word would then vouch for rows that are not there.
+ * Tells the store that the rows of a partition up to a->next are written:
+ * 0, 1 when not told, PN_PIECES_BUSY to ask again later, or an exit
+ * status.  Only while the owner that sent them (epoch) still holds the
+ * partition, checked under the owner's lock: a stopped owner's rows may
+ * have been fenced out of the table by its successor's, and its word would
+ * then vouch for rows that are not there.  The lock is not waited for:
+ * our own pn-aggregate may hold it while it writes into our input, which
+ * we would no longer read.
  */
-static int ack_rows(struct run *r, const char *topic, int32_t partition, int64_t next,
-		    int64_t epoch)
+static int ack_rows(struct run *r, const struct pending_ack *a)
 {
 	int lock = -1, status = 0;
 
-	if (epoch >= 0) {
-		status = pn_pieces_lock(&r->acks, topic, partition, (uint64_t)epoch, &lock);
+	if (a->epoch >= 0) {
+		status = pn_pieces_trylock(&r->acks, a->topic, a->partition, (uint64_t)a->epoch,
+					   &lock);
 		if (status == 1) {
 			if (!r->acks_fenced++)
 				pn_warn("partition %s/%d has a newer owner than the one whose rows "
-					"were written: not acknowledged", topic, (int)partition);
+					"were written: not acknowledged", a->topic, (int)a->partition);
 			return 1;
 		}
 		if (status)
 			return status;
 	}
-	status = pn_pieces_ack(&r->acks, topic, partition, next);
+	status = pn_pieces_ack(&r->acks, a->topic, a->partition, a->next);
 	pn_pieces_unlock(lock);
 	return status;
 }
 
-/* Acknowledges the saves whose rows are all written, in their order. */
-static void ack_saves(struct run *r)
+/* Writes the acknowledgements whose rows are all written, in their order;
+ * one whose owner file is locked now, and those after it, wait. */
+static void ack_pending(struct run *r)
 {
 	uint64_t written = written_seq(r);
-	int kept = 0, status;
+	int done = 0, status;
 
-	if (!r->npending)
-		return;
-	for (int i = 0; i < r->npending; i++) {
-		struct pending_ack *a = &r->pending[i];
+	for (; done < r->npending && !r->ack_status; done++) {
+		struct pending_ack *a = &r->pending[done];
 
-		if (a->after > written || r->ack_status) {
-			r->pending[kept++] = *a;
-			continue;
-		}
-		status = ack_rows(r, a->topic, a->partition, a->next, a->epoch);
-		r->saves_acked += !status;
+		if (a->after > written || (status = ack_rows(r, a)) == PN_PIECES_BUSY)
+			break;
 		if (status > 1)
 			r->ack_status = status;
+		else if (!status)
+			(*(a->revocation ? &r->acked : &r->saves_acked))++;
 		free(a->topic);
 	}
-	r->npending = kept;
+	if (!done)
+		return;
+	r->npending -= done;
+	memmove(r->pending, r->pending + done, r->npending * sizeof(*r->pending));
 }
 
 /* Sends the batch in hand, if it has rows; the acknowledgements that the
@@ -609,14 +613,14 @@ static void send_rows(struct run *r)
 	if (r->batch->nrows)
 		r->sent_seq++;
 	pn_sink_send(&r->sink, r->batch);
-	ack_saves(r);
+	ack_pending(r);
 }
 
 /* Collects the batch in flight: every batch sent is written. */
 static void wait_written(struct run *r)
 {
 	pn_sink_wait(&r->sink);
-	ack_saves(r);
+	ack_pending(r);
 }
 
 /* Sends the batch in hand, full, to be written while the next is read. */
@@ -642,24 +646,17 @@ static int refusals(const struct run *r)
 	return r->refused_stop ? PN_EX_DATAERR : r->ack_status;
 }
 
-/*
- * A save that pn-aggregate announced, after the rows of the state it saved:
- * acknowledged once those rows are written, without hurrying the batches,
- * so that a new owner of the partition emits again only the groups that
- * changed after it.
- */
-static int ack_save(struct run *r, int32_t partition, int64_t next, int64_t epoch)
+/* An acknowledgement of the partition in r->tmp, to be written once the
+ * rows read so far are (after the batch in hand, if it has any). */
+static int queue_ack(struct run *r, int32_t partition, int64_t next, int64_t epoch,
+		     int revocation)
 {
-	struct pending_ack *a;
-
 	r->pending = pn_realloc(r->pending, (r->npending + 1) * sizeof(*r->pending));
-	a = &r->pending[r->npending++];
-	a->topic = pn_strdup(r->tmp.data);
-	a->partition = partition;
-	a->next = next;
-	a->epoch = epoch;
-	a->after = r->sent_seq + (r->batch->nrows > 0);
-	ack_saves(r);
+	r->pending[r->npending++] = (struct pending_ack){
+		.topic = pn_strdup(r->tmp.data), .partition = partition, .next = next,
+		.epoch = epoch, .after = r->sent_seq + (r->batch->nrows > 0),
+		.revocation = revocation };
+	ack_pending(r);
 	return refusals(r);
 }
 
@@ -668,7 +665,9 @@ static int ack_save(struct run *r, int32_t partition, int64_t next, int64_t epoc
  * on after the partition's last rows, with the offset its state saved.
  * Every row read so far is written, then the state is told, so that the
  * partition's next owner starts only once these rows are in the table.
- * A save is told once its rows are written, in their time.
+ * A save is told once its rows are written, in their time, without
+ * hurrying the batches: a new owner of the partition then emits again
+ * only the groups that changed after it.
  */
 static int ack_control(struct run *r, const struct pn_json *j, int ctl, const char **why)
 {
@@ -684,13 +683,11 @@ static int ack_control(struct run *r, const struct pn_json *j, int ctl, const ch
 	if (next < 0)
 		return 0; /* pn-consume's own: the rows before it are pn-aggregate's to tell */
 	if (saved)
-		return ack_save(r, partition, next, epoch);
+		return queue_ack(r, partition, next, epoch, 0);
 	flush_all(r);
 	if ((status = refusals(r)))
 		return status;
-	status = ack_rows(r, r->tmp.data, partition, next, epoch);
-	r->acked += !status;
-	return status == 1 ? 0 : status;
+	return queue_ack(r, partition, next, epoch, 1);
 }
 
 /* One record into the batch in hand (pn_input's callback); full batches
@@ -740,23 +737,33 @@ static int sink_tick(void *arg, struct pn_input *in, int quiet)
 	return refusals(r);
 }
 
+/* How soon an acknowledgement whose owner file was locked is tried again. */
+enum { ACK_RETRY_MS = 20 };
+
 /* The input waits for lines until a batch in flight or in hand is
- * --batch-ms old. */
+ * --batch-ms old, or an acknowledgement is to be tried again. */
 static long long sink_deadline(void *arg)
 {
 	const struct run *r = arg;
 	long long since = r->sink.inflight ? r->sent_ms : r->batch_started_ms;
 
-	return r->sink.inflight || r->batch->nrows ? since + r->o->batch_ms : -1;
+	if (r->sink.inflight || r->batch->nrows)
+		return since + r->o->batch_ms;
+	return r->npending ? pn_now_ms() + ACK_RETRY_MS : -1;
 }
 
-/* The end of an input, for whatever reason: everything read is written. */
+/* The end of an input, for whatever reason: everything read is written,
+ * and acknowledged once no one holds the owner files. */
 static int sink_input_done(void *arg, struct pn_input *in)
 {
 	struct run *r = arg;
 
 	(void)in;
 	flush_all(r);
+	while (r->npending && !r->ack_status && !pn_stop) {
+		pn_sleep_ms(ACK_RETRY_MS);
+		ack_pending(r);
+	}
 	return refusals(r);
 }
 

@@ -199,12 +199,14 @@ static void owner_text(struct pn_buf *b, uint64_t epoch)
 	pn_buf_addf(b, "%llu %s %ld\n", (unsigned long long)epoch, host, (long)getpid());
 }
 
-/* Opens and locks a partition's owner file in the directory: the fd, or
- * -1 after reporting (*status set). */
-static int lock_owner(struct pn_pieces *s, const char *topic, int32_t partition, int *status)
+/* Opens and locks (how: LOCK_EX, maybe | LOCK_NB) a partition's owner
+ * file in the directory: the fd, or -1 with *status set: 2 when LOCK_NB
+ * found another holding it, else an exit status after reporting. */
+static int lock_owner(struct pn_pieces *s, const char *topic, int32_t partition, int how,
+		      int *status)
 {
 	const char *path;
-	int fd;
+	int fd, err;
 
 	if (check_topic(s, topic)) {
 		*status = PN_EX_DATAERR;
@@ -216,14 +218,18 @@ static int lock_owner(struct pn_pieces *s, const char *topic, int32_t partition,
 		return -1;
 	path = file_path(s, topic, partition, ".owner");
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-		pn_error("cannot lock '%s': %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		*status = PN_EX_IOERR;
+	if (fd >= 0 && flock(fd, how) == 0)
+		return fd;
+	err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (err == EWOULDBLOCK) {
+		*status = PN_PIECES_BUSY;
 		return -1;
 	}
-	return fd;
+	pn_error("cannot lock '%s': %s", path, strerror(err));
+	*status = PN_EX_IOERR;
+	return -1;
 }
 
 /* The epoch in a locked owner file; 0 when it is new (empty). */
@@ -250,7 +256,7 @@ int pn_pieces_claim(struct pn_pieces *s, const char *topic, int32_t partition,
 			return -status;
 		*epoch = (uint64_t)(was < 0 ? 0 : was) + 1;
 	} else {
-		if ((fd = lock_owner(s, topic, partition, &status)) < 0)
+		if ((fd = lock_owner(s, topic, partition, LOCK_EX, &status)) < 0)
 			return status;
 		*epoch = fd_epoch(fd) + 1;
 	}
@@ -269,8 +275,9 @@ int pn_pieces_claim(struct pn_pieces *s, const char *topic, int32_t partition,
 	return status;
 }
 
-int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t epoch,
-		   int *lock)
+/* pn_pieces_lock and pn_pieces_trylock, how the flock(2) of lock_owner. */
+static int lock_as(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t epoch,
+		   int *lock, int how)
 {
 	int status, fd;
 
@@ -281,7 +288,7 @@ int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, ui
 		status = read_number(s, topic, partition, ".owner", &now);
 		return status < 0 ? -status : now != (int64_t)epoch;
 	}
-	if ((fd = lock_owner(s, topic, partition, &status)) < 0)
+	if ((fd = lock_owner(s, topic, partition, how, &status)) < 0)
 		return status;
 	if (fd_epoch(fd) != epoch) {
 		close(fd);
@@ -289,6 +296,18 @@ int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, ui
 	}
 	*lock = fd;
 	return 0;
+}
+
+int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t epoch,
+		   int *lock)
+{
+	return lock_as(s, topic, partition, epoch, lock, LOCK_EX);
+}
+
+int pn_pieces_trylock(struct pn_pieces *s, const char *topic, int32_t partition,
+		      uint64_t epoch, int *lock)
+{
+	return lock_as(s, topic, partition, epoch, lock, LOCK_EX | LOCK_NB);
 }
 
 void pn_pieces_unlock(int lock)

@@ -85,6 +85,12 @@ int pn_pieces_claim(struct pn_pieces *s, const char *topic, int32_t partition,
  */
 int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t epoch,
 		   int *lock);
+/* The same without waiting: PN_PIECES_BUSY when another process holds the
+ * lock now.  pn-sink-pg's, whose own pn-aggregate may hold it while it
+ * writes into the pipe the sink would no longer read. */
+enum { PN_PIECES_BUSY = 2 };
+int pn_pieces_trylock(struct pn_pieces *s, const char *topic, int32_t partition,
+		      uint64_t epoch, int *lock);
 void pn_pieces_unlock(int lock);
 
 /*

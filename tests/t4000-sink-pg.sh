@@ -569,6 +569,42 @@ test_expect_success '--ack-to: the word of an owner that lost its partition is n
 	grep "badepoch.in:1.*field ._epoch. must be an owner epoch" err
 '
 
+# the rows of ids $@ are all in saves (a condition)
+saves_hold () {
+	test "$(sql "SELECT count(*) FROM saves WHERE id IN ($(echo "$@" | tr " " ,))")" = $#
+}
+
+test_expect_success '--ack-to: an owner file locked (pn-aggregate writing) is not waited on' '
+	mkdir -p acks/pings &&
+	printf "3 here 1\n" >acks/pings/5.owner &&
+	{ flock acks/pings/5.owner sh -c "touch held; while [ ! -e release ]; do sleep 0.05; done" & } &&
+	holder=$! &&
+	test_cleanup_kill $holder &&
+	test_wait_until 30 test -e held &&
+	mkfifo feed5 || return 1
+	pn-sink-pg -t saves -k id --batch-ms 50ms --ack-to acks/ --stats <feed5 2>err &
+	sink=$!
+	test_cleanup_kill $sink &&
+	exec 9>feed5 &&
+	echo "{\"id\":21,\"n\":21}" >&9 &&
+	echo "{\"_control\":\"saved\",\"_topic\":\"pings\",\"_partition\":5,\"_offset\":4,\"_epoch\":3}" >&9 &&
+	test_wait_until 30 saves_hold 21 &&
+	# the save waits for the lock; the rows that follow do not
+	echo "{\"id\":22,\"n\":22}" >&9 &&
+	test_wait_until 30 saves_hold 21 22 &&
+	! test -e acks/pings/5.sunk &&
+	echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":5,\"_offset\":6,\"_epoch\":3}" >&9 &&
+	exec 9>&- &&
+	test_running $sink &&
+	! test -e acks/pings/5.sunk &&
+	touch release &&
+	wait $sink &&
+	wait $holder &&
+	echo 6 >want &&
+	test_cmp want acks/pings/5.sunk &&
+	grep "\"acked\":1,\"saves_acked\":1,\"acks_fenced\":0," err
+'
+
 test_expect_success '--ack-to: a store that takes no acknowledgement ends the run (74)' '
 	mkdir -p badacks && echo x >badacks/pings &&
 	{
