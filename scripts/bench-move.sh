@@ -44,14 +44,13 @@
 #      assigned  B's pn-consume: "assigned 1 partition(s)" (A's commit,
 #                its rejoin and the group's sync)
 #      loaded    B's pn-aggregate: "state loaded"
-#      applied   the new record's row leaves B's pn-aggregate, after every
-#                group emitted again (into the pipe to its sink: at 1M
-#                groups the sink's pace sets the re-emission's) and the
-#                record fetched
+#      applied   the new record's row leaves B's pn-aggregate, once the
+#                record is fetched (A revoked cleanly and its sink
+#                acknowledged the whole piece: B emits no group again)
 #    and the figures: the move from the join and from "revoked" to
 #    "applied", and its parts: rebalance notice (join -> revoked), save
 #    wait (revoked -> sunk), group sync (sunk -> assigned), load (assigned
-#    -> loaded), re-emit, fetch and apply (loaded -> applied).  A record that
+#    -> loaded), fetch and apply (loaded -> applied).  A record that
 #    reached Kafka only after B had loaded would lengthen the move: the
 #    script warns when it was written after "loaded".  A saved its piece
 #    when it wrote the row of the record before the join, so its save on
@@ -248,7 +247,7 @@ for groups in $sizes; do
 	echo "bench-move: $groups groups, Kafka in the loop, median of 3:" \
 		"join to first record applied $(ms "$total"), from revoked $(ms "$from_rev");" \
 		"rebalance notice $(ms "$notice"), save wait $(ms "$wait") (the save $(ms "$save"))," \
-		"group sync $(ms "$sync"), load $(ms "$load"), re-emit, fetch, apply $(ms "$emit")" >&2
+		"group sync $(ms "$sync"), load $(ms "$load"), fetch, apply $(ms "$emit")" >&2
 	echo "bench-move: the runs (s: total, from revoked, notice, wait, save, sync, load, emit):" >&2
 	sed 's/^/  /' "parts-$groups" >&2
 	bench_move_row "| $groups groups | $(ms "$total") | $(ms "$from_rev") | $(ms "$notice") |" \

@@ -55,9 +55,10 @@ done
 		echo "on its own: the rebalance notice (join to revoked: the last owner's next"
 		echo "heartbeat), the save wait (revoked to the sink's acknowledgement; the save"
 		echo "alone in brackets), the group's sync (to assigned), the load, and the"
-		echo "re-emission of every group into the pipe to the sink with the first fetch."
+		echo "first fetch (after a clean revocation the sink has every row of the piece,"
+		echo "so nothing is emitted again)."
 		echo
-		echo "| state | move from join | from revoked | notice | save wait (save) | sync | load | re-emit, fetch, apply |"
+		echo "| state | move from join | from revoked | notice | save wait (save) | sync | load | fetch, apply |"
 		echo "|---|---|---|---|---|---|---|---|"
 		cat "$moves"
 	fi
