@@ -24,11 +24,12 @@
 #   kafka_topic TOPIC:PARTITIONS... [config=value]...   more topics
 #   kafka_kills_brokers
 #       says, before start_broker, that the script kills brokers (kafka_down,
-#       kafka-cluster kill-node "$KAFKA_DIR"): on the real Kafka it gets a
-#       cluster of its own.  Other scripts share one of tests/run.sh's
-#       clusters ("lanes", PN_TEST_KAFKA_LANES) when one is free: it is
-#       wiped for them (every topic deleted, no group member left), and
-#       KAFKA_DIR is not set.
+#       kafka-cluster kill-node "$KAFKA_DIR"): KAFKA_DIR is set for it, and
+#       the nodes it left down are started again when it ends.  Scripts
+#       share tests/run.sh's clusters ("lanes", PN_TEST_KAFKA_LANES), one
+#       script at a time, when one is free: it is wiped for them (every
+#       topic deleted, no group member left).  Without a lane a script
+#       starts a cluster of its own.
 #
 # Prerequisites: MOCK_KAFKA or REAL_KAFKA, for tests that only one can run.
 
@@ -88,8 +89,13 @@ start_mock_broker () {
 # slower steady state does not notice (the benchmarks keep the default).
 start_real_cluster () {
 	export PN_KAFKA_JVM_OPTS=${PN_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1}
-	if [ "$_pn_kafka_own" = 0 ] && take_lane; then
+	if take_lane; then
 		_pn_kafka_cluster=$_pn_lane/kafka
+		if [ "$_pn_kafka_own" = 1 ]; then
+			KAFKA_DIR=$_pn_kafka_cluster
+			export KAFKA_DIR
+			test_atexit revive_lane
+		fi
 	else
 		KAFKA_DIR=$TRASH_DIRECTORY/kafka
 		_pn_kafka_cluster=$KAFKA_DIR
@@ -130,6 +136,14 @@ take_lane () {
 	return 1
 }
 
+# revive_lane: the lane goes back whole, its nodes all up, or it is marked
+# failed (later scripts then start clusters of their own)
+revive_lane () {
+	kafka-cluster revive "$KAFKA_DIR" >/dev/null 2>>"$TRASH_DIRECTORY/kafka.log" && return 0
+	echo "# the shared cluster $_pn_lane could not be revived: failed" >>"$TRASH_DIRECTORY/kafka.log"
+	echo failed >"$_pn_lane/state.tmp" && mv "$_pn_lane/state.tmp" "$_pn_lane/state"
+}
+
 kafka_topic () {
 	if [ "$PN_TEST_KAFKA" = real ]; then
 		kafka-cluster topic "$_pn_kafka_cluster" "$@"
@@ -139,9 +153,9 @@ kafka_topic () {
 	fi
 }
 
-# on a shared cluster, killing brokers would take them from other scripts
+# a shared cluster goes back whole only to a script that said it kills
 own_cluster () {
-	[ -z "$_pn_lane" ] && return 0
+	[ -z "$_pn_lane" ] || [ "$_pn_kafka_own" = 1 ] && return 0
 	echo "$1: the script shares a cluster: it must call kafka_kills_brokers" >&2
 	return 1
 }

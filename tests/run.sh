@@ -12,7 +12,7 @@
 # each test's seconds to <name>.tests),
 # PN_TEST_TIMEOUT (seconds per script, default 600: a guard against hangs,
 # long enough for a busy machine), PN_TEST_KAFKA_SHARE=0 (each real run
-# starts a cluster of its own, as kafka_kills_brokers scripts always do),
+# starts a cluster of its own),
 # PN_TEST_KAFKA: the Kafka of the scripts
 # that source tests/lib-kafka.sh: mock (default), real, or both (each such
 # script runs twice, the real run reported as <name>@real).  The last line
@@ -220,7 +220,7 @@ flush () {
 	done
 }
 # running: how many launched runs are not over, and of them on the real
-# cluster (each such run starts three JVM brokers of its own)
+# cluster (each such run holds a lane, or three JVM brokers of its own)
 running () {
 	local i r k=0 kr=0
 	for i in "${!started[@]}"; do
@@ -249,9 +249,10 @@ next_run () {
 # two cores the S3 test server reset connections (t3410@real failed once).
 real_jobs=$(((jobs + 1) / 2))
 
-# Shared clusters ("lanes"), one per real job: a real run that does not
-# kill brokers takes a free one (lib-kafka.sh wipes it first) instead of
-# starting three JVMs of its own.  PN_TEST_KAFKA_SHARE=0 turns them off.
+# Shared clusters ("lanes"), one per real job: a real run takes a free one
+# (lib-kafka.sh wipes it first, and starts again the nodes that a script
+# which kills brokers left down) instead of starting three JVMs of its
+# own.  PN_TEST_KAFKA_SHARE=0 turns them off.
 lanes='' lane_starts=()
 start_lanes () {
 	local k n=$1
@@ -281,8 +282,7 @@ stop_lanes () {
 trap stop_lanes EXIT
 sharing=0
 for s in "${scripts[@]}"; do
-	[ "$s" != "${s%@real}" ] && ! grep -q '^kafka_kills_brokers' "${s%@real}" &&
-		sharing=$((sharing + 1))
+	[ "$s" = "${s%@real}" ] || sharing=$((sharing + 1))
 done
 [ "$sharing" = 0 ] || [ "${PN_TEST_KAFKA_SHARE:-1}" = 0 ] ||
 	start_lanes $((sharing < real_jobs ? sharing : real_jobs))
