@@ -276,6 +276,23 @@ test_wait_until () {
 	done
 }
 
+# test_jq [-s] FILTER [FILE...]: jq -e, but false on an empty input too:
+# jq 1.6 exits 0 when it reads nothing, so `grep PATTERN FILE | jq -e F`
+# held when grep found no line.  Without -s the last value that FILTER
+# gives decides, as with jq -e; with -s FILTER gets all inputs as one
+# array, which must not be empty.
+test_jq () {
+	local filter
+	if [ "$1" = -s ]; then
+		filter="length > 0 and ($2)"
+		shift 2
+	else
+		filter="length > 0 and (map($1) | last)"
+		shift
+	fi
+	jq -e -s "$filter" "$@"
+}
+
 # test_has_lines N FILE: FILE exists and holds N lines or more (quiet; a
 # condition for test_wait_until).
 test_has_lines () {

@@ -16,10 +16,10 @@ stats_lines () { grep "^{\"" "$1"; }
 has_stats_line () { [ -f "$2" ] && [ "$(stats_lines "$2" | wc -l)" -ge "$1" ]; }
 
 # has_records N FILE: a counter line of FILE says records >= N (a condition)
-has_records () { stats_lines "$2" | jq -e "select(.records >= $1)" >/dev/null 2>&1; }
+has_records () { stats_lines "$2" | test_jq "select(.records >= $1)" >/dev/null 2>&1; }
 
 # has_written N FILE: a counter line of FILE says written >= N (a condition)
-has_written () { stats_lines "$2" | jq -e "select(.written >= $1)" >/dev/null 2>&1; }
+has_written () { stats_lines "$2" | test_jq "select(.written >= $1)" >/dev/null 2>&1; }
 
 # prom_of PREFIX: the last --stats line on stdin as prom-check.py prints
 # samples (counters _total, seconds and groups gauges), without labels
@@ -50,7 +50,7 @@ test_expect_success 'pn-consume -g on an idle topic prints its counters while it
 	test_cleanup_kill $pid
 	test_wait_until 60 has_stats_line 3 err &&
 	test_running $pid &&
-	stats_lines err | jq -e "has(\"records\") and has(\"commits\") and has(\"seconds\")" \
+	stats_lines err | test_jq "has(\"records\") and has(\"commits\") and has(\"seconds\")" \
 		>/dev/null &&
 	echo "{\"n\":1}" | pn-produce -b "$BROKERS" -t idle &&
 	test_wait_until 60 has_records 1 err &&
@@ -68,7 +68,7 @@ test_expect_success 'the lines are the keys of --stats, the last one its line' '
 	jq -c keys final >expect &&
 	stats_lines lines | jq -c keys | sort -u >actual &&
 	test_cmp expect actual &&
-	stats_lines lines | tail -n 1 | jq -e ".records == 3000" >/dev/null
+	stats_lines lines | tail -n 1 | test_jq ".records == 3000" >/dev/null
 '
 
 test_expect_success '--stats with --stats-interval ends with one line, not two' '
@@ -154,7 +154,7 @@ test_expect_success 'pn-sink-pg: rows written while its input is quiet, as a tab
 	start_pg &&
 	sql "CREATE TABLE campaign (id bigint PRIMARY KEY, impressions bigint, clicks bigint)" &&
 	mkfifo feed5 || return 1
-	pn-sink-pg -t campaign -k id --batch-ms 50 --stats-interval 100ms --metrics s.prom \
+	pn-sink-pg -t campaign -k id --batch-ms 50ms --stats-interval 100ms --metrics s.prom \
 		<feed5 >out 2>serr &
 	pid=$!
 	test_cleanup_kill $pid
@@ -187,7 +187,7 @@ test_expect_success 'pn-archive write: the same, its destination as a label' '
 test_expect_success 'pn-produce: counters while it sends and when it is done' '
 	pn-produce -b "$BROKERS" -t sent --stats-interval 10ms --metrics pp.prom nums.in \
 		2>err &&
-	stats_lines err | tail -n 1 | jq -e ".acked == 3000" >/dev/null &&
+	stats_lines err | tail -n 1 | test_jq ".acked == 3000" >/dev/null &&
 	stats_lines err | prom_of pn_produce_ >expect &&
 	unlabelled pp.prom >actual &&
 	test_cmp expect actual
@@ -208,7 +208,7 @@ test_expect_success '-X statistics.interval.ms: librdkafka statistics, one JSON 
 	test_wait_until 60 grep -q "^{ \"name\":.*\"type\": *\"consumer\"" cerr &&
 	kill -TERM $pid &&
 	wait $pid &&
-	grep "^{ \"name\":" cerr | jq -e -s "length >= 1 and all(.type == \"consumer\")" \
+	grep "^{ \"name\":" cerr | test_jq -s "length >= 1 and all(.type == \"consumer\")" \
 		>/dev/null &&
 	mkfifo feed4 || return 1
 	pn-produce -b "$BROKERS" -t quiet -X statistics.interval.ms=100 <feed4 >out 2>perr &
@@ -219,7 +219,7 @@ test_expect_success '-X statistics.interval.ms: librdkafka statistics, one JSON 
 	kill -TERM $pid &&
 	wait $pid &&
 	exec 7>&- &&
-	grep "^{ \"name\":" perr | jq -e -s "all(.type == \"producer\")" >/dev/null &&
+	grep "^{ \"name\":" perr | test_jq -s "all(.type == \"producer\")" >/dev/null &&
 	test_must_be_empty out
 '
 

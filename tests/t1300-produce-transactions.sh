@@ -37,7 +37,7 @@ uncommitted_holds () {
 # their acknowledgement: a broker killed then has the producer send them
 # again.
 acked_holds () {
-	grep "^{\"" "$1" | tail -n 1 | jq -e ".acked >= $2" >/dev/null
+	grep "^{\"" "$1" | tail -n 1 | test_jq ".acked >= $2" >/dev/null
 }
 # committed_holds TOPIC N: a read_committed reader sees N records or more.
 # The commit returns once the coordinator has logged it; the brokers write

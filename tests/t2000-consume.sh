@@ -165,7 +165,7 @@ test_expect_success 'a backlog larger than the fetch queue: all of it, in order,
 	jq -r "[._partition, .n, ._offset] | @tsv" big.out >seen &&
 	awk "\$2 % 4 != \$1 || \$3 != int(\$2 / 4) { bad++ } END { exit bad > 0 }" seen &&
 	sort -n -k2 seen | cut -f2 >ns && seq 0 39999 >expect && test_cmp expect ns &&
-	jq -e ".records == 40000 and .fetch_wakes > 0" stats
+	test_jq ".records == 40000 and .fetch_wakes > 0" stats
 '
 
 test_expect_success 'a consumer that has caught up does not wake the fetchers' '
@@ -181,7 +181,7 @@ test_expect_success 'a consumer that has caught up does not wake the fetchers' '
 	kill -TERM $pid &&
 	wait $pid &&
 	test_line_count = 50 trickle.out &&
-	jq -e ".records == 50 and .fetch_wakes == 0" trickle.stats
+	test_jq ".records == 50 and .fetch_wakes == 0" trickle.stats
 '
 
 test_expect_success 'the output round trips through pn-produce' '

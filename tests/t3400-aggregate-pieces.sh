@@ -52,7 +52,7 @@ test_expect_success 'a state directory gives what one checkpoint gives, a piece 
 	(cd st && ls pings) >pieces &&
 	for p in 0 1 2 3; do printf "%s\n" $p.ckpt $p.next $p.owner; done >want &&
 	test_cmp want pieces &&
-	jq -e ".split_keys == 0 and .loaded == 0" stats &&
+	test_jq ".split_keys == 0 and .loaded == 0" stats &&
 	pn-aggregate --state st/ --print-offsets >offsets &&
 	pn-aggregate --state one.state --print-offsets >offsets-file &&
 	test_cmp offsets-file offsets
@@ -60,7 +60,7 @@ test_expect_success 'a state directory gives what one checkpoint gives, a piece 
 
 test_expect_success 'a restart skips what the pieces applied and emits their groups again' '
 	pn-aggregate $REPORT --state st/ --stats pings >again 2>stats &&
-	jq -e ".skipped == 20000 and .applied == 0 and .loaded == 4" stats &&
+	test_jq ".skipped == 20000 and .applied == 0 and .loaded == 4" stats &&
 	final_table id again >actual &&
 	test_cmp expect actual
 '
@@ -89,7 +89,7 @@ test_expect_success '"revoked" saves the partition and lets it go; "assigned" ta
 	echo "{\"_control\":\"revoked\",\"_topic\":\"pings\",\"_partition\":1,\"_offset\":100,\"_epoch\":1}" >want-passed &&
 	test_cmp want-passed passed &&
 	grep "which this process let go, are left to its new owner" err &&
-	grep "^{" err | jq -e ".controls == 3 and .dropped == 1 and .loaded == 1 and .not_owned == 5" &&
+	grep "^{" err | test_jq ".controls == 3 and .dropped == 1 and .loaded == 1 and .not_owned == 5" &&
 	echo "{\"pings\":{\"1\":200}}" >want &&
 	pn-aggregate --state mv/ --print-offsets >offsets &&
 	test_cmp want offsets
@@ -125,7 +125,7 @@ test_expect_success '"assigned" emits nothing again of a piece the sink has whol
 	echo 100 >ack/pings/1.sunk &&
 	{ control assigned 1 && sed -n "101,110p" p1; } >second &&
 	pn-aggregate $REPORT --state ack/ --stats second >out2 2>err &&
-	grep "^{" err | jq -e ".loaded == 1 and .loaded_sunk == 1" &&
+	grep "^{" err | test_jq ".loaded == 1 and .loaded_sunk == 1" &&
 	ids out2 >emitted &&
 	sed -n "101,110p" p1 | jq -r .source_id | sort -u >changed &&
 	comm -23 emitted changed >not-changed &&
@@ -135,7 +135,7 @@ test_expect_success '"assigned" emits nothing again of a piece the sink has whol
 	# from offset 100 on are emitted again, those before are in the table
 	control assigned 1 >third &&
 	pn-aggregate $REPORT --state ack/ --stats third >out3 2>err &&
-	grep "^{" err | jq -e ".loaded == 1 and .loaded_sunk == 0 and .reemitted > 0" &&
+	grep "^{" err | test_jq ".loaded == 1 and .loaded_sunk == 0 and .reemitted > 0" &&
 	ids out3 >since &&
 	test_cmp emitted since &&
 	# the sink said nothing: every group again
@@ -146,20 +146,20 @@ test_expect_success '"assigned" emits nothing again of a piece the sink has whol
 	ids out4 >all &&
 	test_cmp want all &&
 	n=$(wc -l <want) &&
-	grep "^{" err | jq -e ".reemitted == $n"
+	grep "^{" err | test_jq ".reemitted == $n"
 '
 
 test_expect_success 'a damaged .sunk or .next is no offset: every group again, a warning' '
 	echo "1x0" >ack/pings/1.sunk &&
 	pn-aggregate $REPORT --state ack/ --stats third >out4 2>err &&
 	grep "ack/pings/1.sunk. holds no offset: ignored" err &&
-	grep "^{" err | jq -e ".loaded_sunk == 0" &&
+	grep "^{" err | test_jq ".loaded_sunk == 0" &&
 	ids out4 >again &&
 	test_cmp want again &&
 	# past the piece (a state put back from a backup): no word on it
 	echo 999 >ack/pings/1.sunk &&
 	pn-aggregate $REPORT --state ack/ --stats third >out5 2>err &&
-	grep "^{" err | jq -e ".loaded_sunk == 0" &&
+	grep "^{" err | test_jq ".loaded_sunk == 0" &&
 	ids out5 >again &&
 	test_cmp want again &&
 	echo "oops" >ack/pings/1.next &&
@@ -191,7 +191,7 @@ test_expect_success 'an owner whose partition was claimed by another is fenced (
 	wait $zombie &&
 	wc -l <a.out >rows-after &&
 	test_cmp rows-before rows-after &&
-	grep "^{" a.err | jq -e ".fenced == 1" &&
+	grep "^{" a.err | test_jq ".fenced == 1" &&
 	pn-aggregate --state z/ --print-offsets >offsets &&
 	test_cmp want offsets
 '
@@ -222,14 +222,14 @@ test_expect_success 'with a checkpoint file, control records change nothing' '
 	head -n 1000 pings | pn-aggregate $REPORT >plain &&
 	pn-aggregate $REPORT --stats with >ctl 2>stats &&
 	test_cmp plain ctl &&
-	jq -e ".controls == 2" stats
+	test_jq ".controls == 2" stats
 '
 
 test_expect_success 'a campaign in two partitions is reported' '
 	{ head -n 1 pings && head -n 1 pings | sed "s/\"_partition\":[0-9]*/\"_partition\":9/"; } >split &&
 	pn-aggregate -g source_id --count "*" --state sp/ --stats split >out 2>err &&
 	grep "is not keyed by the --group-by fields" err &&
-	grep "^{\"records" err | jq -e ".split_keys == 1"
+	grep "^{\"records" err | test_jq ".split_keys == 1"
 '
 
 test_done

@@ -34,7 +34,7 @@ test_expect_success 'pieces in S3: the same table, offsets from the bucket' '
 test_expect_success 'a restart on another machine resumes from the bucket' '
 	mkdir elsewhere && cd elsewhere &&
 	pn-aggregate $REPORT --state $STATE --stats ../pings >again 2>stats &&
-	jq -e ".skipped == 20000 and .applied == 0 and .loaded == 4" stats &&
+	test_jq ".skipped == 20000 and .applied == 0 and .loaded == 4" stats &&
 	final_table id again >actual &&
 	test_cmp ../expect actual
 '
@@ -58,7 +58,7 @@ test_expect_success 'an owner whose partition was claimed by another is fenced' 
 	test_wait_until 30 grep -q "taken over by another owner" a.err &&
 	exec 7>&- &&
 	wait $zombie &&
-	grep "^{" a.err | jq -e ".fenced == 1"
+	grep "^{" a.err | test_jq ".fenced == 1"
 '
 
 test_expect_success 'pn-consume --commit-from s3://: the group gets what the pieces saved' '

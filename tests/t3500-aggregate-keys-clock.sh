@@ -46,7 +46,7 @@ test_expect_success 'a missing or null group field still sets no type and is not
 	pn-aggregate $Q --stats nulls >out 2>err &&
 	echo "{\"id\":\"7\",\"impressions\":1}" >expect &&
 	test_cmp expect out &&
-	grep "^{" err | jq -e ".null_key == 2 and .applied == 1"
+	grep "^{" err | test_jq ".null_key == 2 and .applied == 1"
 '
 
 test_expect_success 'records filtered out by --where set no type' '
@@ -62,7 +62,7 @@ test_expect_success '--reject sets them aside, counted in --stats' '
 	test_cmp expect rej &&
 	echo "{\"id\":7,\"impressions\":2}" >expect &&
 	test_cmp expect out &&
-	grep "^{" err | jq -e ".rejected == 1 and .applied == 2 and .null_key == 1"
+	grep "^{" err | test_jq ".rejected == 1 and .applied == 2 and .null_key == 1"
 '
 
 test_expect_success '--key-type string and number merge 7 and "7" into one group' '
@@ -135,7 +135,7 @@ test_expect_success 'with --ttl 28d a far-future record expires nothing; counts 
 	pn-aggregate $Q --time-field t --ttl 28d --emit final --stats all >out 2>err &&
 	printf "{\"id\":1,\"impressions\":3}\n{\"id\":2,\"impressions\":2}\n" >expect &&
 	test_cmp expect out &&
-	grep "^{" err | jq -e ".future_times == 1 and .expired == 0" &&
+	grep "^{" err | test_jq ".future_times == 1 and .expired == 0" &&
 	grep "1 records had an event time more than --max-ahead past the wall clock" err
 '
 
@@ -144,13 +144,13 @@ test_expect_success '--max-ahead 0 is the Kafka Streams rule: the ping of ten ye
 		>out 2>err &&
 	printf "{\"id\":1,\"impressions\":1}\n{\"id\":2,\"impressions\":1}\n" >expect &&
 	test_cmp expect out &&
-	grep "^{" err | jq -e ".future_times == 0 and .expired == 3"
+	grep "^{" err | test_jq ".future_times == 0 and .expired == 3"
 '
 
 test_expect_success 'the clock survives a restart unmoved by the far-future record' '
 	pn-aggregate $Q --time-field t --ttl 28d --state ttl.st before >out1 &&
 	pn-aggregate $Q --time-field t --ttl 28d --state ttl.st --stats after >out2 2>err &&
-	grep "^{" err | jq -e ".expired == 0 and .skipped == 0" &&
+	grep "^{" err | test_jq ".expired == 0 and .skipped == 0" &&
 	grep "{\"id\":1,\"impressions\":3}" out2 &&
 	grep "{\"id\":2,\"impressions\":2}" out2
 '
@@ -166,7 +166,7 @@ test_expect_success 'a far-future record closes no window' '
 	} >win &&
 	pn-aggregate $Q --time-field t --window tumbling:1h --grace 5m --emit final \
 		--stats win >out 2>err &&
-	grep "^{" err | jq -e ".late == 0 and .future_times == 1" &&
+	grep "^{" err | test_jq ".late == 0 and .future_times == 1" &&
 	grep "\"window_start\":$hour,.*\"impressions\":2}" out
 '
 
@@ -180,7 +180,7 @@ test_expect_success 'a backfill of old records still expires groups and closes w
 			$old $((old + 31 * DAY))
 	} | sort -t: -k2 -n >backfill &&
 	pn-aggregate $Q --ttl 28d --emit final --stats backfill >out 2>err &&
-	grep "^{" err | jq -e ".future_times == 0 and .expired == 2" &&
+	grep "^{" err | test_jq ".future_times == 0 and .expired == 2" &&
 	printf "{\"id\":1,\"impressions\":1}\n{\"id\":2,\"impressions\":1}\n" >expect &&
 	test_cmp expect out &&
 	{
@@ -190,7 +190,7 @@ test_expect_success 'a backfill of old records still expires groups and closes w
 	} >oldwin &&
 	pn-aggregate $Q --time-field t --window tumbling:1h --grace 5m --emit final \
 		--stats oldwin >out 2>err &&
-	grep "^{" err | jq -e ".late == 1 and .future_times == 0"
+	grep "^{" err | test_jq ".late == 1 and .future_times == 0"
 '
 
 test_expect_success 'in a backfill, an event time far past its own _timestamp is held back' '
@@ -200,7 +200,7 @@ test_expect_success 'in a backfill, an event time far past its own _timestamp is
 			$old $old $old $((old + 365 * DAY)) $old $((old + 60000))
 	} >skewed &&
 	pn-aggregate $Q --time-field t --ttl 28d --emit final --stats skewed >out 2>err &&
-	grep "^{" err | jq -e ".future_times == 1 and .expired == 0" &&
+	grep "^{" err | test_jq ".future_times == 1 and .expired == 0" &&
 	echo "{\"id\":1,\"impressions\":3}" >expect &&
 	test_cmp expect out
 '

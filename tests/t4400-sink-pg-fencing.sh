@@ -32,9 +32,9 @@ test_expect_success 'the new owner writes first: the zombie rows after them are 
 	rows 2 20 >new-owner &&
 	rows 1 10 >zombie &&
 	pn-sink-pg $SINK --stats new-owner 2>err1 &&
-	grep "^{" err1 | jq -e ".written == 3 and .fenced_rows == 0" &&
+	grep "^{" err1 | test_jq ".written == 3 and .fenced_rows == 0" &&
 	pn-sink-pg $SINK --stats zombie 2>err2 &&
-	grep "^{" err2 | jq -e ".rows == 3 and .written == 0 and .fenced_rows == 3" &&
+	grep "^{" err2 | test_jq ".rows == 3 and .written == 0 and .fenced_rows == 3" &&
 	grep "3 rows of partition pings/0 from an owner older than epoch 2, which has written to .campaign., are dropped" err2 &&
 	table >actual &&
 	test_cmp newer actual &&
@@ -47,9 +47,9 @@ test_expect_success 'the zombie writes first: the new owner rows overwrite them'
 	fresh &&
 	sql "TRUNCATE pn_fences" &&
 	pn-sink-pg $SINK --stats zombie 2>err1 &&
-	grep "^{" err1 | jq -e ".written == 3 and .fenced_rows == 0" &&
+	grep "^{" err1 | test_jq ".written == 3 and .fenced_rows == 0" &&
 	pn-sink-pg $SINK --stats new-owner 2>err2 &&
-	grep "^{" err2 | jq -e ".written == 3 and .fenced_rows == 0" &&
+	grep "^{" err2 | test_jq ".written == 3 and .fenced_rows == 0" &&
 	table >actual &&
 	test_cmp newer actual &&
 	sql "SELECT epoch FROM pn_fences" >actual &&
@@ -64,12 +64,12 @@ test_expect_success 'epochs are per partition and per sink; rows without one are
 	rows 1 30 1 >p1 &&
 	printf "{\"id\":3,\"n\":40}\n" >plain &&
 	pn-sink-pg $SINK --stats zombie p1 plain 2>err &&
-	grep "^{" err | jq -e ".written == 4 and .fenced_rows == 3" &&
+	grep "^{" err | test_jq ".written == 4 and .fenced_rows == 3" &&
 	printf "1|31\n2|32\n3|40\n" >expect &&
 	table >actual &&
 	test_cmp expect actual &&
 	pn-sink-pg -t other -k id -m update --stats zombie 2>err &&
-	grep "^{" err | jq -e ".written == 3 and .fenced_rows == 0" &&
+	grep "^{" err | test_jq ".written == 3 and .fenced_rows == 0" &&
 	sql "SELECT sink, topic, partition, epoch FROM pn_fences ORDER BY 1, 3" >actual &&
 	printf "campaign|pings|0|2\ncampaign|pings|1|1\nother|pings|0|1\n" >expect &&
 	test_cmp expect actual
@@ -79,7 +79,7 @@ test_expect_success 'a newer owner raises the epoch, in upsert mode too' '
 	fresh &&
 	rows 3 50 >third &&
 	pn-sink-pg -t campaign -k id --stats third new-owner zombie 2>err &&
-	grep "^{" err | jq -e ".written == 3 and .fenced_rows == 6" &&
+	grep "^{" err | test_jq ".written == 3 and .fenced_rows == 6" &&
 	printf "1|51\n2|52\n3|53\n" >expect &&
 	table >actual &&
 	test_cmp expect actual &&
@@ -118,7 +118,7 @@ test_expect_success 'a changelog of pn-aggregate --state DIR/ carries its owner 
 	printf "{\"_topic\":\"clicks\",\"_partition\":%d,\"_offset\":0,\"k\":%d}\n" 0 1 1 2 >in &&
 	pn-aggregate -g k:id --count "*:n" --state st/ in >changes &&
 	pn-sink-pg $SINK --stats changes 2>err &&
-	grep "^{" err | jq -e ".written == 2 and .fenced_rows == 0" &&
+	grep "^{" err | test_jq ".written == 2 and .fenced_rows == 0" &&
 	sql "SELECT sink, topic, partition, epoch FROM pn_fences WHERE topic = '\''clicks'\'' ORDER BY 3" >actual &&
 	printf "campaign|clicks|0|1\ncampaign|clicks|1|1\n" >expect &&
 	test_cmp expect actual

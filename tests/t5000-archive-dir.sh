@@ -168,7 +168,7 @@ test_expect_success 'many partitions at once: objects of many frames, read back 
 test_expect_success EXPENSIVE '1M records round trip byte for byte' '
 	gen_meta 1000000 1 >big &&
 	pn-archive write --stats big-arch big 2>stats &&
-	jq -e ".records == 1000000 and .objects == 24 and .duplicates == 0" stats &&
+	test_jq ".records == 1000000 and .objects == 24 and .duplicates == 0" stats &&
 	pn-archive cat big-arch >big-out &&
 	cmp big big-out &&
 	rm -f big-out

@@ -19,7 +19,7 @@ test_expect_success 'archive the topic from pn-consume --meta' '
 	test_line_count = 20000 consumed &&
 	pn-consume -b "$BROKERS" -t pings --meta -e |
 	pn-archive write --stats arch 2>stats &&
-	jq -e ".records == 20000 and .duplicates == 0" stats &&
+	test_jq ".records == 20000 and .duplicates == 0" stats &&
 	pn-archive verify arch >verdicts &&
 	pn-archive ls arch >list &&
 	jq -r "\"\\(.topic) \\(.partition) \\(.first_offset)\"" list | sort -u >actual &&
