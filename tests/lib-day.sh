@@ -34,7 +34,7 @@ setup_day () {
 		clicks bigint NOT NULL DEFAULT 0)" &&
 	psql -X -q -v ON_ERROR_STOP=1 \
 		-c "\\copy campaign (id, merchant, created_at) FROM 'day/campaigns.tsv'" &&
-	python3 -c '
+	"$PYTHON" -c '
 import json, sys
 for line in open(sys.argv[1], encoding="utf-8"):
     try:
@@ -46,7 +46,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
 }
 
 expected_table () {
-	python3 "$PN_SRC/tests/oracle-aggregate.py" "${1:-day/good.ndjson}" --where source=campaign \
+	"$PYTHON" "$PN_SRC/tests/oracle-aggregate.py" "${1:-day/good.ndjson}" --where source=campaign \
 		--group-by source_id:id --count delivered_time:impressions \
 		--count clicked_time:clicks >oracle.rows &&
 	jq -r "[.id, .impressions, .clicks] | map(tostring) | join(\"|\")" oracle.rows \

@@ -4,9 +4,8 @@
 #   start_registry [--user U:P] [--tls CERT KEY]
 #
 # Sets REGISTRY and REGISTRY_PID; the double is stopped when the script
-# ends.  The Debian python3 (with python3-avro, python3-confluent-kafka)
-# runs it and the Confluent client scripts: PYTHON.
-PYTHON=/usr/bin/python3
+# ends.  lib.sh's PYTHON, Debian's python3 with python3-avro and
+# python3-confluent-kafka, runs it and the Confluent client scripts.
 
 start_registry () {
 	rm -f "$TRASH_DIRECTORY/registry.url"

@@ -50,6 +50,13 @@ PATH=$PN_BIN:$PN_SRC/scripts:$PATH
 LC_ALL=C TZ=UTC
 export TEST_NAME PN_SRC PN_BIN PATH LC_ALL TZ
 
+# The tests' Python is Debian's (scripts/deps.sh check installs it, with
+# the Confluent client and avro for lib-registry.sh), never a version
+# manager's python3 from PATH: pyenv's is a shell shim that costs 0.1 CPU
+# seconds a start, and test_input_taken runs in wait loops.
+PYTHON=/usr/bin/python3
+export PYTHON
+
 TRASH_DIRECTORY=${PN_TEST_TMP:-${TMPDIR:-/tmp}}/pn-test.$TEST_NAME.$$
 case $TRASH_DIRECTORY in /*) ;; *) TRASH_DIRECTORY=$(pwd -P)/$TRASH_DIRECTORY ;; esac
 rm -rf "$TRASH_DIRECTORY"
@@ -305,7 +312,7 @@ test_has_lines () {
 # test_wait_until).  The pipe is looked at first: while it holds data the
 # reader is runnable, never asleep in its wait for input.
 test_input_taken () {
-	python3 - "$1" 2>/dev/null <<-\PY
+	"$PYTHON" - "$1" 2>/dev/null <<-\PY
 	import fcntl, os, struct, sys, termios
 	pid = sys.argv[1]
 	fd = os.open("/proc/%s/fd/0" % pid, os.O_RDONLY | os.O_NONBLOCK)

@@ -24,7 +24,7 @@ PAGES="pn-aggregate.1 pn-archive.1 pn-broker.1 pn-consume.1 pn-pipeline.1 pn-pro
 # line; "out", the lines the example shows that are not commands.  A command
 # starts with "$ " and goes on over the next lines until it parses whole.
 extract () {
-	python3 - "$PN_SRC/man/$1" "$2/$1" <<-\PY
+	"$PYTHON" - "$PN_SRC/man/$1" "$2/$1" <<-\PY
 	import os, re, shlex, subprocess, sys
 	src, prefix = sys.argv[1], sys.argv[2]
 	def complete(cmd):

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib-kafka.sh"
 . "$(dirname "$0")/lib-pg.sh"
 
-PROM_CHECK="python3 $PN_SRC/tests/prom-check.py"
+PROM_CHECK="$PYTHON $PN_SRC/tests/prom-check.py"
 
 # stats_lines FILE: the lines of FILE that are pn counters, not messages nor
 # librdkafka statistics (which begin with "{ ")

@@ -3,8 +3,8 @@
 # computation, emission, bad input, checkpoints.
 . "$(dirname "$0")/lib.sh"
 
-oracle () { python3 "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
-final_table () { python3 "$PN_SRC/tests/final-table.py" "$@"; }
+oracle () { "$PYTHON" "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
+final_table () { "$PYTHON" "$PN_SRC/tests/final-table.py" "$@"; }
 REPORT="--where source=campaign --group-by source_id:id --count delivered_time:impressions --count clicked_time:clicks"
 
 test_expect_success 'usage errors are 64' '
@@ -33,7 +33,7 @@ test_expect_success 'the campaign report equals an independent count' '
 
 for seed in 1 2 3; do
 	test_expect_success "every aggregate on awkward records (seed $seed)" "
-		python3 \"\$PN_SRC/tests/gen-random-records.py\" 5000 $seed >rnd &&
+		\"\$PYTHON\" \"\$PN_SRC/tests/gen-random-records.py\" 5000 $seed >rnd &&
 		pn-aggregate -w src=campaign -g k --key-type as-is --count \"*:n\" --count v \
 			--sum v --min f --max f --count-distinct t --latest t rnd >out 2>err &&
 		final_table k out >actual &&

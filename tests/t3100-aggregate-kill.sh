@@ -11,7 +11,7 @@ test_expect_success 'setup: pings in a topic' '
 	start_broker pings:4 &&
 	gen-pings 40000 21 >pings &&
 	pn-produce -b "$BROKERS" -t pings -k source_id pings &&
-	python3 "$PN_SRC/tests/oracle-aggregate.py" pings $REPORT >expect
+	"$PYTHON" "$PN_SRC/tests/oracle-aggregate.py" pings $REPORT >expect
 '
 
 # at_work: this run's aggregator has emitted, or is over (nothing was left)
@@ -56,7 +56,7 @@ test_expect_success "kill -9 at $KILLS random points, then finish" '
 	test $(for f in changelog.0*; do test -s $f && echo $f; done | wc -l) -ge 3 &&
 	run=99 &&
 	run_pipeline end &&
-	python3 "$PN_SRC/tests/final-table.py" id changelog.* >actual &&
+	"$PYTHON" "$PN_SRC/tests/final-table.py" id changelog.* >actual &&
 	test_cmp expect actual
 '
 

@@ -3,9 +3,9 @@
 # grace and late records, --ttl, and their checkpoints.
 . "$(dirname "$0")/lib.sh"
 
-oracle () { python3 "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
-final_table () { python3 "$PN_SRC/tests/final-table.py" "$@"; }
-gen_timed () { python3 "$PN_SRC/tests/gen-timed-records.py" "$@"; }
+oracle () { "$PYTHON" "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
+final_table () { "$PYTHON" "$PN_SRC/tests/final-table.py" "$@"; }
+gen_timed () { "$PYTHON" "$PN_SRC/tests/gen-timed-records.py" "$@"; }
 
 # Records as pn-consume --meta writes them, offsets 0..N-1 of one partition.
 with_meta () {

@@ -6,15 +6,15 @@
 # partition (a "zombie").
 . "$(dirname "$0")/lib.sh"
 
-oracle () { python3 "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
-final_table () { python3 "$PN_SRC/tests/final-table.py" "$@"; }
+oracle () { "$PYTHON" "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
+final_table () { "$PYTHON" "$PN_SRC/tests/final-table.py" "$@"; }
 REPORT="--where source=campaign --group-by source_id:id --count delivered_time:impressions --count clicked_time:clicks"
 
 # Pings with the coordinates pn-consume --meta gives them on a topic of 4
 # partitions keyed by campaign: partition source_id % 4, offsets counted
 # per partition.
 with_coordinates () {
-	python3 -c '
+	"$PYTHON" -c '
 import json, sys
 next_offset = [0, 0, 0, 0]
 for line in sys.stdin:

@@ -7,8 +7,8 @@
 . "$(dirname "$0")/lib-kafka.sh"
 . "$(dirname "$0")/lib-s3.sh"
 
-oracle () { python3 "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
-final_table () { python3 "$PN_SRC/tests/final-table.py" "$@"; }
+oracle () { "$PYTHON" "$PN_SRC/tests/oracle-aggregate.py" "$@"; }
+final_table () { "$PYTHON" "$PN_SRC/tests/final-table.py" "$@"; }
 REPORT="--where source=campaign --group-by source_id:id --count delivered_time:impressions --count clicked_time:clicks"
 STATE=s3://state/report/
 

@@ -70,7 +70,7 @@ test_expect_success 'each manifest has the xxh64 that xxhsum prints for its obje
 
 # FNV-1a 64 of a file, as archives written before XXH64 carry it
 fnv1a64 () {
-	python3 -c "import sys
+	"$PYTHON" -c "import sys
 h = 0xcbf29ce484222325
 for b in open(sys.argv[1], \"rb\").read():
     h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff

@@ -172,7 +172,7 @@ test_expect_success 'wrong credentials, no credentials, a missing bucket: 78' '
 # s3rver does not check signatures: tests/sigv4-server.py does, from the
 # AWS specification, for a session token too.
 test_expect_success 'requests carry valid SigV4 signatures, the session token signed' '
-	python3 "$PN_SRC/tests/sigv4-server.py" sigv4.port AKTEST SKTEST TOKTEST 2>sigv4.log &
+	"$PYTHON" "$PN_SRC/tests/sigv4-server.py" sigv4.port AKTEST SKTEST TOKTEST 2>sigv4.log &
 	test_cleanup_kill $! &&
 	wait_for_file sigv4.port &&
 	ep=http://127.0.0.1:$(cat sigv4.port) &&
@@ -207,7 +207,7 @@ test_expect_success 'listings are asked for with encoding-type=url and decoded' 
 	<Contents><Key>p/a+b/x%2By%2B0%2B0000000002.ndjson.zst</Key><Size>1</Size></Contents>
 	</ListBucketResult>
 	EOF
-	{ LISTING=listing.xml python3 "$PN_SRC/tests/sigv4-server.py" enc.port AKTEST SKTEST 2>enc.log & } &&
+	{ LISTING=listing.xml "$PYTHON" "$PN_SRC/tests/sigv4-server.py" enc.port AKTEST SKTEST 2>enc.log & } &&
 	test_cleanup_kill $! &&
 	wait_for_file enc.port &&
 	ep=http://127.0.0.1:$(cat enc.port) &&
@@ -226,7 +226,7 @@ test_expect_success 'listings are asked for with encoding-type=url and decoded' 
 # One request in two fails with HTTP 500 (the first of each pair): each is
 # retried once.
 test_expect_success 'failed requests are retried with backoff' '
-	FAIL=2 python3 "$PN_SRC/tests/sigv4-server.py" flaky.port AKTEST SKTEST 2>flaky.log &
+	FAIL=2 "$PYTHON" "$PN_SRC/tests/sigv4-server.py" flaky.port AKTEST SKTEST 2>flaky.log &
 	test_cleanup_kill $! &&
 	wait_for_file flaky.port &&
 	AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST pn-archive write -v \
@@ -239,7 +239,7 @@ test_expect_success 'failed requests are retried with backoff' '
 '
 
 test_expect_success 'a service that keeps failing is 69 after the retries' '
-	FAIL=1 python3 "$PN_SRC/tests/sigv4-server.py" down.port AKTEST SKTEST 2>down.log &
+	FAIL=1 "$PYTHON" "$PN_SRC/tests/sigv4-server.py" down.port AKTEST SKTEST 2>down.log &
 	test_cleanup_kill $! &&
 	wait_for_file down.port &&
 	AWS_ACCESS_KEY_ID=AKTEST AWS_SECRET_ACCESS_KEY=SKTEST test_expect_code 69 pn-archive ls \

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$PN_SRC/tests/lib-kafka.sh"
 
-final_table () { python3 "$PN_SRC/tests/final-table.py" "$@"; }
+final_table () { "$PYTHON" "$PN_SRC/tests/final-table.py" "$@"; }
 REPORT="--where source=campaign --group-by source_id:id --count delivered_time:impressions --count clicked_time:clicks"
 
 test_expect_success 'setup: pings in a topic of 4 partitions' '

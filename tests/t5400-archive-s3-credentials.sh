@@ -44,10 +44,10 @@ start_doubles () {
 	local name=$1
 	shift
 	printf "AKNONE SKNONE\n" >"$name-keys" &&
-	{ python3 "$PN_SRC/tests/sigv4-server.py" "$name-s3.port" "@$name-keys" \
+	{ "$PYTHON" "$PN_SRC/tests/sigv4-server.py" "$name-s3.port" "@$name-keys" \
 		2>>"$name-s3.log" & } &&
 	test_cleanup_kill $! &&
-	{ env "$@" python3 "$PN_SRC/tests/aws-metadata-double.py" "$name-md.port" \
+	{ env "$@" "$PYTHON" "$PN_SRC/tests/aws-metadata-double.py" "$name-md.port" \
 		"$name-keys" 2>>"$name-md.log" & } &&
 	test_cleanup_kill $! &&
 	wait_for_file "$name-s3.port" &&
@@ -57,9 +57,9 @@ start_doubles () {
 test_expect_success 'start the signature-checking S3 double and the metadata double' '
 	mkdir -p home/.aws &&
 	printf "AKENV SKENV\nAKFILE SKFILE\nAKPROD SKPROD\nAKCFG SKCFG TOKCFG\n" >keys &&
-	{ python3 "$PN_SRC/tests/sigv4-server.py" s3.port @keys 2>>s3.log & } &&
+	{ "$PYTHON" "$PN_SRC/tests/sigv4-server.py" s3.port @keys 2>>s3.log & } &&
 	test_cleanup_kill $! &&
-	{ CONTAINER_AUTH=Bearer-c0ntainer python3 "$PN_SRC/tests/aws-metadata-double.py" \
+	{ CONTAINER_AUTH=Bearer-c0ntainer "$PYTHON" "$PN_SRC/tests/aws-metadata-double.py" \
 		md.port keys 2>>md.log & } &&
 	test_cleanup_kill $! &&
 	wait_for_file s3.port &&
@@ -200,7 +200,7 @@ test_expect_success 'IMDSv2: a session token first, then the role and its creden
 '
 
 test_expect_success 'no source: every one named, 78, quickly without a metadata service' '
-	nc_port=$(python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
+	nc_port=$("$PYTHON" -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])") &&
 	start=$(date +%s) &&
 	AWS_EC2_METADATA_DISABLED= AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$nc_port \
 		test_expect_code 78 pn-archive ls s3://b/none 2>err &&
@@ -213,7 +213,7 @@ test_expect_success 'no source: every one named, 78, quickly without a metadata 
 # A metadata service that takes the connection and never answers: given
 # up after 3 s in all.
 test_expect_success 'a metadata service that does not answer is given up quickly' '
-	{ python3 -c "
+	{ "$PYTHON" -c "
 import socket, sys, time
 s = socket.socket()
 s.bind((\"127.0.0.1\", 0))
