@@ -75,9 +75,19 @@ scripts=("${runs[@]}")
 
 # NAME of a run: the script's name, and @real for the real cluster's run
 run_name () {
-	local f=${1%@real}
-	echo "$(basename "$f" .sh)${1#"$f"}"
+	local f=${1%@real} b
+	b=${f##*/}
+	echo "${b%.sh}${1#"$f"}"
 }
+# names[i]: run_name of scripts[i], made once: the scheduler below looks
+# at every run ten times a second, and a fork each time was 20,000
+# processes a make check
+names=()
+for ((i = 0; i < ${#scripts[@]}; i++)); do
+	f=${scripts[i]%@real}
+	b=${f##*/}
+	names[i]=${b%.sh}${scripts[i]#"$f"}
+done
 
 results=${PN_TEST_RESULTS:-$src/build/test-results}
 mkdir -p "$results" || exit 2
@@ -214,32 +224,34 @@ launched=0 reported=0 count=${#scripts[@]}
 # Report, in sorted order, every run that is over and whose predecessors are.
 flush () {
 	while [ "$reported" -lt "$count" ] &&
-	      [ -f "$results/$(run_name "${scripts[reported]}").rc" ]; do
+	      [ -f "$results/${names[reported]}.rc" ]; do
 		report "${scripts[reported]}"
 		reported=$((reported + 1))
 	done
 }
-# running: how many launched runs are not over, and of them on the real
-# cluster (each such run holds a lane, or three JVM brokers of its own)
+# running: now, how many launched runs are not over, and now_real, of them
+# on the real cluster (each such run holds a lane, or three JVM brokers of
+# its own).  Without a fork: the loop below calls it often.
 running () {
-	local i r k=0 kr=0
+	local i r
+	now=0 now_real=0
 	for i in "${!started[@]}"; do
+		[ -f "$results/${names[i]}.rc" ] && continue
+		now=$((now + 1))
 		r=${scripts[i]}
-		[ -f "$results/$(run_name "$r").rc" ] && continue
-		k=$((k + 1))
-		[ "$r" = "${r%@real}" ] || kr=$((kr + 1))
+		[ "$r" = "${r%@real}" ] || now_real=$((now_real + 1))
 	done
-	echo "$k $kr"
 }
-# next_run REAL_RUNNING: the index of the first run in launch order not
-# started yet that may start now, or nothing
+# next_run: next, the index of the first run in launch order not started
+# yet that may start now, or nothing
 next_run () {
 	local i r
+	next=''
 	for i in "${order[@]}"; do
 		[ -z "${started[i]:-}" ] || continue
 		r=${scripts[i]}
-		[ "$r" != "${r%@real}" ] && [ "$1" -ge "$real_jobs" ] && continue
-		echo "$i"
+		[ "$r" != "${r%@real}" ] && [ "$now_real" -ge "$real_jobs" ] && continue
+		next=$i
 		return
 	done
 }
@@ -291,16 +303,18 @@ for s in "${scripts[@]}"; do
 	n=$(run_name "$s")
 	rm -f "$results/$n.rc" "$results/$n.out" "$results/$n.err"
 done
+# A run that ends ends its run_one job: wait -n returns then (or when a
+# lane's start is over), and the next runs start.
 while [ "$launched" -lt "$count" ]; do
-	read -r now now_real < <(running)
-	i=''
-	[ "$now" -ge "$jobs" ] || i=$(next_run "$now_real")
-	if [ -z "$i" ]; then
-		sleep 0.1
+	running
+	next=''
+	[ "$now" -ge "$jobs" ] || next_run
+	if [ -z "$next" ]; then
+		wait -n 2>/dev/null || sleep 0.1
 	else
-		run_one "${scripts[i]}" &
+		run_one "${scripts[next]}" &
 		pids+=($!)
-		started[i]=1
+		started[next]=1
 		launched=$((launched + 1))
 	fi
 	flush
