@@ -73,20 +73,19 @@ for f in "${scripts[@]}"; do
 done
 scripts=("${runs[@]}")
 
-# NAME of a run: the script's name, and @real for the real cluster's run
+# run_name RUN: REPLY, the NAME of a run: the script's name, and @real for
+# the real cluster's run.  No fork: with $(basename) in the scheduler's
+# loop it was 20,000 processes a make check.
 run_name () {
 	local f=${1%@real} b
 	b=${f##*/}
-	echo "${b%.sh}${1#"$f"}"
+	REPLY=${b%.sh}${1#"$f"}
 }
-# names[i]: run_name of scripts[i], made once: the scheduler below looks
-# at every run ten times a second, and a fork each time was 20,000
-# processes a make check
+# names[i]: the NAME of scripts[i]
 names=()
 for ((i = 0; i < ${#scripts[@]}; i++)); do
-	f=${scripts[i]%@real}
-	b=${f##*/}
-	names[i]=${b%.sh}${scripts[i]#"$f"}
+	run_name "${scripts[i]}"
+	names[i]=$REPLY
 done
 
 results=${PN_TEST_RESULTS:-$src/build/test-results}
@@ -97,7 +96,8 @@ tmo=${PN_TEST_TIMEOUT:-600}
 # Runs in the background; the .rc file appears only once the script is over.
 run_one () {
 	local n f=${1%@real} mode=mock
-	n=$(run_name "$1")
+	run_name "$1"
+	n=$REPLY
 	[ "$f" = "$1" ] || mode=real
 	local start=$SECONDS rc
 	rm -f "$results/$n.tests"
@@ -121,7 +121,8 @@ total_pass=0 total_fail=0
 
 report () {
 	local n out rc line ok=0 fail=0 skip=0 todo=0 plan='' note='' died=0 missing=''
-	n=$(run_name "$1")
+	run_name "$1"
+	n=$REPLY
 	out=$results/$n.out
 	rc=$(cat "$results/$n.rc")
 	while IFS= read -r line; do
@@ -207,7 +208,8 @@ fi
 # Reports still come in sorted order.
 weight () {
 	local n w
-	n=$(run_name "$1")
+	run_name "$1"
+	n=$REPLY
 	if [ -s "$results/$n.time" ]; then
 		read -r w _ <"$results/$n.time"
 	else
@@ -299,8 +301,7 @@ done
 [ "$sharing" = 0 ] || [ "${PN_TEST_KAFKA_SHARE:-1}" = 0 ] ||
 	start_lanes $((sharing < real_jobs ? sharing : real_jobs))
 started=()
-for s in "${scripts[@]}"; do
-	n=$(run_name "$s")
+for n in "${names[@]}"; do
 	rm -f "$results/$n.rc" "$results/$n.out" "$results/$n.err"
 done
 # A run that ends ends its run_one job: wait -n returns then (or when a
