@@ -10,6 +10,7 @@
  * an error): never a production broker.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,14 +43,13 @@ struct opts {
 	const char *bootstrap_file;
 };
 
-static volatile sig_atomic_t want_down, want_up;
+/* The last of SIGUSR1 (down) and SIGUSR2 (up) taken wins, however fast they come. */
+static volatile sig_atomic_t want_change, want_up;
 
 static void on_usr(int sig)
 {
-	if (sig == SIGUSR1)
-		want_down = 1;
-	else
-		want_up = 1;
+	want_up = sig == SIGUSR2;
+	want_change = 1;
 }
 
 static void parse_options(struct opts *o, int argc, char **argv)
@@ -104,6 +104,25 @@ static void write_bootstrap_file(const char *path, const char *bootstraps)
 	}
 }
 
+/*
+ * librdkafka 2.0.2 starts the mock cluster's thread with its caller's signal
+ * mask, and that thread exits when a signal interrupts its poll ("Mock
+ * cluster failed to poll ... Interrupted system call"); every later call
+ * on the cluster then waits for it for ever.  So the thread starts with
+ * every signal blocked, and they all reach this one.
+ */
+static rd_kafka_mock_cluster_t *start_mock_cluster(rd_kafka_t *rk, int brokers)
+{
+	sigset_t all, caller;
+	rd_kafka_mock_cluster_t *mc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &caller);
+	mc = rd_kafka_mock_cluster_new(rk, brokers);
+	pthread_sigmask(SIG_SETMASK, &caller, NULL);
+	return mc;
+}
+
 static void set_all_brokers(rd_kafka_mock_cluster_t *mc, int brokers, int up)
 {
 	for (int id = 1; id <= brokers; id++) {
@@ -143,7 +162,7 @@ int main(int argc, char **argv)
 		rd_kafka_conf_destroy(conf);
 		pn_die(PN_EX_FAILED, "cannot create the Kafka handle: %s", errstr);
 	}
-	mc = rd_kafka_mock_cluster_new(rk, o.brokers);
+	mc = start_mock_cluster(rk, o.brokers);
 	if (!mc)
 		pn_die(PN_EX_FAILED, "cannot start the mock cluster");
 	for (int i = 0; i < o.ntopics; i++)
@@ -161,13 +180,10 @@ int main(int argc, char **argv)
 		struct timespec tick = { 0, 100 * 1000 * 1000 };
 
 		nanosleep(&tick, NULL);
-		if (want_down) {
-			want_down = 0;
-			set_all_brokers(mc, o.brokers, 0);
-		}
-		if (want_up) {
-			want_up = 0;
-			set_all_brokers(mc, o.brokers, 1);
+		/* cleared first: a signal from here on asks again */
+		if (want_change) {
+			want_change = 0;
+			set_all_brokers(mc, o.brokers, want_up);
 		}
 	}
 
