@@ -46,6 +46,12 @@ test_expect_success 'usage errors of pn-pipeline are 64' '
 	grep "no brokers" err &&
 	test_expect_code 64 pipeline archive -b x 2>err &&
 	grep "no -D DEST" err &&
+	test_expect_code 64 pipeline report -b x --max-backoff 0 2>err &&
+	grep "bad backoff .0.: milliseconds" err &&
+	test_expect_code 64 pipeline report -b x --backoff 1s 2>err &&
+	grep "bad backoff .1s." err &&
+	test_expect_code 64 pipeline report -b x --backoff 500 --max-backoff 100 2>err &&
+	grep -- "--backoff 500 is above --max-backoff 100" err &&
 	pipeline -h >help && grep "pn-pipeline report" help
 '
 
@@ -63,11 +69,11 @@ start_live () {
 	rm -rf live.archive
 	# not through the function: $! must be pn-pipeline itself
 	"$PN_SRC/scripts/pn-pipeline" report -b "$BROKERS" -F "$KAFKA_PROPS" -t $topic \
-		-s live.state --backoff 100 2>>pipeline.log &
+		-s live.state --backoff 100 --max-backoff 800 2>>pipeline.log &
 	wrapper=$!
 	test_cleanup_kill $wrapper
 	"$PN_SRC/scripts/pn-pipeline" archive -b "$BROKERS" -t $topic -D live.archive \
-		--backoff 100 2>>archive.log &
+		--backoff 100 --max-backoff 800 2>>archive.log &
 	archiver=$!
 	test_cleanup_kill $archiver
 	split -n l/10 -d day/good.ndjson chunk. || return 1
@@ -150,6 +156,12 @@ test_expect_success 'kill -9 of each stage at random points: the same table' '
 	finish_live &&
 	grep -c "restarting in" pipeline.log >restarts &&
 	test $(cat restarts) -ge 3 &&
+	# each wait doubles the one before, from --backoff (100) up to
+	# --max-backoff (800)
+	sed -n "s/.*restarting in \([0-9]*\)ms$/\1/p" pipeline.log >waits &&
+	awk "{ want = NR == 1 ? 100 : (2 * prev > 800 ? 800 : 2 * prev); prev = \$1 }
+		\$1 != want { print \"wait \" NR \" is \" \$1 \", not \" want; bad = 1 }
+		END { exit bad }" waits &&
 	grep -c "restarting in" archive.log >restarts &&
 	test $(cat restarts) -ge 2 &&
 	pn-archive verify live.archive >verdicts &&
