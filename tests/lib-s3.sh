@@ -5,6 +5,10 @@
 #                        $TRASH_DIRECTORY/s3, the buckets created; exports
 #                        AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (S3RVER) and
 #                        AWS_ENDPOINT_URL, sets S3_PID.  Stopped at the end.
+#   s3curl CURL-ARGS...  an S3 request by curl(1), signed the same way (an
+#                        independent client)
+#   s3url BUCKET KEY     the URL of a key, path-style, each character outside
+#                        RFC 3986's unreserved set percent-encoded
 #
 # s3rver 3.7.1 is installed into build/node by scripts/deps.sh check.  It
 # checks the access key but not SigV4 signatures.  Its continuation tokens
@@ -49,4 +53,13 @@ start_s3 () {
 	AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 	AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
 	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_ENDPOINT_URL S3_PID S3_PORT
+}
+
+s3curl () {
+	curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+s3url () {
+	printf '%s/%s/' "$AWS_ENDPOINT_URL" "$1"
+	printf '%s' "$2" | jq -sRr @uri | sed 's/%2F/\//g'
 }

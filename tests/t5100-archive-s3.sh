@@ -7,18 +7,6 @@
 . "$PN_SRC/tests/lib-archive.sh"
 . "$PN_SRC/tests/lib-s3.sh"
 
-# An S3 request by curl(1), signed the same way (an independent client).
-s3curl () {
-	curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
-}
-# The URL of a key, path-style, each character outside RFC 3986's
-# unreserved set percent-encoded.
-s3url () {
-	printf '%s/%s/' "$AWS_ENDPOINT_URL" "$1"
-	printf '%s' "$2" | jq -sRr @uri | sed 's/%2F/\//g'
-}
-
 test_expect_success 'start s3rver' '
 	start_s3 audit other
 '
