@@ -275,19 +275,48 @@ int pn_pieces_claim(struct pn_pieces *s, const char *topic, int32_t partition,
 	return status;
 }
 
-/* pn_pieces_lock and pn_pieces_trylock, how the flock(2) of lock_owner. */
+/*
+ * In S3, is the partition still the epoch's: 0, 1 (fenced) or an exit
+ * status.  The owner itself (mine) compares the whole text it wrote, not
+ * only the epoch: two claims at once both read the old epoch and both
+ * write the next one, and only the host and pid then tell which of the two
+ * S3 kept.  Another process checking for the owner (pn-sink-pg) knows the
+ * epoch alone.
+ */
+static int s3_still_owned(struct pn_pieces *s, const char *topic, int32_t partition,
+			  uint64_t epoch, int mine)
+{
+	struct pn_buf now = PN_BUF_INIT, wrote = PN_BUF_INIT;
+	int64_t now_epoch;
+	int status;
+
+	if (!mine) {
+		status = read_number(s, topic, partition, ".owner", &now_epoch);
+		return status < 0 ? -status : now_epoch != (int64_t)epoch;
+	}
+	status = read_file(s, topic, partition, ".owner", &now);
+	if (status >= 0) {
+		owner_text(&wrote, epoch);
+		status = !(status == 1 && now.len == wrote.len &&
+			   !memcmp(now.data, wrote.data, now.len));
+	} else {
+		status = -status;
+	}
+	pn_buf_release(&now);
+	pn_buf_release(&wrote);
+	return status;
+}
+
+/* pn_pieces_lock and pn_pieces_trylock, how the flock(2) of lock_owner;
+ * mine as s3_still_owned's. */
 static int lock_as(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t epoch,
-		   int *lock, int how)
+		   int *lock, int how, int mine)
 {
 	int status, fd;
 
 	*lock = -1;
-	if (s->s3) {
-		int64_t now;
-
-		status = read_number(s, topic, partition, ".owner", &now);
-		return status < 0 ? -status : now != (int64_t)epoch;
-	}
+	if (s->s3)
+		return s3_still_owned(s, topic, partition, epoch, mine);
 	if ((fd = lock_owner(s, topic, partition, how, &status)) < 0)
 		return status;
 	if (fd_epoch(fd) != epoch) {
@@ -301,13 +330,13 @@ static int lock_as(struct pn_pieces *s, const char *topic, int32_t partition, ui
 int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t epoch,
 		   int *lock)
 {
-	return lock_as(s, topic, partition, epoch, lock, LOCK_EX);
+	return lock_as(s, topic, partition, epoch, lock, LOCK_EX, 1);
 }
 
 int pn_pieces_trylock(struct pn_pieces *s, const char *topic, int32_t partition,
 		      uint64_t epoch, int *lock)
 {
-	return lock_as(s, topic, partition, epoch, lock, LOCK_EX | LOCK_NB);
+	return lock_as(s, topic, partition, epoch, lock, LOCK_EX | LOCK_NB, 0);
 }
 
 void pn_pieces_unlock(int lock)

@@ -25,8 +25,11 @@
  * over its new owner's state.  In a directory the claim and the check
  * hold an exclusive flock(2) on the owner file until the write is done
  * (one machine, or a shared file system that honours it, NFSv4).  S3 has
- * no lock: the epoch is checked just before each write, and a writer that
- * lost its partition in the moment between can still put one piece.
+ * no lock: the owner file is checked just before each write, and a writer
+ * that lost its partition in the moment between can still put one piece.
+ * Two claims at the same moment write the same epoch; the owner file also
+ * names the claimant's host and pid, and the one whose text S3 did not
+ * keep is fenced at its first check.
  * Every piece is a whole state with its own offset, so whichever is the
  * last one, the next owner resumes from a consistent state.
  *
@@ -79,13 +82,14 @@ int pn_pieces_claim(struct pn_pieces *s, const char *topic, int32_t partition,
 		    uint64_t *epoch);
 
 /*
- * Locks a partition for a write by the owner of epoch: 0 with *lock set
- * (release it with pn_pieces_unlock), 1 when a newer owner has claimed it
- * (fenced: nothing is locked), or an exit status.
+ * Locks a partition for a write by the owner of epoch, this process: 0
+ * with *lock set (release it with pn_pieces_unlock), 1 when another owner
+ * has claimed it (fenced: nothing is locked), or an exit status.
  */
 int pn_pieces_lock(struct pn_pieces *s, const char *topic, int32_t partition, uint64_t epoch,
 		   int *lock);
-/* The same without waiting: PN_PIECES_BUSY when another process holds the
+/* The same without waiting, for another process than the owner (in S3 it
+ * compares the epoch alone): PN_PIECES_BUSY when another process holds the
  * lock now.  pn-sink-pg's, whose own pn-aggregate may hold it while it
  * writes into the pipe the sink would no longer read. */
 enum { PN_PIECES_BUSY = 2 };
