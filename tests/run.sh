@@ -292,6 +292,7 @@ stop_lanes () {
 		"$src/scripts/kafka-cluster" kill "$lane/kafka"
 	done
 	rm -rf "$lanes"
+	lanes=''
 }
 trap stop_lanes EXIT
 sharing=0
@@ -300,6 +301,13 @@ for s in "${scripts[@]}"; do
 done
 [ "$sharing" = 0 ] || [ "${PN_TEST_KAFKA_SHARE:-1}" = 0 ] ||
 	start_lanes $((sharing < real_jobs ? sharing : real_jobs))
+# Once every real run is over the lanes go: their nine JVMs would idle
+# through the mock runs still going (needs running's now_real).
+real_launched=0
+lanes_done () {
+	[ -n "$lanes" ] && [ "$real_launched" -ge "$sharing" ] && [ "$now_real" = 0 ] &&
+		stop_lanes
+}
 started=()
 for n in "${names[@]}"; do
 	rm -f "$results/$n.rc" "$results/$n.out" "$results/$n.err"
@@ -308,6 +316,7 @@ done
 # lane's start is over), and the next runs start.
 while [ "$launched" -lt "$count" ]; do
 	running
+	lanes_done
 	next=''
 	[ "$now" -ge "$jobs" ] || next_run
 	if [ -z "$next" ]; then
@@ -317,10 +326,13 @@ while [ "$launched" -lt "$count" ]; do
 		pids+=($!)
 		started[next]=1
 		launched=$((launched + 1))
+		[ "${scripts[next]}" = "${scripts[next]%@real}" ] || real_launched=$((real_launched + 1))
 	fi
 	flush
 done
 while [ "$reported" -lt "$count" ]; do
+	running
+	lanes_done
 	wait -n 2>/dev/null || sleep 0.1
 	flush
 done
