@@ -101,10 +101,13 @@ fuzz:
 CHECK_JOBS ?= $(shell echo $$((3 * $$(nproc 2>/dev/null || echo 1))))
 PN_TEST_KAFKA ?= both
 PN_TEST_EXPENSIVE ?= 1
+# The sanitizer build of a fresh clone: one compiler per core, unless the
+# caller's make -j already shares its jobs with it.
+BUILD_JOBS = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1))
 check:
 	@scripts/deps.sh check
 	@scripts/kafka-jars
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit
+	@$(MAKE) --no-print-directory $(BUILD_JOBS) BUILD=build/asan SAN=1 all unit
 	@$(MAKE) --no-print-directory lint-man
 	@PN_BIN=$(CURDIR)/build/asan/bin PN_UNIT=$(CURDIR)/build/asan/unit \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
