@@ -233,15 +233,18 @@ flush () {
 }
 # running: now, how many launched runs are not over, and now_real, of them
 # on the real cluster (each such run holds a lane, or three JVM brokers of
-# its own).  Without a fork: the loop below calls it often.
+# its own); real_left, the real runs not over, launched or not.  Without a
+# fork: the loop below calls it often.
 running () {
-	local i r
-	now=0 now_real=0
-	for i in "${!started[@]}"; do
+	local i real
+	now=0 now_real=0 real_left=0
+	for i in "${!scripts[@]}"; do
 		[ -f "$results/${names[i]}.rc" ] && continue
-		now=$((now + 1))
-		r=${scripts[i]}
-		[ "$r" = "${r%@real}" ] || now_real=$((now_real + 1))
+		real=0
+		[ "${scripts[i]}" = "${scripts[i]%@real}" ] || real=1
+		real_left=$((real_left + real))
+		[ -n "${started[i]:-}" ] || continue
+		now=$((now + 1)) now_real=$((now_real + real))
 	done
 }
 # next_run: next, the index of the first run in launch order not started
@@ -302,11 +305,9 @@ done
 [ "$sharing" = 0 ] || [ "${PN_TEST_KAFKA_SHARE:-1}" = 0 ] ||
 	start_lanes $((sharing < real_jobs ? sharing : real_jobs))
 # Once every real run is over the lanes go: their nine JVMs would idle
-# through the mock runs still going (needs running's now_real).
-real_launched=0
+# through the mock runs still going (after running).
 lanes_done () {
-	[ -n "$lanes" ] && [ "$real_launched" -ge "$sharing" ] && [ "$now_real" = 0 ] &&
-		stop_lanes
+	[ -n "$lanes" ] && [ "$real_left" = 0 ] && stop_lanes
 }
 started=()
 for n in "${names[@]}"; do
@@ -326,7 +327,6 @@ while [ "$launched" -lt "$count" ]; do
 		pids+=($!)
 		started[next]=1
 		launched=$((launched + 1))
-		[ "${scripts[next]}" = "${scripts[next]%@real}" ] || real_launched=$((real_launched + 1))
 	fi
 	flush
 done
