@@ -21,6 +21,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,8 +56,9 @@ static const char usage_text[] =
 	"                  [--stats] [--stats-interval D] [--metrics FILE] [-qv]\n"
 	"                  -t TOPIC...\n"
 	"       pn-consume -b BROKERS -g GROUP --lag [--max-lag N] [-p PARTITION]...\n"
-	"                  [-X PROP=VAL] [-F FILE] [-qv] [-t TOPIC]...\n"
-	"       pn-consume -b BROKERS --list [-X PROP=VAL] [-F FILE] [-t TOPIC]...\n";
+	"                  [--timeout D] [-X PROP=VAL] [-F FILE] [-qv] [-t TOPIC]...\n"
+	"       pn-consume -b BROKERS --list [--timeout D] [-X PROP=VAL] [-F FILE]\n"
+	"                  [-t TOPIC]...\n";
 
 static const struct pn_opt_text help_text = {
 	.usage = usage_text,
@@ -88,6 +90,7 @@ struct opts {
 	int lag;		/* --lag: report the group's lag instead of reading */
 	int64_t max_lag;	/* --max-lag; -1: none */
 	int list;		/* --list: report brokers and partitions instead */
+	int64_t timeout_ms;	/* --timeout: each request of --lag or --list */
 };
 
 struct counts {
@@ -127,6 +130,10 @@ struct run {
 };
 
 enum { FLUSH_INTERVAL_MS = 100, OUT_THRESHOLD = 256 * 1024 };
+
+/* How long each request of --lag and --list waits by default: a cluster
+ * that answers at all answers well within it. */
+enum { DEFAULT_TIMEOUT_MS = 10000 };
 
 static const char *const kafka_defaults[] = {
 	"enable.auto.commit=false",	/* we commit what stdout has taken, ourselves */
@@ -226,6 +233,9 @@ static void parse_options(struct opts *o, int argc, char **argv)
 			   "N records", &o->max_lag, 0, INT64_MAX, .bad = "bad --max-lag '%s'"),
 		PN_OPT_FLAG(0, "list", "print the brokers and the partitions of the topics "
 			    "(default: all) and exit", &o->list),
+		PN_OPT_DURATION(0, "timeout", "D", "with --lag or --list, wait at most D for each "
+				"answer of the cluster (default 10s)", &o->timeout_ms, 1,
+				.bad = "bad --timeout '%s'"),
 		PN_OPT_READER_END(&o->reject_path, "undecodable messages", &o->stats),
 	};
 	int first;
@@ -234,6 +244,7 @@ static void parse_options(struct opts *o, int argc, char **argv)
 	o->until_ms = -1;
 	o->commit_interval_ms = 1000;
 	o->max_lag = -1;
+	o->timeout_ms = -1;
 	first = pn_opt_parse(argc, argv, options, &help_text);
 	for (int i = first; i < argc; i++)
 		add_topic(o, argv[i]);
@@ -243,6 +254,12 @@ static void parse_options(struct opts *o, int argc, char **argv)
 		pn_usage_error(usage_text, "--lag counts the lag of a group: it needs -g");
 	if (o->max_lag >= 0 && !o->lag)
 		pn_usage_error(usage_text, "--max-lag needs --lag");
+	if (o->timeout_ms >= 0 && !o->lag && !o->list)
+		pn_usage_error(usage_text, "--timeout is for --lag and --list");
+	if (o->timeout_ms < 0)
+		o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	if (o->timeout_ms > INT_MAX)	/* librdkafka takes an int: 24 days */
+		o->timeout_ms = INT_MAX;
 	if ((o->lag || o->list) && (o->stats.interval_ms || o->stats.metrics_path))
 		pn_usage_error(usage_text, "--stats-interval and --metrics count records read, "
 			       "not --lag or --list");
@@ -835,6 +852,7 @@ static int report_cluster(const struct opts *o)
 	const struct pn_cluster_query q = {
 		.topics = o->topics, .ntopics = o->ntopics, .partitions = o->partitions,
 		.npartitions = o->npartitions, .group = o->group, .max_lag = o->max_lag,
+		.timeout_ms = (int)o->timeout_ms,
 	};
 	int status, out_status;
 

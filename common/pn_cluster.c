@@ -6,8 +6,6 @@
 #include "pn_json.h"
 #include "pn_kafka.h"
 
-enum { METADATA_TIMEOUT_MS = 10000, OFFSETS_TIMEOUT_MS = 10000 };
-
 typedef rd_kafka_metadata_topic_t md_topic;
 typedef rd_kafka_metadata_partition_t md_partition;
 typedef rd_kafka_metadata_broker_t md_broker;
@@ -15,9 +13,10 @@ typedef rd_kafka_metadata_broker_t md_broker;
 /* The metadata of every topic into *md: 0, or the exit status after
  * reporting.  One request for them all: a topic asked for alone would
  * cost a round trip each. */
-static int read_metadata(rd_kafka_t *rk, const struct rd_kafka_metadata **md)
+static int read_metadata(rd_kafka_t *rk, const struct pn_cluster_query *q,
+			 const struct rd_kafka_metadata **md)
 {
-	rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, md, METADATA_TIMEOUT_MS);
+	rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, md, q->timeout_ms);
 
 	if (err) {
 		pn_error("cannot read the cluster's metadata: %s", rd_kafka_err2str(err));
@@ -165,7 +164,7 @@ int pn_cluster_list(rd_kafka_t *rk, const struct pn_cluster_query *q, struct pn_
 {
 	const struct rd_kafka_metadata *md;
 	const md_topic **topics = NULL;
-	int ntopics, status = read_metadata(rk, &md);
+	int ntopics, status = read_metadata(rk, q, &md);
 
 	if (status)
 		return status;
@@ -205,14 +204,16 @@ static int add_partitions(const md_topic *t, const struct pn_cluster_query *q,
 
 /* The group's commits into the offsets of list (RD_KAFKA_OFFSET_INVALID:
  * none): 0, or the exit status after reporting. */
-static int read_commits(rd_kafka_t *rk, const char *group, rd_kafka_topic_partition_list_t *list)
+static int read_commits(rd_kafka_t *rk, const struct pn_cluster_query *q,
+			rd_kafka_topic_partition_list_t *list)
 {
-	rd_kafka_resp_err_t err = rd_kafka_committed(rk, list, OFFSETS_TIMEOUT_MS);
+	rd_kafka_resp_err_t err = rd_kafka_committed(rk, list, q->timeout_ms);
 
 	for (int i = 0; i < list->cnt && !err; i++)
 		err = list->elems[i].err;
 	if (err) {
-		pn_error("cannot read the commits of group '%s': %s", group, rd_kafka_err2str(err));
+		pn_error("cannot read the commits of group '%s': %s", q->group,
+			 rd_kafka_err2str(err));
 		return pn_kafka_exit_status(err);
 	}
 	return 0;
@@ -309,8 +310,7 @@ static int lag_of(rd_kafka_t *rk, const struct pn_cluster_query *q,
 {
 	int64_t start, end, lag;
 	rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition,
-								   &start, &end,
-								   OFFSETS_TIMEOUT_MS);
+								   &start, &end, q->timeout_ms);
 
 	if (err) {
 		pn_error("cannot read the log offsets of topic '%s' partition %d: %s", tp->topic,
@@ -359,7 +359,7 @@ static rd_kafka_topic_partition_list_t *lag_partitions(rd_kafka_t *rk,
 	rd_kafka_topic_partition_list_t *list, *kept;
 	int ntopics;
 
-	*status = read_metadata(rk, &md);
+	*status = read_metadata(rk, q, &md);
 	if (*status)
 		return NULL;
 	list = rd_kafka_topic_partition_list_new(64);
@@ -369,7 +369,7 @@ static rd_kafka_topic_partition_list_t *lag_partitions(rd_kafka_t *rk,
 	free(topics);
 	rd_kafka_metadata_destroy(md);
 	if (!*status)
-		*status = read_commits(rk, q->group, list);
+		*status = read_commits(rk, q, list);
 	if (*status) {
 		rd_kafka_topic_partition_list_destroy(list);
 		return NULL;

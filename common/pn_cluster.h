@@ -29,6 +29,7 @@ struct pn_cluster_query {
 	int npartitions;
 	const char *group;	/* the lag's group */
 	int64_t max_lag;	/* -1: none; else more on a partition is exit 1 */
+	int timeout_ms;		/* the most each request waits for the cluster */
 };
 
 /*

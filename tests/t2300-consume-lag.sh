@@ -116,6 +116,17 @@ test_expect_success 'usage: --lag needs -g, --max-lag needs --lag, one report at
 	grep "^pn-consume: --lag and --list are two reports: give one$" err
 '
 
+test_expect_success 'usage: --timeout is a duration above 0, for --lag and --list' '
+	for bad in 0 -1s 5x ""; do
+		test_expect_code 64 pn-consume -b "$BROKERS" --list --timeout "$bad" 2>err &&
+		grep "^pn-consume: bad --timeout .$bad.$" err || return 1
+	done &&
+	test_expect_code 64 pn-consume -b "$BROKERS" -t lag --timeout 5s 2>err &&
+	grep "^pn-consume: --timeout is for --lag and --list$" err &&
+	pn-consume -b "$BROKERS" --list --timeout 500ms -t lag >list &&
+	test -s list
+'
+
 test_expect_success '--list: three brokers, each partition with its leader, replicas and ISR' '
 	pn-consume -b "$BROKERS" --list >list 2>err &&
 	test_must_be_empty err &&
@@ -166,12 +177,14 @@ test_expect_success REAL_KAFKA 'a commit that retention deleted: a warning with 
 '
 
 # last: the cluster stays down
-test_expect_success 'brokers that cannot be reached: 69, named' '
+test_expect_success 'brokers that cannot be reached: 69, named, once --timeout is over' '
 	kafka_down &&
-	test_expect_code 69 pn-consume -b "$BROKERS" --list >out 2>err &&
+	test_expect_code 69 pn-consume -b "$BROKERS" --list --timeout 2s >out 2>err &&
 	test_must_be_empty out &&
 	grep "^pn-consume: cannot read the cluster.s metadata: " err &&
-	test_expect_code 69 pn-consume -b "$BROKERS" -g part --lag -t lag >out 2>err &&
+	SECONDS=0 &&
+	test_expect_code 69 pn-consume -b "$BROKERS" -g part --lag -t lag --timeout 2s >out 2>err &&
+	test $SECONDS -lt 10 &&
 	test_must_be_empty out &&
 	grep "^pn-consume: cannot read the cluster.s metadata: " err
 '
