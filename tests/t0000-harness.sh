@@ -122,6 +122,17 @@ test_expect_success 'wait_for_file and test_cleanup_kill' '
 	wait_for_file ready 5 &&
 	! wait_for_file never 1
 '
+test_expect_success 'test_wait_until: late truth holds; never is a failure, named, polled less after 2 s' '
+	(sleep 3 && : >late) &
+	test_wait_until 20 test -e late &&
+	probes=0 &&
+	never () { probes=$((probes + 1)); false; } &&
+	! test_wait_until 6 never 2>err &&
+	grep "^test_wait_until: .never. still false after the time allowed$" err &&
+	# 5-6 s: about 20 probes in the first 2 s, then 2 a second; polling
+	# every 0.1 s throughout would be about 50 (a busy machine, fewer)
+	test "$probes" -ge 2 && test "$probes" -le 36
+'
 test_expect_success 'registered pid is still running until exit' '
 	kill -0 "$(cat sleeper.pid)"
 '
