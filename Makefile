@@ -105,8 +105,8 @@ PN_TEST_EXPENSIVE ?= 1
 # caller's make -j already shares its jobs with it.
 BUILD_JOBS = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1))
 # Its debug information is line tables only (-g1): sanitizer reports still
-# name each frame's function, file and line, and the build takes 24 CPU
-# seconds instead of 30 (13.6 s on 2 cores instead of 16.8).
+# name each frame's function, file and line, and the build takes 27 CPU
+# seconds instead of 33 (13.6 s on 2 cores instead of 16.8).
 CHECK_CFLAGS ?= -O2 -g1
 check:
 	@scripts/deps.sh check
