@@ -99,6 +99,25 @@ test_expect_success 'pn-consume --commit-from s3://: the group gets what the pie
 	test_must_be_empty rest
 '
 
+# last of the tests on s3rver: it stops it
+test_expect_success 'S3 gone at an owner check: the owner file named, 69, no piece put' '
+	mkfifo gone.feed || return 1
+	pn-aggregate $REPORT --state s3://state/gone/ --emit-interval 50ms \
+		<gone.feed >g.out 2>g.err &
+	gone=$! &&
+	test_cleanup_kill $gone &&
+	exec 8>gone.feed &&
+	cat p0 >&8 &&
+	test_wait_until 30 saved s3://state/gone/ &&
+	kill $S3_PID &&
+	{ wait $S3_PID 2>/dev/null; true; } &&
+	grep "\"_partition\":0," pings | sed -n "6,10p" >&8 &&
+	exec 8>&- &&
+	test_expect_code 69 wait $gone &&
+	grep "^pn-aggregate: cannot read .s3://state/gone/pings/0.owner.: " g.err &&
+	! grep "cannot write" g.err
+'
+
 test_expect_success 'an unreachable bucket: the state cannot be opened (69)' '
 	echo "{\"_topic\":\"pings\",\"_partition\":0,\"_offset\":0,\"source_id\":1}" >one &&
 	AWS_ENDPOINT_URL=http://127.0.0.1:1 test_expect_code 69 \
