@@ -42,49 +42,51 @@ test_expect_success 'a restart on another machine resumes from the bucket' '
 # saved STATE: partition 0 has a piece in STATE (not only "{}")
 saved () { pn-aggregate --state "$1" --print-offsets | grep -q "\"0\":"; }
 
+# owner_at NAME: a pn-aggregate that owns partition 0 with its state in
+# s3://state/NAME/, fed through descriptor 8, its stderr in NAME.err and
+# its pid in OWNER; back once it has saved its first piece
+owner_at () {
+	mkfifo "$1.feed" || return 1
+	pn-aggregate $REPORT --state "s3://state/$1/" --emit-interval 50ms --stats \
+		<"$1.feed" >"$1.out" 2>"$1.err" &
+	OWNER=$!
+	test_cleanup_kill $OWNER &&
+	exec 8>"$1.feed" &&
+	cat p0 >&8 &&
+	test_wait_until 30 saved "s3://state/$1/"
+}
+# more_of_p0: the next records of partition 0 to the owner_at
+more_of_p0 () { grep "\"_partition\":0," pings | sed -n "6,10p" >&8; }
+
 test_expect_success 'an owner whose partition was claimed by another is fenced' '
 	{
 		echo "{\"_control\":\"assigned\",\"_topic\":\"pings\",\"_partition\":0}" &&
 		grep "\"_partition\":0," pings | head -n 5
 	} >p0 &&
-	mkfifo feed || return 1
-	pn-aggregate $REPORT --state s3://state/z/ --emit-interval 50ms --stats <feed \
-		>a.out 2>a.err &
-	zombie=$! &&
-	test_cleanup_kill $zombie &&
-	exec 7>feed &&
-	cat p0 >&7 &&
-	test_wait_until 30 saved s3://state/z/ &&
+	owner_at z &&
 	echo "{\"_control\":\"assigned\",\"_topic\":\"pings\",\"_partition\":0}" |
 		pn-aggregate $REPORT --state s3://state/z/ >/dev/null &&
-	grep "\"_partition\":0," pings | sed -n "6,10p" >&7 &&
-	test_wait_until 30 grep -q "taken over by another owner" a.err &&
-	exec 7>&- &&
-	wait $zombie &&
-	grep "^{" a.err | test_jq ".fenced == 1"
+	more_of_p0 &&
+	test_wait_until 30 grep -q "taken over by another owner" z.err &&
+	exec 8>&- &&
+	wait $OWNER &&
+	grep "^{" z.err | test_jq ".fenced == 1"
 '
 
 # Two claims at the same moment read the same epoch and write the next
 # one: S3 keeps one of the owner files, and the other claimant must find
 # out at its first check.  Here the other claim is written by hand, after.
 test_expect_success 'two claims of one epoch at once: the claimant S3 did not keep is fenced' '
-	mkfifo twin.feed || return 1
-	pn-aggregate $REPORT --state s3://state/twin/ --emit-interval 50ms --stats \
-		<twin.feed >t.out 2>t.err &
-	twin=$! &&
-	test_cleanup_kill $twin &&
-	exec 8>twin.feed &&
-	cat p0 >&8 &&
-	test_wait_until 30 saved s3://state/twin/ &&
+	owner_at twin &&
 	s3curl -o owner "$(s3url state twin/pings/0.owner)" &&
 	read -r epoch host pid <owner &&
 	echo "$epoch another-host 1" >other &&
 	s3curl -T other "$(s3url state twin/pings/0.owner)" &&
-	grep "\"_partition\":0," pings | sed -n "6,10p" >&8 &&
-	test_wait_until 30 grep -q "taken over by another owner" t.err &&
+	more_of_p0 &&
+	test_wait_until 30 grep -q "taken over by another owner" twin.err &&
 	exec 8>&- &&
-	wait $twin &&
-	grep "^{" t.err | test_jq ".fenced == 1" &&
+	wait $OWNER &&
+	grep "^{" twin.err | test_jq ".fenced == 1" &&
 	s3curl -o owner "$(s3url state twin/pings/0.owner)" &&
 	test_cmp other owner
 '
@@ -101,21 +103,14 @@ test_expect_success 'pn-consume --commit-from s3://: the group gets what the pie
 
 # last of the tests on s3rver: it stops it
 test_expect_success 'S3 gone at an owner check: the owner file named, 69, no piece put' '
-	mkfifo gone.feed || return 1
-	pn-aggregate $REPORT --state s3://state/gone/ --emit-interval 50ms \
-		<gone.feed >g.out 2>g.err &
-	gone=$! &&
-	test_cleanup_kill $gone &&
-	exec 8>gone.feed &&
-	cat p0 >&8 &&
-	test_wait_until 30 saved s3://state/gone/ &&
+	owner_at gone &&
 	kill $S3_PID &&
 	{ wait $S3_PID 2>/dev/null; true; } &&
-	grep "\"_partition\":0," pings | sed -n "6,10p" >&8 &&
+	more_of_p0 &&
 	exec 8>&- &&
-	test_expect_code 69 wait $gone &&
-	grep "^pn-aggregate: cannot read .s3://state/gone/pings/0.owner.: " g.err &&
-	! grep "cannot write" g.err
+	test_expect_code 69 wait $OWNER &&
+	grep "^pn-aggregate: cannot read .s3://state/gone/pings/0.owner.: " gone.err &&
+	! grep "cannot write" gone.err
 '
 
 test_expect_success 'an unreachable bucket: the state cannot be opened (69)' '
